@@ -1,5 +1,9 @@
 //! Crash-safe persistence: journal and snapshots. (Being built: see issue 4.)
 
+mod record;
+
+pub use record::{EntryRecord, EntrySource, Record};
+
 /// Why persistence failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
