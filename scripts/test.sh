@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # The project's test command (README "Run the tests"). CI runs exactly this via .ci/run.
-# Long fuzz, crash and soak runs are opt-in: REFDEDUP_LONG=1 bash scripts/test.sh
+#
+# Long fuzz, crash and soak runs are opt-in: `REFDEDUP_LONG=1 bash scripts/test.sh` runs every
+# test in its long form (more crash rounds, longer stress) and also builds the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== rustfmt"
 cargo fmt --all -- --check
-echo "== clippy"
+echo "== clippy (lib, bin, tests, examples, benches)"
 cargo clippy --all-targets -- -D warnings
-echo "== tests"
+echo "== unit, integration and example tests"
 cargo test --all-targets
 echo "== doctests"
 cargo test --doc
-echo "== benches and examples compile"
-cargo bench --no-run
+if [ "${REFDEDUP_LONG:-0}" = "1" ]; then
+  echo "== fuzz targets build (long mode)"
+  if command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz; then
+    (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build)
+  fi
+fi
