@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod url_key;
+
 /// Stops duplicate and already-removed content from reaching a reviewer twice.
 #[derive(Debug, Parser)]
 #[command(name = "refdedup", version, about)]
@@ -16,9 +18,26 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Key URLs: reads one URL per line (stdin when no FILE), writes one JSON object per line:
+    /// {"input","key","canonical","platform","rules"} or {"input","error"}.
+    UrlKey {
+        /// File with one URL per line; stdin when absent.
+        file: Option<std::path::PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::UrlKey { file } => url_key::run(file.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("refdedup: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
