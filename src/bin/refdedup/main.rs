@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod hash;
 mod url_key;
 
 /// Stops duplicate and already-removed content from reaching a reviewer twice.
@@ -25,18 +26,21 @@ enum Command {
         /// File with one URL per line; stdin when absent.
         file: Option<std::path::PathBuf>,
     },
+    /// Hash image files (digests, PDQ, dHash, pHash) as JSON lines.
+    Hash(hash::HashArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::UrlKey { file } => url_key::run(file.as_deref()),
+    let (name, result) = match cli.command {
+        Command::UrlKey { file } => ("url-key", url_key::run(file.as_deref())),
+        Command::Hash(args) => ("hash", hash::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("refdedup: {e}");
+            eprintln!("refdedup {name}: {e}");
             ExitCode::FAILURE
         }
     }
