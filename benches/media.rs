@@ -149,12 +149,12 @@ fn bench_all(c: &mut Criterion) {
 }
 
 /// Median milliseconds per call of `f` over `n` timed runs (after one warm-up).
-fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
-    f();
+fn median_ms<R>(n: usize, mut f: impl FnMut() -> R) -> f64 {
+    black_box(f());
     let mut t: Vec<f64> = (0..n)
         .map(|_| {
             let s = Instant::now();
-            f();
+            black_box(f());
             s.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -191,33 +191,31 @@ fn compare_with_peers() {
     let ours = [
         (
             "pdq_pixels_512",
-            median_ms(repeats, || drop(black_box(pdq_from_image(&f.img512)))),
+            median_ms(repeats, || pdq_from_image(&f.img512)),
         ),
         (
             "pdq_pixels_1024",
-            median_ms(repeats, || drop(black_box(pdq_from_image(&f.img1024)))),
+            median_ms(repeats, || pdq_from_image(&f.img1024)),
         ),
         (
             "pdq_dihedral_pixels_1024",
-            median_ms(repeats, || {
-                drop(black_box(pdq_dihedral_from_image(&f.img1024)))
-            }),
+            median_ms(repeats, || pdq_dihedral_from_image(&f.img1024)),
         ),
         (
             "dhash_1024x768",
-            median_ms(repeats, || drop(black_box(dhash(&f.img1024x768)))),
+            median_ms(repeats, || dhash(&f.img1024x768)),
         ),
         (
             "phash_1024x768",
-            median_ms(repeats, || drop(black_box(phash(&f.img1024x768)))),
+            median_ms(repeats, || phash(&f.img1024x768)),
         ),
         (
             "full_jpg_1024x768",
-            median_ms(repeats, || drop(black_box(hash_bytes(&f.jpeg, &opts)))),
+            median_ms(repeats, || hash_bytes(&f.jpeg, &opts)),
         ),
         (
             "full_png_1024x768",
-            median_ms(repeats, || drop(black_box(hash_bytes(&f.png, &opts)))),
+            median_ms(repeats, || hash_bytes(&f.png, &opts)),
         ),
     ];
     println!("\n| case | referral-dedup (ms) | peer (ms) | speed-up |");
@@ -240,9 +238,7 @@ fn compare_with_peers() {
             .num_threads(threads)
             .build()
             .unwrap();
-        let ms = median_ms(5, || {
-            pool.install(|| drop(black_box(hash_files(&paths, &opts))))
-        });
+        let ms = median_ms(5, || pool.install(|| hash_files(&paths, &opts)));
         println!(
             "batch of 32 JPEGs, {threads} thread(s): {:.1} files/s",
             32.0 / (ms / 1e3)
