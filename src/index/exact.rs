@@ -87,7 +87,7 @@ impl<K: Eq + Hash + Clone + Send + Sync> ExactIndex<K> {
     /// The ids carrying `key`, in insertion order (empty if none).
     ///
     /// ```
-    /// use referral_dedup::hashes::{EntryId, Md5};
+    /// use referral_dedup::hashes::Md5;
     /// use referral_dedup::index::ExactIndex;
     /// let index: ExactIndex<Md5> = ExactIndex::new();
     /// assert!(index.get(&Md5([0; 16])).is_empty());

@@ -106,7 +106,9 @@ struct Shared<C: Code> {
 /// use referral_dedup::hashes::{EntryId, Hash64};
 /// use referral_dedup::index::{HammingIndex, Hit};
 ///
-/// let index = HammingIndex::build((0..1000u32).map(|i| (EntryId(i), Hash64(u64::from(i) << 20))));
+/// // Ids 1..1000 get codes far from 0; id 0 gets code 0.
+/// let spread = |i: u32| Hash64(u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+/// let index = HammingIndex::build((0..1000u32).map(|i| (EntryId(i), spread(i))));
 /// index.insert(EntryId(5000), Hash64(0b111));
 /// let hits = index.range(&Hash64(0), 3);
 /// assert_eq!(hits, vec![Hit { id: EntryId(0), distance: 0 }, Hit { id: EntryId(5000), distance: 3 }]);
