@@ -18,14 +18,14 @@ fn fixture_dir(version: u32) -> PathBuf {
 }
 
 fn entry(i: u32) -> EntryRecord {
-    let source = if i % 2 == 0 {
+    let source = if i.is_multiple_of(2) {
         EntrySource::Known
     } else {
         EntrySource::Referral
     };
     let mut e = EntryRecord::new(EntryId(i * 3), source, format!("item-{i}"));
     let x = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         e.pdq = Some(Pdq([x, !x, x.rotate_left(13), x ^ 0xff]));
         e.pdq_quality = Some((i * 7 % 101) as u8);
     }
@@ -33,7 +33,7 @@ fn entry(i: u32) -> EntryRecord {
         e.dhash = Some(Hash64(x.rotate_left(3)));
         e.phash = Some(Hash64(x.rotate_left(5)));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         e.blake3 = Some(Blake3([i as u8; 32]));
         e.sha256 = Some(Sha256([(i + 1) as u8; 32]));
         e.md5 = Some(Md5([(i + 2) as u8; 16]));
