@@ -9,7 +9,10 @@
 //! - `SnapshotColumns::entries`: every row as an `EntryRecord`;
 //! - `Store::open`: the whole recovery (read, validate, build records, replay an empty journal).
 //!
-//! Prints one JSON line. Run:
+//! Then times appends of single insert records under each fsync policy (`--appends`, default
+//! 20,000; a tenth of that under `EveryWrite`), one JSON line per policy.
+//!
+//! Prints JSON lines. Run:
 //! `cargo run --release --example snapshot_load -- --n 10000000 [--dir DIR] [--keep]`
 //! (the page cache is warm: the file was just written; see docs/bench/store.md).
 
@@ -17,12 +20,15 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
-use referral_dedup::store::{EntryRecord, EntrySource, SnapshotColumns, Store, StoreOptions};
+use referral_dedup::store::{
+    EntryRecord, EntrySource, FsyncPolicy, Record, SnapshotColumns, Store, StoreOptions,
+};
 
 struct Args {
     n: u32,
     dir: Option<PathBuf>,
     keep: bool,
+    appends: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +36,7 @@ fn parse_args() -> Result<Args, String> {
         n: 10_000_000,
         dir: None,
         keep: false,
+        appends: 20_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -42,6 +49,12 @@ fn parse_args() -> Result<Args, String> {
             }
             "--dir" => args.dir = Some(it.next().ok_or("--dir needs a path")?.into()),
             "--keep" => args.keep = true,
+            "--appends" => {
+                args.appends = it
+                    .next()
+                    .and_then(|v| v.replace('_', "").parse().ok())
+                    .ok_or("--appends needs a count")?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -155,6 +168,66 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.keep {
         eprintln!("kept {}", path.display());
         std::mem::forget(tmp);
+    }
+
+    for (name, policy, count) in [
+        ("every_write", FsyncPolicy::EveryWrite, args.appends / 10),
+        (
+            "every_millis_10",
+            FsyncPolicy::EveryMillis(10),
+            args.appends,
+        ),
+        ("never", FsyncPolicy::Never, args.appends),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let (store, _) = Store::open(dir.path(), StoreOptions::default().with_fsync(policy))?;
+        let records: Vec<Record> = (0..count)
+            .map(|i| Record::Insert(synthetic_entry(i)))
+            .collect();
+        let t = Instant::now();
+        for r in &records {
+            store.append(r)?;
+        }
+        store.sync()?;
+        let s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for chunk in records.chunks(100) {
+            store.append_all(chunk)?;
+        }
+        store.sync()?;
+        let batch_s = t.elapsed().as_secs_f64();
+        println!(
+            "{{\"appends\":{count},\"fsync\":\"{name}\",\"appends_per_s\":{:.0},\
+             \"batched_100_records_per_s\":{:.0}}}",
+            f64::from(count) / s,
+            f64::from(count) / batch_s
+        );
+    }
+
+    // Group commit: threads appending at once under EveryWrite share fsyncs.
+    for threads in [1u32, 4, 16] {
+        let dir = tempfile::tempdir()?;
+        let (store, _) = Store::open(dir.path(), StoreOptions::default())?;
+        let per_thread = args.appends / 10 / threads.max(1);
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for k in 0..threads {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..per_thread {
+                        let r = Record::Insert(synthetic_entry(k * per_thread + i));
+                        store.append(&r).expect("append");
+                    }
+                });
+            }
+        });
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "{{\"appends\":{},\"fsync\":\"every_write\",\"threads\":{threads},\
+             \"appends_per_s\":{:.0}}}",
+            per_thread * threads,
+            f64::from(per_thread * threads) / s
+        );
     }
     Ok(())
 }

@@ -290,34 +290,35 @@ fn every_fsync_policy_recovers_the_same_state() {
 
 #[test]
 fn appends_from_many_threads_are_all_recovered() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = StoreOptions::default().with_fsync(FsyncPolicy::EveryMillis(2));
-    let (store, _) = Store::open(dir.path(), opts.clone()).unwrap();
-    let store = std::sync::Arc::new(store);
-    std::thread::scope(|s| {
-        for t in 0..4u32 {
-            let store = &store;
-            s.spawn(move || {
-                for i in 0..50u32 {
-                    let id = EntryId(t * 1000 + i);
-                    store
-                        .append(&Record::Insert(EntryRecord::new(
-                            id,
-                            EntrySource::Referral,
-                            id.to_string(),
-                        )))
-                        .unwrap();
-                }
-            });
-        }
-    });
-    drop(store);
-    let (_s, rec) = Store::open(dir.path(), opts).unwrap();
-    assert_eq!(rec.entries.len(), 200);
-    assert!(rec
-        .entries
-        .iter()
-        .all(|e| e.external_id == e.id.to_string()));
+    // EveryWrite exercises group commit (fsyncs shared between threads, run without the lock).
+    for policy in [FsyncPolicy::EveryWrite, FsyncPolicy::EveryMillis(2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions::default().with_fsync(policy);
+        let (store, _) = Store::open(dir.path(), opts.clone()).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u32 {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..50u32 {
+                        let id = EntryId(t * 1000 + i);
+                        let e = EntryRecord::new(id, EntrySource::Referral, id.to_string());
+                        if i % 10 == 9 {
+                            store.append_all(&[Record::Insert(e)]).unwrap();
+                        } else {
+                            store.append(&Record::Insert(e)).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        drop(store);
+        let (_s, rec) = Store::open(dir.path(), opts).unwrap();
+        assert_eq!(rec.entries.len(), 200, "{policy:?}");
+        assert!(rec
+            .entries
+            .iter()
+            .all(|e| e.external_id == e.id.to_string()));
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::hashes::EntryId;
 
@@ -146,8 +146,12 @@ impl LiveState {
 /// The writer side shared with the flusher thread.
 struct Writer {
     journal: JournalWriter,
-    /// Bytes written since the last fsync.
-    unsynced: bool,
+    /// Appends written so far (a sequence number per `append_all`).
+    written: u64,
+    /// Appends known durable.
+    synced: u64,
+    /// An fsync is running without the lock; others wait on `Shared::synced` for it.
+    syncing: bool,
     /// Set when a write or fsync failed: what is on disk is uncertain.
     poisoned: Option<String>,
     /// Set on drop to stop the flusher.
@@ -178,25 +182,57 @@ impl Writer {
         }
         r
     }
-
-    fn sync(&mut self) -> Result<(), StoreError> {
-        self.guard(|w| {
-            if w.unsynced {
-                w.journal.sync()?;
-                w.unsynced = false;
-            }
-            Ok(())
-        })
-    }
 }
 
 struct Shared {
     dir: PathBuf,
     policy: FsyncPolicy,
     writer: Mutex<Writer>,
+    /// Wakes the flusher (period elapsed or closing).
     wake: Condvar,
+    /// Signalled when a group-commit fsync finishes.
+    synced: Condvar,
     /// One snapshot at a time.
     snapshotting: Mutex<()>,
+}
+
+impl Shared {
+    /// Makes every append up to sequence `target` durable (group commit): if no fsync is
+    /// running, this caller runs one without holding the lock, covering every append written
+    /// before it started; otherwise it waits for the running one and checks again. So N
+    /// threads appending under [`FsyncPolicy::EveryWrite`] share fsyncs instead of queueing
+    /// for one each.
+    fn sync_through(&self, w: &mut MutexGuard<'_, Writer>, target: u64) -> Result<(), StoreError> {
+        loop {
+            w.check()?;
+            if w.synced >= target {
+                return Ok(());
+            }
+            if w.syncing {
+                self.synced.wait(w);
+                continue;
+            }
+            w.syncing = true;
+            let upto = w.written;
+            let file = w.journal.sync_handle();
+            let result = MutexGuard::unlocked(w, || file.sync_data());
+            w.syncing = false;
+            self.synced.notify_all();
+            match result {
+                Ok(()) => w.synced = w.synced.max(upto),
+                Err(e) => {
+                    w.poisoned = Some(format!("fsync failed: {e}"));
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    fn sync_all_written(&self) -> Result<(), StoreError> {
+        let mut w = self.writer.lock();
+        let target = w.written;
+        self.sync_through(&mut w, target)
+    }
 }
 
 /// A store directory open for appending: one journal writer (appends are serialised), an
@@ -362,11 +398,14 @@ impl Store {
             policy,
             writer: Mutex::new(Writer {
                 journal,
-                unsynced: false,
+                written: 0,
+                synced: 0,
+                syncing: false,
                 poisoned: None,
                 closing: false,
             }),
             wake: Condvar::new(),
+            synced: Condvar::new(),
             snapshotting: Mutex::new(()),
         });
         let flusher = match policy {
@@ -406,20 +445,21 @@ impl Store {
     }
 
     /// Appends records in order with one write and (under [`FsyncPolicy::EveryWrite`]) one
-    /// fsync. If a record is too large nothing is written. A crash during the call can keep any
+    /// fsync, shared with any other threads appending at the same time (group commit: the fsync
+    /// runs without the writer lock, so appends from other threads keep going meanwhile). If a record is too large nothing is written. A crash during the call can keep any
     /// prefix of the batch; once it returns, all of it is durable under the policy.
     ///
     /// # Errors
     /// As [`Store::append`].
     pub fn append_all(&self, records: &[Record]) -> Result<(), StoreError> {
         let mut w = self.shared.writer.lock();
-        w.guard(|w| {
+        let seq = w.guard(|w| {
             w.journal.write_records(records)?;
-            w.unsynced = true;
-            Ok(())
+            w.written += 1;
+            Ok(w.written)
         })?;
         if self.shared.policy == FsyncPolicy::EveryWrite {
-            w.sync()?;
+            self.shared.sync_through(&mut w, seq)?;
         }
         Ok(())
     }
@@ -429,7 +469,7 @@ impl Store {
     /// # Errors
     /// An I/O error (the store is then poisoned), or [`StoreError::Poisoned`].
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.shared.writer.lock().sync()
+        self.shared.sync_all_written()
     }
 
     /// Compacts: starts a new journal, writes `entries` and `resolutions` as the new snapshot
@@ -460,9 +500,10 @@ impl Store {
             let mut w = self.shared.writer.lock();
             w.guard(|w| {
                 // The old journal must be complete on disk before a new one exists: only the
-                // last journal may ever have a torn tail.
+                // last journal may ever have a torn tail. (A group-commit fsync running on it
+                // without the lock is harmless: it only covers writes made before.)
                 w.journal.sync()?;
-                w.unsynced = false;
+                w.synced = w.written;
                 let next = w.journal.number() + 1;
                 w.journal = JournalWriter::create(dir, next)?;
                 Ok(next)
@@ -500,7 +541,8 @@ fn flush_loop(shared: &Shared, period: Duration) {
             break;
         }
         // A failure poisons the writer; the next append reports it.
-        let _ = w.sync();
+        let target = w.written;
+        let _ = shared.sync_through(&mut w, target);
     }
 }
 
@@ -511,7 +553,7 @@ impl Drop for Store {
         if let Some(flusher) = self.flusher.take() {
             let _ = flusher.join();
         }
-        let _ = self.shared.writer.lock().sync();
+        let _ = self.shared.sync_all_written();
     }
 }
 

@@ -13,6 +13,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::codec::{decode_record, encode_record, put_u32, put_u64, ByteReader};
 use super::record::Record;
@@ -286,7 +287,8 @@ fn check_header(h: &[u8], path: &Path, expected_number: Option<u64>) -> Result<(
 
 /// The open journal being appended to. Only the store's single writer touches it.
 pub(crate) struct JournalWriter {
-    file: File,
+    /// Shared so a group-commit fsync can run without the writer lock.
+    file: Arc<File>,
     path: PathBuf,
     number: u64,
     /// Bytes known to be in the file (the valid prefix).
@@ -310,7 +312,7 @@ impl JournalWriter {
         file.sync_all()?;
         super::directory::sync_dir(dir)?;
         Ok(JournalWriter {
-            file,
+            file: Arc::new(file),
             path,
             number,
             len: header.len() as u64,
@@ -328,7 +330,7 @@ impl JournalWriter {
             file.sync_all()?;
         }
         let mut w = JournalWriter {
-            file,
+            file: Arc::new(file),
             path,
             number,
             len: valid_len,
@@ -340,7 +342,7 @@ impl JournalWriter {
 
     fn seek_to_end(&mut self) -> Result<(), StoreError> {
         use std::io::{Seek, SeekFrom};
-        self.file.seek(SeekFrom::Start(self.len))?;
+        (&*self.file).seek(SeekFrom::Start(self.len))?;
         Ok(())
     }
 
@@ -363,7 +365,7 @@ impl JournalWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.file.write_all(&self.buf) {
+        if let Err(e) = (&*self.file).write_all(&self.buf) {
             self.file.set_len(self.len)?;
             self.seek_to_end()?;
             return Err(e.into());
@@ -379,6 +381,11 @@ impl JournalWriter {
     pub(crate) fn sync(&self) -> Result<(), StoreError> {
         self.file.sync_data()?;
         Ok(())
+    }
+
+    /// The file handle, for an fsync run without the writer lock.
+    pub(crate) fn sync_handle(&self) -> Arc<File> {
+        Arc::clone(&self.file)
     }
 }
 
