@@ -339,7 +339,10 @@ fn run<R: Read>(
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let n = (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut buf)?;
+        let n = (&mut reader)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(EngineError::Io)?;
         if n == 0 {
             break;
         }
@@ -348,7 +351,10 @@ fn run<R: Read>(
         if buf.len() as u64 > MAX_LINE && !buf.ends_with(b"\n") {
             loop {
                 let mut rest = Vec::new();
-                let m = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut rest)?;
+                let m = (&mut reader)
+                    .take(MAX_LINE)
+                    .read_until(b'\n', &mut rest)
+                    .map_err(EngineError::Io)?;
                 if m == 0 || rest.ends_with(b"\n") {
                     break;
                 }

@@ -357,30 +357,79 @@ pub fn read_list<R: Read>(
     }
 }
 
+/// Maps csv byte offsets to 1-based line numbers. The csv reader reports a record's position
+/// as where its scan started, which is before any blank or comment lines it skipped, so the
+/// offset is first moved past those.
+struct LineMap<'a> {
+    bytes: &'a [u8],
+    /// Byte offset and line number of the last lookup (lookups are monotone).
+    at: usize,
+    line: u64,
+}
+
+impl LineMap<'_> {
+    fn line_of(&mut self, offset: u64) -> u64 {
+        let mut b = (offset as usize).min(self.bytes.len());
+        // Skip blank and comment lines the csv reader passed over.
+        loop {
+            let rest = &self.bytes[b..];
+            let end = rest.iter().position(|&c| c == b'\n');
+            let line = &rest[..end.unwrap_or(rest.len())];
+            let blank = line.iter().all(|c| c.is_ascii_whitespace());
+            match end {
+                Some(e) if blank || line.first() == Some(&b'#') => b += e + 1,
+                _ => break,
+            }
+        }
+        if b < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.at..b].iter().filter(|&&c| c == b'\n').count() as u64;
+        self.at = b;
+        self.line
+    }
+}
+
+/// Largest CSV/TSV list read (lists are read whole to number their lines exactly).
+const MAX_LIST_BYTES: u64 = 4 << 30;
+
 fn read_delimited<R: Read>(
-    reader: R,
+    mut reader: R,
     delimiter: u8,
     strict: bool,
 ) -> Result<ParsedList, EngineError> {
+    let mut bytes = Vec::new();
+    (&mut reader)
+        .take(MAX_LIST_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_LIST_BYTES {
+        return Err(EngineError::List(RowError {
+            line: 0,
+            reason: format!("list larger than {MAX_LIST_BYTES} bytes"),
+        }));
+    }
+    let mut lines = LineMap {
+        bytes: &bytes,
+        at: 0,
+        line: 1,
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
-        .from_reader(reader);
+        .from_reader(&bytes[..]);
     let mut out = ParsedList::default();
     let mut columns: Option<Vec<Column>> = None;
     let mut record = csv::StringRecord::new();
     loop {
-        let line_hint = rdr.position().line();
+        let offset = rdr.position().byte();
         let more = match rdr.read_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(line_hint);
-                if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(EngineError::Io(std::io::Error::other(e.to_string())));
-                }
+                let line = lines.line_of(e.position().map_or(offset, |p| p.byte()));
                 let err = RowError {
                     line,
                     reason: e.to_string(),
@@ -395,7 +444,7 @@ fn read_delimited<R: Read>(
         if !more {
             break;
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(line_hint);
+        let line = lines.line_of(record.position().map_or(offset, |p| p.byte()));
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -595,7 +644,7 @@ mod tests {
             .iter()
             .map(|(l, i)| (*l, i.id.clone().unwrap()))
             .collect();
-        assert_eq!(ids, vec![(2, "a".to_string()), (9, "f".to_string())]);
+        assert_eq!(ids, vec![(2, "a".to_string()), (8, "f".to_string())]);
         let lines: Vec<u64> = list.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 5, 6, 7]);
         assert!(list.errors[0].reason.contains("md5"));

@@ -112,6 +112,8 @@ pub struct Engine {
     keyer: UrlKeyer,
     entries: DashMap<EntryId, Arc<EntryRecord>>,
     by_external: DashMap<(EntrySource, String), Vec<EntryId>>,
+    /// Short-link key -> the resolved target's key.
+    aliases: DashMap<String, Vec<String>>,
     url_index: ExactIndex<String>,
     blake3_index: ExactIndex<Blake3>,
     sha256_index: ExactIndex<Sha256>,
@@ -145,6 +147,7 @@ impl Engine {
             keyer: UrlKeyer::new(),
             entries: DashMap::new(),
             by_external: DashMap::new(),
+            aliases: DashMap::new(),
             url_index: ExactIndex::new(),
             blake3_index: ExactIndex::new(),
             sha256_index: ExactIndex::new(),
@@ -314,7 +317,10 @@ impl Engine {
     /// unsorted, not truncated).
     pub fn matches(&self, fp: &Fingerprint) -> Vec<Match> {
         let mut found: HashMap<(EntryId, HashKind), Match> = HashMap::new();
-        let mut push = |entry: &EntryRecord, kind: HashKind, distance: u32, confirmed_by| {
+        let mut push = |entry: &EntryRecord,
+                        kind: HashKind,
+                        distance: u32,
+                        confirmed_by: Option<Confirmation>| {
             let quality = if kind == HashKind::Pdq {
                 entry.pdq_quality
             } else {
@@ -650,14 +656,33 @@ impl Engine {
     }
 
     /// Records that a short link resolves to `target` (for example after a crawler followed
-    /// it): from then on the short link and the target's key match each other.
+    /// it): from then on the short link and the target's key match each other, including
+    /// entries recorded under the short link before.
     ///
     /// # Errors
-    /// A URL error when either URL cannot be keyed; a store error when the journal append
-    /// fails.
+    /// A URL error when `short` is not a short link or either URL cannot be keyed; a store
+    /// error when the journal append fails.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// # fn main() -> referral_dedup::Result<()> {
+    /// let engine = Engine::in_memory(EngineConfig::default())?;
+    /// engine.record(&Referral::new("a").with_url("https://t.co/AbC123"))?;
+    /// engine.record_resolution("https://t.co/AbC123", "https://x.com/someone/status/77")?;
+    /// let v = engine.check(&Referral::new("b").with_url("https://twitter.com/x/status/77"))?;
+    /// assert_eq!(v.kind, VerdictKind::Duplicate);
+    /// # Ok(()) }
+    /// ```
     pub fn record_resolution(&self, short: &str, target: &str) -> crate::Result<()> {
-        let short_key = self.keyer.key(short)?.key;
-        self.keyer.key(target)?;
+        let short = short.trim();
+        let short_key = if short.starts_with("short:") {
+            short.to_string()
+        } else {
+            // The default keyer knows no resolutions, so this is the short link's own key.
+            crate::url::key(short)?.key
+        };
+        // Validate before journaling: a fresh keyer refuses what ours would refuse.
+        crate::url::UrlKeyer::new().record_resolution(&short_key, target)?;
         let w = self.writer.lock();
         if let Some(store) = &w.store {
             store.append(&Record::Resolve {
@@ -669,36 +694,32 @@ impl Engine {
         Ok(())
     }
 
-    /// Teaches the keyer a resolution and indexes existing entries under the new key.
+    /// Teaches the keyer a resolution and indexes entries keyed by the short link under the
+    /// target's key too.
     fn apply_resolution(&self, short_key: &str, target: &str) {
+        if self.keyer.record_resolution(short_key, target).is_err() {
+            return;
+        }
         let Ok(target_key) = self.keyer.key(target) else {
             return;
         };
-        self.keyer.record_resolution(short_key, target);
-        // Entries keyed by the short link also answer to the target's key, and entries keyed
-        // by the target answer to the short link's key.
-        for id in self.url_index.get(&short_key.to_string()) {
-            self.url_index.insert(target_key.key.clone(), id);
+        let target_key = target_key.key;
+        let mut aliases = self.aliases.entry(short_key.to_string()).or_default();
+        if !aliases.contains(&target_key) {
+            aliases.push(target_key.clone());
         }
-        for id in self.url_index.get(&target_key.key) {
-            self.url_index.insert(short_key.to_string(), id);
+        drop(aliases);
+        for id in self.url_index.get(&short_key.to_string()) {
+            self.url_index.insert(target_key.clone(), id);
         }
     }
 
-    /// Other keys an entry's URL key is known under (through recorded resolutions).
+    /// Other keys an entry's URL key is indexed under (through recorded resolutions).
     fn keyer_aliases(&self, key: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for (short, target) in self.keyer.resolutions() {
-            let Ok(t) = self.keyer.key(&target) else {
-                continue;
-            };
-            if short == key && t.key != key {
-                out.push(t.key);
-            } else if t.key == key && short != key {
-                out.push(short);
-            }
-        }
-        out
+        self.aliases
+            .get(key)
+            .map(|a| a.value().clone())
+            .unwrap_or_default()
     }
 
     /// Adds one known-content item (from a hash list). Adding an item that is already present

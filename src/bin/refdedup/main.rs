@@ -85,11 +85,11 @@ impl<E: std::fmt::Display> From<E> for Failure {
 pub(crate) fn open_engine(db: &Path, config: EngineConfig) -> Result<Engine, Failure> {
     let engine = Engine::open(db, config)
         .map_err(|e| Failure(format!("opening database {}: {e}", db.display())))?;
-    if let Some(report) = engine.recovery_report() {
-        let text = format!("{report:?}");
-        if text.contains("torn") || text.contains("Torn") || text.contains("corrupt") {
-            eprintln!("refdedup: recovery: {text}");
-        }
+    if let Some(torn) = engine.recovery_report().and_then(|r| r.torn.as_ref()) {
+        eprintln!(
+            "refdedup: {}: a torn or corrupt journal tail was cut off during recovery: {torn:?}",
+            db.display()
+        );
     }
     Ok(engine)
 }
