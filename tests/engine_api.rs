@@ -386,7 +386,7 @@ fn strict_import_is_all_or_nothing() {
 fn known_file_added_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("poster.jpg");
-    let img = picture(71);
+    let img = picture(21);
     std::fs::write(&path, jpeg(&img, 90)).unwrap();
     let e = engine();
     let id = e.add_known_file(&path, None, Some("list-x")).unwrap();

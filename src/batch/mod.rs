@@ -481,7 +481,10 @@ impl Run<'_> {
         let mut within: Vec<Match> = self.engine.matches(&fp);
         within.sort_by_key(|m| (m.entry, rank_kind(m.kind), m.distance));
         let mut seen = None;
+        let (mut url_seen, mut bytes_seen) = (false, false);
         for m in within {
+            url_seen |= m.kind == HashKind::UrlKey;
+            bytes_seen |= m.kind == HashKind::Blake3;
             if seen == Some(m.entry) {
                 continue;
             }
@@ -489,7 +492,10 @@ impl Run<'_> {
             let Some(&other) = self.member_of_entry.get(&m.entry) else {
                 continue;
             };
-            self.sets.union(index, other);
+            // Reasons form a spanning tree of each cluster: one per merge, not one per pair.
+            if !self.sets.union(index, other) {
+                continue;
+            }
             self.reasons.push((
                 index,
                 Reason {
@@ -560,8 +566,20 @@ impl Run<'_> {
             }
         }
 
-        let id = self.engine.record_fingerprint(referral, &fp)?;
-        self.member_of_entry.insert(id, index);
+        // Index only what is new: a URL key or media bytes already indexed would only lead
+        // later referrals to members of the same cluster, and re-indexing them would make
+        // large clusters quadratic.
+        let mut novel = fp;
+        if url_seen {
+            novel.url = None;
+        }
+        if bytes_seen {
+            novel.media = None;
+        }
+        if novel.url.is_some() || novel.media.is_some() {
+            let id = self.engine.record_fingerprint(referral, &novel)?;
+            self.member_of_entry.insert(id, index);
+        }
         Ok(())
     }
 
