@@ -1,5 +1,74 @@
-//! URL keys: canonicalisation, tracking-parameter removal, redirect unwrapping and
-//! platform-aware content keys. (Being built: see issue 2.)
+//! URL keys: every spelling of one item maps to one key, different items never merge.
+//!
+//! A referral's URL becomes a [`UrlKey`]: a canonical URL, a stable dedup key and the list of
+//! [`Rule`]s that produced it, so an officer can see why two referrals were merged. The steps,
+//! in order:
+//!
+//! 1. **Parse** with the `url` crate (WHATWG) after trimming whitespace. Input without a scheme
+//!    (`t.me/chan/5`) is read as `http://`; other schemes, unparsable input and input over
+//!    [`MAX_INPUT_LEN`] bytes are a typed [`UrlError`].
+//! 2. **Generic canonicalisation** (see [`canonicalize`]): lowercase scheme and host, IDNA to
+//!    ASCII, no default port, no trailing dot in the host, dot segments resolved, escaped
+//!    unreserved characters decoded and other escapes uppercased, fragment dropped except `#!`
+//!    routes, path case kept.
+//! 3. **Redirect wrappers** (`google.com/url?q=`, `l.facebook.com/l.php?u=`, ...) are unwrapped
+//!    and **archive/cache copies** (Wayback Machine, archive.today, AMP, Translate) key the inner
+//!    URL while [`UrlKey::via`] records the service hosting the copy; recursively, up to a bound.
+//! 4. **Short links** that cannot be resolved offline (`t.co`, `bit.ly`, `fb.watch`, ...) keep a
+//!    key of their own (`short:t.co/AbC`) until [`UrlKeyer::record_resolution`] says where they go.
+//! 5. **Platform keys** for YouTube, X, Facebook, Instagram, TikTok, Telegram and Reddit: every
+//!    URL shape of one item gives one key (`yt:dQw4w9WgXcQ`, `x:20`, `fb:video:10153`, `ig:CODE`,
+//!    `tt:ID`, `tg:channel/5`, `rd:abc12`), identifiers kept case-sensitive where the platform is.
+//! 6. Otherwise a **generic key**: `url:` + host without `www.` + port + path + sorted query
+//!    parameters with tracking parameters removed (by the crate's own rule table,
+//!    `src/url/tracking_params.txt`); http and https key alike.
+//!
+//! ```
+//! # fn main() -> Result<(), referral_dedup::url::UrlError> {
+//! use referral_dedup::url::{self, Platform};
+//!
+//! let a = url::key("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s&si=abc")?;
+//! let b = url::key("youtu.be/dQw4w9WgXcQ")?;
+//! assert_eq!(a.key, "yt:dQw4w9WgXcQ");
+//! assert_eq!(a.key, b.key);
+//! assert_eq!(a.platform, Some(Platform::Youtube));
+//!
+//! // Different items never merge: video ids are case-sensitive, query values count.
+//! assert_ne!(url::key("youtu.be/dQw4w9WgXcQ")?.key, url::key("youtu.be/dQw4w9WgXcq")?.key);
+//! assert_ne!(url::key("example.com/item?id=1")?.key, url::key("example.com/item?id=2")?.key);
+//!
+//! // Tracking parameters go, content parameters stay and are sorted.
+//! let g = url::key("HTTPS://www.Example.com/a?b=2&utm_source=x&a=1#top")?;
+//! assert_eq!(g.key, "url:example.com/a?a=1&b=2");
+//! assert_eq!(g.canonical, "https://www.example.com/a?b=2&a=1");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The module is pure: keying depends only on the input (and on short-link resolutions recorded
+//! in the [`UrlKeyer`]), which makes it easy to fuzz, to run on many cores and to wrap as a
+//! query-engine UDF later.
+
+mod canon;
+mod platforms;
+mod short_links;
+mod tracking;
+mod wrappers;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use parking_lot::RwLock;
+use serde::Serialize;
+use url::Url;
+
+pub use canon::MAX_INPUT_LEN;
+pub use platforms::Platform;
+
+use canon::{parse_input, push_origin, push_port, View};
+use tracking::TrackingTable;
+use wrappers::Unwrapped;
 
 /// Why a URL could not be keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -8,4 +77,591 @@ pub enum UrlError {
     /// The input is empty after trimming whitespace.
     #[error("empty URL")]
     Empty,
+    /// The input is longer than [`MAX_INPUT_LEN`] bytes.
+    #[error("URL too long: {len} bytes (limit 8192)")]
+    TooLong {
+        /// Length of the input in bytes.
+        len: usize,
+    },
+    /// The input has a scheme other than http or https (`ftp:`, `javascript:`, ...).
+    #[error("unsupported scheme: only http and https URLs are keyed")]
+    UnsupportedScheme,
+    /// The URL parser rejected the input.
+    #[error("unparsable URL: {0}")]
+    Parse(url::ParseError),
+    /// The host is empty once trailing dots are removed.
+    #[error("URL has no host")]
+    NoHost,
+    /// [`UrlKeyer::record_resolution`] was given a URL that is not a known short link.
+    #[error("not a short link: only short links (t.co, bit.ly, fb.watch, ...) take resolutions")]
+    NotShortLink,
+    /// [`UrlKeyer::record_resolution`] was given a target that keys to the short link itself.
+    #[error("a short link cannot resolve to itself")]
+    ResolutionLoop,
+}
+
+/// One step that contributed to a key. Serialises (and displays) as a short string such as
+/// `"platform:youtube"`, `"unwrapped:google"`, `"via:wayback"` or `"tracking-removed"`.
+///
+/// ```
+/// use referral_dedup::url::{Platform, Rule};
+/// assert_eq!(Rule::Platform(Platform::X).to_string(), "platform:x");
+/// assert_eq!(Rule::Unwrapped("google").to_string(), "unwrapped:google");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// The input had no scheme; `http://` was assumed (`scheme-assumed`).
+    SchemeAssumed,
+    /// A redirect wrapper was unwrapped (`unwrapped:{wrapper}`).
+    Unwrapped(&'static str),
+    /// An archive, cache or proxy copy: the inner URL was keyed (`via:{service}`).
+    Via(&'static str),
+    /// An opaque archive snapshot that only the archive can resolve (`snapshot`).
+    Snapshot,
+    /// An opaque short link keyed by itself (`short-link`).
+    ShortLink,
+    /// A short link replaced by its recorded resolution (`resolved`).
+    Resolved,
+    /// The item was reached through a third-party front end such as Nitter or Invidious
+    /// (`front-end`).
+    FrontEnd,
+    /// A platform content key (`platform:{name}`).
+    Platform(Platform),
+    /// Tracking parameters were removed (`tracking-removed`).
+    TrackingRemoved,
+    /// The generic key: host, path and sorted query (`generic`).
+    Generic,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::SchemeAssumed => f.write_str("scheme-assumed"),
+            Rule::Unwrapped(w) => write!(f, "unwrapped:{w}"),
+            Rule::Via(s) => write!(f, "via:{s}"),
+            Rule::Snapshot => f.write_str("snapshot"),
+            Rule::ShortLink => f.write_str("short-link"),
+            Rule::Resolved => f.write_str("resolved"),
+            Rule::FrontEnd => f.write_str("front-end"),
+            Rule::Platform(p) => write!(f, "platform:{p}"),
+            Rule::TrackingRemoved => f.write_str("tracking-removed"),
+            Rule::Generic => f.write_str("generic"),
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The dedup key of one URL, with the canonical URL and the rules that produced it.
+///
+/// ```
+/// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+/// let k = referral_dedup::url::key("https://web.archive.org/web/2020/https://x.com/a/status/20")?;
+/// assert_eq!(k.key, "x:20");
+/// assert_eq!(k.via.as_deref(), Some("wayback:2020"));
+/// let json = serde_json::to_string(&k).unwrap();
+/// assert!(json.contains(r#""platform":"x""#));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrlKey {
+    /// The dedup key, e.g. `yt:dQw4w9WgXcQ`, `x:123`, `url:example.com/a?b=1`.
+    pub key: String,
+    /// The canonical URL; keying it again gives the same `key`.
+    pub canonical: String,
+    /// The platform whose content key was used, if any.
+    pub platform: Option<Platform>,
+    /// Which rules produced the key, in the order they applied.
+    pub rules: Vec<Rule>,
+    /// The archive/cache service hosting a copy (`wayback[:timestamp]`, `archive.today`, `amp`,
+    /// `translate`, `google-cache`); its copy needs its own removal request.
+    pub via: Option<String>,
+}
+
+/// Options for building a [`UrlKeyer`]; `KeyOptions::default().build()` equals
+/// [`UrlKeyer::new`].
+///
+/// ```
+/// use referral_dedup::url::KeyOptions;
+/// let keyer = KeyOptions::default().max_hops(2).platform_keys(false).build();
+/// let k = keyer.key("https://youtu.be/dQw4w9WgXcQ").unwrap();
+/// assert_eq!(k.key, "url:youtu.be/dQw4w9WgXcQ");
+/// ```
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOptions {
+    max_hops: u8,
+    platform_keys: bool,
+    strip_tracking: bool,
+}
+
+impl Default for KeyOptions {
+    fn default() -> Self {
+        KeyOptions {
+            max_hops: 5,
+            platform_keys: true,
+            strip_tracking: true,
+        }
+    }
+}
+
+impl KeyOptions {
+    /// How many wrappers, copies and short-link resolutions are followed for one input
+    /// (default 5). Beyond it the current URL is keyed as it is.
+    pub fn max_hops(mut self, hops: u8) -> Self {
+        self.max_hops = hops;
+        self
+    }
+
+    /// Whether platform content keys are used (default `true`).
+    pub fn platform_keys(mut self, on: bool) -> Self {
+        self.platform_keys = on;
+        self
+    }
+
+    /// Whether tracking parameters are removed from generic keys (default `true`).
+    pub fn strip_tracking(mut self, on: bool) -> Self {
+        self.strip_tracking = on;
+        self
+    }
+
+    /// Builds the keyer (parses the rule table once).
+    pub fn build(self) -> UrlKeyer {
+        UrlKeyer {
+            options: self,
+            tracking: TrackingTable::builtin(),
+            resolutions: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+/// Keys URLs. Build once and share (it is `Send + Sync`); it holds the parsed rule table and the
+/// recorded short-link resolutions.
+///
+/// ```
+/// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+/// use referral_dedup::url::{Rule, UrlKeyer};
+/// let keyer = UrlKeyer::new();
+/// assert_eq!(keyer.key("https://t.co/AbC123")?.key, "short:t.co/AbC123");
+/// keyer.record_resolution("t.co/AbC123", "https://twitter.com/someone/status/42")?;
+/// let k = keyer.key("http://t.co/AbC123?amp=1")?;
+/// assert_eq!(k.key, "x:42");
+/// assert!(k.rules.contains(&Rule::Resolved));
+/// assert_eq!(keyer.resolutions()[0].0, "short:t.co/AbC123");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct UrlKeyer {
+    options: KeyOptions,
+    tracking: TrackingTable,
+    /// short-link key -> canonical target URL.
+    resolutions: RwLock<HashMap<String, String>>,
+}
+
+impl Default for UrlKeyer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the keying of one input has gathered so far.
+struct Trail {
+    rules: Vec<Rule>,
+    via: Option<String>,
+}
+
+impl UrlKeyer {
+    /// A keyer with the default [`KeyOptions`] and no resolutions.
+    pub fn new() -> Self {
+        KeyOptions::default().build()
+    }
+
+    /// The options builder (same as `KeyOptions::default()`).
+    pub fn options() -> KeyOptions {
+        KeyOptions::default()
+    }
+
+    /// Keys one URL.
+    ///
+    /// # Errors
+    /// [`UrlError`] when the input is empty, too long, not http(s) or unparsable.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+    /// let keyer = referral_dedup::url::UrlKeyer::new();
+    /// assert_eq!(keyer.key("t.me/SomeChannel/5")?.key, "tg:somechannel/5");
+    /// assert!(keyer.key("ftp://example.com/").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn key(&self, input: &str) -> Result<UrlKey, UrlError> {
+        self.key_inner(input, true)
+    }
+
+    fn key_inner(&self, input: &str, use_resolutions: bool) -> Result<UrlKey, UrlError> {
+        let (url, assumed) = parse_input(input)?;
+        let mut trail = Trail {
+            rules: Vec::with_capacity(4),
+            via: None,
+        };
+        if assumed {
+            trail.rules.push(Rule::SchemeAssumed);
+        }
+        self.key_url(&url, &mut trail, 0, use_resolutions)
+    }
+
+    fn key_url(
+        &self,
+        url: &Url,
+        trail: &mut Trail,
+        hops: u8,
+        use_resolutions: bool,
+    ) -> Result<UrlKey, UrlError> {
+        let view = View::new(url)?;
+        let can_hop = hops < self.options.max_hops;
+        if can_hop {
+            match wrappers::unwrap(&view) {
+                Some(Unwrapped::Redirect { wrapper, target }) => {
+                    if let Ok((inner, _)) = parse_input(&target) {
+                        trail.rules.push(Rule::Unwrapped(wrapper));
+                        return self.key_url(&inner, trail, hops + 1, use_resolutions);
+                    }
+                }
+                Some(Unwrapped::Copy {
+                    service,
+                    stamp,
+                    target,
+                }) => {
+                    if let Ok((inner, _)) = parse_input(&target) {
+                        trail.rules.push(Rule::Via(service));
+                        if trail.via.is_none() {
+                            trail.via = Some(match stamp {
+                                Some(s) => format!("{service}:{s}"),
+                                None => service.to_owned(),
+                            });
+                        }
+                        return self.key_url(&inner, trail, hops + 1, use_resolutions);
+                    }
+                }
+                Some(Unwrapped::Snapshot { service, code }) => {
+                    trail.rules.push(Rule::Snapshot);
+                    if trail.via.is_none() {
+                        trail.via = Some(service.to_owned());
+                    }
+                    return Ok(self.finish(
+                        format!("{service}:{code}"),
+                        format!("https://archive.today/{code}"),
+                        None,
+                        trail,
+                    ));
+                }
+                None => {}
+            }
+        }
+        if let Some(short) = short_links::detect(&view) {
+            if use_resolutions && can_hop {
+                let target = self.resolutions.read().get(&short.key).cloned();
+                if let Some(target) = target {
+                    if let Ok((inner, _)) = parse_input(&target) {
+                        trail.rules.push(Rule::Resolved);
+                        return self.key_url(&inner, trail, hops + 1, use_resolutions);
+                    }
+                }
+            }
+            trail.rules.push(Rule::ShortLink);
+            return Ok(self.finish(short.key, short.canonical, None, trail));
+        }
+        if self.options.platform_keys {
+            if let Some(p) = platforms::key(&view) {
+                if p.front_end {
+                    trail.rules.push(Rule::FrontEnd);
+                }
+                trail.rules.push(Rule::Platform(p.platform));
+                return Ok(self.finish(p.key, p.canonical, Some(p.platform), trail));
+            }
+        }
+        Ok(self.generic(&view, trail))
+    }
+
+    fn finish(
+        &self,
+        key: String,
+        canonical: String,
+        platform: Option<Platform>,
+        trail: &mut Trail,
+    ) -> UrlKey {
+        UrlKey {
+            key,
+            canonical,
+            platform,
+            rules: std::mem::take(&mut trail.rules),
+            via: trail.via.take(),
+        }
+    }
+
+    /// The generic key and canonical URL.
+    fn generic(&self, view: &View<'_>, trail: &mut Trail) -> UrlKey {
+        let host_key = view.host.strip_prefix("www.").unwrap_or(view.host);
+        let mut kept: Vec<&str> = Vec::new();
+        let mut removed = false;
+        if let Some(q) = view.query.as_deref() {
+            let rules = self.tracking.for_host(view.host);
+            for pair in q.split('&').filter(|p| !p.is_empty()) {
+                let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+                if self.options.strip_tracking && rules.is_tracking(name) {
+                    removed = true;
+                } else {
+                    kept.push(pair);
+                }
+            }
+        }
+        let query_len: usize = kept.iter().map(|p| p.len() + 1).sum();
+        let route_len = view.route.as_deref().map_or(0, |r| r.len() + 2);
+
+        let mut canonical = String::with_capacity(
+            8 + view.host.len() + 6 + view.path.len() + query_len + route_len,
+        );
+        push_origin(&mut canonical, view, view.host);
+        canonical.push_str(&view.path);
+        push_query(&mut canonical, &kept);
+        if let Some(r) = view.route.as_deref() {
+            canonical.push_str("#!");
+            canonical.push_str(r);
+        }
+
+        let mut key =
+            String::with_capacity(4 + host_key.len() + 6 + view.path.len() + query_len + route_len);
+        key.push_str("url:");
+        key.push_str(host_key);
+        push_port(&mut key, view.port);
+        key.push_str(&view.path);
+        kept.sort_unstable();
+        push_query(&mut key, &kept);
+        if let Some(r) = view.route.as_deref() {
+            key.push_str("#!");
+            key.push_str(r);
+        }
+
+        if removed {
+            trail.rules.push(Rule::TrackingRemoved);
+        }
+        trail.rules.push(Rule::Generic);
+        self.finish(key, canonical, None, trail)
+    }
+
+    /// Records that short link `short` (any spelling, or its `short:` key) resolves to `target`;
+    /// from then on keying `short` yields the target's key with [`Rule::Resolved`].
+    ///
+    /// # Errors
+    /// [`UrlError::NotShortLink`] when `short` is not a short link, [`UrlError::ResolutionLoop`]
+    /// when `target` keys to `short` itself, or any error from keying either URL.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+    /// let keyer = referral_dedup::url::UrlKeyer::new();
+    /// keyer.record_resolution("https://bit.ly/3xYz", "https://www.example.com/story?id=7")?;
+    /// assert_eq!(keyer.key("bit.ly/3xYz")?.key, "url:example.com/story?id=7");
+    /// assert!(keyer.record_resolution("https://example.com/a", "https://example.com/b").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn record_resolution(&self, short: &str, target: &str) -> Result<(), UrlError> {
+        let short_key = match short.trim().strip_prefix("short:") {
+            Some(rest) => {
+                let again = self.key_inner(rest, false)?;
+                if !again.rules.contains(&Rule::ShortLink) {
+                    return Err(UrlError::NotShortLink);
+                }
+                again.key
+            }
+            None => {
+                let k = self.key_inner(short, false)?;
+                if !k.rules.contains(&Rule::ShortLink) {
+                    return Err(UrlError::NotShortLink);
+                }
+                k.key
+            }
+        };
+        let t = self.key(target)?;
+        if t.key == short_key {
+            return Err(UrlError::ResolutionLoop);
+        }
+        self.resolutions.write().insert(short_key, t.canonical);
+        Ok(())
+    }
+
+    /// The recorded resolutions as `(short link key, canonical target)`, sorted by key; feeding
+    /// each pair back to [`record_resolution`](Self::record_resolution) restores them.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+    /// use referral_dedup::url::UrlKeyer;
+    /// let a = UrlKeyer::new();
+    /// a.record_resolution("https://t.co/x1", "https://youtu.be/dQw4w9WgXcQ")?;
+    /// let b = UrlKeyer::new();
+    /// for (short, target) in a.resolutions() {
+    ///     b.record_resolution(&short, &target)?;
+    /// }
+    /// assert_eq!(b.key("t.co/x1")?.key, "yt:dQw4w9WgXcQ");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resolutions(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .resolutions
+            .read()
+            .iter()
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn push_query(out: &mut String, pairs: &[&str]) {
+    for (i, p) in pairs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(p);
+    }
+}
+
+fn default_keyer() -> &'static UrlKeyer {
+    static DEFAULT: OnceLock<UrlKeyer> = OnceLock::new();
+    DEFAULT.get_or_init(UrlKeyer::new)
+}
+
+/// Keys one URL with the default keyer (no short-link resolutions): shorthand for
+/// `UrlKeyer::new().key(input)` without rebuilding the rule table.
+///
+/// # Errors
+/// [`UrlError`] when the input is empty, too long, not http(s) or unparsable.
+///
+/// ```
+/// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+/// let k = referral_dedup::url::key("https://mobile.twitter.com/Someone/status/20?s=20&t=abc")?;
+/// assert_eq!(k.key, "x:20");
+/// assert_eq!(k.canonical, "https://x.com/i/web/status/20");
+/// assert_eq!(referral_dedup::url::key("  "), Err(referral_dedup::url::UrlError::Empty));
+/// # Ok(())
+/// # }
+/// ```
+pub fn key(input: &str) -> Result<UrlKey, UrlError> {
+    default_keyer().key(input)
+}
+
+/// Generic canonicalisation only (step 2 above): no tracking removal, unwrapping or platform
+/// keys. The Safe Browsing canonicalisation vectors test this layer.
+///
+/// # Errors
+/// As [`key`].
+///
+/// ```
+/// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+/// use referral_dedup::url::canonicalize;
+/// assert_eq!(canonicalize("HTTP://www.GOOgle.com.:80/a/../%7Eb?q=%2f#x")?, "http://www.google.com/~b?q=%2F");
+/// # Ok(())
+/// # }
+/// ```
+pub fn canonicalize(input: &str) -> Result<String, UrlError> {
+    canon::generic_canonical(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyer_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<UrlKeyer>();
+    }
+
+    #[test]
+    fn rules_record_each_step() {
+        let k = key("www.google.com/url?q=https%3A%2F%2Fexample.com%2Fa%3Futm_source%3Dx%26id%3D3")
+            .unwrap();
+        assert_eq!(k.key, "url:example.com/a?id=3");
+        assert_eq!(
+            k.rules,
+            vec![
+                Rule::SchemeAssumed,
+                Rule::Unwrapped("google"),
+                Rule::TrackingRemoved,
+                Rule::Generic
+            ]
+        );
+        let json = serde_json::to_string(&k.rules).unwrap();
+        assert_eq!(
+            json,
+            r#"["scheme-assumed","unwrapped:google","tracking-removed","generic"]"#
+        );
+    }
+
+    #[test]
+    fn hops_are_bounded() {
+        let mut u = String::from("https://example.com/end");
+        for _ in 0..10 {
+            let enc: String = url::form_urlencoded::byte_serialize(u.as_bytes()).collect();
+            u = format!("https://www.google.com/url?q={enc}");
+        }
+        let k = key(&u).unwrap();
+        assert_eq!(
+            k.rules
+                .iter()
+                .filter(|r| matches!(r, Rule::Unwrapped(_)))
+                .count(),
+            5
+        );
+        assert!(k.key.starts_with("url:google.com/url?q="));
+    }
+
+    #[test]
+    fn resolution_errors() {
+        let keyer = UrlKeyer::new();
+        assert_eq!(
+            keyer.record_resolution("https://example.com/", "https://x.com/a/status/1"),
+            Err(UrlError::NotShortLink)
+        );
+        assert_eq!(
+            keyer.record_resolution("t.co/abc", "https://t.co/abc"),
+            Err(UrlError::ResolutionLoop)
+        );
+        assert_eq!(
+            keyer.record_resolution("t.co/abc", ""),
+            Err(UrlError::Empty)
+        );
+        assert!(keyer.resolutions().is_empty());
+        // Resolution cycles between two short links stay bounded.
+        keyer
+            .record_resolution("t.co/a", "https://bit.ly/b")
+            .unwrap();
+        // Closing the cycle is refused: keying the target follows t.co/a to bit.ly/b itself.
+        assert_eq!(
+            keyer.record_resolution("bit.ly/b", "https://t.co/a"),
+            Err(UrlError::ResolutionLoop)
+        );
+        assert_eq!(keyer.key("t.co/a").unwrap().key, "short:bit.ly/b");
+    }
+
+    #[test]
+    fn options_switch_steps_off() {
+        let keyer = KeyOptions::default().strip_tracking(false).build();
+        assert_eq!(
+            keyer.key("https://example.com/?utm_source=a").unwrap().key,
+            "url:example.com/?utm_source=a"
+        );
+        let keyer = KeyOptions::default().max_hops(0).build();
+        assert!(keyer
+            .key("https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com%2F")
+            .unwrap()
+            .key
+            .starts_with("url:l.facebook.com/l.php"));
+    }
 }

@@ -13,6 +13,7 @@ mod check;
 mod dedup;
 mod known;
 mod match_cmd;
+mod url_key;
 
 /// Stops duplicate and already-removed content from reaching a reviewer twice.
 #[derive(Debug, Parser)]
@@ -24,6 +25,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Key URLs: reads one URL per line (stdin when no FILE), writes one JSON object per line:
+    /// {"input","key","canonical","platform","rules"} or {"input","error"}.
+    UrlKey {
+        /// File with one URL per line; stdin when absent.
+        file: Option<std::path::PathBuf>,
+    },
     /// Manage known-removed content: add media files, import or export hash lists.
     #[command(subcommand)]
     Known(known::KnownCommand),
@@ -106,6 +113,10 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::UrlKey { file } => match url_key::run(file.as_deref()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(Failure::from),
+        },
         Command::Known(cmd) => known::run(cmd),
         Command::Match(args) => match_cmd::run(args),
         Command::Check(args) => check::run(args),

@@ -1,0 +1,356 @@
+//! Reading input and the generic canonicalisation layer.
+//!
+//! Parsing is the `url` crate's WHATWG parser (it already lowercases scheme and host, applies
+//! IDNA, drops default ports, resolves dot segments, strips tabs and newlines and rewrites every
+//! IPv4 spelling to dotted decimal). On top of it this module adds what WHATWG leaves alone:
+//! scheme-less input, a length limit, a trailing dot in the host, and percent-escape
+//! normalisation (decode unreserved characters, uppercase the rest). That last step is written by
+//! hand because `percent-encoding` only offers all-or-nothing decoding.
+
+use std::borrow::Cow;
+
+use url::Url;
+
+use super::UrlError;
+
+/// Inputs longer than this many bytes are rejected with [`UrlError::TooLong`].
+pub const MAX_INPUT_LEN: usize = 8 * 1024;
+
+/// Parses user input into an http(s) [`Url`]. Returns whether `http://` was assumed.
+pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
+    if input.len() > MAX_INPUT_LEN {
+        return Err(UrlError::TooLong { len: input.len() });
+    }
+    let s = input.trim();
+    if s.is_empty() {
+        return Err(UrlError::Empty);
+    }
+    let (url, assumed) = match explicit_scheme(s) {
+        Some(scheme) => {
+            if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+                return Err(UrlError::UnsupportedScheme);
+            }
+            (Url::parse(s).map_err(UrlError::Parse)?, false)
+        }
+        None => {
+            let mut with_scheme = String::with_capacity(s.len() + 7);
+            with_scheme.push_str(if s.starts_with("//") {
+                "http:"
+            } else {
+                "http://"
+            });
+            with_scheme.push_str(s);
+            (Url::parse(&with_scheme).map_err(UrlError::Parse)?, true)
+        }
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlError::UnsupportedScheme);
+    }
+    Ok((url, assumed))
+}
+
+/// The scheme of `s` if it starts with one (`scheme:`), telling `host:port` apart from a scheme.
+fn explicit_scheme(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if !b.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let colon = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
+    if b[colon] != b':' {
+        return None;
+    }
+    // `example.com:8080/x` and `localhost:80` are host:port, not a scheme.
+    let after = &b[colon + 1..];
+    let digits = after.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && matches!(after.get(digits), None | Some(b'/' | b'?' | b'#')) {
+        return None;
+    }
+    Some(&s[..colon])
+}
+
+/// A parsed URL's parts after generic canonicalisation, borrowed from the [`Url`].
+#[derive(Debug)]
+pub(crate) struct View<'a> {
+    /// `true` for https.
+    pub https: bool,
+    /// Lowercase host without trailing dots (IDNA already applied).
+    pub host: &'a str,
+    /// Non-default port.
+    pub port: Option<u16>,
+    /// Path with percent-escapes normalised; never empty.
+    pub path: Cow<'a, str>,
+    /// Query (without `?`) with percent-escapes normalised; `None` when absent or empty.
+    pub query: Option<Cow<'a, str>>,
+    /// A `#!` route (the text after `#!`), escapes normalised.
+    pub route: Option<Cow<'a, str>>,
+}
+
+impl<'a> View<'a> {
+    /// Builds the view; fails only for a host that is nothing but dots.
+    pub(crate) fn new(url: &'a Url) -> Result<Self, UrlError> {
+        let host = url.host_str().unwrap_or("").trim_end_matches('.');
+        if host.is_empty() {
+            return Err(UrlError::NoHost);
+        }
+        let path = url.path();
+        let path = if path.is_empty() {
+            Cow::Borrowed("/")
+        } else {
+            normalize_escapes(path)
+        };
+        let query = url.query().filter(|q| !q.is_empty()).map(normalize_escapes);
+        let route = url
+            .fragment()
+            .and_then(|f| f.strip_prefix('!'))
+            .map(normalize_escapes);
+        Ok(View {
+            https: url.scheme() == "https",
+            host,
+            port: url.port(),
+            path,
+            query,
+            route,
+        })
+    }
+
+    /// Non-empty path segments.
+    pub(crate) fn segments(&self) -> impl Iterator<Item = &str> + '_ {
+        self.path.split('/').filter(|s| !s.is_empty())
+    }
+
+    /// `name=value` pairs of the query, in order, skipping empty pairs.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        query_pairs(self.query.as_deref().unwrap_or(""))
+    }
+
+    /// Raw (still escaped) value of the first parameter called exactly `name`.
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
+        self.pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Whether a parameter called exactly `name` is present (with or without a value).
+    pub(crate) fn has_param(&self, name: &str) -> bool {
+        self.pairs().any(|(n, _)| n == name)
+    }
+}
+
+/// Splits a query string into `(name, value)` pairs (value empty when there is no `=`).
+pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+}
+
+/// RFC 3986 unreserved characters: decoded wherever they appear escaped.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes escaped unreserved characters, uppercases every other escape and escapes a `%` that
+/// does not start a valid escape (`%` becomes `%25`). Idempotent.
+pub(crate) fn normalize_escapes(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    let Some(first) = memchr_percent(b) else {
+        return Cow::Borrowed(s);
+    };
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(b.len() + 4);
+    out.extend_from_slice(&b[..first]);
+    let mut i = first;
+    while i < b.len() {
+        let c = b[i];
+        if c != b'%' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match (
+            b.get(i + 1).and_then(|&h| hex_value(h)),
+            b.get(i + 2).and_then(|&l| hex_value(l)),
+        ) {
+            (Some(h), Some(l)) => {
+                let v = h << 4 | l;
+                if is_unreserved(v) {
+                    out.push(v);
+                } else {
+                    out.extend_from_slice(&[b'%', HEX[usize::from(h)], HEX[usize::from(l)]]);
+                }
+                i += 3;
+            }
+            _ => {
+                out.extend_from_slice(b"%25");
+                i += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII bytes, so the result is valid UTF-8.
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+fn memchr_percent(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'%')
+}
+
+/// Fully percent-decodes a parameter value (not `+`), lossily as UTF-8.
+pub(crate) fn decode_value(v: &str) -> String {
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Splits a host into (subdomain part, site = last two labels). `www.youtube.com` gives
+/// `("www", "youtube.com")`, `t.me` gives `("", "t.me")`.
+pub(crate) fn split_site(host: &str) -> (&str, &str) {
+    let Some(last_dot) = host.rfind('.') else {
+        return ("", host);
+    };
+    match host[..last_dot].rfind('.') {
+        Some(i) => (&host[..i], &host[i + 1..]),
+        None => ("", host),
+    }
+}
+
+/// Generic canonicalisation only (no tracking removal, unwrapping or platform keys): the URL
+/// layer that the Safe Browsing vectors test. See [`canonicalize`](super::canonicalize).
+pub(crate) fn generic_canonical(input: &str) -> Result<String, UrlError> {
+    let (url, _) = parse_input(input)?;
+    let view = View::new(&url)?;
+    let mut out = String::with_capacity(input.len() + 8);
+    push_origin(&mut out, &view, view.host);
+    out.push_str(&view.path);
+    if let Some(q) = &view.query {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(r) = &view.route {
+        out.push_str("#!");
+        out.push_str(r);
+    }
+    Ok(out)
+}
+
+/// Appends `scheme://host[:port]`.
+pub(crate) fn push_origin(out: &mut String, view: &View<'_>, host: &str) {
+    out.push_str(if view.https { "https://" } else { "http://" });
+    out.push_str(host);
+    push_port(out, view.port);
+}
+
+/// Appends `:port` when there is a non-default port.
+pub(crate) fn push_port(out: &mut String, port: Option<u16>) {
+    if let Some(p) = port {
+        out.push(':');
+        out.push_str(itoa_u16(p).as_str());
+    }
+}
+
+fn itoa_u16(p: u16) -> String {
+    p.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_normalised() {
+        assert_eq!(normalize_escapes("/a%7eb%2fc"), "/a~b%2Fc");
+        assert_eq!(normalize_escapes("/%41%42%43"), "/ABC");
+        assert_eq!(normalize_escapes("/100%"), "/100%25");
+        assert_eq!(normalize_escapes("/%zz%2"), "/%25zz%252");
+        assert_eq!(normalize_escapes("/%c3%a9"), "/%C3%A9");
+        for s in ["/a%7eb%2fc", "/100%", "/%zz%2", "/%%%25%32%35asd%%"] {
+            let once = normalize_escapes(s).into_owned();
+            assert_eq!(normalize_escapes(&once), once, "idempotent on {s}");
+        }
+        assert!(matches!(normalize_escapes("/plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn scheme_detection_tells_ports_from_schemes() {
+        assert_eq!(explicit_scheme("https://a"), Some("https"));
+        assert_eq!(explicit_scheme("HTTP://a"), Some("HTTP"));
+        assert_eq!(explicit_scheme("mailto:x@y"), Some("mailto"));
+        assert_eq!(explicit_scheme("example.com:8080/x"), None);
+        assert_eq!(explicit_scheme("localhost:80"), None);
+        assert_eq!(explicit_scheme("t.me/chan/5"), None);
+        assert_eq!(explicit_scheme("%20x.com/"), None);
+    }
+
+    #[test]
+    fn input_is_parsed_as_the_public_pastes_it() {
+        let (u, assumed) = parse_input("  t.me/chan/5 ").unwrap();
+        assert!(assumed);
+        assert_eq!(u.as_str(), "http://t.me/chan/5");
+        let (u, assumed) = parse_input("//example.com/a").unwrap();
+        assert!(assumed);
+        assert_eq!(u.host_str(), Some("example.com"));
+        assert_eq!(
+            parse_input("ftp://example.com/").unwrap_err(),
+            UrlError::UnsupportedScheme
+        );
+        assert_eq!(
+            parse_input("javascript:alert(1)").unwrap_err(),
+            UrlError::UnsupportedScheme
+        );
+        assert_eq!(parse_input(" \t ").unwrap_err(), UrlError::Empty);
+        let long = format!("https://example.com/{}", "a".repeat(MAX_INPUT_LEN));
+        assert!(matches!(
+            parse_input(&long).unwrap_err(),
+            UrlError::TooLong { .. }
+        ));
+        assert!(matches!(
+            parse_input("http://exa mple.com/").unwrap_err(),
+            UrlError::Parse(_)
+        ));
+    }
+
+    #[test]
+    fn generic_canonical_form() {
+        let c = |s| generic_canonical(s).unwrap();
+        assert_eq!(
+            c("HTTP://WWW.Example.COM.:80/a/./b/../C?x=%7e#frag"),
+            "http://www.example.com/a/C?x=~"
+        );
+        assert_eq!(c("https://example.com:443"), "https://example.com/");
+        assert_eq!(c("https://example.com:8443/"), "https://example.com:8443/");
+        assert_eq!(
+            c("https://bücher.example/"),
+            "https://xn--bcher-kva.example/"
+        );
+        assert_eq!(
+            c("https://example.com/#!/route/A"),
+            "https://example.com/#!/route/A"
+        );
+        assert_eq!(
+            generic_canonical("http://.../").unwrap_err(),
+            UrlError::NoHost
+        );
+    }
+
+    #[test]
+    fn sites_split_at_the_last_two_labels() {
+        assert_eq!(split_site("www.youtube.com"), ("www", "youtube.com"));
+        assert_eq!(
+            split_site("a.b.cdn.ampproject.org"),
+            ("a.b.cdn", "ampproject.org")
+        );
+        assert_eq!(split_site("t.me"), ("", "t.me"));
+        assert_eq!(split_site("localhost"), ("", "localhost"));
+    }
+}

@@ -1,0 +1,120 @@
+//! Short links that cannot be resolved offline (t.co, bit.ly, fb.watch, vm.tiktok.com, share
+//! tokens, ...). They keep a key of their own, `short:{host}/{code}` with the code kept
+//! case-sensitive, until a resolution (short link -> target) is recorded.
+
+use super::canon::{split_site, View};
+
+/// A recognised short link.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ShortLink {
+    /// `short:{host}/{code}`.
+    pub key: String,
+    /// `https://{host}/{code}`.
+    pub canonical: String,
+}
+
+/// Hosts whose every non-empty path is an opaque short code.
+fn is_short_host(sub: &str, site: &str) -> bool {
+    match site {
+        "t.co" | "bit.ly" | "bitly.com" | "j.mp" | "ow.ly" | "buff.ly" | "tinyurl.com"
+        | "is.gd" | "goo.gl" | "lnkd.in" | "dlvr.it" | "fb.watch" | "fb.me" | "amzn.to"
+        | "trib.al" | "shorturl.at" | "rebrand.ly" | "cutt.ly" | "tiny.cc" | "rb.gy" | "t.ly"
+        | "v.gd" => {
+            matches!(sub, "" | "www")
+        }
+        "tiktok.com" => matches!(sub, "vm" | "vt"),
+        "app.link" => sub == "reddit",
+        _ => false,
+    }
+}
+
+/// Recognises a short link. The key host drops `www.` and, for path-based share links on a
+/// platform, the platform's subdomain (`m.facebook.com/share/...` is `facebook.com/share/...`).
+pub(crate) fn detect(view: &View<'_>) -> Option<ShortLink> {
+    let (sub, site) = split_site(view.host);
+    let path = view.path.trim_end_matches('/');
+    let (host, code): (&str, &str) = if is_short_host(sub, site) {
+        let host = view.host.strip_prefix("www.").unwrap_or(view.host);
+        (host, path.trim_start_matches('/'))
+    } else {
+        let mut segs = view.segments();
+        let first = segs.next()?;
+        let is_share = match site {
+            "tiktok.com" => first == "t",
+            "facebook.com" | "instagram.com" => first == "share",
+            // /r/{sub}/s/{token}
+            "reddit.com" => first == "r" && segs.next().is_some() && segs.next() == Some("s"),
+            _ => false,
+        };
+        if !is_share || segs.count() == 0 && site != "reddit.com" {
+            return None;
+        }
+        (site, path.trim_start_matches('/'))
+    };
+    if code.is_empty() || code.contains("//") {
+        return None;
+    }
+    if site == "reddit.com" && code.split('/').nth(3).is_none_or(str::is_empty) {
+        return None;
+    }
+    let mut key = String::with_capacity(6 + host.len() + 1 + code.len());
+    key.push_str("short:");
+    key.push_str(host);
+    key.push('/');
+    key.push_str(code);
+    let canonical = format!("https://{host}/{code}");
+    Some(ShortLink { key, canonical })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::canon::parse_input;
+    use super::*;
+
+    fn short(s: &str) -> Option<String> {
+        let (url, _) = parse_input(s).unwrap();
+        detect(&View::new(&url).unwrap()).map(|l| l.key)
+    }
+
+    #[test]
+    fn opaque_short_links_keep_their_case_sensitive_code() {
+        assert_eq!(
+            short("https://t.co/AbC123?amp=1").as_deref(),
+            Some("short:t.co/AbC123")
+        );
+        assert_eq!(
+            short("http://www.bit.ly/xYz/").as_deref(),
+            Some("short:bit.ly/xYz")
+        );
+        assert_ne!(short("https://bit.ly/abc"), short("https://bit.ly/ABC"));
+        assert_eq!(
+            short("https://vm.tiktok.com/ZMabc/").as_deref(),
+            Some("short:vm.tiktok.com/ZMabc")
+        );
+        assert_eq!(
+            short("https://www.tiktok.com/t/ZTabc/").as_deref(),
+            Some("short:tiktok.com/t/ZTabc")
+        );
+        assert_eq!(
+            short("https://m.facebook.com/share/p/1AbC/").as_deref(),
+            Some("short:facebook.com/share/p/1AbC")
+        );
+        assert_eq!(
+            short("https://fb.watch/aBc-1/").as_deref(),
+            Some("short:fb.watch/aBc-1")
+        );
+        assert_eq!(
+            short("https://www.reddit.com/r/news/s/AbCdE").as_deref(),
+            Some("short:reddit.com/r/news/s/AbCdE")
+        );
+    }
+
+    #[test]
+    fn non_short_links_are_not_detected() {
+        assert_eq!(short("https://t.co/"), None);
+        assert_eq!(short("https://www.tiktok.com/@user/video/1"), None);
+        assert_eq!(short("https://www.facebook.com/share"), None);
+        assert_eq!(short("https://www.reddit.com/r/news/"), None);
+        assert_eq!(short("https://example.com/t/abc"), None);
+    }
+}

@@ -1,0 +1,32 @@
+//! Replays the committed fuzz corpus (`fuzz/corpus/url_key/`) through the fuzz target's code
+//! path: keying never panics and the key of the canonical URL equals the key.
+
+use std::path::PathBuf;
+
+use referral_dedup::url::{canonicalize, key};
+
+#[test]
+fn fuzz_corpus_replays() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/url_key");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus directory exists") {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let input = String::from_utf8_lossy(&data);
+        let _ = canonicalize(&input);
+        if let Ok(k) = key(&input) {
+            let again = key(&k.canonical).unwrap_or_else(|e| {
+                panic!("{}: canonical {:?} fails: {e}", path.display(), k.canonical)
+            });
+            assert_eq!(
+                again.key,
+                k.key,
+                "{}: canonical {:?}",
+                path.display(),
+                k.canonical
+            );
+        }
+        files += 1;
+    }
+    assert!(files > 0, "the corpus is not empty");
+}
