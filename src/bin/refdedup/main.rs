@@ -11,6 +11,7 @@ use referral_dedup::engine::{Engine, EngineConfig};
 
 mod check;
 mod dedup;
+mod hash;
 mod known;
 mod match_cmd;
 mod url_key;
@@ -31,6 +32,8 @@ enum Command {
         /// File with one URL per line; stdin when absent.
         file: Option<std::path::PathBuf>,
     },
+    /// Hash image files (digests, PDQ, dHash, pHash) as JSON lines.
+    Hash(hash::HashArgs),
     /// Manage known-removed content: add media files, import or export hash lists.
     #[command(subcommand)]
     Known(known::KnownCommand),
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.map_err(Failure::from),
         },
+        Command::Hash(args) => hash::run(args).map_err(|e| Failure(format!("hash: {e}"))),
         Command::Known(cmd) => known::run(cmd),
         Command::Match(args) => match_cmd::run(args),
         Command::Check(args) => check::run(args),
