@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""FAISS on the same codes and queries as `examples/match_throughput.rs --dump DIR`.
+
+Runs IndexBinaryFlat and IndexBinaryMultiHash range_search (the HMA / python-threatexchange
+setup: 16 hashes of 16 bits, nflip = radius // 16 for 256-bit codes) and prints one JSON line
+per index with its queries per second and total hits, for comparison with the Rust index in
+the same run. FAISS range_search returns distances strictly below the radius, so radius + 1 is
+passed for "at most radius".
+
+    PEERS_VENV=/work/peers-venv
+    py=$(bash benches/peers/setup.sh)
+    $py benches/peers/index_peers.py DIR [--queries 1000] [--threads 2] [--skip-flat]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--queries", type=int, default=1000, help="queries timed per index")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--skip-flat", action="store_true")
+    ap.add_argument("--skip-multihash", action="store_true")
+    args = ap.parse_args()
+
+    import faiss
+
+    meta = json.load(open(os.path.join(args.dir, "meta.json")))
+    bits = meta["bits"]
+    radius = meta["radius"]
+    threads = args.threads or meta["threads"]
+    faiss.omp_set_num_threads(threads)
+    nbytes = bits // 8
+    codes = np.fromfile(os.path.join(args.dir, "codes.bin"), dtype=np.uint8).reshape(-1, nbytes)
+    queries = np.fromfile(os.path.join(args.dir, "queries.bin"), dtype=np.uint8).reshape(-1, nbytes)
+    queries = queries[: args.queries]
+    nq = len(queries)
+    print(f"faiss {faiss.__version__}: {len(codes)} codes, {nq} queries, radius {radius}, "
+          f"{threads} threads", file=sys.stderr)
+
+    indexes = []
+    if not args.skip_flat:
+        indexes.append(("IndexBinaryFlat", lambda: faiss.IndexBinaryFlat(bits)))
+    if not args.skip_multihash:
+        b = 16 if bits >= 64 else 8
+        nhash = bits // b
+
+        def multihash():
+            idx = faiss.IndexBinaryMultiHash(bits, nhash, b)
+            idx.nflip = radius // nhash if bits == 64 else radius // 16
+            return idx
+
+        indexes.append((f"IndexBinaryMultiHash({bits},{nhash},{b})", multihash))
+
+    for name, make in indexes:
+        t0 = time.perf_counter()
+        idx = make()
+        idx.add(codes)
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lims, _dist, _ids = idx.range_search(queries, radius + 1)
+        elapsed = time.perf_counter() - t0
+        hits = int(lims[-1])
+        rust_hits = sum(meta["hits_per_query"][:nq])
+        print(json.dumps({
+            "index": name, "n": len(codes), "queries": nq, "radius": radius, "threads": threads,
+            "qps": round(nq / elapsed, 1), "total_hits": hits, "rust_hits": rust_hits, "same_hits": hits == rust_hits, "build_s": round(build_s, 3),
+        }), flush=True)
+        del idx
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

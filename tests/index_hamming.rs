@@ -1,0 +1,278 @@
+//! The Hamming index against a brute-force scan: property tests with interleaved inserts,
+//! deletes and merges, for 64- and 256-bit codes and every radius.
+
+use proptest::prelude::*;
+use referral_dedup::hashes::{EntryId, Hash64, Pdq};
+use referral_dedup::index::{Code, HammingConfig, HammingIndex, Hit, Layout};
+
+/// The expected answer: per id the smallest distance among its codes within `radius` of any
+/// query, sorted by (distance, id).
+fn brute_force<C: Code>(stored: &[(EntryId, C)], queries: &[C], radius: u32) -> Vec<Hit> {
+    let mut best: std::collections::BTreeMap<EntryId, u32> = Default::default();
+    for (id, code) in stored {
+        for q in queries {
+            let d = q.distance(code);
+            if d <= radius {
+                let e = best.entry(*id).or_insert(d);
+                *e = (*e).min(d);
+            }
+        }
+    }
+    let mut hits: Vec<Hit> = best
+        .into_iter()
+        .map(|(id, distance)| Hit { id, distance })
+        .collect();
+    hits.sort_by_key(|h| (h.distance, h.id));
+    hits
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(u32, usize, Vec<u32>),
+    Remove(u32),
+    Query(usize, Vec<u32>, u32),
+    Compact,
+}
+
+/// Codes near a few centres (so radius queries have real hits): centre plus flipped bits.
+fn make_code<C: Code>(centres: &[C], centre: usize, flips: &[u32]) -> C {
+    let c = centres[centre % centres.len()];
+    let words = (C::BITS / 64) as usize;
+    let mut w: Vec<u64> = (0..words).map(|k| c.word(k)).collect();
+    for f in flips {
+        let bit = f % C::BITS;
+        w[(bit / 64) as usize] ^= 1 << (bit % 64);
+    }
+    C::from_words(&w)
+}
+
+fn ops(bits: u32) -> impl Strategy<Value = Vec<Op>> {
+    let flips = move |max: usize| prop::collection::vec(0..bits, 0..max);
+    let op = prop_oneof![
+        6 => (0u32..40, 0usize..6, flips(bits as usize / 4)).prop_map(|(i, c, f)| Op::Insert(i, c, f)),
+        1 => (0u32..40).prop_map(Op::Remove),
+        3 => (0usize..6, flips(bits as usize / 4), 0..=bits).prop_map(|(c, f, r)| Op::Query(c, f, r)),
+        1 => Just(Op::Compact),
+    ];
+    prop::collection::vec(op, 1..120)
+}
+
+fn run_ops<C: Code>(centres: &[C], ops: &[Op], cfg: HammingConfig) -> Result<(), TestCaseError> {
+    let index = HammingIndex::<C>::with_config(cfg);
+    let mut model: Vec<(EntryId, C)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Insert(id, c, f) => {
+                let code = make_code(centres, *c, f);
+                index.insert(EntryId(*id), code);
+                model.push((EntryId(*id), code));
+            }
+            Op::Remove(id) => {
+                let had = model.iter().any(|(x, _)| x.0 == *id);
+                prop_assert_eq!(index.remove(EntryId(*id)), had);
+                model.retain(|(x, _)| x.0 != *id);
+            }
+            Op::Query(c, f, r) => {
+                let q = make_code(centres, *c, f);
+                prop_assert_eq!(index.range(&q, *r), brute_force(&model, &[q], *r));
+                // A second query (like a dihedral variant) through range_many.
+                let q2 = make_code(centres, c + 1, f);
+                prop_assert_eq!(
+                    index.range_many(&[q, q2], *r),
+                    brute_force(&model, &[q, q2], *r)
+                );
+            }
+            Op::Compact => index.compact(),
+        }
+        prop_assert_eq!(index.len(), model.len());
+    }
+    Ok(())
+}
+
+fn centres256() -> Vec<Pdq> {
+    (0..6u64)
+        .map(|i| {
+            let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            Pdq([x, x.rotate_left(17), !x, x ^ 0x5555_5555_5555_5555])
+        })
+        .collect()
+}
+
+fn centres64() -> Vec<Hash64> {
+    (0..6u64)
+        .map(|i| Hash64(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .collect()
+}
+
+/// Small deltas and forced tables, so that sealing, merging and the table search all happen
+/// within a few operations.
+fn small_cfg(layout: Option<Layout>, background: bool, delta: usize) -> HammingConfig {
+    HammingConfig {
+        delta_capacity: delta,
+        merge_factor: 2,
+        background_merge: background,
+        force_layout: layout,
+        ..HammingConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn pdq_ops_match_brute_force(ops in ops(256), delta in 1usize..8, t in 0usize..3) {
+        let layout = [None, Some(Layout { tables: 16, bits: 16 }), Some(Layout { tables: 5, bits: 11 })][t];
+        run_ops(&centres256(), &ops, small_cfg(layout, false, delta))?;
+    }
+
+    #[test]
+    fn hash64_ops_match_brute_force(ops in ops(64), delta in 1usize..8, t in 0usize..3) {
+        let layout = [None, Some(Layout { tables: 4, bits: 16 }), Some(Layout { tables: 3, bits: 9 })][t];
+        run_ops(&centres64(), &ops, small_cfg(layout, false, delta))?;
+    }
+
+    #[test]
+    fn background_merges_stay_exact(ops in ops(256), delta in 1usize..4) {
+        run_ops(&centres256(), &ops, small_cfg(Some(Layout { tables: 8, bits: 12 }), true, delta))?;
+    }
+}
+
+/// A deterministic pseudo-random generator (splitmix64) for the larger fixed tests.
+struct SplitMix(u64);
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Clustered codes: families of near-duplicates around random centres.
+fn clustered<C: Code>(rng: &mut SplitMix, n: usize, max_flips: u32) -> Vec<C> {
+    let words = (C::BITS / 64) as usize;
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let centre: Vec<u64> = (0..words).map(|_| rng.next()).collect();
+        for _ in 0..5 {
+            let mut w = centre.clone();
+            let flips = rng.next() % u64::from(max_flips + 1);
+            for _ in 0..flips {
+                let bit = (rng.next() % u64::from(C::BITS)) as usize;
+                w[bit / 64] ^= 1 << (bit % 64);
+            }
+            out.push(C::from_words(&w));
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn check_every_radius<C: Code>(n: usize, seed: u64, radii: impl Iterator<Item = u32>) {
+    let mut rng = SplitMix(seed);
+    let codes: Vec<C> = clustered(&mut rng, n, C::BITS / 6);
+    let stored: Vec<(EntryId, C)> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (EntryId(i as u32 / 2), *c)) // two codes per id
+        .collect();
+    let index = HammingIndex::build(stored.iter().copied());
+    let queries: Vec<C> = (0..12)
+        .map(|i| {
+            if i % 2 == 0 {
+                let mut w: Vec<u64> = (0..C::BITS / 64)
+                    .map(|k| codes[i * 37].word(k as usize))
+                    .collect();
+                w[0] ^= 0b1011;
+                C::from_words(&w)
+            } else {
+                C::from_words(&(0..C::BITS / 64).map(|_| rng.next()).collect::<Vec<_>>())
+            }
+        })
+        .collect();
+    for r in radii {
+        for q in &queries {
+            assert_eq!(
+                index.range(q, r),
+                brute_force(&stored, std::slice::from_ref(q), r),
+                "radius {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn built_pdq_index_is_exact_at_every_radius() {
+    check_every_radius::<Pdq>(20_000, 1, (0..=256).step_by(3).chain([31, 32, 47, 63, 256]));
+}
+
+#[test]
+fn built_hash64_index_is_exact_at_every_radius() {
+    check_every_radius::<Hash64>(20_000, 2, 0..=64);
+}
+
+#[test]
+fn removed_entries_stop_matching_in_every_part() {
+    let cfg = HammingConfig {
+        delta_capacity: 50,
+        background_merge: false,
+        ..HammingConfig::default()
+    };
+    let mut rng = SplitMix(3);
+    let codes: Vec<Pdq> = clustered(&mut rng, 3_000, 20);
+    let index = HammingIndex::build_with_config(
+        codes[..2_000]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (EntryId(i as u32), *c)),
+        cfg,
+    );
+    for (i, c) in codes[2_000..].iter().enumerate() {
+        index.insert(EntryId(2_000 + i as u32), *c);
+    }
+    // Ids in the big segment, in merged segments and in the delta.
+    for id in [5u32, 1_999, 2_100, 2_990] {
+        let q = codes[id as usize];
+        assert!(index.range(&q, 0).iter().any(|h| h.id == EntryId(id)));
+        assert!(index.remove(EntryId(id)));
+        assert!(!index.range(&q, 0).iter().any(|h| h.id == EntryId(id)));
+    }
+    assert_eq!(index.len(), 2_996);
+    index.compact();
+    assert_eq!(index.segment_count(), 1);
+    assert_eq!(index.len(), 2_996);
+    assert!(!index.range(&codes[5], 0).iter().any(|h| h.id == EntryId(5)));
+    // Re-inserting a removed id makes it match again.
+    index.insert(EntryId(5), codes[5]);
+    assert!(index.range(&codes[5], 0).iter().any(|h| h.id == EntryId(5)));
+}
+
+#[test]
+fn layout_is_chosen_from_size_and_radius() {
+    let mut rng = SplitMix(4);
+    let codes: Vec<Pdq> = clustered(&mut rng, 50_000, 30);
+    let index = HammingIndex::build(
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (EntryId(i as u32), *c)),
+    );
+    let layouts = index.layouts();
+    assert_eq!(layouts.len(), 1);
+    let (n, layout) = layouts[0];
+    assert_eq!(n, 50_000);
+    let layout = layout.expect("50k codes at radius 31 use tables");
+    assert_eq!(Some(layout), Layout::choose(50_000, 31, 256));
+    // Codes, ids and tombstones (36.1 B), 4-byte slots for every table but the first, and
+    // 2-byte bucket offsets (plus a 4-byte start per 64 buckets) per table.
+    let m = layout.tables as f64;
+    let buckets = 2f64.powi(layout.bits as i32);
+    let expect =
+        32.0 + 4.0 + 0.125 + 4.0 * (m - 1.0) + m * (buckets * 2.0 + buckets / 16.0) / 50_000.0;
+    let per_code = index.memory_bytes() as f64 / 50_000.0;
+    assert!(
+        (per_code - expect).abs() < 1.0,
+        "{per_code} bytes per code, expected {expect}"
+    );
+}
