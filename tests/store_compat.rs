@@ -1,0 +1,170 @@
+//! Old-format compatibility: one committed store directory per format version
+//! (`tests/data/store/v<N>/`: MANIFEST, a snapshot and a journal written by that version) must
+//! keep opening to the same state. Regenerate the current version's fixture, only when its
+//! format version is bumped, with
+//! `cargo test --test store_compat -- --ignored write_current_fixture`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
+use referral_dedup::store::{
+    encode_journal, encode_snapshot, EntryRecord, EntrySource, Record, Store, StoreOptions,
+    JOURNAL_VERSION, SNAPSHOT_VERSION,
+};
+
+fn fixture_dir(version: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/store/v{version}"))
+}
+
+fn entry(i: u32) -> EntryRecord {
+    let source = if i.is_multiple_of(2) {
+        EntrySource::Known
+    } else {
+        EntrySource::Referral
+    };
+    let mut e = EntryRecord::new(EntryId(i * 3), source, format!("item-{i}"));
+    let x = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    if !i.is_multiple_of(3) {
+        e.pdq = Some(Pdq([x, !x, x.rotate_left(13), x ^ 0xff]));
+        e.pdq_quality = Some((i * 7 % 101) as u8);
+    }
+    if i % 4 != 1 {
+        e.dhash = Some(Hash64(x.rotate_left(3)));
+        e.phash = Some(Hash64(x.rotate_left(5)));
+    }
+    if i.is_multiple_of(5) {
+        e.blake3 = Some(Blake3([i as u8; 32]));
+        e.sha256 = Some(Sha256([(i + 1) as u8; 32]));
+        e.md5 = Some(Md5([(i + 2) as u8; 16]));
+        e.label = Some(format!("list {}", i / 5));
+    }
+    if i % 2 == 1 {
+        e.url_key = Some(format!("youtube:video/{i:08}"));
+        e.received_at = Some(format!("2026-11-{:02}T10:00:00Z", 1 + i % 28));
+    }
+    if i % 7 == 3 {
+        e.extra_pdq = vec![Pdq([x; 4]), Pdq([!x; 4])];
+    }
+    e
+}
+
+/// Records before the fixture's snapshot.
+fn before_snapshot() -> Vec<Record> {
+    let mut out: Vec<Record> = (0..40).map(|i| Record::Insert(entry(i))).collect();
+    out.push(Record::Delete(EntryId(6)));
+    out.push(Record::Resolve {
+        short_key: "bit.ly/abc".into(),
+        target: "https://youtube.com/watch?v=xyz".into(),
+    });
+    out
+}
+
+/// Records after it, in the journal.
+fn after_snapshot() -> Vec<Record> {
+    let mut replaced = entry(5);
+    replaced.label = Some("re-labelled".into());
+    vec![
+        Record::Insert(entry(40)),
+        Record::Insert(replaced),
+        Record::Delete(EntryId(9)),
+        Record::Resolve {
+            short_key: "bit.ly/abc".into(),
+            target: "https://youtube.com/watch?v=changed".into(),
+        },
+        Record::Resolve {
+            short_key: "t.co/Zz".into(),
+            target: "https://x.com/a/status/1".into(),
+        },
+    ]
+}
+
+type State = (BTreeMap<EntryId, EntryRecord>, BTreeMap<String, String>);
+
+fn apply(records: &[Record], state: &mut State) {
+    for r in records {
+        match r {
+            Record::Insert(e) => {
+                state.0.insert(e.id, e.clone());
+            }
+            Record::Delete(id) => {
+                state.0.remove(id);
+            }
+            Record::Resolve { short_key, target } => {
+                state.1.insert(short_key.clone(), target.clone());
+            }
+        }
+    }
+}
+
+fn resolutions(state: &State) -> Vec<(String, String)> {
+    state
+        .1
+        .iter()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .collect()
+}
+
+fn copy_fixture(version: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"] {
+        std::fs::copy(fixture_dir(version).join(name), dir.path().join(name))
+            .unwrap_or_else(|e| panic!("fixture v{version} {name}: {e}"));
+    }
+    dir
+}
+
+#[test]
+fn v1_fixture_opens_to_the_same_state() {
+    let dir = copy_fixture(1);
+    let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let mut expected = State::default();
+    apply(&before_snapshot(), &mut expected);
+    assert_eq!(rec.report.snapshot_entries, expected.0.len() as u64);
+    apply(&after_snapshot(), &mut expected);
+    assert_eq!(rec.report.journal_records, after_snapshot().len() as u64);
+    assert!(rec.report.torn.is_none());
+    assert_eq!(
+        rec.entries,
+        expected.0.values().cloned().collect::<Vec<_>>()
+    );
+    assert_eq!(rec.resolutions, resolutions(&expected));
+    // The old store stays writable.
+    store.append(&Record::Delete(EntryId(0))).unwrap();
+}
+
+#[test]
+fn current_encoders_match_the_fixture_of_the_current_version() {
+    // If this fails the on-disk format changed: bump the version, keep the old fixture, and
+    // write a new one (see the module docs).
+    assert_eq!(JOURNAL_VERSION, 1);
+    assert_eq!(SNAPSHOT_VERSION, 1);
+    let mut state = State::default();
+    apply(&before_snapshot(), &mut state);
+    let snapshot = encode_snapshot(state.0.values(), &resolutions(&state), 2).unwrap();
+    let dir = fixture_dir(1);
+    assert!(std::fs::read(dir.join("snapshot-000002.bin")).unwrap() == snapshot);
+    let journal = encode_journal(2, &after_snapshot()).unwrap();
+    assert!(std::fs::read(dir.join("journal-000002.log")).unwrap() == journal);
+}
+
+/// Writes the current version's fixture through the real store (not a test: run on purpose).
+#[test]
+#[ignore = "writes tests/data/store/v<current>; run only when the format version changes"]
+fn write_current_fixture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(tmp.path(), StoreOptions::default()).unwrap();
+    store.append_all(&before_snapshot()).unwrap();
+    let mut state = State::default();
+    apply(&before_snapshot(), &mut state);
+    store
+        .snapshot(state.0.values(), &resolutions(&state))
+        .unwrap();
+    store.append_all(&after_snapshot()).unwrap();
+    drop(store);
+    let out = fixture_dir(SNAPSHOT_VERSION.max(JOURNAL_VERSION));
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"] {
+        std::fs::copy(tmp.path().join(name), out.join(name)).unwrap();
+    }
+}
