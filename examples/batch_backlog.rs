@@ -15,14 +15,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backlog = args
         .next()
         .unwrap_or_else(|| "examples/data/backlog.jsonl".into());
-    let known_list = args.next().unwrap_or_else(|| "examples/data/known.csv".into());
+    let known_list = args
+        .next()
+        .unwrap_or_else(|| "examples/data/known.csv".into());
 
     // 1. Known content: an in-memory engine loaded from a hash list (bad rows are reported).
     let config = EngineConfig::default();
     let known = Engine::in_memory(config.clone())?;
     let format = ListFormat::from_path(&known_list).unwrap_or(ListFormat::Csv);
     let report = known.import_list(std::fs::File::open(&known_list)?, format, false)?;
-    println!("known list: {} items, {} rows skipped", report.imported, report.skipped.len());
+    println!(
+        "known list: {} items, {} rows skipped",
+        report.imported,
+        report.skipped.len()
+    );
 
     // 2. The backlog, fingerprinted in parallel and clustered.
     let options = BatchOptions {

@@ -68,8 +68,16 @@ const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 /// A photo-like synthetic picture: sky/ground gradients split at a horizon, low-frequency
 /// colour waves, a handful of shapes with soft shading, and fine texture.
 fn synth_image(rng: &mut Rng, w: u32, h: u32) -> RgbImage {
-    let sky = [rng.range(40.0, 220.0), rng.range(40.0, 220.0), rng.range(60.0, 250.0)];
-    let ground = [rng.range(20.0, 200.0), rng.range(20.0, 180.0), rng.range(10.0, 160.0)];
+    let sky = [
+        rng.range(40.0, 220.0),
+        rng.range(40.0, 220.0),
+        rng.range(60.0, 250.0),
+    ];
+    let ground = [
+        rng.range(20.0, 200.0),
+        rng.range(20.0, 180.0),
+        rng.range(10.0, 160.0),
+    ];
     let horizon = rng.range(0.25, 0.75) * h as f32;
     let tilt = rng.range(-0.3, 0.3);
     let waves: Vec<[f32; 5]> = (0..4)
@@ -77,7 +85,7 @@ fn synth_image(rng: &mut Rng, w: u32, h: u32) -> RgbImage {
             [
                 rng.range(0.005, 0.05),
                 rng.range(0.005, 0.05),
-                rng.range(0.0, 6.28),
+                rng.range(0.0, std::f32::consts::TAU),
                 rng.range(10.0, 45.0),
                 rng.below(3) as f32,
             ]
@@ -106,7 +114,11 @@ fn synth_image(rng: &mut Rng, w: u32, h: u32) -> RgbImage {
         let cy = rng.range(0.0, h as f32);
         let rx = rng.range(0.04, 0.25) * w as f32;
         let ry = rng.range(0.04, 0.25) * h as f32;
-        let colour = [rng.range(0.0, 255.0), rng.range(0.0, 255.0), rng.range(0.0, 255.0)];
+        let colour = [
+            rng.range(0.0, 255.0),
+            rng.range(0.0, 255.0),
+            rng.range(0.0, 255.0),
+        ];
         let kind = rng.below(3);
         let light = rng.range(-0.6, 0.6);
         for y in 0..h {
@@ -116,15 +128,11 @@ fn synth_image(rng: &mut Rng, w: u32, h: u32) -> RgbImage {
                 let inside = match kind {
                     0 => dx * dx + dy * dy <= 1.0,
                     1 => dx.abs() <= 1.0 && dy.abs() <= 1.0,
-                    _ => dy <= 1.0 && dy >= -1.0 && dx.abs() <= (dy + 1.0) / 2.0,
+                    _ => (-1.0..=1.0).contains(&dy) && dx.abs() <= (dy + 1.0) / 2.0,
                 };
                 if inside {
                     let s = 1.0 + light * (dx + dy) * 0.5;
-                    img.put_pixel(
-                        x,
-                        y,
-                        Rgb(colour.map(|c| (c * s).clamp(0.0, 255.0) as u8)),
-                    );
+                    img.put_pixel(x, y, Rgb(colour.map(|c| (c * s).clamp(0.0, 255.0) as u8)));
                 }
             }
         }
@@ -142,7 +150,8 @@ fn synth_image(rng: &mut Rng, w: u32, h: u32) -> RgbImage {
 fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    img.write_with_encoder(enc).expect("JPEG encoding to memory");
+    img.write_with_encoder(enc)
+        .expect("JPEG encoding to memory");
     out
 }
 
@@ -262,7 +271,10 @@ fn url_variants(platform: Platform, rng: &mut Rng) -> Vec<String> {
             let t = rng.chars(B64URL, 22);
             vec![
                 format!("https://twitter.com/{user}/status/{id}"),
-                format!("https://x.com/{}/status/{id}?s=20&t={t}", user.to_uppercase()),
+                format!(
+                    "https://x.com/{}/status/{id}?s=20&t={t}",
+                    user.to_uppercase()
+                ),
                 format!("https://mobile.twitter.com/{user}/status/{id}"),
                 format!("https://x.com/i/web/status/{id}"),
                 format!("https://www.x.com/{user}/status/{id}?ref_src=twsrc%5Etfw"),
@@ -281,7 +293,10 @@ fn url_variants(platform: Platform, rng: &mut Rng) -> Vec<String> {
                     rng.chars(B64URL, 10)
                 ),
                 format!("https://www.facebook.com/{page}/videos/{id}/"),
-                format!("https://web.facebook.com/watch/?v={id}&fbclid=IwAR{}", rng.chars(B64URL, 12)),
+                format!(
+                    "https://web.facebook.com/watch/?v={id}&fbclid=IwAR{}",
+                    rng.chars(B64URL, 12)
+                ),
             ]
         }
         Platform::Instagram => {
@@ -289,7 +304,10 @@ fn url_variants(platform: Platform, rng: &mut Rng) -> Vec<String> {
             let user = rng.chars(LOWER, 7);
             vec![
                 format!("https://www.instagram.com/p/{code}/"),
-                format!("https://instagram.com/reel/{code}/?igsh={}", rng.chars(B64URL, 12)),
+                format!(
+                    "https://instagram.com/reel/{code}/?igsh={}",
+                    rng.chars(B64URL, 12)
+                ),
                 format!("https://www.instagram.com/{user}/p/{code}/?utm_source=ig_web_copy_link"),
                 format!("https://instagr.am/p/{code}"),
                 format!("https://www.instagram.com/tv/{code}"),
@@ -300,10 +318,15 @@ fn url_variants(platform: Platform, rng: &mut Rng) -> Vec<String> {
             let user = rng.chars(LOWER, 8);
             vec![
                 format!("https://www.tiktok.com/@{user}/video/{id}"),
-                format!("https://www.tiktok.com/@{user}/video/{id}?is_from_webapp=1&sender_device=pc"),
+                format!(
+                    "https://www.tiktok.com/@{user}/video/{id}?is_from_webapp=1&sender_device=pc"
+                ),
                 format!("https://m.tiktok.com/v/{id}.html"),
                 format!("https://www.tiktok.com/embed/v2/{id}"),
-                format!("https://www.tiktok.com/@{}/video/{id}?lang=en", user.to_uppercase()),
+                format!(
+                    "https://www.tiktok.com/@{}/video/{id}?lang=en",
+                    user.to_uppercase()
+                ),
             ]
         }
         Platform::Telegram => {
@@ -333,13 +356,23 @@ fn url_variants(platform: Platform, rng: &mut Rng) -> Vec<String> {
         }
         Platform::Web => {
             let host = format!("{}-news.example", rng.chars(LOWER, 6));
-            let path = format!("/articles/2024/{}-{}", rng.chars(LOWER, 5), rng.chars(LOWER, 7));
+            let path = format!(
+                "/articles/2024/{}-{}",
+                rng.chars(LOWER, 5),
+                rng.chars(LOWER, 7)
+            );
             let target = format!("https://{host}{path}");
             vec![
                 target.clone(),
-                format!("https://{host}{path}?utm_source=twitter&utm_medium=social&fbclid=IwAR{}", rng.chars(B64URL, 10)),
+                format!(
+                    "https://{host}{path}?utm_source=twitter&utm_medium=social&fbclid=IwAR{}",
+                    rng.chars(B64URL, 10)
+                ),
                 format!("http://www.{}{path}#comments", host.to_uppercase()),
-                format!("https://www.google.com/url?q={}&sa=D&source=editors", enc(&target)),
+                format!(
+                    "https://www.google.com/url?q={}&sa=D&source=editors",
+                    enc(&target)
+                ),
             ]
         }
     };
@@ -478,7 +511,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(n) = o.referrals {
         // Large mode: N referrals drawn over the items, each a URL variant and/or a copy.
         for k in 0..n {
-            let i = if k < items.len() { k } else { rng.below(items.len() as u64) as usize };
+            let i = if k < items.len() {
+                k
+            } else {
+                rng.below(items.len() as u64) as usize
+            };
             let item = &items[i];
             let with_url = rng.below(10) < 8;
             let with_media = !with_url || rng.below(10) < 6;
@@ -492,7 +529,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 (url, media)
             };
-            lines.push(Line { url, media, group: item.name.clone() });
+            lines.push(Line {
+                url,
+                media,
+                group: item.name.clone(),
+            });
         }
     } else {
         bundled_lines(&mut rng, &mut items, &mut lines, &o.out)?;
@@ -571,13 +612,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let known_of_group: BTreeMap<String, String> = known_items
         .iter()
         .map(|&i| (items[i].name.clone(), format!("KN-{}", items[i].name)))
-        .chain(std::iter::once(("clip-known".to_string(), "KN-clip".to_string())))
+        .chain(std::iter::once((
+            "clip-known".to_string(),
+            "KN-clip".to_string(),
+        )))
         .collect();
     let clusters: Vec<serde_json::Value> = groups
         .iter()
-        .map(|(g, members)| {
-            json!({"group": g, "members": members, "known": known_of_group.get(g)})
-        })
+        .map(|(g, members)| json!({"group": g, "members": members, "known": known_of_group.get(g)}))
         .collect();
     let truth = json!({
         "about": "Ground truth written by examples/gen_sample_data.rs: the clusters the default engine must produce (members in backlog order), the known item each cluster matches, and every media file with its transform.",
@@ -622,7 +664,10 @@ fn bundled_lines(
             group: g.clone(),
         };
         // Anchor: URL and original picture.
-        lines.push(line(Some(&item.urls[1 % item.urls.len()]), Some(&item.files["orig"])));
+        lines.push(line(
+            Some(&item.urls[1 % item.urls.len()]),
+            Some(&item.files["orig"]),
+        ));
         // URL-only variants.
         let n_urls = 1 + rng.below(item.urls.len() as u64 - 1) as usize;
         for u in item.urls.iter().take(n_urls) {
@@ -690,16 +735,20 @@ fn bundled_lines(
         let p = PLATFORMS[k % PLATFORMS.len()];
         singles.push(Some(url_variants(p, rng)[0].clone()));
     }
-    for code in ["t.co/aB3xY9zQ1w", "bit.ly/3xYzAbC", "vm.tiktok.com/ZMabc123/"] {
+    for code in [
+        "t.co/aB3xY9zQ1w",
+        "bit.ly/3xYzAbC",
+        "vm.tiktok.com/ZMabc123/",
+    ] {
         singles.push(Some(format!("https://{code}")));
     }
     singles.push(Some("not a url at all".into()));
     for (i, item) in items.iter().enumerate() {
         let u = &item.urls[0];
         let swapped = match PLATFORMS[i % PLATFORMS.len()] {
-            Platform::YouTube => u.strip_prefix("https://www.youtube.com/watch?v=").map(|id| {
-                format!("https://www.youtube.com/watch?v={}", swap_case(id))
-            }),
+            Platform::YouTube => u
+                .strip_prefix("https://www.youtube.com/watch?v=")
+                .map(|id| format!("https://www.youtube.com/watch?v={}", swap_case(id))),
             Platform::Instagram => u
                 .strip_prefix("https://www.instagram.com/p/")
                 .map(|rest| format!("https://www.instagram.com/p/{}", swap_case(rest))),
@@ -797,7 +846,10 @@ fn verify(items: &[Item], out: &Path) -> Result<(), Box<dyn std::error::Error>> 
                 .min()
                 .unwrap_or(256);
             if t.pdq_catches() && (d > 31 || h.pdq.quality < 50) {
-                problems.push(format!("{file}: PDQ distance {d} quality {}", h.pdq.quality));
+                problems.push(format!(
+                    "{file}: PDQ distance {d} quality {}",
+                    h.pdq.quality
+                ));
             }
             if t.dihedral_catches() && dd > 31 {
                 problems.push(format!("{file}: dihedral PDQ distance {dd}"));
@@ -821,7 +873,11 @@ fn verify(items: &[Item], out: &Path) -> Result<(), Box<dyn std::error::Error>> 
         let keys: Vec<String> = item
             .urls
             .iter()
-            .map(|u| referral_dedup::url::key(u).map(|k| k.key).unwrap_or_else(|e| format!("error: {e}")))
+            .map(|u| {
+                referral_dedup::url::key(u)
+                    .map(|k| k.key)
+                    .unwrap_or_else(|e| format!("error: {e}"))
+            })
             .collect();
         for (u, k) in item.urls.iter().zip(&keys) {
             if *k != keys[0] {
@@ -838,6 +894,10 @@ fn verify(items: &[Item], out: &Path) -> Result<(), Box<dyn std::error::Error>> 
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("generated data breaks its promises:\n  {}", problems.join("\n  ")).into())
+        Err(format!(
+            "generated data breaks its promises:\n  {}",
+            problems.join("\n  ")
+        )
+        .into())
     }
 }

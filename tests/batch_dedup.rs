@@ -14,7 +14,11 @@ fn picture(seed: u32) -> RgbImage {
         let v = 128.0
             + 70.0 * ((x as f32) * 0.07 * (1.0 + s * 0.37) + s).sin()
             + 50.0 * ((y as f32) * 0.05 * (1.0 + s * 0.21) - s * 2.0).cos();
-        let block = if (x / (20 + seed % 13)) % 2 == (y / (15 + seed % 7)) % 2 { 40.0 } else { -40.0 };
+        let block = if (x / (20 + seed % 13)) % 2 == (y / (15 + seed % 7)) % 2 {
+            40.0
+        } else {
+            -40.0
+        };
         let v = (v + block).clamp(0.0, 255.0) as u8;
         Rgb([v, v.wrapping_add((seed * 40) as u8), 255 - v])
     })
@@ -22,8 +26,10 @@ fn picture(seed: u32) -> RgbImage {
 
 fn save_jpeg(img: &RgbImage, path: &Path, quality: u8) {
     let mut out = Vec::new();
-    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality))
-        .unwrap();
+    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+        &mut out, quality,
+    ))
+    .unwrap();
     std::fs::write(path, out).unwrap();
 }
 
@@ -38,7 +44,11 @@ fn clusters_over_urls_digests_and_pdq() {
     save_jpeg(&picture(1), &dir.path().join("m/one.jpg"), 90);
     save_jpeg(&picture(1), &dir.path().join("m/one_q35.jpg"), 35);
     save_jpeg(&picture(2), &dir.path().join("m/two.jpg"), 90);
-    std::fs::copy(dir.path().join("m/two.jpg"), dir.path().join("m/two_copy.jpg")).unwrap();
+    std::fs::copy(
+        dir.path().join("m/two.jpg"),
+        dir.path().join("m/two_copy.jpg"),
+    )
+    .unwrap();
     save_jpeg(&picture(3), &dir.path().join("m/three.jpg"), 90);
     let backlog = dir.path().join("backlog.jsonl");
     std::fs::write(
@@ -54,7 +64,13 @@ fn clusters_over_urls_digests_and_pdq() {
 "#,
     )
     .unwrap();
-    let report = dedup_backlog(&backlog, None, &EngineConfig::default(), &BatchOptions::default()).unwrap();
+    let report = dedup_backlog(
+        &backlog,
+        None,
+        &EngineConfig::default(),
+        &BatchOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         members(&report),
         vec![
@@ -66,13 +82,24 @@ fn clusters_over_urls_digests_and_pdq() {
     );
     let c0 = &report.clusters[0];
     assert_eq!(c0.representative, "a");
-    let kinds: Vec<(String, HashKind)> = c0.reasons.iter().map(|r| (r.member.clone(), r.kind)).collect();
+    let kinds: Vec<(String, HashKind)> = c0
+        .reasons
+        .iter()
+        .map(|r| (r.member.clone(), r.kind))
+        .collect();
     assert!(kinds.contains(&("c".into(), HashKind::Pdq)), "{kinds:?}");
     assert!(kinds.contains(&("d".into(), HashKind::UrlKey)), "{kinds:?}");
-    let g = report.clusters[2].reasons.iter().find(|r| r.member == "g").unwrap();
+    let g = report.clusters[2]
+        .reasons
+        .iter()
+        .find(|r| r.member == "g")
+        .unwrap();
     assert_eq!(g.kind, HashKind::Blake3);
     let s = &report.summary;
-    assert_eq!((s.referrals_in, s.clusters_out, s.duplicates_removed), (8, 4, 4));
+    assert_eq!(
+        (s.referrals_in, s.clusters_out, s.duplicates_removed),
+        (8, 4, 4)
+    );
     assert_eq!(s.images_hashed, 5);
     assert_eq!(s.known_hits, 0);
 }
@@ -96,7 +123,10 @@ fn chunk_size_does_not_change_the_result() {
             Path::new("."),
             None,
             &config,
-            &BatchOptions { chunk_size: chunk, progress: false },
+            &BatchOptions {
+                chunk_size: chunk,
+                progress: false,
+            },
         )
         .unwrap()
     };
@@ -115,7 +145,8 @@ fn known_content_flags_and_joins_clusters() {
     save_jpeg(&picture(5), &dir.path().join("b.jpg"), 40);
     save_jpeg(&picture(6), &dir.path().join("c.jpg"), 85);
     let known = Engine::in_memory(EngineConfig::default()).unwrap();
-    let h = referral_dedup::media::hash_file(&dir.path().join("a.jpg"), &Default::default()).unwrap();
+    let h =
+        referral_dedup::media::hash_file(&dir.path().join("a.jpg"), &Default::default()).unwrap();
     known
         .add_known(&KnownItem {
             id: Some("K1".into()),
@@ -133,7 +164,13 @@ fn known_content_flags_and_joins_clusters() {
          {\"id\":\"z\",\"url\":\"https://t.me/a/3\",\"media\":\"b.jpg\"}\n",
     )
     .unwrap();
-    let report = dedup_backlog(&backlog, Some(&known), &EngineConfig::default(), &BatchOptions::default()).unwrap();
+    let report = dedup_backlog(
+        &backlog,
+        Some(&known),
+        &EngineConfig::default(),
+        &BatchOptions::default(),
+    )
+    .unwrap();
     assert_eq!(members(&report), vec![vec!["x", "z"], vec!["y"]]);
     let hits = report.clusters[0].known_match.as_ref().unwrap();
     assert!(hits.iter().all(|h| h.id == "K1" && h.kind == HashKind::Pdq));
@@ -161,7 +198,12 @@ fn hostile_backlog_lines_are_skipped_not_fatal() {
     .unwrap();
     assert_eq!(members(&report), vec![vec!["ok", "ok2"]]);
     assert_eq!(report.summary.lines_skipped, 3);
-    let lines: Vec<u64> = report.problems.iter().filter(|p| p.skipped).map(|p| p.line).collect();
+    let lines: Vec<u64> = report
+        .problems
+        .iter()
+        .filter(|p| p.skipped)
+        .map(|p| p.line)
+        .collect();
     assert_eq!(lines, vec![2, 3, 4]);
     assert_eq!(report.summary.media_errors, 1);
 }

@@ -68,7 +68,12 @@ fn usage_errors_exit_with_status_2() {
     assert_eq!(refdedup(&["check"]).status.code(), Some(2));
     assert_eq!(refdedup(&["match"]).status.code(), Some(2));
     assert_eq!(refdedup(&["dedup"]).status.code(), Some(2));
-    assert_eq!(refdedup(&["match", "--threshold", "999", "x.jpg"]).status.code(), Some(2));
+    assert_eq!(
+        refdedup(&["match", "--threshold", "999", "x.jpg"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 /// The bundled backlog against the bundled known list: exactly the clusters of the ground truth,
@@ -191,7 +196,12 @@ fn known_content_matches_every_catchable_copy() {
     assert!(known.len() >= 8 * 6, "{}", known.len());
     let paths: Vec<String> = known
         .iter()
-        .map(|m| data().join(m["file"].as_str().unwrap()).display().to_string())
+        .map(|m| {
+            data()
+                .join(m["file"].as_str().unwrap())
+                .display()
+                .to_string()
+        })
         .collect();
     for dihedral in [false, true] {
         let mut args = vec!["match", "--db", path_str(&db)];
@@ -202,17 +212,29 @@ fn known_content_matches_every_catchable_copy() {
         let results = json_lines(&ok(&refdedup(&args)));
         assert_eq!(results.len(), known.len());
         for (m, r) in known.iter().zip(&results) {
-            let catch_key = if dihedral { "dihedral_catches" } else { "pdq_catches" };
+            let catch_key = if dihedral {
+                "dihedral_catches"
+            } else {
+                "pdq_catches"
+            };
             if m[catch_key] == true {
                 assert_eq!(r["verdict"], "known", "dihedral={dihedral} {m}: {r}");
                 assert!(
-                    r["matches"].as_array().unwrap().iter().all(|x| x["id"] == m["known"]),
+                    r["matches"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|x| x["id"] == m["known"]),
                     "{r}"
                 );
             }
             if r["verdict"] == "known" {
                 assert!(
-                    r["matches"].as_array().unwrap().iter().all(|x| x["id"] == m["known"]),
+                    r["matches"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|x| x["id"] == m["known"]),
                     "a copy may only match its own item: {r}"
                 );
             }
@@ -229,16 +251,33 @@ fn no_false_match_between_different_generated_images() {
     let originals: Vec<String> = media
         .iter()
         .filter(|m| m["transform"] == "orig")
-        .map(|m| data().join(m["file"].as_str().unwrap()).display().to_string())
+        .map(|m| {
+            data()
+                .join(m["file"].as_str().unwrap())
+                .display()
+                .to_string()
+        })
         .collect();
-    let mut args = vec!["known", "add", "--db", path_str(&db), "--label", "originals"];
+    let mut args = vec![
+        "known",
+        "add",
+        "--db",
+        path_str(&db),
+        "--label",
+        "originals",
+    ];
     args.extend(originals.iter().map(String::as_str));
     let added = json_lines(&ok(&refdedup(&args)));
     assert_eq!(added.len(), originals.len());
 
     let all: Vec<String> = media
         .iter()
-        .map(|m| data().join(m["file"].as_str().unwrap()).display().to_string())
+        .map(|m| {
+            data()
+                .join(m["file"].as_str().unwrap())
+                .display()
+                .to_string()
+        })
         .collect();
     let mut args = vec!["match", "--db", path_str(&db), "--dihedral"];
     args.extend(all.iter().map(String::as_str));
@@ -248,9 +287,16 @@ fn no_false_match_between_different_generated_images() {
         let item = m["item"].as_str().unwrap();
         let own = format!("{item}_orig.jpg");
         for hit in r["matches"].as_array().unwrap() {
-            assert_eq!(hit["id"], own.as_str(), "false match: {} -> {hit}", m["file"]);
+            assert_eq!(
+                hit["id"],
+                own.as_str(),
+                "false match: {} -> {hit}",
+                m["file"]
+            );
         }
-        let e = caught.entry(m["transform"].as_str().unwrap().to_string()).or_default();
+        let e = caught
+            .entry(m["transform"].as_str().unwrap().to_string())
+            .or_default();
         e.1 += 1;
         if r["verdict"] == "known" {
             e.0 += 1;
@@ -293,14 +339,28 @@ fn malformed_list_import() {
 
     // Strict: fails on the first bad row, imports nothing.
     let db2 = dir.path().join("db2");
-    let out = refdedup(&["known", "import", "--strict", "--db", path_str(&db2), path_str(&list)]);
+    let out = refdedup(&[
+        "known",
+        "import",
+        "--strict",
+        "--db",
+        path_str(&db2),
+        path_str(&list),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"));
     let export = ok(&refdedup(&["known", "export", "--db", path_str(&db2)]));
     assert_eq!(export.lines().count(), 1, "header only: {export}");
 
     // Export of the lenient import round-trips through JSONL.
-    let export = ok(&refdedup(&["known", "export", "--db", path_str(&db), "--format", "jsonl"]));
+    let export = ok(&refdedup(&[
+        "known",
+        "export",
+        "--db",
+        path_str(&db),
+        "--format",
+        "jsonl",
+    ]));
     let rows = json_lines(&export);
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["good-1", "good-2"]);
@@ -308,13 +368,27 @@ fn malformed_list_import() {
     std::fs::write(&jsonl, &export).unwrap();
     let db3 = dir.path().join("db3");
     let again: Value = serde_json::from_str(
-        ok(&refdedup(&["known", "import", "--strict", "--db", path_str(&db3), path_str(&jsonl)])).trim(),
+        ok(&refdedup(&[
+            "known",
+            "import",
+            "--strict",
+            "--db",
+            path_str(&db3),
+            path_str(&jsonl),
+        ]))
+        .trim(),
     )
     .unwrap();
     assert_eq!(again["imported"], 2);
 
     // A missing list is an I/O failure.
-    let out = refdedup(&["known", "import", "--db", path_str(&db), "/nonexistent/list.csv"]);
+    let out = refdedup(&[
+        "known",
+        "import",
+        "--db",
+        path_str(&db),
+        "/nonexistent/list.csv",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -333,7 +407,14 @@ fn check_records_unless_dry_run() {
     assert_eq!(v["verdict"], "new");
     let v = check(&["--url", url, "--id", "first"]);
     assert_eq!(v["verdict"], "new");
-    let v = check(&["--url", "https://redd.it/abc123", "--id", "second", "--media", path_str(&media)]);
+    let v = check(&[
+        "--url",
+        "https://redd.it/abc123",
+        "--id",
+        "second",
+        "--media",
+        path_str(&media),
+    ]);
     assert_eq!(v["verdict"], "duplicate");
     assert_eq!(v["evidence"][0]["external_id"], "first");
     assert_eq!(v["evidence"][0]["kind"], "url_key");
@@ -342,7 +423,13 @@ fn check_records_unless_dry_run() {
     assert_eq!(v["evidence"][0]["external_id"], "second");
     assert_eq!(v["evidence"][0]["kind"], "blake3");
     // A missing media file is an I/O failure.
-    let out = refdedup(&["check", "--db", path_str(&db), "--media", "/nonexistent.jpg"]);
+    let out = refdedup(&[
+        "check",
+        "--db",
+        path_str(&db),
+        "--media",
+        "/nonexistent.jpg",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 

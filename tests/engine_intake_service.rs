@@ -84,8 +84,10 @@ fn picture_jpeg() -> Vec<u8> {
         image::Rgb([v, 255 - v, (x * 2) as u8])
     });
     let mut out = Vec::new();
-    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90))
-        .unwrap();
+    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+        &mut out, 90,
+    ))
+    .unwrap();
     out
 }
 
@@ -95,10 +97,14 @@ fn intake_service_over_http() {
     let health = ureq::get(&format!("{}/healthz", s.base)).call().unwrap();
     assert_eq!(health.status(), 200);
 
-    let referral = json!({"id": "r-1", "url": "https://www.tiktok.com/@someone/video/7234567890123456789"});
+    let referral =
+        json!({"id": "r-1", "url": "https://www.tiktok.com/@someone/video/7234567890123456789"});
     // No token, wrong token.
     assert_eq!(post(&s, "/v1/referrals", None, &referral).0, 401);
-    assert_eq!(post(&s, "/v1/referrals", Some("wrong-token-xxxxxxx"), &referral).0, 401);
+    assert_eq!(
+        post(&s, "/v1/referrals", Some("wrong-token-xxxxxxx"), &referral).0,
+        401
+    );
 
     let (status, v) = post(&s, "/v1/referrals", Some(TOKEN), &referral);
     assert_eq!(status, 200, "{v}");
@@ -118,9 +124,19 @@ fn intake_service_over_http() {
 
     // Media as base64: recorded by one client, caught for another.
     let b64 = base64::engine::general_purpose::STANDARD.encode(picture_jpeg());
-    let (status, v) = post(&s, "/v1/referrals", Some(TOKEN), &json!({"id": "m-1", "media_base64": b64}));
+    let (status, v) = post(
+        &s,
+        "/v1/referrals",
+        Some(TOKEN),
+        &json!({"id": "m-1", "media_base64": b64}),
+    );
     assert_eq!((status, v["verdict"].as_str()), (200, Some("new")), "{v}");
-    let (status, v) = post(&s, "/v1/referrals", Some(TOKEN), &json!({"id": "m-2", "media_base64": b64}));
+    let (status, v) = post(
+        &s,
+        "/v1/referrals",
+        Some(TOKEN),
+        &json!({"id": "m-2", "media_base64": b64}),
+    );
     assert_eq!(status, 200);
     assert_eq!(v["verdict"], "duplicate");
     assert_eq!(v["evidence"][0]["external_id"], "m-1");
@@ -128,13 +144,39 @@ fn intake_service_over_http() {
     assert!(v["media"]["pdq"].is_string());
 
     // Bad input.
-    assert_eq!(post(&s, "/v1/check", Some(TOKEN), &json!({"id": "x"})).0, 400);
-    assert_eq!(post(&s, "/v1/check", Some(TOKEN), &json!({"id": "x", "media_base64": "!!"})).0, 400);
-    assert_eq!(post(&s, "/v1/check", Some(TOKEN), &json!({"url": "https://t.me/a/1"})).0, 422);
+    assert_eq!(
+        post(&s, "/v1/check", Some(TOKEN), &json!({"id": "x"})).0,
+        400
+    );
+    assert_eq!(
+        post(
+            &s,
+            "/v1/check",
+            Some(TOKEN),
+            &json!({"id": "x", "media_base64": "!!"})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        post(
+            &s,
+            "/v1/check",
+            Some(TOKEN),
+            &json!({"url": "https://t.me/a/1"})
+        )
+        .0,
+        422
+    );
 
     // Over the size limit.
     let big = "A".repeat(400 * 1024);
-    let (status, _) = post(&s, "/v1/check", Some(TOKEN), &json!({"id": "big", "media_base64": big}));
+    let (status, _) = post(
+        &s,
+        "/v1/check",
+        Some(TOKEN),
+        &json!({"id": "big", "media_base64": big}),
+    );
     assert_eq!(status, 413);
 
     // Concurrent clients share one engine: eight identical referrals, one "new".
@@ -153,7 +195,11 @@ fn intake_service_over_http() {
         })
         .collect();
     let verdicts: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(verdicts.iter().filter(|v| *v == "new").count(), 1, "{verdicts:?}");
+    assert_eq!(
+        verdicts.iter().filter(|v| *v == "new").count(),
+        1,
+        "{verdicts:?}"
+    );
 }
 
 #[test]
@@ -173,7 +219,12 @@ fn intake_service_persists_to_a_database() {
     let db = dir.path().join("db");
     {
         let s = start(64 * 1024, Some(&db));
-        let (status, v) = post(&s, "/v1/referrals", Some(TOKEN), &json!({"id": "p-1", "url": "https://redd.it/abc12"}));
+        let (status, v) = post(
+            &s,
+            "/v1/referrals",
+            Some(TOKEN),
+            &json!({"id": "p-1", "url": "https://redd.it/abc12"}),
+        );
         assert_eq!((status, v["verdict"].as_str()), (200, Some("new")));
     }
     let s = start(64 * 1024, Some(&db));

@@ -426,7 +426,10 @@ impl Run<'_> {
                     // The media could not be read: keep the URL, report the media.
                     let mut url_only = referral.clone();
                     url_only.media = None;
-                    let mut fp = self.engine.fingerprint(&url_only).map_err(|e| e.to_string())?;
+                    let mut fp = self
+                        .engine
+                        .fingerprint(&url_only)
+                        .map_err(|e| e.to_string())?;
                     fp.media_error = Some(e.to_string());
                     Ok(fp)
                 });

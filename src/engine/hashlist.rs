@@ -385,7 +385,10 @@ impl LineMap<'_> {
             self.at = 0;
             self.line = 1;
         }
-        self.line += self.bytes[self.at..b].iter().filter(|&&c| c == b'\n').count() as u64;
+        self.line += self.bytes[self.at..b]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count() as u64;
         self.at = b;
         self.line
     }
@@ -574,7 +577,11 @@ pub fn write_list<'a, W: Write>(
             Ok(())
         }
         ListFormat::Csv | ListFormat::Tsv => {
-            let delimiter = if format == ListFormat::Csv { b',' } else { b'\t' };
+            let delimiter = if format == ListFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
             let mut w = csv::WriterBuilder::new()
                 .delimiter(delimiter)
                 .from_writer(writer);

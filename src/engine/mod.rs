@@ -203,7 +203,6 @@ impl Engine {
         let mut engine = Engine::empty(config)?;
         let options = StoreOptions {
             fsync: engine.config.fsync,
-            ..StoreOptions::default()
         };
         let (store, recovered) = Store::open(path, options)?;
         for (short, target) in &recovered.resolutions {
@@ -316,51 +315,24 @@ impl Engine {
     /// Every entry the fingerprint matches under the rule (one [`Match`] per entry and kind,
     /// unsorted, not truncated).
     pub fn matches(&self, fp: &Fingerprint) -> Vec<Match> {
-        let mut found: HashMap<(EntryId, HashKind), Match> = HashMap::new();
-        let mut push = |entry: &EntryRecord,
-                        kind: HashKind,
-                        distance: u32,
-                        confirmed_by: Option<Confirmation>| {
-            let quality = if kind == HashKind::Pdq {
-                entry.pdq_quality
-            } else {
-                None
-            };
-            let m = Match {
-                entry: entry.id,
-                external_id: entry.external_id.clone(),
-                label: entry.label.clone(),
-                source: entry.source,
-                kind,
-                distance,
-                quality,
-                confirmed_by,
-            };
-            found
-                .entry((entry.id, kind))
-                .and_modify(|old| {
-                    if m.distance < old.distance {
-                        *old = m.clone();
-                    }
-                })
-                .or_insert(m);
-        };
-        let exact = |ids: Vec<EntryId>, kind: HashKind, push: &mut dyn FnMut(&EntryRecord, HashKind, u32, Option<Confirmation>)| {
-            for id in ids {
-                if let Some(e) = self.entries.get(&id) {
-                    push(e.value(), kind, 0, None);
-                }
-            }
-        };
+        let mut found = MatchSet::default();
         if let Some(url) = &fp.url {
-            exact(self.url_index.get(&url.key), HashKind::UrlKey, &mut push);
+            self.push_exact(&mut found, self.url_index.get(&url.key), HashKind::UrlKey);
         }
         let Some(media) = &fp.media else {
-            return found.into_values().collect();
+            return found.into_matches();
         };
-        exact(self.blake3_index.get(&media.blake3), HashKind::Blake3, &mut push);
-        exact(self.sha256_index.get(&media.sha256), HashKind::Sha256, &mut push);
-        exact(self.md5_index.get(&media.md5), HashKind::Md5, &mut push);
+        self.push_exact(
+            &mut found,
+            self.blake3_index.get(&media.blake3),
+            HashKind::Blake3,
+        );
+        self.push_exact(
+            &mut found,
+            self.sha256_index.get(&media.sha256),
+            HashKind::Sha256,
+        );
+        self.push_exact(&mut found, self.md5_index.get(&media.md5), HashKind::Md5);
 
         let rule = &self.config.rule;
         if let Some(pdq) = media.pdq {
@@ -381,11 +353,11 @@ impl Engine {
                 let quality_ok =
                     query_quality_ok && entry.pdq_quality.is_none_or(|q| q >= rule.quality_floor);
                 if hit.distance <= rule.pdq_threshold && quality_ok {
-                    push(entry, HashKind::Pdq, hit.distance, None);
+                    found.push(entry, HashKind::Pdq, hit.distance, None);
                 } else if let Some(c) = &rule.confirm {
                     if hit.distance <= c.pdq_threshold && (quality_ok || c.allow_low_quality) {
                         if let Some(conf) = confirmation(c, media, entry) {
-                            push(entry, HashKind::Pdq, hit.distance, Some(conf));
+                            found.push(entry, HashKind::Pdq, hit.distance, Some(conf));
                         }
                     }
                 }
@@ -396,7 +368,7 @@ impl Engine {
         {
             for hit in index.range(&d, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
-                    push(e.value(), HashKind::Dhash, hit.distance, None);
+                    found.push(e.value(), HashKind::Dhash, hit.distance, None);
                 }
             }
         }
@@ -405,11 +377,19 @@ impl Engine {
         {
             for hit in index.range(&p, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
-                    push(e.value(), HashKind::Phash, hit.distance, None);
+                    found.push(e.value(), HashKind::Phash, hit.distance, None);
                 }
             }
         }
-        found.into_values().collect()
+        found.into_matches()
+    }
+
+    fn push_exact(&self, found: &mut MatchSet, ids: Vec<EntryId>, kind: HashKind) {
+        for id in ids {
+            if let Some(e) = self.entries.get(&id) {
+                found.push(e.value(), kind, 0, None);
+            }
+        }
     }
 
     /// Records a referral as an entry (so later referrals match it) and returns its id.
@@ -457,7 +437,11 @@ impl Engine {
     ///
     /// # Errors
     /// A store error when the journal append fails.
-    pub fn record_fingerprint(&self, referral: &Referral, fp: &Fingerprint) -> crate::Result<EntryId> {
+    pub fn record_fingerprint(
+        &self,
+        referral: &Referral,
+        fp: &Fingerprint,
+    ) -> crate::Result<EntryId> {
         let mut w = self.writer.lock();
         self.record_locked(&mut w, referral, fp)
     }
@@ -856,6 +840,47 @@ impl Drop for Engine {
     }
 }
 
+/// The matches found for one query: the closest per entry and kind.
+#[derive(Default)]
+struct MatchSet(HashMap<(EntryId, HashKind), Match>);
+
+impl MatchSet {
+    fn push(
+        &mut self,
+        entry: &EntryRecord,
+        kind: HashKind,
+        distance: u32,
+        confirmed_by: Option<Confirmation>,
+    ) {
+        let key = (entry.id, kind);
+        if self.0.get(&key).is_some_and(|old| old.distance <= distance) {
+            return;
+        }
+        let quality = if kind == HashKind::Pdq {
+            entry.pdq_quality
+        } else {
+            None
+        };
+        self.0.insert(
+            key,
+            Match {
+                entry: entry.id,
+                external_id: entry.external_id.clone(),
+                label: entry.label.clone(),
+                source: entry.source,
+                kind,
+                distance,
+                quality,
+                confirmed_by,
+            },
+        );
+    }
+
+    fn into_matches(self) -> Vec<Match> {
+        self.0.into_values().collect()
+    }
+}
+
 /// A second hash that agrees with a loose PDQ hit, if any.
 fn confirmation(c: &ConfirmRule, q: &MediaFingerprint, e: &EntryRecord) -> Option<Confirmation> {
     if let (Some(t), Some(a), Some(b)) = (c.dhash_threshold, q.dhash, e.dhash) {
@@ -893,7 +918,10 @@ fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
 
 /// Hashes media bytes: full hashes for a decodable picture, digests only otherwise (with the
 /// decoding error as text).
-pub fn media_fingerprint(bytes: &[u8], options: &HashOptions) -> (MediaFingerprint, Option<String>) {
+pub fn media_fingerprint(
+    bytes: &[u8],
+    options: &HashOptions,
+) -> (MediaFingerprint, Option<String>) {
     match media::hash_bytes(bytes, options) {
         Ok(h) => (MediaFingerprint::from_hashes(&h), None),
         Err(e) => (
@@ -939,9 +967,8 @@ pub fn media_fingerprint_file(
     }
     drop(bytes);
     let file = std::fs::File::open(path).map_err(with_path)?;
-    let (digests, len) = media::digest_reader(file).map_err(|e| {
-        EngineError::Io(std::io::Error::other(format!("{}: {e}", path.display())))
-    })?;
+    let (digests, len) = media::digest_reader(file)
+        .map_err(|e| EngineError::Io(std::io::Error::other(format!("{}: {e}", path.display()))))?;
     Ok((
         MediaFingerprint::from_digests(&digests, len),
         Some(format!("larger than the {limit}-byte decoding limit")),

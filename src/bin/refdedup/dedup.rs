@@ -67,11 +67,22 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     const SHOWN: usize = 20;
     for p in report.problems.iter().take(SHOWN) {
         let what = if p.skipped { "skipped" } else { "note" };
-        let id = p.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
-        eprintln!("refdedup: {}:{}{id}: {what}: {}", args.backlog.display(), p.line, p.problem);
+        let id =
+            p.id.as_deref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default();
+        eprintln!(
+            "refdedup: {}:{}{id}: {what}: {}",
+            args.backlog.display(),
+            p.line,
+            p.problem
+        );
     }
     if report.problems.len() > SHOWN {
-        eprintln!("refdedup: ... and {} more problems", report.problems.len() - SHOWN);
+        eprintln!(
+            "refdedup: ... and {} more problems",
+            report.problems.len() - SHOWN
+        );
     }
     eprint!("{}", summary_text(&report.summary, args.out.as_ref()));
     Ok(())
