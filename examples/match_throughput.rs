@@ -161,10 +161,7 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(0))
-            .sum()
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     let elapsed = start.elapsed().as_secs_f64();
     let qps = args.queries as f64 / elapsed;
@@ -201,7 +198,10 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         found as f64 / expected as f64
     };
-    eprintln!("recall sample: {} queries, {expected} true pairs, {found} found, {extra} wrong", sample.len());
+    eprintln!(
+        "recall sample: {} queries, {expected} true pairs, {found} found, {extra} wrong",
+        sample.len()
+    );
     if extra > 0 {
         return Err(format!("{extra} hits outside the radius").into());
     }

@@ -1,1 +1,645 @@
-//! Batch deduplication of a referral backlog into clusters. (Being built: see issue 5.)
+//! Batch deduplication of a referral backlog into clusters of the same item.
+//!
+//! Input: JSON lines `{"id": ..., "url": ..., "media": "path or null", "received_at": ...}`
+//! (media paths relative to the backlog file's directory). The backlog is read in chunks; each
+//! chunk's referrals are fingerprinted (URL key, media digests and perceptual hashes) in parallel
+//! with rayon, then matched in backlog order against the referrals before them and against the
+//! known content of an optional [`Engine`]. Every match joins two referrals in a union-find
+//! (URL key, exact digest, PDQ within the rule; two referrals that match the same known item or
+//! the same earlier referral in the database are joined too). Only fingerprints are kept, never
+//! images, so memory is bounded by the index, not by the media.
+//!
+//! Output: one [`Cluster`] per item (members in backlog order, the first is the representative,
+//! the reasons that joined them, the known content they match), plus a [`BatchSummary`].
+//!
+//! ```
+//! use referral_dedup::batch::{dedup_reader, BatchOptions};
+//! use referral_dedup::engine::EngineConfig;
+//! # fn main() -> referral_dedup::Result<()> {
+//! let backlog = r#"{"id":"a","url":"https://youtu.be/dQw4w9WgXcQ","media":null}
+//! {"id":"b","url":"https://www.youtube.com/watch?v=dQw4w9WgXcQ&feature=share"}
+//! {"id":"c","url":"https://t.me/news/7"}
+//! "#;
+//! let report = dedup_reader(backlog.as_bytes(), ".".as_ref(), None, &EngineConfig::default(), &BatchOptions::default())?;
+//! assert_eq!(report.clusters.len(), 2);
+//! assert_eq!(report.clusters[0].members, ["a", "b"]);
+//! assert_eq!(report.summary.duplicates_removed, 1);
+//! # Ok(()) }
+//! ```
+
+mod union_find;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Engine, EngineConfig, EngineError, Fingerprint, Match, Referral};
+use crate::hashes::{EntryId, HashKind};
+use crate::store::EntrySource;
+
+pub use union_find::UnionFind;
+
+/// How a batch runs.
+///
+/// ```
+/// use referral_dedup::batch::BatchOptions;
+/// let o = BatchOptions { progress: false, ..BatchOptions::default() };
+/// assert!(o.chunk_size > 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Referrals fingerprinted in parallel per step (bounds the media held in memory).
+    pub chunk_size: usize,
+    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            chunk_size: 256,
+            progress: false,
+        }
+    }
+}
+
+/// One backlog line.
+///
+/// ```
+/// use referral_dedup::batch::BacklogReferral;
+/// let r: BacklogReferral = serde_json::from_str(r#"{"id":"r1","url":null,"media":"a.jpg","received_at":"2024-01-01T00:00:00Z"}"#).unwrap();
+/// assert_eq!(r.media.as_deref(), Some("a.jpg"));
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BacklogReferral {
+    /// Referral id.
+    pub id: String,
+    /// Referred URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Media path, relative to the backlog file's directory (or absolute).
+    #[serde(default)]
+    pub media: Option<String>,
+    /// Receipt time (a string or a number, kept as text).
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub received_at: Option<String>,
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+/// Why two referrals are in one cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// The later referral.
+    pub member: String,
+    /// What it matched: an earlier referral of the backlog, or (for `source` `known` or
+    /// `earlier_referral`) a database entry's external id shared with another member.
+    pub matched: String,
+    /// `referral` (within the backlog), `known` or `earlier_referral` (in the database).
+    pub source: &'static str,
+    /// The match kind.
+    pub kind: HashKind,
+    /// Hamming distance (0 for keys and digests).
+    pub distance: u32,
+}
+
+/// Known content a cluster matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownHit {
+    /// The member that matched.
+    pub member: String,
+    /// The known item's id.
+    pub id: String,
+    /// The known item's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The match kind.
+    pub kind: HashKind,
+    /// Hamming distance.
+    pub distance: u32,
+}
+
+/// One cluster of referrals of the same item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    /// 1-based, in the order of each cluster's first member.
+    pub cluster_id: u64,
+    /// Referral ids in backlog order.
+    pub members: Vec<String>,
+    /// The member a reviewer should look at: the first in backlog order.
+    pub representative: String,
+    /// The matches that joined the members (empty for a single referral).
+    pub reasons: Vec<Reason>,
+    /// Known content matched by any member (`null` when none): the cluster needs no review.
+    pub known_match: Option<Vec<KnownHit>>,
+    /// Referrals already in the database that members match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub earlier_referrals: Vec<String>,
+}
+
+/// A backlog line that was skipped or only partly used.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineProblem {
+    /// 1-based line number.
+    pub line: u64,
+    /// Referral id, when the line could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What was wrong.
+    pub problem: String,
+    /// True when the line was skipped entirely.
+    pub skipped: bool,
+}
+
+/// Totals of one run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchSummary {
+    /// Referrals read.
+    pub referrals_in: u64,
+    /// Lines skipped (unreadable JSON, no id).
+    pub lines_skipped: u64,
+    /// Clusters written.
+    pub clusters_out: u64,
+    /// Referrals merged into another's cluster: reviews saved.
+    pub duplicates_removed: u64,
+    /// Referrals matching known content.
+    pub known_hits: u64,
+    /// Clusters matching known content.
+    pub known_clusters: u64,
+    /// Media decoded as pictures and hashed.
+    pub images_hashed: u64,
+    /// Media digested only (not a decodable picture).
+    pub media_digest_only: u64,
+    /// Media that could not be read.
+    pub media_errors: u64,
+    /// URLs that could not be keyed.
+    pub url_errors: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Referrals per second.
+    pub referrals_per_s: f64,
+    /// Pictures hashed per second.
+    pub images_per_s: f64,
+}
+
+/// Clusters, problems and totals of one run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchReport {
+    /// Clusters in order of their first member.
+    pub clusters: Vec<Cluster>,
+    /// Lines skipped or partly used.
+    pub problems: Vec<LineProblem>,
+    /// Totals.
+    pub summary: BatchSummary,
+}
+
+/// Deduplicates the backlog file at `path` (media paths relative to its directory).
+///
+/// # Errors
+/// [`EngineError::Io`] when the backlog cannot be read; [`EngineError::Config`] for an invalid
+/// configuration.
+pub fn dedup_backlog(
+    path: &Path,
+    known: Option<&Engine>,
+    config: &EngineConfig,
+    options: &BatchOptions,
+) -> crate::Result<BatchReport> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        EngineError::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let total = if options.progress && std::io::stderr().is_terminal() {
+        count_lines(path).ok()
+    } else {
+        None
+    };
+    run(file, base, known, config, options, total)
+}
+
+/// Deduplicates a backlog read from `reader`; relative media paths are resolved against `base`.
+///
+/// # Errors
+/// As [`dedup_backlog`].
+pub fn dedup_reader<R: Read>(
+    reader: R,
+    base: &Path,
+    known: Option<&Engine>,
+    config: &EngineConfig,
+    options: &BatchOptions,
+) -> crate::Result<BatchReport> {
+    run(reader, base, known, config, options, None)
+}
+
+fn count_lines(path: &Path) -> std::io::Result<u64> {
+    let mut reader = BufReader::new(std::fs::File::open(path)?);
+    let mut n = 0;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(n);
+        }
+        n += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        let len = buf.len();
+        reader.consume(len);
+    }
+}
+
+/// Longest backlog line accepted (a hostile file without newlines must not exhaust memory).
+const MAX_LINE: u64 = 1 << 20;
+
+/// Per-referral state kept for the whole run (no media).
+struct Member {
+    id: String,
+}
+
+struct Run<'a> {
+    known: Option<&'a Engine>,
+    engine: Engine,
+    base: PathBuf,
+    members: Vec<Member>,
+    sets: UnionFind,
+    /// Batch-engine entry id -> member index.
+    member_of_entry: HashMap<EntryId, usize>,
+    /// Database entry id -> the first member that matched it.
+    first_member_of_db_entry: HashMap<EntryId, usize>,
+    reasons: Vec<(usize, Reason)>,
+    known_hits: Vec<(usize, KnownHit)>,
+    earlier: Vec<(usize, String)>,
+    problems: Vec<LineProblem>,
+    summary: BatchSummary,
+}
+
+struct Pending {
+    line: u64,
+    referral: BacklogReferral,
+}
+
+fn run<R: Read>(
+    reader: R,
+    base: &Path,
+    known: Option<&Engine>,
+    config: &EngineConfig,
+    options: &BatchOptions,
+    total_lines: Option<u64>,
+) -> crate::Result<BatchReport> {
+    let started = Instant::now();
+    let mut batch_config = config.clone();
+    batch_config.max_evidence = usize::MAX;
+    batch_config.snapshot_every = None;
+    let engine = Engine::in_memory(batch_config)?;
+    if let Some(db) = known {
+        for (short, target) in db.resolutions() {
+            // A resolution the batch keyer cannot key is skipped: it could not match anyway.
+            let _ = engine.record_resolution(&short, &target);
+        }
+    }
+    let mut state = Run {
+        known,
+        engine,
+        base: base.to_path_buf(),
+        members: Vec::new(),
+        sets: UnionFind::default(),
+        member_of_entry: HashMap::new(),
+        first_member_of_db_entry: HashMap::new(),
+        reasons: Vec::new(),
+        known_hits: Vec::new(),
+        earlier: Vec::new(),
+        problems: Vec::new(),
+        summary: BatchSummary::default(),
+    };
+    let bar = match total_lines {
+        Some(n) if options.progress => {
+            let bar = indicatif::ProgressBar::new(n);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} referrals ({per_sec}, eta {eta})",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        }
+        _ => indicatif::ProgressBar::hidden(),
+    };
+
+    let mut reader = BufReader::new(reader);
+    let mut line_no = 0u64;
+    let mut chunk: Vec<Pending> = Vec::with_capacity(options.chunk_size.max(1));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(EngineError::Io)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        bar.inc(1);
+        if buf.len() as u64 > MAX_LINE && !buf.ends_with(b"\n") {
+            loop {
+                let mut rest = Vec::new();
+                let m = (&mut reader)
+                    .take(MAX_LINE)
+                    .read_until(b'\n', &mut rest)
+                    .map_err(EngineError::Io)?;
+                if m == 0 || rest.ends_with(b"\n") {
+                    break;
+                }
+            }
+            state.skip(line_no, None, format!("line longer than {MAX_LINE} bytes"));
+            continue;
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim().trim_start_matches('\u{feff}');
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<BacklogReferral>(text) {
+            Ok(referral) if referral.id.trim().is_empty() => {
+                state.skip(line_no, None, "empty id".to_string());
+            }
+            Ok(referral) => chunk.push(Pending {
+                line: line_no,
+                referral,
+            }),
+            Err(e) => state.skip(line_no, None, format!("not a referral: {e}")),
+        }
+        if chunk.len() >= options.chunk_size.max(1) {
+            state.process(std::mem::take(&mut chunk))?;
+        }
+    }
+    state.process(chunk)?;
+    bar.finish_and_clear();
+    Ok(state.finish(started))
+}
+
+impl Run<'_> {
+    fn skip(&mut self, line: u64, id: Option<String>, problem: String) {
+        self.summary.lines_skipped += 1;
+        self.problems.push(LineProblem {
+            line,
+            id,
+            problem,
+            skipped: true,
+        });
+    }
+
+    fn media_path(&self, media: &str) -> PathBuf {
+        let p = Path::new(media);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    /// Fingerprints a chunk in parallel, then matches and records it in backlog order.
+    fn process(&mut self, chunk: Vec<Pending>) -> crate::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let prints: Vec<(Referral, Result<Fingerprint, String>)> = chunk
+            .par_iter()
+            .map(|p| {
+                let r = &p.referral;
+                let mut referral = Referral::new(r.id.clone());
+                referral.url = r.url.clone().filter(|u| !u.trim().is_empty());
+                referral.received_at = r.received_at.clone();
+                let media = r.media.as_deref().filter(|m| !m.trim().is_empty());
+                if let Some(m) = media {
+                    referral = referral.with_media_path(self.media_path(m));
+                }
+                let fp = self.engine.fingerprint(&referral).or_else(|e| {
+                    // The media could not be read: keep the URL, report the media.
+                    let mut url_only = referral.clone();
+                    url_only.media = None;
+                    let mut fp = self
+                        .engine
+                        .fingerprint(&url_only)
+                        .map_err(|e| e.to_string())?;
+                    fp.media_error = Some(e.to_string());
+                    Ok(fp)
+                });
+                (referral, fp)
+            })
+            .collect();
+        for (pending, (referral, fp)) in chunk.into_iter().zip(prints) {
+            let fp = match fp {
+                Ok(fp) => fp,
+                Err(problem) => {
+                    self.skip(pending.line, Some(pending.referral.id), problem);
+                    continue;
+                }
+            };
+            self.add(pending.line, &referral, fp)?;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, line: u64, referral: &Referral, fp: Fingerprint) -> crate::Result<()> {
+        let index = self.members.len();
+        self.members.push(Member {
+            id: referral.id.clone(),
+        });
+        self.sets.grow(index + 1);
+        self.summary.referrals_in += 1;
+        if let Some(e) = &fp.url_error {
+            self.summary.url_errors += 1;
+            self.problems.push(LineProblem {
+                line,
+                id: Some(referral.id.clone()),
+                problem: format!("url: {e}"),
+                skipped: false,
+            });
+        }
+        match (&fp.media, &fp.media_error) {
+            (Some(m), _) if m.pdq.is_some() => self.summary.images_hashed += 1,
+            (Some(_), _) => self.summary.media_digest_only += 1,
+            (None, Some(e)) => {
+                self.summary.media_errors += 1;
+                self.problems.push(LineProblem {
+                    line,
+                    id: Some(referral.id.clone()),
+                    problem: format!("media: {e}"),
+                    skipped: false,
+                });
+            }
+            (None, None) => {}
+        }
+
+        // Against earlier referrals of this backlog.
+        let mut within: Vec<Match> = self.engine.matches(&fp);
+        within.sort_by_key(|m| (m.entry, rank_kind(m.kind), m.distance));
+        let mut seen = None;
+        let (mut url_seen, mut bytes_seen) = (false, false);
+        for m in within {
+            url_seen |= m.kind == HashKind::UrlKey;
+            bytes_seen |= m.kind == HashKind::Blake3;
+            if seen == Some(m.entry) {
+                continue;
+            }
+            seen = Some(m.entry);
+            let Some(&other) = self.member_of_entry.get(&m.entry) else {
+                continue;
+            };
+            // Reasons form a spanning tree of each cluster: one per merge, not one per pair.
+            if !self.sets.union(index, other) {
+                continue;
+            }
+            self.reasons.push((
+                index,
+                Reason {
+                    member: referral.id.clone(),
+                    matched: self.members[other].id.clone(),
+                    source: "referral",
+                    kind: m.kind,
+                    distance: m.distance,
+                },
+            ));
+        }
+
+        // Against the database: known content and referrals recorded earlier.
+        if let Some(db) = self.known {
+            let mut hits = db.matches(&fp);
+            hits.sort_by_key(|m| (m.entry, rank_kind(m.kind), m.distance));
+            let mut seen = None;
+            let mut any_known = false;
+            for m in hits {
+                if seen == Some(m.entry) {
+                    continue;
+                }
+                seen = Some(m.entry);
+                match m.source {
+                    EntrySource::Known => {
+                        any_known = true;
+                        self.known_hits.push((
+                            index,
+                            KnownHit {
+                                member: referral.id.clone(),
+                                id: m.external_id.clone(),
+                                label: m.label.clone(),
+                                kind: m.kind,
+                                distance: m.distance,
+                            },
+                        ));
+                    }
+                    EntrySource::Referral => {
+                        self.earlier.push((index, m.external_id.clone()));
+                    }
+                }
+                // Two members matching one database entry are the same item.
+                match self.first_member_of_db_entry.get(&m.entry) {
+                    Some(&other) => {
+                        if self.sets.union(index, other) {
+                            self.reasons.push((
+                                index,
+                                Reason {
+                                    member: referral.id.clone(),
+                                    matched: m.external_id.clone(),
+                                    source: match m.source {
+                                        EntrySource::Known => "known",
+                                        EntrySource::Referral => "earlier_referral",
+                                    },
+                                    kind: m.kind,
+                                    distance: m.distance,
+                                },
+                            ));
+                        }
+                    }
+                    None => {
+                        self.first_member_of_db_entry.insert(m.entry, index);
+                    }
+                }
+            }
+            if any_known {
+                self.summary.known_hits += 1;
+            }
+        }
+
+        // Index only what is new: a URL key or media bytes already indexed would only lead
+        // later referrals to members of the same cluster, and re-indexing them would make
+        // large clusters quadratic.
+        let mut novel = fp;
+        if url_seen {
+            novel.url = None;
+        }
+        if bytes_seen {
+            novel.media = None;
+        }
+        if novel.url.is_some() || novel.media.is_some() {
+            let id = self.engine.record_fingerprint(referral, &novel)?;
+            self.member_of_entry.insert(id, index);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, started: Instant) -> BatchReport {
+        let n = self.members.len();
+        let mut cluster_of_root: HashMap<usize, usize> = HashMap::new();
+        let mut clusters: Vec<Cluster> = Vec::new();
+        let mut cluster_of_member = vec![0usize; n];
+        for (i, member) in self.members.iter().enumerate() {
+            let root = self.sets.find(i);
+            let c = *cluster_of_root.entry(root).or_insert_with(|| {
+                clusters.push(Cluster {
+                    cluster_id: clusters.len() as u64 + 1,
+                    members: Vec::new(),
+                    representative: member.id.clone(),
+                    reasons: Vec::new(),
+                    known_match: None,
+                    earlier_referrals: Vec::new(),
+                });
+                clusters.len() - 1
+            });
+            cluster_of_member[i] = c;
+            clusters[c].members.push(member.id.clone());
+        }
+        for (i, reason) in self.reasons {
+            clusters[cluster_of_member[i]].reasons.push(reason);
+        }
+        for (i, hit) in self.known_hits {
+            clusters[cluster_of_member[i]]
+                .known_match
+                .get_or_insert_with(Vec::new)
+                .push(hit);
+        }
+        for (i, id) in self.earlier {
+            let list = &mut clusters[cluster_of_member[i]].earlier_referrals;
+            if !list.contains(&id) {
+                list.push(id);
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let s = &mut self.summary;
+        s.clusters_out = clusters.len() as u64;
+        s.duplicates_removed = s.referrals_in - s.clusters_out;
+        s.known_clusters = clusters.iter().filter(|c| c.known_match.is_some()).count() as u64;
+        s.seconds = seconds;
+        if seconds > 0.0 {
+            s.referrals_per_s = s.referrals_in as f64 / seconds;
+            s.images_per_s = s.images_hashed as f64 / seconds;
+        }
+        BatchReport {
+            clusters,
+            problems: self.problems,
+            summary: self.summary,
+        }
+    }
+}
+
+fn rank_kind(kind: HashKind) -> usize {
+    HashKind::ALL.iter().position(|k| *k == kind).unwrap_or(99)
+}

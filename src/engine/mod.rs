@@ -1,4 +1,62 @@
-//! The decision engine: one verdict per referral. (Being built: see issue 5.)
+//! The decision engine: one verdict per referral.
+//!
+//! An [`Engine`] holds every earlier referral and every known-removed item as an entry
+//! ([`EntryRecord`]) and indexes their URL keys, digests and perceptual hashes. For a new
+//! [`Referral`] it computes a [`Fingerprint`] (URL key, media hashes), looks each key and hash
+//! up, applies the [`MatchRule`] and answers with a [`Verdict`]: `new`, `duplicate` (of an
+//! earlier referral) or `known` (matches known-removed content; takes precedence), with the
+//! evidence: which entries, which hash kind, what distance, what PDQ quality, which URL rules.
+//!
+//! Default decision rule (see [`MatchRule`]): URL keys and exact digests match on equality; PDQ
+//! matches within 31 bits when both hashes have quality ≥ 50; dHash and pHash never decide on
+//! their own (they falsely match unrelated pictures), but may confirm a looser PDQ hit when a
+//! [`ConfirmRule`] is configured; dihedral matching (mirrors, right-angle rotations) is opt-in.
+//!
+//! The engine is `Send + Sync`: checks run concurrently without locks on the hot path (the
+//! indexes are concurrent); recording, deleting and importing are serialised by one writer so
+//! the journal order is the index order. Opened on a directory, every change is journaled
+//! ([`crate::store`]) before it is acknowledged and a snapshot is written every
+//! [`EngineConfig::snapshot_every`] records.
+//!
+//! ```
+//! use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+//! use referral_dedup::engine::hashlist::KnownItem;
+//! # fn main() -> referral_dedup::Result<()> {
+//! let engine = Engine::in_memory(EngineConfig::default())?;
+//! let bytes = b"some video bytes".to_vec();
+//! let digests = referral_dedup::media::digest_bytes(&bytes);
+//! engine.add_known(&KnownItem { id: Some("list-7".into()), md5: Some(digests.md5), ..KnownItem::default() })?;
+//! let v = engine.check(&Referral::new("r-1").with_media_bytes(bytes))?;
+//! assert_eq!(v.kind, VerdictKind::Known);
+//! assert_eq!(v.evidence[0].external_id, "list-7");
+//! # Ok(()) }
+//! ```
+
+pub mod hashlist;
+
+mod config;
+mod referral;
+mod verdict;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::Mutex;
+
+use crate::hashes::{Blake3, EntryId, Hash64, HashKind, Md5, Pdq, Sha256};
+use crate::index::{ExactIndex, HammingIndex};
+use crate::media::{self, HashOptions};
+use crate::store::{EntryRecord, EntrySource, Record, RecoveryReport, Store, StoreOptions};
+use crate::url::UrlKeyer;
+
+pub use config::{ConfirmRule, EngineConfig, MatchRule};
+pub use hashlist::{KnownItem, ListFormat, RowError};
+pub use referral::{Fingerprint, MediaFingerprint, MediaInput, Referral};
+pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
 
 /// Why the engine refused an operation.
 #[derive(Debug, thiserror::Error)]
@@ -7,4 +65,912 @@ pub enum EngineError {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A hash list could not be imported (strict mode, or no usable header).
+    #[error("hash list: {0}")]
+    List(RowError),
+    /// Reading input failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The entry id space (2^32 entries) is exhausted.
+    #[error("entry id space exhausted")]
+    Full,
+    /// An item to add has nothing to match on.
+    #[error("nothing to match on: {0}")]
+    Empty(String),
+}
+
+/// What an import did.
+///
+/// ```
+/// use referral_dedup::engine::{Engine, EngineConfig, ListFormat};
+/// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+/// let list = "id,md5\na,d41d8cd98f00b204e9800998ecf8427e\nb,xyz\n";
+/// let report = engine.import_list(list.as_bytes(), ListFormat::Csv, false).unwrap();
+/// assert_eq!((report.imported, report.skipped.len()), (1, 1));
+/// ```
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportReport {
+    /// Items added.
+    pub imported: usize,
+    /// Items already present with the same id and hashes (not added again).
+    pub unchanged: usize,
+    /// Rows skipped, with line numbers and reasons.
+    pub skipped: Vec<RowError>,
+    /// Header columns that were ignored.
+    pub ignored_columns: Vec<String>,
+}
+
+/// The writer side: the journal and the snapshot counter. One at a time.
+struct Writer {
+    store: Option<Store>,
+    since_snapshot: u64,
+}
+
+/// One verdict per referral, over earlier referrals and known content. See the module docs.
+pub struct Engine {
+    config: EngineConfig,
+    keyer: UrlKeyer,
+    entries: DashMap<EntryId, Arc<EntryRecord>>,
+    by_external: DashMap<(EntrySource, String), Vec<EntryId>>,
+    /// Short-link key -> the resolved target's key.
+    aliases: DashMap<String, Vec<String>>,
+    url_index: ExactIndex<String>,
+    blake3_index: ExactIndex<Blake3>,
+    sha256_index: ExactIndex<Sha256>,
+    md5_index: ExactIndex<Md5>,
+    pdq_index: HammingIndex<Pdq>,
+    dhash_index: Option<HammingIndex<Hash64>>,
+    phash_index: Option<HammingIndex<Hash64>>,
+    next_id: AtomicU32,
+    writer: Mutex<Writer>,
+    recovery: Option<RecoveryReport>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("path", &self.path)
+            .field("entries", &self.entries.len())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    fn empty(config: EngineConfig) -> Result<Engine, EngineError> {
+        config.validate()?;
+        let dhash_index = config.rule.dhash_alone.map(|_| HammingIndex::new());
+        let phash_index = config.rule.phash_alone.map(|_| HammingIndex::new());
+        Ok(Engine {
+            config,
+            keyer: UrlKeyer::new(),
+            entries: DashMap::new(),
+            by_external: DashMap::new(),
+            aliases: DashMap::new(),
+            url_index: ExactIndex::new(),
+            blake3_index: ExactIndex::new(),
+            sha256_index: ExactIndex::new(),
+            md5_index: ExactIndex::new(),
+            pdq_index: HammingIndex::new(),
+            dhash_index,
+            phash_index,
+            next_id: AtomicU32::new(0),
+            writer: Mutex::new(Writer {
+                store: None,
+                since_snapshot: 0,
+            }),
+            recovery: None,
+            path: None,
+        })
+    }
+
+    /// An engine that keeps nothing on disk.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] when the configuration is invalid.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// assert!(engine.is_empty());
+    /// ```
+    pub fn in_memory(config: EngineConfig) -> crate::Result<Engine> {
+        Ok(Engine::empty(config)?)
+    }
+
+    /// Opens (creating if needed) an engine persisted in directory `path`: replays the latest
+    /// snapshot and the journal after it, then journals every change.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] for an invalid configuration, a [`crate::store::StoreError`]
+    /// when the directory cannot be opened or recovered.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral};
+    /// # fn main() -> referral_dedup::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// {
+    ///     let engine = Engine::open(dir.path(), EngineConfig::default())?;
+    ///     engine.record(&Referral::new("r-1").with_url("https://t.me/somechannel/42"))?;
+    /// }
+    /// let engine = Engine::open(dir.path(), EngineConfig::default())?;
+    /// assert_eq!(engine.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> crate::Result<Engine> {
+        let path = path.as_ref();
+        let mut engine = Engine::empty(config)?;
+        let options = StoreOptions {
+            fsync: engine.config.fsync,
+        };
+        let (store, recovered) = Store::open(path, options)?;
+        for (short, target) in &recovered.resolutions {
+            engine.apply_resolution(short, target);
+        }
+        let mut max_id = None;
+        for entry in recovered.entries {
+            max_id = max_id.max(Some(entry.id.0));
+            engine.index_entry(Arc::new(entry));
+        }
+        let next = match max_id {
+            None => 0,
+            Some(m) => m.checked_add(1).ok_or(EngineError::Full)?,
+        };
+        engine.next_id = AtomicU32::new(next);
+        engine.writer.get_mut().store = Some(store);
+        engine.recovery = Some(recovered.report);
+        engine.path = Some(path.to_path_buf());
+        Ok(engine)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// What recovery found when the engine was opened on a directory.
+    pub fn recovery_report(&self) -> Option<&RecoveryReport> {
+        self.recovery.as_ref()
+    }
+
+    /// Number of live entries (referrals and known items).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the engine holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A live entry by id.
+    pub fn entry(&self, id: EntryId) -> Option<Arc<EntryRecord>> {
+        self.entries.get(&id).map(|e| Arc::clone(e.value()))
+    }
+
+    /// The ids of the live entries with this source and external id.
+    pub fn entries_by_external_id(&self, source: EntrySource, external_id: &str) -> Vec<EntryId> {
+        self.by_external
+            .get(&(source, external_id.to_string()))
+            .map(|v| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Computes the URL key and media hashes of a referral (pure; no index access).
+    ///
+    /// A URL that cannot be keyed, or media that is not a decodable picture, is not an error:
+    /// the reason is kept in the fingerprint and the rest (for media, the digests) still counts.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when a media path cannot be read.
+    pub fn fingerprint(&self, referral: &Referral) -> crate::Result<Fingerprint> {
+        let mut fp = Fingerprint::default();
+        if let Some(url) = &referral.url {
+            match self.keyer.key(url) {
+                Ok(k) => fp.url = Some(k),
+                Err(e) => fp.url_error = Some(e.to_string()),
+            }
+        }
+        match &referral.media {
+            None => {}
+            Some(MediaInput::Bytes(bytes)) => self.fingerprint_media(bytes, &mut fp),
+            Some(MediaInput::Path(path)) => {
+                let (media, error) = media_fingerprint_file(path, &self.hash_options())?;
+                fp.media = Some(media);
+                fp.media_error = error;
+            }
+        }
+        Ok(fp)
+    }
+
+    /// Hash options for queries: the configured ones with the rule's dihedral setting.
+    pub fn hash_options(&self) -> HashOptions {
+        let mut options = self.config.hash;
+        options.dihedral = self.config.rule.dihedral;
+        options
+    }
+
+    fn fingerprint_media(&self, bytes: &[u8], fp: &mut Fingerprint) {
+        let (media, error) = media_fingerprint(bytes, &self.hash_options());
+        fp.media = Some(media);
+        fp.media_error = error;
+    }
+
+    /// Checks a referral without recording it.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when a media path cannot be read.
+    pub fn check(&self, referral: &Referral) -> crate::Result<Verdict> {
+        let fp = self.fingerprint(referral)?;
+        Ok(self.check_fingerprint(fp))
+    }
+
+    /// Checks an already computed fingerprint.
+    pub fn check_fingerprint(&self, fp: Fingerprint) -> Verdict {
+        let matches = self.matches(&fp);
+        Verdict::from_matches(matches, fp, self.config.max_evidence)
+    }
+
+    /// Every entry the fingerprint matches under the rule (one [`Match`] per entry and kind,
+    /// unsorted, not truncated).
+    pub fn matches(&self, fp: &Fingerprint) -> Vec<Match> {
+        let mut found = MatchSet::default();
+        if let Some(url) = &fp.url {
+            self.push_exact(&mut found, self.url_index.get(&url.key), HashKind::UrlKey);
+        }
+        let Some(media) = &fp.media else {
+            return found.into_matches();
+        };
+        self.push_exact(
+            &mut found,
+            self.blake3_index.get(&media.blake3),
+            HashKind::Blake3,
+        );
+        self.push_exact(
+            &mut found,
+            self.sha256_index.get(&media.sha256),
+            HashKind::Sha256,
+        );
+        self.push_exact(&mut found, self.md5_index.get(&media.md5), HashKind::Md5);
+
+        let rule = &self.config.rule;
+        if let Some(pdq) = media.pdq {
+            let mut queries = vec![pdq];
+            if rule.dihedral {
+                queries.extend(media.pdq_variants.iter().copied());
+            }
+            queries.extend(media.extra_pdq.iter().copied());
+            let query_quality_ok = media.pdq_quality.unwrap_or(0) >= rule.quality_floor;
+            for hit in self
+                .pdq_index
+                .range_many(&queries, self.config.pdq_search_radius())
+            {
+                let Some(entry) = self.entries.get(&hit.id) else {
+                    continue;
+                };
+                let entry = entry.value();
+                let quality_ok =
+                    query_quality_ok && entry.pdq_quality.is_none_or(|q| q >= rule.quality_floor);
+                if hit.distance <= rule.pdq_threshold && quality_ok {
+                    found.push(entry, HashKind::Pdq, hit.distance, None);
+                } else if let Some(c) = &rule.confirm {
+                    if hit.distance <= c.pdq_threshold && (quality_ok || c.allow_low_quality) {
+                        if let Some(conf) = confirmation(c, media, entry) {
+                            found.push(entry, HashKind::Pdq, hit.distance, Some(conf));
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(index), Some(radius), Some(d)) =
+            (&self.dhash_index, rule.dhash_alone, media.dhash)
+        {
+            for hit in index.range(&d, radius) {
+                if let Some(e) = self.entries.get(&hit.id) {
+                    found.push(e.value(), HashKind::Dhash, hit.distance, None);
+                }
+            }
+        }
+        if let (Some(index), Some(radius), Some(p)) =
+            (&self.phash_index, rule.phash_alone, media.phash)
+        {
+            for hit in index.range(&p, radius) {
+                if let Some(e) = self.entries.get(&hit.id) {
+                    found.push(e.value(), HashKind::Phash, hit.distance, None);
+                }
+            }
+        }
+        found.into_matches()
+    }
+
+    fn push_exact(&self, found: &mut MatchSet, ids: Vec<EntryId>, kind: HashKind) {
+        for id in ids {
+            if let Some(e) = self.entries.get(&id) {
+                found.push(e.value(), kind, 0, None);
+            }
+        }
+    }
+
+    /// Records a referral as an entry (so later referrals match it) and returns its id.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when a media path cannot be read; a store error when the journal
+    /// append fails (then nothing is recorded).
+    pub fn record(&self, referral: &Referral) -> crate::Result<EntryId> {
+        let fp = self.fingerprint(referral)?;
+        let mut w = self.writer.lock();
+        self.record_locked(&mut w, referral, &fp)
+    }
+
+    /// Checks a referral and records it, atomically with respect to other writers (two
+    /// identical referrals arriving at once: the second one is the duplicate).
+    ///
+    /// # Errors
+    /// As [`Engine::record`].
+    pub fn check_and_record(&self, referral: &Referral) -> crate::Result<Verdict> {
+        let fp = self.fingerprint(referral)?;
+        self.check_and_record_fingerprint(referral, fp)
+    }
+
+    /// [`Engine::check_and_record`] for an already computed fingerprint (`referral` supplies
+    /// the id and receipt time; its URL and media are not read again).
+    ///
+    /// # Errors
+    /// A store error when the journal append fails.
+    pub fn check_and_record_fingerprint(
+        &self,
+        referral: &Referral,
+        fp: Fingerprint,
+    ) -> crate::Result<Verdict> {
+        let mut w = self.writer.lock();
+        let matches = self.matches(&fp);
+        let id = self.record_locked(&mut w, referral, &fp)?;
+        drop(w);
+        let mut verdict = Verdict::from_matches(matches, fp, self.config.max_evidence);
+        verdict.recorded_as = Some(id);
+        Ok(verdict)
+    }
+
+    /// Records an already computed fingerprint as a referral entry (`referral` supplies the
+    /// id and receipt time).
+    ///
+    /// # Errors
+    /// A store error when the journal append fails.
+    pub fn record_fingerprint(
+        &self,
+        referral: &Referral,
+        fp: &Fingerprint,
+    ) -> crate::Result<EntryId> {
+        let mut w = self.writer.lock();
+        self.record_locked(&mut w, referral, fp)
+    }
+
+    /// The short-link resolutions recorded so far, as `(short link key, target URL)`.
+    pub fn resolutions(&self) -> Vec<(String, String)> {
+        self.keyer.resolutions()
+    }
+
+    fn record_locked(
+        &self,
+        w: &mut Writer,
+        referral: &Referral,
+        fp: &Fingerprint,
+    ) -> crate::Result<EntryId> {
+        let id = self.allocate_id()?;
+        let mut e = EntryRecord::new(id, EntrySource::Referral, referral.id.clone());
+        e.url_key = fp.url.as_ref().map(|k| k.key.clone());
+        e.received_at = referral.received_at.clone();
+        if let Some(m) = &fp.media {
+            fill_media(&mut e, m);
+        }
+        self.commit(w, vec![e])?;
+        Ok(id)
+    }
+
+    fn allocate_id(&self) -> Result<EntryId, EngineError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if id == u32::MAX {
+            self.next_id.store(u32::MAX, Ordering::Relaxed);
+            return Err(EngineError::Full);
+        }
+        Ok(EntryId(id))
+    }
+
+    /// Journals then indexes entries (writer lock held).
+    fn commit(&self, w: &mut Writer, entries: Vec<EntryRecord>) -> crate::Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        if let Some(store) = &w.store {
+            let records: Vec<Record> = entries.iter().cloned().map(Record::Insert).collect();
+            store.append_all(&records)?;
+        }
+        w.since_snapshot += entries.len() as u64;
+        for e in entries {
+            self.index_entry(Arc::new(e));
+        }
+        self.maybe_snapshot(w)
+    }
+
+    fn maybe_snapshot(&self, w: &mut Writer) -> crate::Result<()> {
+        if let Some(every) = self.config.snapshot_every {
+            if w.since_snapshot >= every && w.store.is_some() {
+                self.snapshot_locked(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn snapshot_locked(&self, w: &mut Writer) -> crate::Result<Option<PathBuf>> {
+        let Some(store) = &w.store else {
+            return Ok(None);
+        };
+        let mut entries: Vec<Arc<EntryRecord>> =
+            self.entries.iter().map(|e| Arc::clone(e.value())).collect();
+        entries.sort_by_key(|e| e.id);
+        let path = store.snapshot(entries.iter().map(|e| &**e), &self.keyer.resolutions())?;
+        w.since_snapshot = 0;
+        Ok(Some(path))
+    }
+
+    /// Writes a snapshot now (directory engines; `None` in memory).
+    ///
+    /// # Errors
+    /// A store error when writing fails.
+    pub fn snapshot(&self) -> crate::Result<Option<PathBuf>> {
+        let mut w = self.writer.lock();
+        self.snapshot_locked(&mut w)
+    }
+
+    /// Makes every acknowledged change durable now, whatever the fsync policy.
+    ///
+    /// # Errors
+    /// A store error when syncing fails.
+    pub fn sync(&self) -> crate::Result<()> {
+        let w = self.writer.lock();
+        if let Some(store) = &w.store {
+            store.sync()?;
+        }
+        Ok(())
+    }
+
+    fn index_entry(&self, e: Arc<EntryRecord>) {
+        let id = e.id;
+        if let Some(old) = self.entries.get(&id).map(|o| Arc::clone(o.value())) {
+            self.unindex_entry(&old);
+        }
+        if let Some(k) = &e.url_key {
+            self.url_index.insert(k.clone(), id);
+            for alias in self.keyer_aliases(k) {
+                self.url_index.insert(alias, id);
+            }
+        }
+        if let Some(d) = e.blake3 {
+            self.blake3_index.insert(d, id);
+        }
+        if let Some(d) = e.sha256 {
+            self.sha256_index.insert(d, id);
+        }
+        if let Some(d) = e.md5 {
+            self.md5_index.insert(d, id);
+        }
+        if let Some(p) = e.pdq {
+            self.pdq_index.insert(id, p);
+        }
+        for p in &e.extra_pdq {
+            self.pdq_index.insert(id, *p);
+        }
+        if let (Some(index), Some(d)) = (&self.dhash_index, e.dhash) {
+            index.insert(id, d);
+        }
+        if let (Some(index), Some(p)) = (&self.phash_index, e.phash) {
+            index.insert(id, p);
+        }
+        self.by_external
+            .entry((e.source, e.external_id.clone()))
+            .or_default()
+            .push(id);
+        self.entries.insert(id, e);
+    }
+
+    fn unindex_entry(&self, e: &EntryRecord) {
+        let id = e.id;
+        if let Some(k) = &e.url_key {
+            self.url_index.remove(k, id);
+            for alias in self.keyer_aliases(k) {
+                self.url_index.remove(&alias, id);
+            }
+        }
+        if let Some(d) = e.blake3 {
+            self.blake3_index.remove(&d, id);
+        }
+        if let Some(d) = e.sha256 {
+            self.sha256_index.remove(&d, id);
+        }
+        if let Some(d) = e.md5 {
+            self.md5_index.remove(&d, id);
+        }
+        self.pdq_index.remove(id);
+        if let Some(index) = &self.dhash_index {
+            index.remove(id);
+        }
+        if let Some(index) = &self.phash_index {
+            index.remove(id);
+        }
+        let key = (e.source, e.external_id.clone());
+        let now_empty = match self.by_external.get_mut(&key) {
+            Some(mut ids) => {
+                ids.retain(|x| *x != id);
+                ids.is_empty()
+            }
+            None => false,
+        };
+        if now_empty {
+            self.by_external.remove_if(&key, |_, ids| ids.is_empty());
+        }
+        self.entries.remove(&id);
+    }
+
+    /// Removes an entry (for example content restored after appeal): it stops matching at
+    /// once and stays removed after a restart. Returns false when no such entry is live.
+    ///
+    /// # Errors
+    /// A store error when the journal append fails (then nothing changes).
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// # fn main() -> referral_dedup::Result<()> {
+    /// let engine = Engine::in_memory(EngineConfig::default())?;
+    /// let id = engine.record(&Referral::new("a").with_url("https://t.me/chan/5"))?;
+    /// assert!(engine.delete(id)?);
+    /// assert_eq!(engine.check(&Referral::new("b").with_url("https://t.me/chan/5"))?.kind, VerdictKind::New);
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(&self, id: EntryId) -> crate::Result<bool> {
+        let w = self.writer.lock();
+        let Some(entry) = self.entry(id) else {
+            return Ok(false);
+        };
+        if let Some(store) = &w.store {
+            store.append(&Record::Delete(id))?;
+        }
+        self.unindex_entry(&entry);
+        Ok(true)
+    }
+
+    /// Records that a short link resolves to `target` (for example after a crawler followed
+    /// it): from then on the short link and the target's key match each other, including
+    /// entries recorded under the short link before.
+    ///
+    /// # Errors
+    /// A URL error when `short` is not a short link or either URL cannot be keyed; a store
+    /// error when the journal append fails.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// # fn main() -> referral_dedup::Result<()> {
+    /// let engine = Engine::in_memory(EngineConfig::default())?;
+    /// engine.record(&Referral::new("a").with_url("https://t.co/AbC123"))?;
+    /// engine.record_resolution("https://t.co/AbC123", "https://x.com/someone/status/77")?;
+    /// let v = engine.check(&Referral::new("b").with_url("https://twitter.com/x/status/77"))?;
+    /// assert_eq!(v.kind, VerdictKind::Duplicate);
+    /// # Ok(()) }
+    /// ```
+    pub fn record_resolution(&self, short: &str, target: &str) -> crate::Result<()> {
+        let short = short.trim();
+        let short_key = if short.starts_with("short:") {
+            short.to_string()
+        } else {
+            // The default keyer knows no resolutions, so this is the short link's own key.
+            crate::url::key(short)?.key
+        };
+        // Validate before journaling: a fresh keyer refuses what ours would refuse.
+        crate::url::UrlKeyer::new().record_resolution(&short_key, target)?;
+        let w = self.writer.lock();
+        if let Some(store) = &w.store {
+            store.append(&Record::Resolve {
+                short_key: short_key.clone(),
+                target: target.to_string(),
+            })?;
+        }
+        self.apply_resolution(&short_key, target);
+        Ok(())
+    }
+
+    /// Teaches the keyer a resolution and indexes entries keyed by the short link under the
+    /// target's key too.
+    fn apply_resolution(&self, short_key: &str, target: &str) {
+        if self.keyer.record_resolution(short_key, target).is_err() {
+            return;
+        }
+        let Ok(target_key) = self.keyer.key(target) else {
+            return;
+        };
+        let target_key = target_key.key;
+        let mut aliases = self.aliases.entry(short_key.to_string()).or_default();
+        if !aliases.contains(&target_key) {
+            aliases.push(target_key.clone());
+        }
+        drop(aliases);
+        for id in self.url_index.get(&short_key.to_string()) {
+            self.url_index.insert(target_key.clone(), id);
+        }
+    }
+
+    /// Other keys an entry's URL key is indexed under (through recorded resolutions).
+    fn keyer_aliases(&self, key: &str) -> Vec<String> {
+        self.aliases
+            .get(key)
+            .map(|a| a.value().clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds one known-content item (from a hash list). Adding an item that is already present
+    /// with the same id and hashes changes nothing and returns the existing id.
+    ///
+    /// # Errors
+    /// [`EngineError::Empty`] when the item has no hash; a store error when journaling fails.
+    pub fn add_known(&self, item: &KnownItem) -> crate::Result<EntryId> {
+        let report = self.add_known_items(std::slice::from_ref(item))?;
+        Ok(report[0])
+    }
+
+    /// Adds known-content items in one journal write; returns their ids in order.
+    fn add_known_items(&self, items: &[KnownItem]) -> crate::Result<Vec<EntryId>> {
+        let mut w = self.writer.lock();
+        let mut ids = Vec::with_capacity(items.len());
+        let mut fresh = Vec::new();
+        for (n, item) in items.iter().enumerate() {
+            if !item.has_hash() {
+                return Err(EngineError::Empty(format!("known item {} has no hash", n + 1)).into());
+            }
+            if let Some(existing) = self.same_known(item, &fresh) {
+                ids.push(existing);
+                continue;
+            }
+            let id = self.allocate_id()?;
+            let fallback = format!("known-{}", id.0);
+            fresh.push(item.to_entry(id, &fallback));
+            ids.push(id);
+        }
+        self.commit(&mut w, fresh)?;
+        Ok(ids)
+    }
+
+    /// An entry already holding this item (same id, same hashes), among live entries or
+    /// entries about to be committed.
+    fn same_known(&self, item: &KnownItem, pending: &[EntryRecord]) -> Option<EntryId> {
+        let id = item.id.as_ref()?;
+        let same = |e: &EntryRecord| KnownItem::from_entry(e) == *item;
+        if let Some(e) = pending.iter().find(|e| &e.external_id == id && same(e)) {
+            return Some(e.id);
+        }
+        self.entries_by_external_id(EntrySource::Known, id)
+            .into_iter()
+            .find(|eid| self.entry(*eid).is_some_and(|e| same(&e)))
+    }
+
+    /// Hashes a media file and adds it as known content. `id` defaults to the file name.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the file cannot be read; a store error when journaling fails.
+    pub fn add_known_file(
+        &self,
+        path: &Path,
+        id: Option<&str>,
+        label: Option<&str>,
+    ) -> crate::Result<EntryId> {
+        let mut options = self.config.hash;
+        options.dihedral = false;
+        let (media, _) = media_fingerprint_file(path, &options)?;
+        let id = id.map(str::to_string).unwrap_or_else(|| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string())
+        });
+        let mut item = KnownItem {
+            id: Some(id),
+            label: label.map(str::to_string),
+            ..KnownItem::default()
+        };
+        item.pdq = media.pdq;
+        item.quality = media.pdq_quality;
+        item.md5 = Some(media.md5);
+        item.sha256 = Some(media.sha256);
+        item.blake3 = Some(media.blake3);
+        item.dhash = media.dhash;
+        item.phash = media.phash;
+        self.add_known(&item)
+    }
+
+    /// Imports a hash list. Bad rows are skipped and reported; with `strict`, the first bad
+    /// row fails the import and nothing from the list is added.
+    ///
+    /// # Errors
+    /// [`EngineError::List`] (no usable header; strict mode and a bad row),
+    /// [`EngineError::Io`], or a store error when journaling fails.
+    pub fn import_list<R: Read>(
+        &self,
+        reader: R,
+        format: ListFormat,
+        strict: bool,
+    ) -> crate::Result<ImportReport> {
+        let parsed = hashlist::read_list(reader, format, strict)?;
+        let before = self.entries.len();
+        let items: Vec<KnownItem> = parsed.items.into_iter().map(|(_, i)| i).collect();
+        let ids = self.add_known_items(&items)?;
+        let imported = self.entries.len().saturating_sub(before);
+        Ok(ImportReport {
+            imported,
+            unchanged: ids.len() - imported,
+            skipped: parsed.errors,
+            ignored_columns: parsed.ignored_columns,
+        })
+    }
+
+    /// Every live known-content item, in entry id order (for export).
+    pub fn known_items(&self) -> Vec<KnownItem> {
+        let mut entries: Vec<Arc<EntryRecord>> = self
+            .entries
+            .iter()
+            .filter(|e| e.source == EntrySource::Known)
+            .map(|e| Arc::clone(e.value()))
+            .collect();
+        entries.sort_by_key(|e| e.id);
+        entries.iter().map(|e| KnownItem::from_entry(e)).collect()
+    }
+
+    /// Every live entry, in id order.
+    pub fn entries(&self) -> Vec<Arc<EntryRecord>> {
+        let mut entries: Vec<Arc<EntryRecord>> =
+            self.entries.iter().map(|e| Arc::clone(e.value())).collect();
+        entries.sort_by_key(|e| e.id);
+        entries
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(store) = &self.writer.get_mut().store {
+            // Best effort: an error here has nowhere to go; acknowledged writes were already
+            // durable under the configured policy.
+            let _ = store.sync();
+        }
+    }
+}
+
+/// The matches found for one query: the closest per entry and kind.
+#[derive(Default)]
+struct MatchSet(HashMap<(EntryId, HashKind), Match>);
+
+impl MatchSet {
+    fn push(
+        &mut self,
+        entry: &EntryRecord,
+        kind: HashKind,
+        distance: u32,
+        confirmed_by: Option<Confirmation>,
+    ) {
+        let key = (entry.id, kind);
+        if self.0.get(&key).is_some_and(|old| old.distance <= distance) {
+            return;
+        }
+        let quality = if kind == HashKind::Pdq {
+            entry.pdq_quality
+        } else {
+            None
+        };
+        self.0.insert(
+            key,
+            Match {
+                entry: entry.id,
+                external_id: entry.external_id.clone(),
+                label: entry.label.clone(),
+                source: entry.source,
+                kind,
+                distance,
+                quality,
+                confirmed_by,
+            },
+        );
+    }
+
+    fn into_matches(self) -> Vec<Match> {
+        self.0.into_values().collect()
+    }
+}
+
+/// A second hash that agrees with a loose PDQ hit, if any.
+fn confirmation(c: &ConfirmRule, q: &MediaFingerprint, e: &EntryRecord) -> Option<Confirmation> {
+    if let (Some(t), Some(a), Some(b)) = (c.dhash_threshold, q.dhash, e.dhash) {
+        let d = a.distance(&b);
+        if d <= t {
+            return Some(Confirmation {
+                kind: HashKind::Dhash,
+                distance: d,
+            });
+        }
+    }
+    if let (Some(t), Some(a), Some(b)) = (c.phash_threshold, q.phash, e.phash) {
+        let d = a.distance(&b);
+        if d <= t {
+            return Some(Confirmation {
+                kind: HashKind::Phash,
+                distance: d,
+            });
+        }
+    }
+    None
+}
+
+/// Copies media hashes into an entry.
+fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
+    e.blake3 = Some(m.blake3);
+    e.sha256 = Some(m.sha256);
+    e.md5 = Some(m.md5);
+    e.pdq = m.pdq;
+    e.pdq_quality = m.pdq_quality;
+    e.dhash = m.dhash;
+    e.phash = m.phash;
+    e.extra_pdq = m.extra_pdq.clone();
+}
+
+/// Hashes media bytes: full hashes for a decodable picture, digests only otherwise (with the
+/// decoding error as text).
+pub fn media_fingerprint(
+    bytes: &[u8],
+    options: &HashOptions,
+) -> (MediaFingerprint, Option<String>) {
+    match media::hash_bytes(bytes, options) {
+        Ok(h) => (MediaFingerprint::from_hashes(&h), None),
+        Err(e) => (
+            MediaFingerprint::from_digests(&media::digest_bytes(bytes), bytes.len() as u64),
+            Some(e.to_string()),
+        ),
+    }
+}
+
+/// Hashes a media file like [`media_fingerprint`]. A file larger than the decoding limit
+/// (`options.limits.max_file_bytes`, for example a video) is digested as a stream without
+/// being held in memory, and gets no perceptual hashes.
+///
+/// # Errors
+/// [`EngineError::Io`] when the file cannot be opened or read.
+///
+/// ```
+/// use referral_dedup::engine::media_fingerprint_file;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("clip.mp4");
+/// std::fs::write(&path, b"not a picture").unwrap();
+/// let (m, why) = media_fingerprint_file(&path, &Default::default()).unwrap();
+/// assert!(m.pdq.is_none() && why.is_some());
+/// ```
+pub fn media_fingerprint_file(
+    path: &Path,
+    options: &HashOptions,
+) -> Result<(MediaFingerprint, Option<String>), EngineError> {
+    let with_path = |e: std::io::Error| {
+        EngineError::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(with_path)?;
+    let limit = options.limits.max_file_bytes;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(with_path)?;
+    if bytes.len() as u64 <= limit {
+        return Ok(media_fingerprint(&bytes, options));
+    }
+    drop(bytes);
+    let file = std::fs::File::open(path).map_err(with_path)?;
+    let (digests, len) = media::digest_reader(file)
+        .map_err(|e| EngineError::Io(std::io::Error::other(format!("{}: {e}", path.display()))))?;
+    Ok((
+        MediaFingerprint::from_digests(&digests, len),
+        Some(format!("larger than the {limit}-byte decoding limit")),
+    ))
 }

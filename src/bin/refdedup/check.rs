@@ -1,0 +1,64 @@
+//! `refdedup check`: one referral, one verdict.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use referral_dedup::engine::Referral;
+
+use crate::{open_engine, print_json, DbArgs, Failure, RuleArgs};
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["url", "media"])))]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    rule: RuleArgs,
+    /// The referred URL.
+    #[arg(long)]
+    url: Option<String>,
+    /// The referred media file.
+    #[arg(long, value_name = "PATH")]
+    media: Option<PathBuf>,
+    /// Referral id to record it under (default: generated from the time).
+    #[arg(long)]
+    id: Option<String>,
+    /// When the referral was received (kept as given).
+    #[arg(long)]
+    received_at: Option<String>,
+    /// Check only: do not record the referral.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub(crate) fn run(args: CheckArgs) -> Result<(), Failure> {
+    let engine = open_engine(&args.db.db, args.rule.config())?;
+    let id = args.id.clone().unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!("cli-{}.{:09}", now.as_secs(), now.subsec_nanos())
+    });
+    let mut referral = Referral::new(id);
+    referral.url = args.url.clone();
+    referral.received_at = args.received_at.clone();
+    if let Some(m) = &args.media {
+        referral = referral.with_media_path(m);
+    }
+    let verdict = if args.dry_run {
+        engine.check(&referral)?
+    } else {
+        let v = engine.check_and_record(&referral)?;
+        engine.sync()?;
+        v
+    };
+    if let Some(e) = &verdict.fingerprint.url_error {
+        eprintln!("refdedup: url: {e}");
+    }
+    if let Some(e) = &verdict.fingerprint.media_error {
+        eprintln!("refdedup: media: digests only: {e}");
+    }
+    let mut value = serde_json::to_value(&verdict)?;
+    value["id"] = serde_json::json!(referral.id);
+    print_json(&value)
+}

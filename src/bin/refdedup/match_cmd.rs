@@ -1,0 +1,76 @@
+//! `refdedup match`: media files against known content.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use referral_dedup::engine::{Referral, VerdictKind};
+use referral_dedup::store::EntrySource;
+use serde_json::json;
+
+use crate::{open_engine, print_json, DbArgs, Failure, RuleArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct MatchArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    rule: RuleArgs,
+    /// Media files to match.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+pub(crate) fn run(args: MatchArgs) -> Result<(), Failure> {
+    let engine = open_engine(&args.db.db, args.rule.config())?;
+    let mut failed = 0;
+    for path in &args.paths {
+        let referral = Referral::new(path.display().to_string()).with_media_path(path);
+        let fp = match engine.fingerprint(&referral) {
+            Ok(fp) => fp,
+            Err(e) => {
+                failed += 1;
+                eprintln!("refdedup: {e}");
+                continue;
+            }
+        };
+        if let Some(e) = &fp.media_error {
+            eprintln!("refdedup: {}: digests only: {e}", path.display());
+        }
+        let verdict = engine.check_fingerprint(fp);
+        let matches: Vec<_> = verdict
+            .evidence
+            .iter()
+            .filter(|m| m.source == EntrySource::Known)
+            .map(|m| {
+                let mut o = json!({"id": m.external_id, "kind": m.kind, "distance": m.distance});
+                if let Some(l) = &m.label {
+                    o["label"] = json!(l);
+                }
+                if let Some(q) = m.quality {
+                    o["quality"] = json!(q);
+                }
+                if let Some(c) = &m.confirmed_by {
+                    o["confirmed_by"] = json!(c);
+                }
+                o
+            })
+            .collect();
+        let kind = if verdict.kind == VerdictKind::Known {
+            "known"
+        } else {
+            "new"
+        };
+        let media = verdict.fingerprint.media.as_ref();
+        print_json(&json!({
+            "path": path,
+            "verdict": kind,
+            "matches": matches,
+            "pdq": media.and_then(|m| m.pdq),
+            "quality": media.and_then(|m| m.pdq_quality),
+        }))?;
+    }
+    if failed > 0 {
+        return Err(Failure(format!("{failed} file(s) could not be read")));
+    }
+    Ok(())
+}

@@ -1,0 +1,736 @@
+//! Known-content hash lists: import and export.
+//!
+//! Hash-sharing programmes exchange lists with one item per row and one hex hash per column. This
+//! module reads and writes two layouts:
+//!
+//! - **CSV / TSV** with a header row naming the columns among `pdq, md5, sha256, blake3, dhash,
+//!   phash, id, label, quality` (in any order, case-insensitive; other columns are ignored with a
+//!   warning). Empty cells mean "absent".
+//! - **JSONL**: one object per line with the same field names (`quality` is a number).
+//!
+//! Every row must carry at least one hash. A row that cannot be read (bad hex, quality out of
+//! range, wrong number of cells, no hash) is reported with its line number and skipped; in
+//! strict mode reading stops at the first bad row and nothing from the file is imported.
+//!
+//! CSV quoting is handled by the `csv` crate; the column mapping, validation and JSONL handling
+//! are written here because they are specific to this list layout.
+//!
+//! ```
+//! use referral_dedup::engine::hashlist::{read_list, ListFormat};
+//! let text = "id,pdq,quality\nposter-1,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,90\nbad,zz,1\n";
+//! let list = read_list(text.as_bytes(), ListFormat::Csv, false).unwrap();
+//! assert_eq!(list.items.len(), 1);
+//! assert_eq!(list.errors.len(), 1);
+//! assert_eq!(list.errors[0].line, 3);
+//! ```
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use crate::store::{EntryRecord, EntrySource};
+
+use super::EngineError;
+
+/// One known-content item as a hash list carries it.
+///
+/// ```
+/// use referral_dedup::engine::hashlist::KnownItem;
+/// let item = KnownItem { id: Some("poster-1".into()), md5: Some("d41d8cd98f00b204e9800998ecf8427e".parse().unwrap()), ..KnownItem::default() };
+/// assert!(item.has_hash());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownItem {
+    /// The list's own id of the item (for example a hash-sharing database id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Free-text label (list name, campaign, category).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// PDQ hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<Pdq>,
+    /// PDQ quality (0..=100). Absent means the list did not say; the engine then trusts the
+    /// list and applies no quality floor to this item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    /// MD5 of the media bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<Md5>,
+    /// SHA-256 of the media bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256>,
+    /// BLAKE3 of the media bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<Blake3>,
+    /// 64-bit dHash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhash: Option<Hash64>,
+    /// 64-bit pHash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phash: Option<Hash64>,
+}
+
+impl KnownItem {
+    /// True when the item carries at least one hash (an item with none can never match).
+    pub fn has_hash(&self) -> bool {
+        self.pdq.is_some()
+            || self.md5.is_some()
+            || self.sha256.is_some()
+            || self.blake3.is_some()
+            || self.dhash.is_some()
+            || self.phash.is_some()
+    }
+
+    /// The item as a known-content entry with the given entry id. The entry's external id is
+    /// the item's id, or `fallback_id` when the list gave none.
+    ///
+    /// ```
+    /// use referral_dedup::engine::hashlist::KnownItem;
+    /// use referral_dedup::hashes::EntryId;
+    /// let e = KnownItem::default().to_entry(EntryId(4), "row-2");
+    /// assert_eq!(e.external_id, "row-2");
+    /// ```
+    pub fn to_entry(&self, id: crate::hashes::EntryId, fallback_id: &str) -> EntryRecord {
+        let mut e = EntryRecord::new(
+            id,
+            EntrySource::Known,
+            self.id.clone().unwrap_or_else(|| fallback_id.to_string()),
+        );
+        e.label = self.label.clone();
+        e.pdq = self.pdq;
+        e.pdq_quality = self.quality;
+        e.md5 = self.md5;
+        e.sha256 = self.sha256;
+        e.blake3 = self.blake3;
+        e.dhash = self.dhash;
+        e.phash = self.phash;
+        e
+    }
+
+    /// The list row for a known-content entry.
+    ///
+    /// ```
+    /// use referral_dedup::engine::hashlist::KnownItem;
+    /// use referral_dedup::hashes::EntryId;
+    /// use referral_dedup::store::{EntryRecord, EntrySource};
+    /// let e = EntryRecord::new(EntryId(1), EntrySource::Known, "x");
+    /// assert_eq!(KnownItem::from_entry(&e).id.as_deref(), Some("x"));
+    /// ```
+    pub fn from_entry(e: &EntryRecord) -> KnownItem {
+        KnownItem {
+            id: Some(e.external_id.clone()),
+            label: e.label.clone(),
+            pdq: e.pdq,
+            quality: e.pdq_quality,
+            md5: e.md5,
+            sha256: e.sha256,
+            blake3: e.blake3,
+            dhash: e.dhash,
+            phash: e.phash,
+        }
+    }
+}
+
+/// The layout of a hash list.
+///
+/// ```
+/// use referral_dedup::engine::hashlist::ListFormat;
+/// assert_eq!("tsv".parse::<ListFormat>().unwrap(), ListFormat::Tsv);
+/// assert_eq!(ListFormat::from_path("hashes.ndjson".as_ref()), Some(ListFormat::Jsonl));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    /// Comma-separated with a header row.
+    Csv,
+    /// Tab-separated with a header row.
+    Tsv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl ListFormat {
+    /// The format implied by a file extension (`.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`/`.json`).
+    pub fn from_path(path: &Path) -> Option<ListFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(ListFormat::Csv),
+            "tsv" | "tab" => Some(ListFormat::Tsv),
+            "jsonl" | "ndjson" | "json" => Some(ListFormat::Jsonl),
+            _ => None,
+        }
+    }
+
+    /// Guesses the format from the start of the content: `{` means JSONL, a tab in the first
+    /// line means TSV, anything else CSV.
+    ///
+    /// ```
+    /// use referral_dedup::engine::hashlist::ListFormat;
+    /// assert_eq!(ListFormat::sniff(b"  {\"md5\":\"..\"}"), ListFormat::Jsonl);
+    /// assert_eq!(ListFormat::sniff(b"id\tpdq\n"), ListFormat::Tsv);
+    /// ```
+    pub fn sniff(head: &[u8]) -> ListFormat {
+        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => ListFormat::Jsonl,
+            _ => {
+                let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+                if first_line.contains(&b'\t') {
+                    ListFormat::Tsv
+                } else {
+                    ListFormat::Csv
+                }
+            }
+        }
+    }
+}
+
+impl FromStr for ListFormat {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self, EngineError> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(ListFormat::Csv),
+            "tsv" => Ok(ListFormat::Tsv),
+            "jsonl" | "ndjson" => Ok(ListFormat::Jsonl),
+            other => Err(EngineError::Config(format!(
+                "unknown list format {other:?} (expected csv, tsv or jsonl)"
+            ))),
+        }
+    }
+}
+
+/// A row that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// One-based line number in the file (the header is line 1 for CSV/TSV).
+    pub line: u64,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// The readable items of a list, with the rows that were skipped.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedList {
+    /// Items in file order, each with the line it came from.
+    pub items: Vec<(u64, KnownItem)>,
+    /// Rows that were skipped, in file order.
+    pub errors: Vec<RowError>,
+    /// Header columns that are not hash-list columns (ignored).
+    pub ignored_columns: Vec<String>,
+}
+
+/// The columns a list may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Pdq,
+    Md5,
+    Sha256,
+    Blake3,
+    Dhash,
+    Phash,
+    Id,
+    Label,
+    Quality,
+    Ignored,
+}
+
+impl Column {
+    fn from_header(name: &str) -> Column {
+        match name
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "pdq" => Column::Pdq,
+            "md5" => Column::Md5,
+            "sha256" => Column::Sha256,
+            "blake3" => Column::Blake3,
+            "dhash" => Column::Dhash,
+            "phash" => Column::Phash,
+            "id" => Column::Id,
+            "label" => Column::Label,
+            "quality" => Column::Quality,
+            _ => Column::Ignored,
+        }
+    }
+
+    fn is_hash(self) -> bool {
+        matches!(
+            self,
+            Column::Pdq
+                | Column::Md5
+                | Column::Sha256
+                | Column::Blake3
+                | Column::Dhash
+                | Column::Phash
+        )
+    }
+}
+
+fn parse_hex<T: FromStr<Err = crate::hashes::HexError>>(
+    column: &str,
+    value: &str,
+) -> Result<T, String> {
+    value
+        .trim()
+        .parse::<T>()
+        .map_err(|e| format!("{column}: {e}"))
+}
+
+fn parse_quality(value: &str) -> Result<u8, String> {
+    match value.trim().parse::<u8>() {
+        Ok(q) if q <= 100 => Ok(q),
+        _ => Err(format!(
+            "quality: expected an integer 0..=100, found {:?}",
+            value.trim()
+        )),
+    }
+}
+
+fn row_from_cells(columns: &[Column], cells: &csv::StringRecord) -> Result<KnownItem, String> {
+    if cells.len() != columns.len() {
+        return Err(format!(
+            "expected {} cells, found {}",
+            columns.len(),
+            cells.len()
+        ));
+    }
+    let mut item = KnownItem::default();
+    for (column, cell) in columns.iter().zip(cells.iter()) {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            continue;
+        }
+        match column {
+            Column::Pdq => item.pdq = Some(parse_hex("pdq", cell)?),
+            Column::Md5 => item.md5 = Some(parse_hex("md5", cell)?),
+            Column::Sha256 => item.sha256 = Some(parse_hex("sha256", cell)?),
+            Column::Blake3 => item.blake3 = Some(parse_hex("blake3", cell)?),
+            Column::Dhash => item.dhash = Some(parse_hex("dhash", cell)?),
+            Column::Phash => item.phash = Some(parse_hex("phash", cell)?),
+            Column::Id => item.id = Some(cell.to_string()),
+            Column::Label => item.label = Some(cell.to_string()),
+            Column::Quality => item.quality = Some(parse_quality(cell)?),
+            Column::Ignored => {}
+        }
+    }
+    if !item.has_hash() {
+        return Err("row has no hash".to_string());
+    }
+    Ok(item)
+}
+
+/// Reads a whole hash list.
+///
+/// Bad rows go to [`ParsedList::errors`] and are skipped; with `strict`, the first bad row is
+/// returned as [`EngineError::List`] instead (so the caller imports nothing from the file).
+///
+/// # Errors
+/// [`EngineError::Io`] when reading fails, [`EngineError::List`] when the file has no usable
+/// header (no hash column) or, in strict mode, at the first bad row.
+///
+/// ```
+/// use referral_dedup::engine::hashlist::{read_list, ListFormat};
+/// let text = "{\"id\":\"a\",\"md5\":\"d41d8cd98f00b204e9800998ecf8427e\"}\n{\"id\":\"b\"}\n";
+/// assert!(read_list(text.as_bytes(), ListFormat::Jsonl, true).is_err());
+/// assert_eq!(read_list(text.as_bytes(), ListFormat::Jsonl, false).unwrap().items.len(), 1);
+/// ```
+pub fn read_list<R: Read>(
+    reader: R,
+    format: ListFormat,
+    strict: bool,
+) -> Result<ParsedList, EngineError> {
+    match format {
+        ListFormat::Csv => read_delimited(reader, b',', strict),
+        ListFormat::Tsv => read_delimited(reader, b'\t', strict),
+        ListFormat::Jsonl => read_jsonl(reader, strict),
+    }
+}
+
+/// Maps csv byte offsets to 1-based line numbers. The csv reader reports a record's position
+/// as where its scan started, which is before any blank or comment lines it skipped, so the
+/// offset is first moved past those.
+struct LineMap<'a> {
+    bytes: &'a [u8],
+    /// Byte offset and line number of the last lookup (lookups are monotone).
+    at: usize,
+    line: u64,
+}
+
+impl LineMap<'_> {
+    fn line_of(&mut self, offset: u64) -> u64 {
+        let mut b = (offset as usize).min(self.bytes.len());
+        // Skip blank and comment lines the csv reader passed over.
+        loop {
+            let rest = &self.bytes[b..];
+            let end = rest.iter().position(|&c| c == b'\n');
+            let line = &rest[..end.unwrap_or(rest.len())];
+            let blank = line.iter().all(|c| c.is_ascii_whitespace());
+            match end {
+                Some(e) if blank || line.first() == Some(&b'#') => b += e + 1,
+                _ => break,
+            }
+        }
+        if b < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.at..b]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count() as u64;
+        self.at = b;
+        self.line
+    }
+}
+
+/// Largest CSV/TSV list read (lists are read whole to number their lines exactly).
+const MAX_LIST_BYTES: u64 = 4 << 30;
+
+fn read_delimited<R: Read>(
+    mut reader: R,
+    delimiter: u8,
+    strict: bool,
+) -> Result<ParsedList, EngineError> {
+    let mut bytes = Vec::new();
+    (&mut reader)
+        .take(MAX_LIST_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_LIST_BYTES {
+        return Err(EngineError::List(RowError {
+            line: 0,
+            reason: format!("list larger than {MAX_LIST_BYTES} bytes"),
+        }));
+    }
+    let mut lines = LineMap {
+        bytes: &bytes,
+        at: 0,
+        line: 1,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(&bytes[..]);
+    let mut out = ParsedList::default();
+    let mut columns: Option<Vec<Column>> = None;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let offset = rdr.position().byte();
+        let more = match rdr.read_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = lines.line_of(e.position().map_or(offset, |p| p.byte()));
+                let err = RowError {
+                    line,
+                    reason: e.to_string(),
+                };
+                if strict || columns.is_none() {
+                    return Err(EngineError::List(err));
+                }
+                out.errors.push(err);
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
+        let line = lines.line_of(record.position().map_or(offset, |p| p.byte()));
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let Some(cols) = &columns else {
+            let cols: Vec<Column> = record.iter().map(Column::from_header).collect();
+            if !cols.iter().any(|c| c.is_hash()) {
+                return Err(EngineError::List(RowError {
+                    line,
+                    reason: "header names no hash column (pdq, md5, sha256, blake3, dhash, phash)"
+                        .to_string(),
+                }));
+            }
+            out.ignored_columns = record
+                .iter()
+                .zip(&cols)
+                .filter(|(_, c)| **c == Column::Ignored)
+                .map(|(name, _)| name.to_string())
+                .collect();
+            columns = Some(cols);
+            continue;
+        };
+        match row_from_cells(cols, &record) {
+            Ok(item) => out.items.push((line, item)),
+            Err(reason) => {
+                let err = RowError { line, reason };
+                if strict {
+                    return Err(EngineError::List(err));
+                }
+                out.errors.push(err);
+            }
+        }
+    }
+    if columns.is_none() {
+        return Err(EngineError::List(RowError {
+            line: 1,
+            reason: "empty list: no header row".to_string(),
+        }));
+    }
+    Ok(out)
+}
+
+/// Rows are capped so a hostile file without newlines cannot exhaust memory.
+const MAX_JSONL_LINE: u64 = 1 << 20;
+
+fn read_jsonl<R: Read>(reader: R, strict: bool) -> Result<ParsedList, EngineError> {
+    let mut reader = BufReader::new(reader);
+    let mut out = ParsedList::default();
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_JSONL_LINE + 1)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let result = if buf.len() as u64 > MAX_JSONL_LINE && !buf.ends_with(b"\n") {
+            // Skip the rest of the over-long line.
+            loop {
+                let mut rest = Vec::new();
+                let m = (&mut reader)
+                    .take(MAX_JSONL_LINE)
+                    .read_until(b'\n', &mut rest)?;
+                if m == 0 || rest.ends_with(b"\n") {
+                    break;
+                }
+            }
+            Err(format!("line longer than {MAX_JSONL_LINE} bytes"))
+        } else {
+            let text = String::from_utf8_lossy(&buf);
+            let text = text.trim().trim_start_matches('\u{feff}');
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            match serde_json::from_str::<KnownItem>(text) {
+                Ok(item) if item.has_hash() => Ok(item),
+                Ok(_) => Err("row has no hash".to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        match result {
+            Ok(item) => out.items.push((line_no, item)),
+            Err(reason) => {
+                let err = RowError {
+                    line: line_no,
+                    reason,
+                };
+                if strict {
+                    return Err(EngineError::List(err));
+                }
+                out.errors.push(err);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes items as a list in `format` (CSV/TSV with the full header, or JSONL without absent
+/// fields). The output reads back with [`read_list`] to the same items.
+///
+/// # Errors
+/// [`EngineError::Io`] when writing fails.
+///
+/// ```
+/// use referral_dedup::engine::hashlist::{read_list, write_list, KnownItem, ListFormat};
+/// let item = KnownItem { id: Some("a".into()), quality: Some(80), pdq: Some("00".repeat(32).parse().unwrap()), ..KnownItem::default() };
+/// let mut out = Vec::new();
+/// write_list(&mut out, ListFormat::Csv, [&item]).unwrap();
+/// let back = read_list(&out[..], ListFormat::Csv, true).unwrap();
+/// assert_eq!(back.items[0].1, item);
+/// ```
+pub fn write_list<'a, W: Write>(
+    writer: W,
+    format: ListFormat,
+    items: impl IntoIterator<Item = &'a KnownItem>,
+) -> Result<(), EngineError> {
+    match format {
+        ListFormat::Jsonl => {
+            let mut w = std::io::BufWriter::new(writer);
+            for item in items {
+                serde_json::to_writer(&mut w, item).map_err(std::io::Error::other)?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()?;
+            Ok(())
+        }
+        ListFormat::Csv | ListFormat::Tsv => {
+            let delimiter = if format == ListFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(writer);
+            let io = |e: csv::Error| EngineError::Io(std::io::Error::other(e.to_string()));
+            w.write_record([
+                "id", "label", "pdq", "quality", "md5", "sha256", "blake3", "dhash", "phash",
+            ])
+            .map_err(io)?;
+            fn cell<T: ToString>(v: &Option<T>) -> String {
+                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+            }
+            for item in items {
+                w.write_record([
+                    cell(&item.id),
+                    cell(&item.label),
+                    cell(&item.pdq),
+                    cell(&item.quality),
+                    cell(&item.md5),
+                    cell(&item.sha256),
+                    cell(&item.blake3),
+                    cell(&item.dhash),
+                    cell(&item.phash),
+                ])
+                .map_err(io)?;
+            }
+            w.flush()?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+
+    #[test]
+    fn csv_columns_in_any_order_and_case() {
+        let text = format!("Quality,PDQ,label,id,extra\n90,{PDQ},propaganda,p1,x\n");
+        let list = read_list(text.as_bytes(), ListFormat::Csv, true).unwrap();
+        assert_eq!(list.items.len(), 1);
+        let item = &list.items[0].1;
+        assert_eq!(item.quality, Some(90));
+        assert_eq!(item.pdq.unwrap().to_string(), PDQ);
+        assert_eq!(item.label.as_deref(), Some("propaganda"));
+        assert_eq!(item.id.as_deref(), Some("p1"));
+        assert_eq!(list.ignored_columns, vec!["extra".to_string()]);
+    }
+
+    #[test]
+    fn bad_rows_reported_with_line_numbers() {
+        let text = format!(
+            "id\tmd5\tquality\n\
+             a\t{MD5}\t\n\
+             b\tnothex\t\n\
+             \n\
+             c\t{MD5}\t101\n\
+             d\t\t\n\
+             e\t{MD5}\n\
+             f\t{MD5}\t7\n"
+        );
+        let list = read_list(text.as_bytes(), ListFormat::Tsv, false).unwrap();
+        let ids: Vec<_> = list
+            .items
+            .iter()
+            .map(|(l, i)| (*l, i.id.clone().unwrap()))
+            .collect();
+        assert_eq!(ids, vec![(2, "a".to_string()), (8, "f".to_string())]);
+        let lines: Vec<u64> = list.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 5, 6, 7]);
+        assert!(list.errors[0].reason.contains("md5"));
+        assert!(list.errors[1].reason.contains("quality"));
+        assert!(list.errors[2].reason.contains("no hash"));
+        assert!(list.errors[3].reason.contains("cells"));
+
+        let strict = read_list(text.as_bytes(), ListFormat::Tsv, true).unwrap_err();
+        match strict {
+            EngineError::List(e) => assert_eq!(e.line, 3),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_without_hash_column_is_refused() {
+        let err = read_list(&b"id,label\na,b\n"[..], ListFormat::Csv, false).unwrap_err();
+        assert!(matches!(err, EngineError::List(RowError { line: 1, .. })));
+        assert!(read_list(&b""[..], ListFormat::Csv, false).is_err());
+    }
+
+    #[test]
+    fn jsonl_bad_lines_skipped() {
+        let text = format!(
+            "{{\"id\":\"a\",\"md5\":\"{MD5}\"}}\n\
+             not json\n\
+             {{\"id\":\"b\",\"pdq\":\"{PDQ}\",\"quality\":300}}\n\
+             {{\"id\":\"c\",\"pdq\":\"{PDQ}\",\"quality\":30}}\n"
+        );
+        let list = read_list(text.as_bytes(), ListFormat::Jsonl, false).unwrap();
+        assert_eq!(list.items.len(), 2);
+        assert_eq!(
+            list.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+    }
+
+    #[test]
+    fn round_trip_all_formats() {
+        let items = vec![
+            KnownItem {
+                id: Some("with,comma \"quoted\"".into()),
+                label: Some("tab\there".into()),
+                pdq: Some(PDQ.parse().unwrap()),
+                quality: Some(77),
+                md5: Some(MD5.parse().unwrap()),
+                sha256: Some(Sha256([7; 32])),
+                blake3: Some(Blake3([9; 32])),
+                dhash: Some(Hash64(0xdead_beef)),
+                phash: Some(Hash64(42)),
+            },
+            KnownItem {
+                id: Some("only-md5".into()),
+                md5: Some(MD5.parse().unwrap()),
+                ..KnownItem::default()
+            },
+        ];
+        for format in [ListFormat::Csv, ListFormat::Tsv, ListFormat::Jsonl] {
+            let mut out = Vec::new();
+            write_list(&mut out, format, &items).unwrap();
+            assert_eq!(ListFormat::sniff(&out), format, "{format:?}");
+            let back = read_list(&out[..], format, true).unwrap();
+            let back: Vec<KnownItem> = back.items.into_iter().map(|(_, i)| i).collect();
+            assert_eq!(back, items, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        for bytes in [
+            &b"\xff\xfe\x00garbage"[..],
+            b"pdq\n\"unterminated",
+            b"{{{{",
+            b"pdq,pdq\n,,,,\n",
+        ] {
+            for format in [ListFormat::Csv, ListFormat::Tsv, ListFormat::Jsonl] {
+                let _ = read_list(bytes, format, false);
+                let _ = read_list(bytes, format, true);
+            }
+        }
+    }
+}

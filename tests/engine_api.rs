@@ -1,0 +1,503 @@
+//! Engine behaviour through the public API: verdicts, evidence, the match rule, persistence,
+//! deletes, concurrency and hash-list import.
+
+use std::sync::Arc;
+
+use image::{imageops, Rgb, RgbImage};
+use referral_dedup::engine::{
+    ConfirmRule, Engine, EngineConfig, KnownItem, ListFormat, Referral, VerdictKind,
+};
+use referral_dedup::hashes::HashKind;
+use referral_dedup::store::EntrySource;
+
+/// A structured test picture (waves and blocks) that PDQ hashes with good quality.
+fn picture(seed: u64) -> RgbImage {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let f: Vec<f32> = (0..12).map(|_| next()).collect();
+    let mut img = RgbImage::from_fn(200, 150, |x, y| {
+        let (x, y) = (x as f32, y as f32);
+        let a = (x * 0.05 * (f[0] + 0.2) + y * 0.03 * f[1] + 6.0 * f[2]).sin();
+        let b = (y * 0.06 * (f[3] + 0.2) - x * 0.02 * f[4] + 6.0 * f[5]).sin();
+        let v = 128.0 + 60.0 * a + 50.0 * b;
+        Rgb([
+            v as u8,
+            (255.0 * f[6] * 0.5 + v * 0.5) as u8,
+            (255.0 - v) as u8,
+        ])
+    });
+    for _ in 0..6 {
+        let (x0, y0) = ((next() * 170.0) as u32, (next() * 120.0) as u32);
+        let (w, h) = (10 + (next() * 50.0) as u32, 10 + (next() * 40.0) as u32);
+        let c = Rgb([
+            (next() * 255.0) as u8,
+            (next() * 255.0) as u8,
+            (next() * 255.0) as u8,
+        ]);
+        for y in y0..(y0 + h).min(150) {
+            for x in x0..(x0 + w).min(200) {
+                img.put_pixel(x, y, c);
+            }
+        }
+    }
+    img
+}
+
+fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+        &mut out, quality,
+    ))
+    .unwrap();
+    out
+}
+
+fn png(img: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn engine() -> Engine {
+    Engine::in_memory(EngineConfig::default()).unwrap()
+}
+
+#[test]
+fn engine_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+}
+
+#[test]
+fn url_variants_are_duplicates_with_rules_in_evidence() {
+    let e = engine();
+    let first = e
+        .check_and_record(
+            &Referral::new("r1").with_url("https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+        )
+        .unwrap();
+    assert_eq!(first.kind, VerdictKind::New);
+    assert!(first.evidence.is_empty());
+    assert!(first.recorded_as.is_some());
+
+    let v = e
+        .check(&Referral::new("r2").with_url("https://youtu.be/dQw4w9WgXcQ?si=abc&utm_source=x"))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Duplicate);
+    assert_eq!(v.evidence.len(), 1);
+    assert_eq!(v.evidence[0].external_id, "r1");
+    assert_eq!(v.evidence[0].kind, HashKind::UrlKey);
+    assert_eq!(v.evidence[0].distance, 0);
+    let json = serde_json::to_value(&v).unwrap();
+    assert_eq!(json["verdict"], "duplicate");
+    assert!(
+        json["url"]["rules"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{json}"
+    );
+
+    // Case matters in YouTube ids: a different video.
+    let other = e
+        .check(&Referral::new("r3").with_url("https://www.youtube.com/watch?v=DQW4W9WGXCQ"))
+        .unwrap();
+    assert_eq!(other.kind, VerdictKind::New);
+}
+
+#[test]
+fn exact_and_perceptual_media_matches() {
+    let e = engine();
+    let img = picture(1);
+    let original = jpeg(&img, 90);
+    e.record(&Referral::new("orig").with_media_bytes(original.clone()))
+        .unwrap();
+
+    let same = e
+        .check(&Referral::new("same").with_media_bytes(original))
+        .unwrap();
+    assert_eq!(same.kind, VerdictKind::Duplicate);
+    let kinds: Vec<HashKind> = same.evidence.iter().map(|m| m.kind).collect();
+    for k in [
+        HashKind::Blake3,
+        HashKind::Sha256,
+        HashKind::Md5,
+        HashKind::Pdq,
+    ] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    assert_eq!(
+        same.evidence[0].kind,
+        HashKind::Blake3,
+        "exact evidence first"
+    );
+
+    let reencoded = e
+        .check(&Referral::new("q40").with_media_bytes(jpeg(&img, 40)))
+        .unwrap();
+    assert_eq!(reencoded.kind, VerdictKind::Duplicate);
+    let m = &reencoded.evidence[0];
+    assert_eq!(m.kind, HashKind::Pdq);
+    assert!(m.distance <= 31);
+    assert!(m.quality.is_some_and(|q| q >= 50));
+
+    let half = imageops::resize(&img, 100, 75, imageops::FilterType::Triangle);
+    let resized = e
+        .check(&Referral::new("half").with_media_bytes(png(&half)))
+        .unwrap();
+    assert_eq!(resized.kind, VerdictKind::Duplicate);
+
+    for seed in 2..8 {
+        let other = e
+            .check(&Referral::new("other").with_media_bytes(jpeg(&picture(seed), 90)))
+            .unwrap();
+        assert_eq!(
+            other.kind,
+            VerdictKind::New,
+            "seed {seed}: {:?}",
+            other.evidence
+        );
+    }
+}
+
+#[test]
+fn pdq_threshold_is_configurable() {
+    let img = picture(11);
+    let mut config = EngineConfig::default();
+    config.rule.pdq_threshold = 0;
+    let strict = Engine::in_memory(config).unwrap();
+    strict
+        .record(&Referral::new("a").with_media_bytes(jpeg(&img, 95)))
+        .unwrap();
+    let v = strict
+        .check(&Referral::new("b").with_media_bytes(jpeg(&img, 20)))
+        .unwrap();
+    let loose = engine();
+    loose
+        .record(&Referral::new("a").with_media_bytes(jpeg(&img, 95)))
+        .unwrap();
+    let w = loose
+        .check(&Referral::new("b").with_media_bytes(jpeg(&img, 20)))
+        .unwrap();
+    assert_eq!(w.kind, VerdictKind::Duplicate);
+    let d = w.evidence[0].distance;
+    if d > 0 {
+        assert_eq!(
+            v.kind,
+            VerdictKind::New,
+            "distance {d} must not match at threshold 0"
+        );
+    }
+}
+
+#[test]
+fn low_quality_pdq_never_matches_alone() {
+    // Two different near-flat pictures: PDQ quality is low, so PDQ must not merge them.
+    let a = RgbImage::from_pixel(120, 90, Rgb([200, 200, 200]));
+    let mut b = RgbImage::from_pixel(120, 90, Rgb([40, 40, 40]));
+    b.put_pixel(3, 3, Rgb([41, 40, 40]));
+    let e = engine();
+    e.record(&Referral::new("flat-a").with_media_bytes(png(&a)))
+        .unwrap();
+    let v = e
+        .check(&Referral::new("flat-b").with_media_bytes(png(&b)))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::New, "{:?}", v.evidence);
+    assert!(v.fingerprint.media.as_ref().unwrap().pdq_quality.unwrap() < 50);
+    // The same bytes still match exactly.
+    let same = e
+        .check(&Referral::new("flat-a2").with_media_bytes(png(&a)))
+        .unwrap();
+    assert_eq!(same.kind, VerdictKind::Duplicate);
+    assert!(same.evidence.iter().all(|m| m.kind != HashKind::Pdq));
+}
+
+#[test]
+fn dihedral_matching_is_opt_in() {
+    let img = picture(21);
+    let mirrored = jpeg(&imageops::flip_horizontal(&img), 90);
+    let rotated = jpeg(&imageops::rotate90(&img), 90);
+    let plain = engine();
+    plain
+        .record(&Referral::new("o").with_media_bytes(jpeg(&img, 90)))
+        .unwrap();
+    assert_eq!(
+        plain
+            .check(&Referral::new("m").with_media_bytes(mirrored.clone()))
+            .unwrap()
+            .kind,
+        VerdictKind::New
+    );
+    let mut config = EngineConfig::default();
+    config.rule.dihedral = true;
+    let dihedral = Engine::in_memory(config).unwrap();
+    dihedral
+        .record(&Referral::new("o").with_media_bytes(jpeg(&img, 90)))
+        .unwrap();
+    for (name, bytes) in [("mirror", mirrored), ("rot90", rotated)] {
+        let v = dihedral
+            .check(&Referral::new(name).with_media_bytes(bytes))
+            .unwrap();
+        assert_eq!(v.kind, VerdictKind::Duplicate, "{name}");
+        assert_eq!(v.evidence[0].kind, HashKind::Pdq);
+    }
+}
+
+#[test]
+fn dhash_alone_does_not_decide_by_default() {
+    let img = picture(31);
+    let bytes = jpeg(&img, 90);
+    let probe = engine()
+        .fingerprint(&Referral::new("p").with_media_bytes(bytes.clone()))
+        .unwrap();
+    let dhash = probe.media.as_ref().unwrap().dhash.unwrap();
+    let item = KnownItem {
+        id: Some("dhash-only".into()),
+        dhash: Some(dhash),
+        ..KnownItem::default()
+    };
+    let e = engine();
+    e.add_known(&item).unwrap();
+    assert_eq!(
+        e.check(&Referral::new("q").with_media_bytes(bytes.clone()))
+            .unwrap()
+            .kind,
+        VerdictKind::New
+    );
+    let mut config = EngineConfig::default();
+    config.rule.dhash_alone = Some(4);
+    let opted = Engine::in_memory(config).unwrap();
+    opted.add_known(&item).unwrap();
+    let v = opted
+        .check(&Referral::new("q").with_media_bytes(bytes))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Known);
+    assert_eq!(v.evidence[0].kind, HashKind::Dhash);
+}
+
+#[test]
+fn confirm_rule_accepts_a_loose_pdq_hit_only_with_a_second_hash() {
+    let img = picture(41);
+    let base = engine()
+        .fingerprint(&Referral::new("p").with_media_bytes(jpeg(&img, 90)))
+        .unwrap()
+        .media
+        .unwrap();
+    // A known item whose PDQ is 40 bits away from the query's (beyond 31), same dHash.
+    let mut far = base.pdq.unwrap();
+    for k in 0..40 {
+        far.set_bit(k * 6, !far.bit(k * 6));
+    }
+    let mut item = KnownItem {
+        id: Some("loose".into()),
+        pdq: Some(far),
+        quality: Some(90),
+        dhash: base.dhash,
+        ..KnownItem::default()
+    };
+    let mut config = EngineConfig::default();
+    config.rule.confirm = Some(ConfirmRule {
+        pdq_threshold: 50,
+        dhash_threshold: Some(6),
+        phash_threshold: None,
+        allow_low_quality: false,
+    });
+    let e = Engine::in_memory(config.clone()).unwrap();
+    e.add_known(&item).unwrap();
+    let v = e
+        .check(&Referral::new("q").with_media_bytes(jpeg(&img, 90)))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Known);
+    assert_eq!(v.evidence[0].distance, 40);
+    assert_eq!(v.evidence[0].confirmed_by.unwrap().kind, HashKind::Dhash);
+
+    // Without an agreeing dHash the loose hit does not count.
+    item.dhash = base.dhash.map(|d| referral_dedup::hashes::Hash64(!d.0));
+    let e = Engine::in_memory(config).unwrap();
+    e.add_known(&item).unwrap();
+    assert_eq!(
+        e.check(&Referral::new("q").with_media_bytes(jpeg(&img, 90)))
+            .unwrap()
+            .kind,
+        VerdictKind::New
+    );
+}
+
+#[test]
+fn known_takes_precedence_over_duplicate() {
+    let e = engine();
+    let img = picture(51);
+    e.record(
+        &Referral::new("earlier")
+            .with_url("https://t.me/chan/9")
+            .with_media_bytes(jpeg(&img, 90)),
+    )
+    .unwrap();
+    let h = referral_dedup::media::hash_bytes(&jpeg(&img, 80), &Default::default()).unwrap();
+    e.add_known(&KnownItem {
+        id: Some("list-1".into()),
+        label: Some("campaign".into()),
+        pdq: Some(h.pdq.hash),
+        quality: Some(h.pdq.quality),
+        ..KnownItem::default()
+    })
+    .unwrap();
+    let v = e
+        .check(
+            &Referral::new("now")
+                .with_url("https://t.me/s/CHAN/9")
+                .with_media_bytes(jpeg(&img, 60)),
+        )
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Known);
+    assert_eq!(v.evidence[0].source, EntrySource::Known);
+    assert_eq!(v.evidence[0].external_id, "list-1");
+    assert_eq!(v.evidence[0].label.as_deref(), Some("campaign"));
+    assert!(v
+        .evidence
+        .iter()
+        .any(|m| m.source == EntrySource::Referral && m.kind == HashKind::UrlKey));
+}
+
+#[test]
+fn non_image_media_still_matches_by_digest() {
+    let e = engine();
+    let clip = b"\0\0\0\x18ftypisom video bytes".to_vec();
+    e.record(&Referral::new("a").with_media_bytes(clip.clone()))
+        .unwrap();
+    let v = e.check(&Referral::new("b").with_media_bytes(clip)).unwrap();
+    assert_eq!(v.kind, VerdictKind::Duplicate);
+    assert!(v.fingerprint.media_error.is_some());
+    assert!(v.fingerprint.media.as_ref().unwrap().pdq.is_none());
+}
+
+#[test]
+fn persists_deletes_and_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        snapshot_every: Some(5),
+        ..EngineConfig::default()
+    };
+    let img = picture(61);
+    let deleted;
+    {
+        let e = Engine::open(dir.path(), config.clone()).unwrap();
+        for i in 0..7 {
+            e.record(&Referral::new(format!("r{i}")).with_url(format!("https://t.me/chan/{i}")))
+                .unwrap();
+        }
+        deleted = e
+            .record(&Referral::new("img").with_media_bytes(jpeg(&img, 90)))
+            .unwrap();
+        e.import_list(
+            "id,md5\nk1,d41d8cd98f00b204e9800998ecf8427e\n".as_bytes(),
+            ListFormat::Csv,
+            true,
+        )
+        .unwrap();
+        assert!(e.delete(deleted).unwrap());
+        assert!(!e.delete(deleted).unwrap());
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.contains("snapshot")), "{names:?}");
+
+    let e = Engine::open(dir.path(), config).unwrap();
+    assert_eq!(e.len(), 8);
+    assert!(e.entry(deleted).is_none());
+    let v = e
+        .check(&Referral::new("x").with_url("https://t.me/chan/3"))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Duplicate);
+    assert_eq!(v.evidence[0].external_id, "r3");
+    let gone = e
+        .check(&Referral::new("y").with_media_bytes(jpeg(&img, 90)))
+        .unwrap();
+    assert_eq!(
+        gone.kind,
+        VerdictKind::New,
+        "a deleted entry must not match"
+    );
+    assert_eq!(e.known_items().len(), 1);
+    // New ids do not reuse old ones.
+    let id = e
+        .record(&Referral::new("z").with_url("https://t.me/chan/99"))
+        .unwrap();
+    assert!(id.0 > deleted.0);
+}
+
+#[test]
+fn concurrent_identical_referrals_yield_one_new() {
+    let e = Arc::new(engine());
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let e = Arc::clone(&e);
+            std::thread::spawn(move || {
+                e.check_and_record(
+                    &Referral::new(format!("t{i}")).with_url("https://x.com/a/status/123"),
+                )
+                .unwrap()
+                .kind
+            })
+        })
+        .collect();
+    let kinds: Vec<VerdictKind> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == VerdictKind::New).count(), 1);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == VerdictKind::Duplicate)
+            .count(),
+        7
+    );
+}
+
+#[test]
+fn strict_import_is_all_or_nothing() {
+    let e = engine();
+    let list = "id,md5\na,d41d8cd98f00b204e9800998ecf8427e\nb,not-hex\nc,00000000000000000000000000000001\n";
+    assert!(e
+        .import_list(list.as_bytes(), ListFormat::Csv, true)
+        .is_err());
+    assert_eq!(e.known_items().len(), 0);
+    let report = e
+        .import_list(list.as_bytes(), ListFormat::Csv, false)
+        .unwrap();
+    assert_eq!(report.imported, 2);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].line, 3);
+    // Importing the same list again adds nothing.
+    let again = e
+        .import_list(list.as_bytes(), ListFormat::Csv, false)
+        .unwrap();
+    assert_eq!((again.imported, again.unchanged), (0, 2));
+    assert_eq!(e.known_items().len(), 2);
+}
+
+#[test]
+fn known_file_added_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("poster.jpg");
+    let img = picture(21);
+    std::fs::write(&path, jpeg(&img, 90)).unwrap();
+    let e = engine();
+    let id = e.add_known_file(&path, None, Some("list-x")).unwrap();
+    assert_eq!(e.entry(id).unwrap().external_id, "poster.jpg");
+    let again = e.add_known_file(&path, None, Some("list-x")).unwrap();
+    assert_eq!(id, again, "adding the same file twice is idempotent");
+    let v = e
+        .check(&Referral::new("q").with_media_bytes(jpeg(&img, 50)))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Known);
+    assert_eq!(v.evidence[0].external_id, "poster.jpg");
+    assert!(e
+        .add_known_file(&dir.path().join("missing.jpg"), None, None)
+        .is_err());
+}
