@@ -1,10 +1,296 @@
-//! Media hashes: safe decoding, digests, PDQ, dHash and pHash. (Being built: see issue 3.)
+//! Media hashes: safe decoding with limits, BLAKE3/SHA-256/MD5 digests, PDQ (bit-compatible with
+//! Meta's reference), dHash and pHash.
+//!
+//! Everything here is a pure function of its input (bytes or pixels): no index, store or policy.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`digest`] | BLAKE3, SHA-256 and MD5 in one streaming pass |
+//! | [`decode`](mod@decode) | `image`-crate decoding behind explicit [`Limits`] |
+//! | [`pdq`] | PDQ, written here to match the reference C++ core bit for bit, plus the 8 dihedral variants |
+//! | [`perceptual`] | dHash and pHash through `image_hasher` with a pinned configuration |
+//!
+//! [`hash_bytes`] and [`hash_file`] decode once and return every hash as a [`MediaHashes`];
+//! [`hash_files`] does the same for many files in parallel.
+//!
+//! ## Colour modes, and a difference from the Python pipeline
+//! Every image is converted to true RGB before PDQ (CMYK via the decoder, palette expanded,
+//! 16-bit scaled to 8 bits, greyscale replicated, alpha dropped without compositing). Meta's
+//! python-threatexchange / HMA pipeline does not: it hands most Pillow modes to the reference core
+//! as raw arrays, so there a **CMYK JPEG hashes to roughly the bitwise complement** of the
+//! picture (C, M, Y read as R, G, B), a palette PNG hashes its palette indices, and a 1-bit image
+//! gets quality 0. Pillow's own `convert("RGB")` also clips 16-bit (`I;16`) values at 255 instead
+//! of scaling them. For those modes our hashes are the hashes of the picture, and may therefore
+//! differ from hashes an HMA bank computed from the same file; for 8-bit RGB, RGBA, greyscale and
+//! grey+alpha images they are the same bits.
+//!
+//! ## EXIF orientation
+//! Off by default ([`HashOptions::apply_exif_orientation`]): Meta's reference tools, HMA and
+//! python-threatexchange all ignore EXIF orientation, so shared PDQ lists hold the hashes of the
+//! stored pixel order. Turning it on hashes the picture as displayed; [`HashOptions::dihedral`]
+//! covers rotated and mirrored re-uploads either way.
+//!
+//! ```
+//! use referral_dedup::media::{hash_bytes, HashOptions};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let img = image::RgbImage::from_fn(120, 90, |x, y| image::Rgb([(x * 2) as u8, (y * 2) as u8, 128]));
+//! let mut png = Vec::new();
+//! img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+//! let h = hash_bytes(&png, &HashOptions::default())?;
+//! assert_eq!((h.width, h.height, h.bytes), (120, 90, png.len() as u64));
+//! assert!(h.pdq.quality > 0);
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+
+pub mod decode;
+pub mod digest;
+pub mod pdq;
+mod pdq_dct;
+pub mod perceptual;
+
+pub use decode::{decode, Limits};
+pub use digest::{digest_bytes, digest_file, digest_reader, Digests};
+pub use pdq::{
+    luma_from_image, pdq_dihedral_from_image, pdq_dihedral_from_luma, pdq_from_image,
+    pdq_from_luma, PdqHash, DIHEDRAL_NAMES,
+};
+pub use perceptual::{dhash, dhash_gray, phash, phash_gray};
 
 /// Why media could not be read, decoded or hashed.
+///
+/// ```
+/// use referral_dedup::media::MediaError;
+/// let e = MediaError::TooLarge { what: "pixels", value: 10, limit: 5 };
+/// assert_eq!(e.to_string(), "image too large: pixels 10 exceeds the limit 5");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MediaError {
     /// Reading the input failed.
     #[error("reading media: {0}")]
     Io(#[from] std::io::Error),
+    /// The input has no bytes.
+    #[error("empty input")]
+    Empty,
+    /// The content is not a recognised image format.
+    #[error("unknown image format")]
+    UnknownFormat,
+    /// A recognised format this crate does not decode (or a feature of it the decoder lacks).
+    #[error("unsupported image format: {0}")]
+    UnsupportedFormat(String),
+    /// The image declares zero width or height.
+    #[error("image has zero size ({width}x{height})")]
+    ZeroSize {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+    },
+    /// A configured [`Limits`] value was exceeded (checked before the guarded work).
+    #[error("image too large: {what} {value} exceeds the limit {limit}")]
+    TooLarge {
+        /// Which limit: `file bytes`, `width`, `height`, `pixels` or `decoded bytes`.
+        what: &'static str,
+        /// The input's value.
+        value: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The decoder stopped at its own resource limit.
+    #[error("decoder limit exceeded: {0}")]
+    LimitExceeded(#[source] image::ImageError),
+    /// The data is corrupt or truncated.
+    #[error("decoding image: {0}")]
+    Decode(#[source] image::ImageError),
+    /// A decoder panicked on this input; the panic was caught.
+    #[error("image decoder panicked on malformed input")]
+    DecoderPanic,
+}
+
+/// Options for decoding and hashing.
+///
+/// Defaults: [`Limits::default`], EXIF orientation **not** applied (the reference tools and shared
+/// PDQ lists ignore it; see the module docs), dihedral PDQ variants **not** computed (they cost one
+/// extra threshold pass per variant and are only needed when matching rotated/mirrored copies).
+///
+/// ```
+/// use referral_dedup::media::HashOptions;
+/// let o = HashOptions { dihedral: true, ..HashOptions::default() };
+/// assert!(!o.apply_exif_orientation && o.dihedral);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashOptions {
+    /// Decoding limits.
+    pub limits: Limits,
+    /// Rotate/flip to the EXIF orientation before hashing. Default `false`.
+    pub apply_exif_orientation: bool,
+    /// Also compute the 8 dihedral PDQ variants ([`MediaHashes::pdq_dihedral`]). Default `false`.
+    pub dihedral: bool,
+}
+
+/// Every hash of one media file: its size, decoded dimensions, digests and perceptual codes.
+///
+/// ```
+/// use referral_dedup::media::{hash_bytes, HashOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut png = Vec::new();
+/// image::GrayImage::from_fn(64, 48, |x, y| image::Luma([(x ^ y) as u8 * 4]))
+///     .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+/// let opts = HashOptions { dihedral: true, ..Default::default() };
+/// let h = hash_bytes(&png, &opts)?;
+/// let json = serde_json::to_value(&h)?;
+/// assert_eq!(json["pdq"]["hash"], h.pdq.hash.to_string());
+/// assert_eq!(h.pdq_dihedral.unwrap()[0], h.pdq.hash);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaHashes {
+    /// Size of the input in bytes.
+    pub bytes: u64,
+    /// Decoded width in pixels (after EXIF orientation, if applied).
+    pub width: u32,
+    /// Decoded height in pixels.
+    pub height: u32,
+    /// BLAKE3 of the bytes.
+    pub blake3: Blake3,
+    /// SHA-256 of the bytes.
+    pub sha256: Sha256,
+    /// MD5 of the bytes.
+    pub md5: Md5,
+    /// PDQ hash and quality.
+    pub pdq: PdqHash,
+    /// 64-bit difference hash.
+    pub dhash: Hash64,
+    /// 64-bit DCT perceptual hash.
+    pub phash: Hash64,
+    /// The 8 dihedral PDQ hashes in [`DIHEDRAL_NAMES`] order, when [`HashOptions::dihedral`] is set.
+    pub pdq_dihedral: Option<[Pdq; 8]>,
+}
+
+/// Computes the pixel hashes of an already decoded image and combines them with its digests.
+///
+/// With `opts.dihedral`, PDQ and its 8 variants come from one blur and one DCT; index 0 then
+/// is `pdq` except for exactly 64×64 images (see [`pdq_dihedral_from_image`]).
+///
+/// ```
+/// use referral_dedup::media::{digest_bytes, hash_image, HashOptions};
+/// let img = image::DynamicImage::ImageRgb8(image::RgbImage::new(10, 10));
+/// let h = hash_image(3, digest_bytes(b"abc"), &img, &HashOptions::default());
+/// assert_eq!((h.bytes, h.width, h.pdq.quality), (3, 10, 0));
+/// ```
+pub fn hash_image(
+    bytes_len: u64,
+    digests: Digests,
+    img: &image::DynamicImage,
+    opts: &HashOptions,
+) -> MediaHashes {
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let luma = luma_from_image(img);
+    let (pdq, pdq_dihedral) = if opts.dihedral {
+        let all = pdq_dihedral_from_luma(&luma, width, height);
+        let plain = if width == 64 && height == 64 {
+            pdq_from_luma(&luma, width, height)
+        } else {
+            all[0]
+        };
+        (plain, Some(all.map(|h| h.hash)))
+    } else {
+        (pdq_from_luma(&luma, width, height), None)
+    };
+    drop(luma);
+    let gray = img.to_luma8();
+    MediaHashes {
+        bytes: bytes_len,
+        width: img.width(),
+        height: img.height(),
+        blake3: digests.blake3,
+        sha256: digests.sha256,
+        md5: digests.md5,
+        pdq,
+        dhash: dhash_gray(&gray),
+        phash: phash_gray(&gray),
+        pdq_dihedral,
+    }
+}
+
+/// Decodes `bytes` once (with `opts.limits`) and returns every hash.
+///
+/// # Errors
+/// Any [`MediaError`] from [`decode`](fn@decode).
+///
+/// ```
+/// use referral_dedup::media::{hash_bytes, HashOptions, MediaError};
+/// let truncated = &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..];
+/// assert!(matches!(hash_bytes(truncated, &HashOptions::default()), Err(MediaError::Decode(_))));
+/// ```
+pub fn hash_bytes(bytes: &[u8], opts: &HashOptions) -> Result<MediaHashes, MediaError> {
+    let img = decode(bytes, opts)?;
+    Ok(hash_image(
+        bytes.len() as u64,
+        digest_bytes(bytes),
+        &img,
+        opts,
+    ))
+}
+
+/// Reads a file (refusing it before reading if it exceeds `opts.limits.max_file_bytes`) and
+/// returns every hash.
+///
+/// # Errors
+/// [`MediaError::Io`] if the file cannot be read, otherwise as [`hash_bytes`].
+///
+/// ```
+/// use referral_dedup::media::{hash_bytes, hash_file, HashOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.png");
+/// image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3])).save(&path)?;
+/// let opts = HashOptions::default();
+/// assert_eq!(hash_file(&path, &opts)?, hash_bytes(&std::fs::read(&path)?, &opts)?);
+/// # Ok(()) }
+/// ```
+pub fn hash_file(path: &Path, opts: &HashOptions) -> Result<MediaHashes, MediaError> {
+    let bytes = read_limited(path, opts.limits.max_file_bytes)?;
+    hash_bytes(&bytes, opts)
+}
+
+/// [`hash_file`] over many paths in parallel (rayon's global pool); results in input order.
+///
+/// ```
+/// use referral_dedup::media::{hash_files, HashOptions, MediaError};
+/// let out = hash_files(&["/nonexistent/x.png".into()], &HashOptions::default());
+/// assert!(matches!(out[0], Err(MediaError::Io(_))));
+/// ```
+pub fn hash_files(paths: &[PathBuf], opts: &HashOptions) -> Vec<Result<MediaHashes, MediaError>> {
+    paths.par_iter().map(|p| hash_file(p, opts)).collect()
+}
+
+/// Reads a whole file, failing with [`MediaError::TooLarge`] instead of reading more than
+/// `limit` bytes (checked on the metadata first, and again while reading in case it grows).
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, MediaError> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let too_large = |value| MediaError::TooLarge {
+        what: "file bytes",
+        value,
+        limit,
+    };
+    if len > limit {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod hash;
+
 /// Stops duplicate and already-removed content from reaching a reviewer twice.
 #[derive(Debug, Parser)]
 #[command(name = "refdedup", version, about)]
@@ -16,9 +18,20 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Hash image files (digests, PDQ, dHash, pHash) as JSON lines.
+    Hash(hash::HashArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Hash(args) => match hash::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("refdedup hash: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }

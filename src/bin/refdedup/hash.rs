@@ -1,0 +1,178 @@
+//! `refdedup hash PATH...`: every hash of every image file, one JSON object per line.
+//!
+//! Directories are walked recursively (entries in name order). Each file yields
+//! `{"path", "bytes", "width", "height", "blake3", "sha256", "md5", "pdq", "pdq_quality", "dhash",
+//! "phash"}` (plus `"pdq_dihedral"`, 8 hashes, with `--dihedral`), or `{"path", "error"}` when it
+//! cannot be read or decoded. Files are hashed in parallel and printed in walk order; a progress
+//! bar goes to stderr only when stderr is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use rayon::prelude::*;
+use referral_dedup::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use referral_dedup::media::{hash_file, HashOptions, Limits, MediaHashes};
+use serde::Serialize;
+
+/// Arguments of `refdedup hash`.
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Files or directories (walked recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Also output the 8 dihedral PDQ hashes (orig, rot90, rot180, rot270, flipx, flipy,
+    /// flipplus1, flipminus1).
+    #[arg(long)]
+    dihedral: bool,
+    /// Rotate/flip images to their EXIF orientation before hashing (off by default, like Meta's
+    /// reference tools and HMA).
+    #[arg(long)]
+    exif_orientation: bool,
+    /// Refuse images with more pixels than this.
+    #[arg(long, default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+    /// Refuse files larger than this many bytes.
+    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    max_file_bytes: u64,
+}
+
+/// One output line for a hashed file.
+#[derive(Serialize)]
+struct HashLine<'a> {
+    path: &'a str,
+    bytes: u64,
+    width: u32,
+    height: u32,
+    blake3: Blake3,
+    sha256: Sha256,
+    md5: Md5,
+    pdq: Pdq,
+    pdq_quality: u8,
+    dhash: Hash64,
+    phash: Hash64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_dihedral: Option<[Pdq; 8]>,
+}
+
+impl<'a> HashLine<'a> {
+    fn new(path: &'a str, h: &MediaHashes) -> Self {
+        HashLine {
+            path,
+            bytes: h.bytes,
+            width: h.width,
+            height: h.height,
+            blake3: h.blake3,
+            sha256: h.sha256,
+            md5: h.md5,
+            pdq: h.pdq.hash,
+            pdq_quality: h.pdq.quality,
+            dhash: h.dhash,
+            phash: h.phash,
+            pdq_dihedral: h.pdq_dihedral,
+        }
+    }
+}
+
+/// One output line for a file that failed.
+#[derive(Serialize)]
+struct ErrorLine<'a> {
+    path: &'a str,
+    error: String,
+}
+
+/// Files hashed in parallel per chunk; output is written after each chunk, in order.
+const CHUNK: usize = 64;
+
+/// Runs the command; returns an error only when stdout cannot be written.
+pub fn run(args: HashArgs) -> std::io::Result<()> {
+    let opts = HashOptions {
+        limits: Limits {
+            max_pixels: args.max_pixels,
+            max_file_bytes: args.max_file_bytes,
+            ..Limits::default()
+        },
+        apply_exif_orientation: args.exif_orientation,
+        dihedral: args.dihedral,
+    };
+    let mut files = Vec::new();
+    let mut walk_errors = Vec::new();
+    for p in &args.paths {
+        collect_files(p, &mut files, &mut walk_errors);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (path, err) in &walk_errors {
+        write_line(
+            &mut out,
+            &ErrorLine {
+                path: &path.to_string_lossy(),
+                error: err.clone(),
+            },
+        )?;
+    }
+    let progress = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(files.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    for chunk in files.chunks(CHUNK) {
+        let results: Vec<_> = chunk
+            .par_iter()
+            .map(|p| {
+                let r = hash_file(p, &opts);
+                progress.inc(1);
+                r
+            })
+            .collect();
+        for (path, result) in chunk.iter().zip(results) {
+            let path = path.to_string_lossy();
+            match result {
+                Ok(h) => write_line(&mut out, &HashLine::new(&path, &h))?,
+                Err(e) => write_line(
+                    &mut out,
+                    &ErrorLine {
+                        path: &path,
+                        error: e.to_string(),
+                    },
+                )?,
+            }
+        }
+        out.flush()?;
+    }
+    progress.finish_and_clear();
+    out.flush()
+}
+
+fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+/// Appends `path` (a file) or every file below it (a directory, in name order) to `files`;
+/// unreadable paths go to `errors`.
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push((path.to_path_buf(), format!("reading media: {e}")));
+            return;
+        }
+    };
+    if !meta.is_dir() {
+        files.push(path.to_path_buf());
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) => {
+            errors.push((path.to_path_buf(), format!("reading directory: {e}")));
+            return;
+        }
+    };
+    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    children.sort();
+    for child in children {
+        collect_files(&child, files, errors);
+    }
+}
