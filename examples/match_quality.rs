@@ -30,7 +30,8 @@ use image::imageops::{self, FilterType};
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
 use rayon::prelude::*;
 use referral_dedup::hashes::{Hash64, Pdq};
-use referral_dedup::matching::{KnownHashes, MatchRule, QueryHashes, RobustOptions};
+use referral_dedup::matching::{KnownHashes, MatchRule, QueryHashes, RobustOptions, VariantKind};
+use referral_dedup::media;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -51,6 +52,9 @@ pub struct Config {
     pub dump_pairs: Option<PathBuf>,
     /// Also measure hashing time.
     pub timing: bool,
+    /// Store many candidate variants (crops at several sizes and places, rotations) so that
+    /// `--dump-pairs` shows which ones earn their keep.
+    pub diag: bool,
 }
 
 impl Config {
@@ -65,6 +69,7 @@ impl Config {
             seed: 6,
             dump_pairs: None,
             timing: true,
+            diag: false,
         }
     }
 
@@ -79,6 +84,7 @@ impl Config {
             seed: 6,
             dump_pairs: None,
             timing: false,
+            diag: false,
         }
     }
 }
@@ -87,10 +93,11 @@ impl Config {
 // Randomness (splitmix64: deterministic across platforms and crate versions).
 
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
     }
     fn next_u64(&mut self) -> u64 {
@@ -123,7 +130,7 @@ impl Rng {
 
 /// A structured synthetic scene: two-part gradient background with a tilted horizon, a noise
 /// texture, and shaded shapes (discs, boxes with windows, mountains, poles).
-fn scene(seed: u64, size: (u32, u32)) -> RgbImage {
+pub fn scene(seed: u64, size: (u32, u32)) -> RgbImage {
     let mut r = Rng::new(seed);
     let long = size.0 + r.below(size.1 - size.0 + 1);
     let short = (long as f32 * r.range(0.55, 1.0)) as u32;
@@ -325,7 +332,7 @@ fn photo_tile(photo: &RgbImage, r: &mut Rng) -> RgbImage {
 
 /// One edit a re-uploader makes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Edit {
+pub enum Edit {
     Jpeg(u8),
     Resize(f32),
     /// Keep `1 - f` of each side, at a random position.
@@ -371,7 +378,7 @@ impl Edit {
     }
 
     /// Applies the edit; returns the image and the JPEG quality it is uploaded at.
-    fn apply(self, img: &RgbImage, r: &mut Rng) -> (RgbImage, u8) {
+    pub fn apply(self, img: &RgbImage, r: &mut Rng) -> (RgbImage, u8) {
         let (w, h) = img.dimensions();
         let out = match self {
             Edit::Jpeg(q) => return (img.clone(), q),
@@ -643,7 +650,8 @@ fn screenshot(img: &RgbImage, r: &mut Rng) -> RgbImage {
     canvas
 }
 
-fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
+/// JPEG bytes of an image.
+pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, quality)
         .write_image(
@@ -672,29 +680,9 @@ fn png(img: &RgbImage) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Hashing, the way an upload is hashed: bytes in, decode, hashes.
 
-fn decode(bytes: &[u8]) -> Option<DynamicImage> {
-    image::load_from_memory(bytes).ok()
-}
-
-fn dhash(img: &DynamicImage) -> Hash64 {
-    hash64(img, image_hasher::HashAlg::Gradient, false)
-}
-
-fn phash(img: &DynamicImage) -> Hash64 {
-    hash64(img, image_hasher::HashAlg::Mean, true)
-}
-
-fn hash64(img: &DynamicImage, alg: image_hasher::HashAlg, dct: bool) -> Hash64 {
-    let mut cfg = image_hasher::HasherConfig::new()
-        .hash_size(8, 8)
-        .hash_alg(alg);
-    if dct {
-        cfg = cfg.preproc_dct();
-    }
-    let h = cfg.to_hasher().hash_image(img);
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&h.as_bytes()[..8]);
-    Hash64(u64::from_be_bytes(b))
+/// Decodes upload bytes.
+pub fn decode(bytes: &[u8]) -> Option<DynamicImage> {
+    media::decode(bytes, &media::HashOptions::default()).ok()
 }
 
 /// Hashes of an original as the index stores them.
@@ -719,8 +707,8 @@ fn stored(name: String, bytes: &[u8], opts: &RobustOptions) -> Option<Stored> {
     Some(Stored {
         name,
         robust: KnownHashes::compute(&img, opts)?,
-        dhash: dhash(&img),
-        phash: phash(&img),
+        dhash: media::dhash(&img),
+        phash: media::phash(&img),
     })
 }
 
@@ -728,8 +716,8 @@ fn query(bytes: &[u8], opts: &RobustOptions) -> Option<Query> {
     let img = decode(bytes)?;
     Some(Query {
         robust: QueryHashes::compute(&img, opts)?,
-        dhash: dhash(&img),
-        phash: phash(&img),
+        dhash: media::dhash(&img),
+        phash: media::phash(&img),
     })
 }
 
@@ -848,6 +836,7 @@ fn parse_args() -> (Config, Option<PathBuf>) {
             "--json" => json = Some(PathBuf::from(value())),
             "--dump-pairs" => cfg.dump_pairs = Some(PathBuf::from(value())),
             "--no-timing" => cfg.timing = false,
+            "--diag" => cfg.diag = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -866,7 +855,12 @@ fn main() {
         }
     }
     let started = Instant::now();
-    let report = run(&cfg, &MatchRule::default(), &RobustOptions::default());
+    let opts = if cfg.diag {
+        diagnostic_options()
+    } else {
+        RobustOptions::default()
+    };
+    let report = run(&cfg, &MatchRule::default(), &opts);
     print_table(&report);
     let text = serde_json::to_string_pretty(&report).expect("report serialises");
     println!("{text}");
@@ -874,6 +868,28 @@ fn main() {
         std::fs::write(&path, &text).expect("writing --json file");
     }
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Candidate stored variants for threshold analysis (`--diag`).
+fn diagnostic_options() -> RobustOptions {
+    let mut known_variants = Vec::new();
+    for keep_permille in [950, 900, 850] {
+        for anchor in [(1, 1), (0, 0), (2, 2), (0, 2), (2, 0)] {
+            known_variants.push(VariantKind::Crop {
+                keep_permille,
+                anchor,
+            });
+        }
+    }
+    for decidegrees in [-40, -30, -20, 20, 30, 40] {
+        for inner in [false, true] {
+            known_variants.push(VariantKind::Rotated { decidegrees, inner });
+        }
+    }
+    RobustOptions {
+        known_variants,
+        ..RobustOptions::default()
+    }
 }
 
 /// Builds the originals, copies and distractors, hashes them, and measures every method.
@@ -1068,9 +1084,7 @@ fn timing(samples: &[Vec<u8>], opts: &RobustOptions) -> BTreeMap<String, f64> {
         out.insert(
             "decode_pdq".into(),
             per(&|img| {
-                std::hint::black_box(referral_dedup::matching::pdq_variants(
-                    &referral_dedup::matching::LumaImage::from_image(img),
-                ));
+                std::hint::black_box(media::pdq_from_image(img));
             }),
         );
         out.insert(

@@ -39,7 +39,8 @@ impl LumaImage {
         })
     }
 
-    /// Converts a decoded image to luma with PDQ's float32 coefficients (alpha ignored).
+    /// Converts a decoded image to luma exactly as the media layer's PDQ does
+    /// ([`crate::media::pdq::luma_from_image`]).
     ///
     /// ```
     /// use image::{DynamicImage, GrayImage};
@@ -49,16 +50,10 @@ impl LumaImage {
     /// ```
     pub fn from_image(image: &DynamicImage) -> LumaImage {
         let (width, height) = (image.width() as usize, image.height() as usize);
-        let pixels = match image {
-            DynamicImage::ImageLuma8(g) => g.as_raw().iter().map(|&v| f32::from(v)).collect(),
-            DynamicImage::ImageRgb8(rgb) => rgb_luma(rgb.as_raw(), 3),
-            DynamicImage::ImageRgba8(rgba) => rgb_luma(rgba.as_raw(), 4),
-            other => rgb_luma(other.to_rgb8().as_raw(), 3),
-        };
         LumaImage {
             width,
             height,
-            pixels,
+            pixels: crate::media::pdq::luma_from_image(image),
         }
     }
 
@@ -198,14 +193,6 @@ impl LumaImage {
             pixels,
         }
     }
-}
-
-fn rgb_luma(raw: &[u8], channels: usize) -> Vec<f32> {
-    raw.chunks_exact(channels)
-        .map(|p| {
-            0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2])
-        })
-        .collect()
 }
 
 /// For each output sample, the input samples it averages and their weights (summing to 1).

@@ -1,13 +1,13 @@
 //! Matching re-uploads that plain PDQ misses: borders, letterboxing, crops, mirrors and rotations.
 //!
-//! Built on the media layer's hashes. (Being built: see issue 6.)
+//! Built on the media layer's reference-compatible PDQ ([`crate::media::pdq_dihedral_from_luma`]).
 
-mod interim_pdq;
 pub mod luma;
 
 pub use luma::LumaImage;
 
 use crate::hashes::Pdq;
+use crate::media;
 
 /// The eight dihedral PDQ hashes of one luma image (index 0 = the image as given) and its
 /// quality.
@@ -35,10 +35,20 @@ pub struct PdqVariants {
 /// assert_ne!(v.dihedral[0], v.dihedral[5]);
 /// ```
 pub fn pdq_variants(luma: &LumaImage) -> Option<PdqVariants> {
-    let dct = interim_pdq::pdq_dct(luma.pixels(), luma.width(), luma.height())?;
+    let (w, h) = (luma.width(), luma.height());
+    if w < 5 || h < 5 {
+        return None;
+    }
+    let all = media::pdq_dihedral_from_luma(luma.pixels(), w, h);
+    let mut dihedral = all.map(|p| p.hash);
+    if w == 64 && h == 64 {
+        // The reference's plain entry point skips the blur at exactly 64x64; the dihedral one
+        // does not. Keep variant 0 identical to the plain, interoperable hash.
+        dihedral[0] = media::pdq_from_luma(luma.pixels(), w, h).hash;
+    }
     Some(PdqVariants {
-        dihedral: interim_pdq::dihedral(&dct.coeffs),
-        quality: dct.quality,
+        dihedral,
+        quality: all[0].quality,
     })
 }
 
