@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod hashes;
 pub mod index;
+pub mod matching;
 pub mod media;
 pub mod store;
 pub mod url;

@@ -1,0 +1,264 @@
+//! The hashes kept for a known item and the hashes looked up for a query.
+
+use image::DynamicImage;
+
+use super::trim::{trim_box, TrimOptions};
+use super::{pdq_variants, LumaImage, PdqVariants};
+use crate::hashes::Pdq;
+
+/// Which picture an extra stored hash was computed from.
+///
+/// ```
+/// use referral_dedup::matching::VariantKind;
+/// assert_eq!(VariantKind::Trimmed.to_string(), "trimmed");
+/// assert_eq!(VariantKind::Crop { keep_permille: 900, anchor: (1, 1) }.to_string(), "crop900@11");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VariantKind {
+    /// The content box inside detected borders.
+    Trimmed,
+    /// A crop keeping `keep_permille`/1000 of each side, placed at `anchor` (0 = left/top,
+    /// 1 = centre, 2 = right/bottom).
+    Crop {
+        /// Fraction of each side kept, in thousandths.
+        keep_permille: u16,
+        /// Horizontal and vertical placement: 0 start, 1 centre, 2 end.
+        anchor: (u8, u8),
+    },
+    /// The image rotated by `decidegrees`/10 degrees counter-clockwise on the same canvas:
+    /// with `inner`, cropped to the central part the rotation keeps filled (a "straighten"
+    /// edit); otherwise with the uncovered corners black (a plain rotate).
+    Rotated {
+        /// Angle in tenths of a degree.
+        decidegrees: i16,
+        /// Crop to the filled centre instead of keeping black corners.
+        inner: bool,
+    },
+}
+
+impl std::fmt::Display for VariantKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VariantKind::Trimmed => f.write_str("trimmed"),
+            VariantKind::Crop {
+                keep_permille,
+                anchor,
+            } => write!(f, "crop{keep_permille}@{}{}", anchor.0, anchor.1),
+            VariantKind::Rotated { decidegrees, inner } => {
+                write!(f, "rot{decidegrees:+}{}", if *inner { "in" } else { "" })
+            }
+        }
+    }
+}
+
+/// What to compute besides the plain PDQ.
+///
+/// ```
+/// use referral_dedup::matching::RobustOptions;
+/// let o = RobustOptions::default();
+/// assert!(o.reduce_to >= 64);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobustOptions {
+    /// Extra variants are hashed from a copy reduced (area average) to this longest side; PDQ
+    /// keeps only 64x64 samples of a blurred image, so little is lost and much time is saved.
+    pub reduce_to: usize,
+    /// Border detection thresholds.
+    pub trim: TrimOptions,
+    /// Extra stored variants of known items (the trimmed picture is always added when borders
+    /// are found).
+    pub known_variants: Vec<VariantKind>,
+}
+
+impl Default for RobustOptions {
+    fn default() -> Self {
+        RobustOptions {
+            reduce_to: 256,
+            trim: TrimOptions::default(),
+            known_variants: vec![
+                VariantKind::Crop {
+                    keep_permille: 900,
+                    anchor: (1, 1),
+                },
+                VariantKind::Rotated {
+                    decidegrees: 30,
+                    inner: false,
+                },
+                VariantKind::Rotated {
+                    decidegrees: -30,
+                    inner: false,
+                },
+            ],
+        }
+    }
+}
+
+/// The hashes stored for a known item: its plain PDQ plus extra variants, all matched alike.
+///
+/// ```
+/// use image::{DynamicImage, RgbImage};
+/// use referral_dedup::matching::{KnownHashes, RobustOptions};
+/// let img = RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 5 % 256) as u8, (y * 9 % 256) as u8, ((x * y) % 256) as u8]));
+/// let k = KnownHashes::compute(&DynamicImage::ImageRgb8(img), &RobustOptions::default()).unwrap();
+/// assert_eq!(k.codes().len(), 1 + k.extra.len());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownHashes {
+    /// Plain PDQ of the whole image (the interoperable hash).
+    pub pdq: Pdq,
+    /// Its quality.
+    pub quality: u8,
+    /// Extra hashes and what they were computed from.
+    pub extra: Vec<(VariantKind, Pdq)>,
+}
+
+/// The hashes looked up for a query: all eight dihedral variants of the plain PDQ and, when
+/// borders were found, of the trimmed picture.
+///
+/// ```
+/// use image::{DynamicImage, RgbImage};
+/// use referral_dedup::matching::{QueryHashes, RobustOptions};
+/// let img = RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 5 % 256) as u8, (y * 9 % 256) as u8, 0]));
+/// let q = QueryHashes::compute(&DynamicImage::ImageRgb8(img), &RobustOptions::default()).unwrap();
+/// assert!(q.trimmed.is_none());
+/// assert_eq!(q.codes().len(), 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryHashes {
+    /// Dihedral variants of the whole image; `full.dihedral[0]` is the plain PDQ.
+    pub full: PdqVariants,
+    /// Dihedral variants of the content box inside detected borders.
+    pub trimmed: Option<PdqVariants>,
+}
+
+impl KnownHashes {
+    /// Hashes of a known item; `None` when the image is under PDQ's 5-pixel minimum.
+    ///
+    /// ```
+    /// use image::{DynamicImage, RgbImage};
+    /// use referral_dedup::matching::{KnownHashes, RobustOptions};
+    /// let tiny = DynamicImage::ImageRgb8(RgbImage::new(3, 3));
+    /// assert!(KnownHashes::compute(&tiny, &RobustOptions::default()).is_none());
+    /// ```
+    pub fn compute(image: &DynamicImage, opts: &RobustOptions) -> Option<KnownHashes> {
+        let luma = LumaImage::from_image(image);
+        let full = pdq_variants(&luma)?;
+        let small = luma.reduced(opts.reduce_to);
+        let mut extra = Vec::new();
+        if let Some(b) = trim_box(&small, &opts.trim) {
+            if let Some(v) = pdq_variants(&small.crop(b.x0, b.y0, b.x1, b.y1)) {
+                extra.push((VariantKind::Trimmed, v.dihedral[0]));
+            }
+        }
+        for &kind in &opts.known_variants {
+            if let Some(v) = variant_image(&small, kind).as_ref().and_then(pdq_variants) {
+                extra.push((kind, v.dihedral[0]));
+            }
+        }
+        Some(KnownHashes {
+            pdq: full.dihedral[0],
+            quality: full.quality,
+            extra,
+        })
+    }
+
+    /// Every stored code: the plain PDQ first, then the extras.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::KnownHashes;
+    /// let k = KnownHashes { pdq: Pdq([1, 0, 0, 0]), quality: 90, extra: vec![] };
+    /// assert_eq!(k.codes(), vec![Pdq([1, 0, 0, 0])]);
+    /// ```
+    pub fn codes(&self) -> Vec<Pdq> {
+        std::iter::once(self.pdq)
+            .chain(self.extra.iter().map(|(_, p)| *p))
+            .collect()
+    }
+}
+
+impl QueryHashes {
+    /// Hashes of a query image; `None` when the image is under PDQ's 5-pixel minimum.
+    ///
+    /// ```
+    /// use image::{DynamicImage, RgbImage};
+    /// use referral_dedup::matching::{QueryHashes, RobustOptions};
+    /// let tiny = DynamicImage::ImageRgb8(RgbImage::new(4, 40));
+    /// assert!(QueryHashes::compute(&tiny, &RobustOptions::default()).is_none());
+    /// ```
+    pub fn compute(image: &DynamicImage, opts: &RobustOptions) -> Option<QueryHashes> {
+        let luma = LumaImage::from_image(image);
+        let full = pdq_variants(&luma)?;
+        let small = luma.reduced(opts.reduce_to);
+        let trimmed = trim_box(&small, &opts.trim)
+            .and_then(|b| pdq_variants(&small.crop(b.x0, b.y0, b.x1, b.y1)));
+        Some(QueryHashes { full, trimmed })
+    }
+
+    /// Every query code: the eight full-image variants, then the eight trimmed ones if any.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{PdqVariants, QueryHashes};
+    /// let v = PdqVariants { dihedral: [Pdq([0; 4]); 8], quality: 100 };
+    /// assert_eq!(QueryHashes { full: v, trimmed: Some(v) }.codes().len(), 16);
+    /// ```
+    pub fn codes(&self) -> Vec<Pdq> {
+        let mut out = self.full.dihedral.to_vec();
+        if let Some(t) = &self.trimmed {
+            out.extend_from_slice(&t.dihedral);
+        }
+        out
+    }
+}
+
+/// The picture a stored variant is hashed from, cut from the reduced luma.
+fn variant_image(small: &LumaImage, kind: VariantKind) -> Option<LumaImage> {
+    let (w, h) = (small.width(), small.height());
+    match kind {
+        VariantKind::Trimmed => None,
+        VariantKind::Crop {
+            keep_permille,
+            anchor,
+        } => {
+            let keep = f32::from(keep_permille.min(1000)) / 1000.0;
+            let (cw, ch) = (
+                (w as f32 * keep).round() as usize,
+                (h as f32 * keep).round() as usize,
+            );
+            let place = |free: usize, a: u8| match a {
+                0 => 0,
+                1 => free / 2,
+                _ => free,
+            };
+            let (x0, y0) = (place(w - cw, anchor.0), place(h - ch, anchor.1));
+            Some(small.crop(x0, y0, x0 + cw, y0 + ch))
+        }
+        VariantKind::Rotated { decidegrees, inner } => {
+            let deg = f32::from(decidegrees) / 10.0;
+            if !inner {
+                return Some(small.rotated(deg, 0.0));
+            }
+            let rotated = small.rotated(deg, mean(small.pixels()));
+            // Keep the centre that the rotation leaves filled: shrink each side by
+            // |sin| of the angle times the other side.
+            let s = deg.to_radians().sin().abs();
+            let (dx, dy) = (
+                (h as f32 * s).ceil() as usize,
+                (w as f32 * s).ceil() as usize,
+            );
+            if 2 * dx >= w || 2 * dy >= h {
+                return None;
+            }
+            Some(rotated.crop(dx, dy, w - dx, h - dy))
+        }
+    }
+}
+
+fn mean(px: &[f32]) -> f32 {
+    if px.is_empty() {
+        0.0
+    } else {
+        px.iter().sum::<f32>() / px.len() as f32
+    }
+}

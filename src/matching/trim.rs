@@ -1,0 +1,201 @@
+//! Border and letterbox detection: the content box of an image framed by uniform margins.
+//!
+//! Re-uploads often add a frame: a black or white border, letterbox or pillarbox bars to fit a
+//! video aspect ratio, or the margins and bars of a screenshot. PDQ sees the frame as image
+//! content, so the hash of the framed copy is far from the original's. Trimming finds the box
+//! inside the frame so the box can be hashed instead.
+//!
+//! A row (or column) is *flat* when its luma standard deviation is below
+//! [`TrimOptions::flat_std`]; JPEG noise in a flat bar stays far below that, textured content
+//! far above. The content box is first the span from the first to the last non-flat row; when
+//! that span holds several non-flat runs separated by flat gaps (a picture in a screenshot
+//! with captions under it) and one run is clearly dominant, the box narrows to that run.
+//! Columns are measured only inside the chosen rows, and rows are measured again inside the
+//! chosen columns, so bars of one axis do not hide the edges of the other.
+//!
+//! Written here rather than taken from a crate: image crates offer trimming of exactly one
+//! colour (no noise tolerance) and nothing for screenshot framing.
+
+use super::LumaImage;
+
+/// Thresholds of the border detector.
+///
+/// ```
+/// use referral_dedup::matching::TrimOptions;
+/// let o = TrimOptions::default();
+/// assert!(o.flat_std > 0.0 && o.min_keep < 1.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrimOptions {
+    /// A row or column whose luma standard deviation is below this is a margin candidate.
+    pub flat_std: f32,
+    /// The box must keep at least this fraction of each side; otherwise nothing is trimmed.
+    pub min_keep: f32,
+    /// Cuts smaller than this fraction of the side in total are ignored (no trim).
+    pub min_cut: f32,
+    /// A dominant run must cover at least this fraction of the non-flat span to be chosen.
+    pub dominant_run: f32,
+}
+
+impl Default for TrimOptions {
+    fn default() -> Self {
+        TrimOptions {
+            flat_std: 5.0,
+            min_keep: 0.3,
+            min_cut: 0.02,
+            dominant_run: 0.6,
+        }
+    }
+}
+
+/// A content box `[x0, x1) x [y0, y1)` in pixels of the measured image.
+///
+/// ```
+/// use referral_dedup::matching::TrimBox;
+/// let b = TrimBox { x0: 1, y0: 2, x1: 5, y1: 4 };
+/// assert_eq!((b.width(), b.height()), (4, 2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrimBox {
+    /// First column kept.
+    pub x0: usize,
+    /// First row kept.
+    pub y0: usize,
+    /// One past the last column kept.
+    pub x1: usize,
+    /// One past the last row kept.
+    pub y1: usize,
+}
+
+impl TrimBox {
+    /// Width of the box.
+    ///
+    /// ```
+    /// # use referral_dedup::matching::TrimBox;
+    /// assert_eq!(TrimBox { x0: 2, y0: 0, x1: 3, y1: 1 }.width(), 1);
+    /// ```
+    pub fn width(&self) -> usize {
+        self.x1 - self.x0
+    }
+
+    /// Height of the box.
+    ///
+    /// ```
+    /// # use referral_dedup::matching::TrimBox;
+    /// assert_eq!(TrimBox { x0: 0, y0: 1, x1: 3, y1: 4 }.height(), 3);
+    /// ```
+    pub fn height(&self) -> usize {
+        self.y1 - self.y0
+    }
+}
+
+/// The content box inside uniform margins, or `None` when there is nothing worth trimming
+/// (no margins, margins thinner than [`TrimOptions::min_cut`], or a box smaller than
+/// [`TrimOptions::min_keep`], which is more likely a nearly blank picture than a frame).
+///
+/// ```
+/// use referral_dedup::matching::{trim_box, LumaImage, TrimOptions};
+/// // A 40x30 textured picture inside a 10-pixel black frame.
+/// let (w, h) = (60, 50);
+/// let px = (0..w * h)
+///     .map(|i| {
+///         let (x, y) = (i % w, i / w);
+///         let inside = (10..50).contains(&x) && (10..40).contains(&y);
+///         if inside { ((x * 37 + y * 91) % 200) as f32 } else { 0.0 }
+///     })
+///     .collect();
+/// let b = trim_box(&LumaImage::new(w, h, px).unwrap(), &TrimOptions::default()).unwrap();
+/// assert_eq!((b.x0, b.y0, b.x1, b.y1), (10, 10, 50, 40));
+/// ```
+pub fn trim_box(luma: &LumaImage, opts: &TrimOptions) -> Option<TrimBox> {
+    let (w, h) = (luma.width(), luma.height());
+    if w < 8 || h < 8 {
+        return None;
+    }
+    let mut b = TrimBox {
+        x0: 0,
+        y0: 0,
+        x1: w,
+        y1: h,
+    };
+    for _ in 0..2 {
+        let rows: Vec<bool> = (b.y0..b.y1)
+            .map(|y| {
+                is_flat(
+                    luma.pixels()[y * w + b.x0..y * w + b.x1].iter().copied(),
+                    opts,
+                )
+            })
+            .collect();
+        let (r0, r1) = content_span(&rows, opts)?;
+        let (y0, y1) = (b.y0 + r0, b.y0 + r1);
+        let cols: Vec<bool> = (b.x0..b.x1)
+            .map(|x| is_flat((y0..y1).map(|y| luma.pixels()[y * w + x]), opts))
+            .collect();
+        let (c0, c1) = content_span(&cols, opts)?;
+        b = TrimBox {
+            x0: b.x0 + c0,
+            y0,
+            x1: b.x0 + c1,
+            y1,
+        };
+    }
+    let keep_ok = b.width() as f32 >= opts.min_keep * w as f32
+        && b.height() as f32 >= opts.min_keep * h as f32;
+    let cut = (w - b.width()) as f32 / w as f32 >= opts.min_cut
+        || (h - b.height()) as f32 / h as f32 >= opts.min_cut;
+    (keep_ok && cut).then_some(b)
+}
+
+fn is_flat(values: impl Iterator<Item = f32>, opts: &TrimOptions) -> bool {
+    let (mut n, mut sum, mut sq) = (0f64, 0f64, 0f64);
+    for v in values {
+        let v = f64::from(v);
+        n += 1.0;
+        sum += v;
+        sq += v * v;
+    }
+    if n == 0.0 {
+        return true;
+    }
+    let mean = sum / n;
+    let var = (sq / n - mean * mean).max(0.0);
+    var.sqrt() < f64::from(opts.flat_std)
+}
+
+/// The kept span `[a, b)` of a line of flat flags: from the first to the last non-flat entry,
+/// narrowed to a dominant non-flat run when one exists.
+fn content_span(flat: &[bool], opts: &TrimOptions) -> Option<(usize, usize)> {
+    let first = flat.iter().position(|f| !f)?;
+    let last = flat.iter().rposition(|f| !f)? + 1;
+    // Runs of non-flat entries, split by flat gaps of at least 2 entries (1-entry gaps are
+    // noise inside content).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = first;
+    while i < last {
+        let start = i;
+        let mut end = i;
+        let mut j = i;
+        while j < last {
+            if !flat[j] {
+                end = j + 1;
+                j += 1;
+            } else {
+                let gap_end = (j..last).find(|&k| !flat[k]).unwrap_or(last);
+                if gap_end - j >= 2 {
+                    break;
+                }
+                j = gap_end;
+            }
+        }
+        runs.push((start, end));
+        i = (end..last).find(|&k| !flat[k]).unwrap_or(last);
+    }
+    let span = (last - first) as f32;
+    let best = runs.iter().copied().max_by_key(|(a, b)| b - a)?;
+    if runs.len() > 1 && (best.1 - best.0) as f32 >= opts.dominant_run * span {
+        Some(best)
+    } else {
+        Some((first, last))
+    }
+}

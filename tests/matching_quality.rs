@@ -1,0 +1,208 @@
+//! Border trimming and dihedral matching on generated pictures, and a quick harness run.
+//!
+//! The pictures come from the match-quality harness's scene generator (the example is compiled
+//! in as a module), so the tests use only data the project generates.
+
+#[allow(dead_code)]
+#[path = "../examples/match_quality.rs"]
+mod match_quality;
+
+use image::{imageops, DynamicImage, Rgb, RgbImage};
+use match_quality::{decode, jpeg, scene, Edit, Rng};
+use referral_dedup::matching::{
+    trim_box, KnownHashes, LumaImage, MatchRule, QueryHashes, RobustOptions, TrimOptions,
+};
+
+fn picture(seed: u64) -> RgbImage {
+    scene(seed, (200, 260))
+}
+
+/// Re-encodes as JPEG (quality 80) and decodes, like an upload.
+fn uploaded(img: &RgbImage) -> DynamicImage {
+    decode(&jpeg(img, 80)).expect("decodes")
+}
+
+fn framed(
+    img: &RgbImage,
+    left: u32,
+    top: u32,
+    right: u32,
+    bottom: u32,
+    colour: [u8; 3],
+) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let mut canvas = RgbImage::from_pixel(w + left + right, h + top + bottom, Rgb(colour));
+    imageops::replace(&mut canvas, img, i64::from(left), i64::from(top));
+    canvas
+}
+
+fn assert_box_near(
+    found: (usize, usize, usize, usize),
+    want: (usize, usize, usize, usize),
+    tol: usize,
+) {
+    let near = |a: usize, b: usize| a.abs_diff(b) <= tol;
+    assert!(
+        near(found.0, want.0)
+            && near(found.1, want.1)
+            && near(found.2, want.2)
+            && near(found.3, want.3),
+        "box {found:?}, expected {want:?} within {tol}"
+    );
+}
+
+#[test]
+fn trims_black_and_white_borders_through_jpeg_noise() {
+    for (seed, colour) in [(1u64, [0, 0, 0]), (2, [255, 255, 255]), (3, [20, 90, 200])] {
+        let img = picture(seed);
+        let (w, h) = img.dimensions();
+        let copy = uploaded(&framed(&img, 17, 11, 23, 29, colour));
+        let b =
+            trim_box(&LumaImage::from_image(&copy), &TrimOptions::default()).expect("border found");
+        assert_box_near(
+            (b.x0, b.y0, b.x1, b.y1),
+            (17, 11, 17 + w as usize, 11 + h as usize),
+            2,
+        );
+    }
+}
+
+#[test]
+fn trims_letterbox_bars_and_leaves_plain_pictures_alone() {
+    let img = picture(4);
+    let (w, h) = img.dimensions();
+    // Bars top and bottom only.
+    let copy = uploaded(&framed(&img, 0, 60, 0, 60, [0, 0, 0]));
+    let b = trim_box(&LumaImage::from_image(&copy), &TrimOptions::default()).expect("bars found");
+    assert_box_near(
+        (b.x0, b.y0, b.x1, b.y1),
+        (0, 60, w as usize, 60 + h as usize),
+        2,
+    );
+    // No frame: nothing to trim.
+    for seed in 5..10 {
+        let plain = uploaded(&picture(seed));
+        assert_eq!(
+            trim_box(&LumaImage::from_image(&plain), &TrimOptions::default()),
+            None,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn screenshot_framing_trims_to_the_picture() {
+    let img = picture(11);
+    let (shot, _) = Edit::Screenshot.apply(&img, &mut Rng::new(1));
+    let copy = uploaded(&shot);
+    let b = trim_box(&LumaImage::from_image(&copy), &TrimOptions::default()).expect("frame found");
+    // The picture is scaled to 75% and centred horizontally under the status bar.
+    let (sw, sh) = (
+        (img.width() as f32 * 0.75) as usize,
+        (img.height() as f32 * 0.75) as usize,
+    );
+    let x0 = (copy.width() as usize - sw) / 2;
+    assert_box_near((b.x0, b.width(), b.height(), 0), (x0, sw, sh, 0), 3);
+}
+
+fn known(img: &RgbImage) -> KnownHashes {
+    KnownHashes::compute(
+        &DynamicImage::ImageRgb8(img.clone()),
+        &RobustOptions::default(),
+    )
+    .expect("hashable")
+}
+
+fn query(img: &RgbImage) -> QueryHashes {
+    QueryHashes::compute(&uploaded(img), &RobustOptions::default()).expect("hashable")
+}
+
+#[test]
+fn dihedral_copies_match_only_with_the_dihedral_rule() {
+    for seed in 20..24 {
+        let img = picture(seed);
+        let stored = known(&img);
+        for (name, copy) in [
+            ("mirror", imageops::flip_horizontal(&img)),
+            ("rot90", imageops::rotate90(&img)),
+            ("rot180", imageops::rotate180(&img)),
+            ("rot270", imageops::rotate270(&img)),
+            ("flip", imageops::flip_vertical(&img)),
+        ] {
+            let q = query(&copy);
+            let m = MatchRule::default().decide(&q, &stored);
+            assert!(
+                m.is_some_and(|m| m.distance <= 31),
+                "{name} seed {seed}: {m:?}"
+            );
+            assert!(
+                MatchRule::reference().decide(&q, &stored).is_none(),
+                "{name} seed {seed} matched plainly"
+            );
+        }
+    }
+}
+
+#[test]
+fn framed_copies_match_through_the_trimmed_hash() {
+    for seed in 30..34 {
+        let img = picture(seed);
+        let stored = known(&img);
+        let q = query(&framed(&img, 40, 40, 40, 40, [0, 0, 0]));
+        assert!(q.trimmed.is_some(), "seed {seed}: no border found");
+        assert!(
+            MatchRule::default().decide(&q, &stored).is_some(),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn different_pictures_do_not_match() {
+    let stored: Vec<KnownHashes> = (40..50).map(|s| known(&picture(s))).collect();
+    for s in 50..70 {
+        let q = query(&picture(s));
+        for k in &stored {
+            assert!(
+                MatchRule::default().decide(&q, k).is_none(),
+                "scene {s} matched a different scene"
+            );
+        }
+    }
+}
+
+#[test]
+fn quick_harness_run_improves_recall_without_false_matches() {
+    let report = match_quality::run(
+        &match_quality::Config::quick(),
+        &MatchRule::default(),
+        &RobustOptions::default(),
+    );
+    let recall = |m: &str| report.overall_recall[m];
+    assert!(
+        report.distractors >= 150,
+        "{} distractors",
+        report.distractors
+    );
+    assert_eq!(
+        report.false_matches["improved"], 0,
+        "{:?}",
+        report.false_matches
+    );
+    assert_eq!(
+        report.wrong_matches["improved"], 0,
+        "{:?}",
+        report.wrong_matches
+    );
+    assert!(
+        recall("improved") > recall("pdq_dihedral"),
+        "{:?}",
+        report.overall_recall
+    );
+    assert!(
+        recall("pdq_dihedral") > recall("pdq"),
+        "{:?}",
+        report.overall_recall
+    );
+    assert!(recall("improved") >= 0.9, "{:?}", report.overall_recall);
+}
