@@ -264,35 +264,39 @@ fn blur_and_decimate(luma: &[f32], width: usize, height: usize) -> Square64 {
     let (rows, cols) = (height, width);
     let win_rows = window(cols); // window used when filtering along each row
     let win_cols = window(rows); // window used when filtering along each column
-    let n = rows * cols;
-    // Room for full planes and for the 64 × rows sampled intermediate (wider when cols < 64).
-    let len = n.max(SIDE * rows);
+                                 // Row strides of the two layouts, padded by one cache line so that rows whose length is a
+                                 // multiple of 4 KiB (1024-pixel images) do not all map to the same cache set when a
+                                 // transpose writes down a column.
+    let sr = rows + PAD; // transposed layout: cols × rows
+    let sc = cols + PAD; // natural layout: rows × cols
+    let len = (cols * sr).max(rows * sc).max(SIDE * rows);
     let mut buf_a = vec![0f32; len];
     let mut buf_b = vec![0f32; len];
     let mut sums = vec![0f32; rows.max(cols).max(SIDE)];
 
     // Round 1. Rows are filtered in the transposed layout (cols × rows) so that every running
     // sum advances across a contiguous vector of rows.
-    transpose(luma, &mut buf_a, rows, cols); // a: cols × rows
-    box_along_outer(&buf_a, &mut buf_b, cols, rows, win_rows, &mut sums); // b: cols × rows
-    transpose(&buf_b, &mut buf_a, cols, rows); // a: rows × cols
-    box_along_outer(&buf_a, &mut buf_b, rows, cols, win_cols, &mut sums); // b: rows × cols
+    transpose(luma, cols, &mut buf_a, sr, rows, cols); // a: cols × rows
+    box_along_outer(&buf_a, sr, &mut buf_b, sr, cols, rows, win_rows, &mut sums); // b: cols × rows
+    transpose(&buf_b, sr, &mut buf_a, sc, cols, rows); // a: rows × cols
+    box_along_outer(&buf_a, sc, &mut buf_b, sc, rows, cols, win_cols, &mut sums); // b: rows × cols
 
     // Round 2. Only the 64 sampled columns and rows of the result are used, so each pass
     // still runs every running sum over the whole vector but divides and stores only at the
     // sample positions.
     let col_idx = sample_indices(cols);
     let row_idx = sample_indices(rows);
-    transpose(&buf_b, &mut buf_a, rows, cols); // a: cols × rows
-                                               // Rows pass, output only at the sampled columns: b holds 64 × rows.
+    transpose(&buf_b, sc, &mut buf_a, sr, rows, cols); // a: cols × rows
+                                                       // Rows pass, output only at the sampled columns: b holds 64 × rows (stride rows).
     box_along_outer_sampled(
-        &buf_a, &mut buf_b, cols, rows, win_rows, &mut sums, &col_idx,
+        &buf_a, sr, &mut buf_b, cols, rows, win_rows, &mut sums, &col_idx,
     );
     // Bring it to rows × 64 for the final columns pass.
-    transpose(&buf_b[..SIDE * rows], &mut buf_a[..SIDE * rows], SIDE, rows);
+    transpose(&buf_b, rows, &mut buf_a, SIDE, SIDE, rows);
     let mut a_flat = [0f32; SIDE * SIDE];
     box_along_outer_sampled(
-        &buf_a[..SIDE * rows],
+        &buf_a,
+        SIDE,
         &mut a_flat,
         rows,
         SIDE,
@@ -317,17 +321,28 @@ fn sample_indices(n: usize) -> [usize; SIDE] {
     idx
 }
 
-/// Transposes a row-major `rows × cols` matrix into `out` (`cols × rows`), in cache blocks.
-fn transpose(input: &[f32], out: &mut [f32], rows: usize, cols: usize) {
+/// Padding (in floats, one cache line) added to the row stride of intermediate planes.
+const PAD: usize = 16;
+
+/// Transposes a `rows × cols` matrix (row stride `in_stride`) into `out` (`cols × rows`, row
+/// stride `out_stride`), in cache blocks.
+fn transpose(
+    input: &[f32],
+    in_stride: usize,
+    out: &mut [f32],
+    out_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
     const BLOCK: usize = 16;
     for r0 in (0..rows).step_by(BLOCK) {
         let r1 = (r0 + BLOCK).min(rows);
         for c0 in (0..cols).step_by(BLOCK) {
             let c1 = (c0 + BLOCK).min(cols);
             for r in r0..r1 {
-                let src = &input[r * cols..r * cols + cols];
+                let src = &input[r * in_stride..r * in_stride + cols];
                 for c in c0..c1 {
-                    out[c * rows + r] = src[c];
+                    out[c * out_stride + r] = src[c];
                 }
             }
         }
@@ -345,6 +360,7 @@ fn transpose(input: &[f32], out: &mut [f32], rows: usize, cols: usize) {
 #[inline(always)]
 fn box_pass(
     input: &[f32],
+    stride: usize,
     n: usize,
     m: usize,
     w: usize,
@@ -355,7 +371,7 @@ fn box_pass(
     let h = (w + 2) / 2;
     let sum = &mut sums[..m];
     sum.fill(0.0);
-    let row = |r: usize| &input[r * m..(r + 1) * m];
+    let row = |r: usize| &input[r * stride..r * stride + m];
     let (mut ri, mut li, mut oi) = (0usize, 0usize, 0usize);
     let mut count = 0u32;
 
@@ -396,17 +412,23 @@ fn box_pass(
     }
 }
 
-/// [`box_pass`] writing every output: `output` is `n × m`.
+/// [`box_pass`] writing every output: `output` is `n × m` with row stride `out_stride`.
+#[allow(clippy::too_many_arguments)] // two (matrix, stride) pairs plus the pass geometry
 fn box_along_outer(
     input: &[f32],
+    in_stride: usize,
     output: &mut [f32],
+    out_stride: usize,
     n: usize,
     m: usize,
     w: usize,
     sums: &mut [f32],
 ) {
-    box_pass(input, n, m, w, sums, |o, sum, c| {
-        for (out, &s) in output[o * m..(o + 1) * m].iter_mut().zip(sum) {
+    box_pass(input, in_stride, n, m, w, sums, |o, sum, c| {
+        for (out, &s) in output[o * out_stride..o * out_stride + m]
+            .iter_mut()
+            .zip(sum)
+        {
             *out = s / c;
         }
     });
@@ -414,8 +436,10 @@ fn box_along_outer(
 
 /// [`box_pass`] writing only the outputs at the 64 positions `wanted` (ascending, possibly
 /// repeated): `output` is `64 × m`, row `k` holding output position `wanted[k]`.
+#[allow(clippy::too_many_arguments)] // a (matrix, stride) pair, the output and the pass geometry
 fn box_along_outer_sampled(
     input: &[f32],
+    in_stride: usize,
     output: &mut [f32],
     n: usize,
     m: usize,
@@ -424,7 +448,7 @@ fn box_along_outer_sampled(
     wanted: &[usize; SIDE],
 ) {
     let mut next = 0usize;
-    box_pass(input, n, m, w, sums, |o, sum, c| {
+    box_pass(input, in_stride, n, m, w, sums, |o, sum, c| {
         while next < SIDE && wanted[next] == o {
             for (out, &s) in output[next * m..(next + 1) * m].iter_mut().zip(sum) {
                 *out = s / c;
@@ -576,7 +600,7 @@ mod tests {
         for w in 1..=n {
             let mut out = vec![0f32; n * m];
             let mut sums = vec![0f32; m];
-            box_along_outer(&input, &mut out, n, m, w, &mut sums);
+            box_along_outer(&input, m, &mut out, m, n, m, w, &mut sums);
             for col in 0..m {
                 let x: Vec<f32> = (0..n).map(|r| input[r * m + col]).collect();
                 let want = box_1d_reference(&x, w);
@@ -596,9 +620,9 @@ mod tests {
         let x: Vec<f32> = (0..r * c).map(|i| i as f32).collect();
         let mut t = vec![0f32; r * c];
         let mut back = vec![0f32; r * c];
-        transpose(&x, &mut t, r, c);
+        transpose(&x, c, &mut t, r, r, c);
         assert_eq!(t[5 * r + 3], x[3 * c + 5]);
-        transpose(&t, &mut back, c, r);
+        transpose(&t, r, &mut back, c, c, r);
         assert_eq!(back, x);
     }
 
