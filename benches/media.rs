@@ -218,6 +218,33 @@ fn compare_with_peers() {
             median_ms(repeats, || hash_bytes(&f.png, &opts)),
         ),
     ];
+    // Where the full pipeline's time goes (ours only).
+    let img = referral_dedup::media::decode(&f.jpeg, &opts).unwrap();
+    let breakdown = [
+        (
+            "decode_jpg_1024x768",
+            median_ms(repeats, || referral_dedup::media::decode(&f.jpeg, &opts)),
+        ),
+        (
+            "decode_png_1024x768",
+            median_ms(repeats, || referral_dedup::media::decode(&f.png, &opts)),
+        ),
+        (
+            "pdq_pixels_1024x768",
+            median_ms(repeats, || pdq_from_image(&img)),
+        ),
+        ("luma8_1024x768", median_ms(repeats, || img.to_luma8())),
+        (
+            "dhash_phash_pair_1024x768",
+            median_ms(repeats, || {
+                referral_dedup::media::dhash_phash_gray(&img.to_luma8())
+            }),
+        ),
+        ("digests_jpg", median_ms(repeats, || digest_bytes(&f.jpeg))),
+    ];
+    for (name, ms) in breakdown {
+        println!("{name}: {ms:.2} ms");
+    }
     println!("\n| case | referral-dedup (ms) | peer (ms) | speed-up |");
     println!("|---|---|---|---|");
     for (name, ms) in ours {

@@ -63,7 +63,7 @@ pub use pdq::{
     luma_from_image, pdq_dihedral_from_image, pdq_dihedral_from_luma, pdq_from_image,
     pdq_from_luma, PdqHash, DIHEDRAL_NAMES,
 };
-pub use perceptual::{dhash, dhash_gray, phash, phash_gray};
+pub use perceptual::{dhash, dhash_gray, dhash_phash_gray, phash, phash_gray, PERCEPTUAL_MAX_SIDE};
 
 /// Why media could not be read, decoded or hashed.
 ///
@@ -207,7 +207,7 @@ pub fn hash_image(
         (pdq_from_luma(&luma, width, height), None)
     };
     drop(luma);
-    let gray = img.to_luma8();
+    let (dhash, phash) = dhash_phash_gray(&img.to_luma8());
     MediaHashes {
         bytes: bytes_len,
         width: img.width(),
@@ -216,8 +216,8 @@ pub fn hash_image(
         sha256: digests.sha256,
         md5: digests.md5,
         pdq,
-        dhash: dhash_gray(&gray),
-        phash: phash_gray(&gray),
+        dhash,
+        phash,
         pdq_dihedral,
     }
 }
