@@ -116,6 +116,18 @@ fn write_codes<C: Code>(path: &std::path::Path, codes: &[C]) -> std::io::Result<
     out.flush()
 }
 
+/// CPU seconds used by this process so far (user + system), from `/proc/self/stat` (Linux,
+/// where USER_HZ is 100); `None` elsewhere. On a shared machine, queries per CPU-second are
+/// steadier than queries per wall-clock second.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = SplitMix(args.seed);
     let codes: Vec<C> = clustered_codes(args.n, &mut rng);
@@ -144,6 +156,7 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
     // Timed queries on `threads` threads, each taking every `threads`-th query.
     let threads = args.threads.max(1);
+    let cpu_before = process_cpu_seconds();
     let start = Instant::now();
     let total_hits: usize = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -168,7 +181,12 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     });
     let elapsed = start.elapsed().as_secs_f64();
     let qps = args.queries as f64 / elapsed;
-    eprintln!("{total_hits} hits in {elapsed:.3} s");
+    let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+    eprintln!(
+        "{total_hits} hits in {elapsed:.3} s wall, {} CPU s ({} queries per CPU-second)",
+        cpu.map_or("?".into(), |c| format!("{c:.2}")),
+        cpu.map_or("?".into(), |c| format!("{:.0}", args.queries as f64 / c)),
+    );
 
     // Recall (and exactness) against a brute-force scan on a sample of the queries.
     let sample: Vec<&C> = queries
@@ -224,16 +242,11 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("dumped codes and queries to {}", dir.display());
     }
 
-    let line = serde_json::json!({
-        "n": args.n,
-        "queries": args.queries,
-        "radius": args.radius,
-        "threads": threads,
-        "qps": (qps * 10.0).round() / 10.0,
-        "recall": recall,
-        "build_s": (build_s * 1000.0).round() / 1000.0,
-        "bytes_per_code": (bytes_per_code * 10.0).round() / 10.0,
-    });
+    // Keys in the documented order (serde_json would sort them).
+    let line = format!(
+        "{{\"n\":{},\"queries\":{},\"radius\":{},\"threads\":{},\"qps\":{:.1},\"recall\":{:.4},\"build_s\":{:.3},\"bytes_per_code\":{:.1}}}",
+        args.n, args.queries, args.radius, threads, qps, recall, build_s, bytes_per_code
+    );
     println!("{line}");
     Ok(())
 }
