@@ -171,7 +171,12 @@ fn hamming_insert(c: &mut Criterion) {
 fn range_bench<C: Code>(c: &mut Criterion, name: &str, radius: u32) {
     let mut rng = SplitMix(11);
     let codes: Vec<C> = clustered(N, &mut rng);
-    let index = HammingIndex::build(codes.iter().enumerate().map(|(i, c)| (EntryId(i as u32), *c)));
+    let index = HammingIndex::build(
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (EntryId(i as u32), *c)),
+    );
     let near: Vec<C> = (0..256)
         .map(|i| flip(&codes[(i * 3_907) % N], radius / 2, &mut rng))
         .collect();

@@ -20,7 +20,7 @@ use std::time::Instant;
 use clap::Parser;
 use rayon::prelude::*;
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
-use referral_dedup::index::{Code, HammingIndex};
+use referral_dedup::index::{Code, HammingConfig, HammingIndex, Layout};
 
 #[derive(Parser, Debug)]
 #[command(about = "Radius-query throughput of the Hamming index")]
@@ -46,6 +46,9 @@ struct Args {
     /// Queries checked against a brute-force scan for recall.
     #[arg(long, default_value_t = 200)]
     recall_sample: usize,
+    /// Force a table layout `TABLESxBITS` (for example `12x20`) instead of the cost model's.
+    #[arg(long)]
+    layout: Option<String>,
     /// Write `codes.bin`, `queries.bin` and `meta.json` here for the FAISS comparison.
     #[arg(long)]
     dump: Option<PathBuf>,
@@ -143,12 +146,27 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
+    let force_layout = match &args.layout {
+        Some(text) => {
+            let (m, b) = text.split_once('x').ok_or("--layout is TABLESxBITS")?;
+            Some(Layout {
+                tables: m.parse()?,
+                bits: b.parse()?,
+            })
+        }
+        None => None,
+    };
+    let cfg = HammingConfig {
+        force_layout,
+        ..HammingConfig::default()
+    };
     let start = Instant::now();
-    let index = HammingIndex::build(
+    let index = HammingIndex::build_with_config(
         codes
             .iter()
             .enumerate()
             .map(|(i, c)| (EntryId(i as u32), *c)),
+        cfg,
     );
     let build_s = start.elapsed().as_secs_f64();
     let bytes_per_code = index.memory_bytes() as f64 / args.n.max(1) as f64;
@@ -174,10 +192,7 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(0))
-            .sum()
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     let elapsed = start.elapsed().as_secs_f64();
     let qps = args.queries as f64 / elapsed;
@@ -219,7 +234,10 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         found as f64 / expected as f64
     };
-    eprintln!("recall sample: {} queries, {expected} true pairs, {found} found, {extra} wrong", sample.len());
+    eprintln!(
+        "recall sample: {} queries, {expected} true pairs, {found} found, {extra} wrong",
+        sample.len()
+    );
     if extra > 0 {
         return Err(format!("{extra} hits outside the radius").into());
     }
