@@ -156,8 +156,8 @@ fn is_digits(s: &str, max_len: usize) -> bool {
 fn yt_video(id: &str) -> Option<(String, String)> {
     is_yt_id(id).then(|| {
         (
-            cat(&["yt:", &id]),
-            cat(&["https://www.youtube.com/watch?v=", &id]),
+            cat(&["yt:", id]),
+            cat(&["https://www.youtube.com/watch?v=", id]),
         )
     })
 }
@@ -198,8 +198,8 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
             let id = segs.next()?;
             (id.len() >= 10 && id.len() <= 64 && all_bytes(id, is_b64url)).then(|| {
                 (
-                    cat(&["yt:clip:", &id]),
-                    cat(&["https://www.youtube.com/clip/", &id]),
+                    cat(&["yt:clip:", id]),
+                    cat(&["https://www.youtube.com/clip/", id]),
                 )
             })
         }
@@ -207,8 +207,8 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
             let id = segs.next()?;
             (id.len() == 24 && id.starts_with("UC") && all_bytes(id, is_b64url)).then(|| {
                 (
-                    cat(&["yt:channel:", &id]),
-                    cat(&["https://www.youtube.com/channel/", &id]),
+                    cat(&["yt:channel:", id]),
+                    cat(&["https://www.youtube.com/channel/", id]),
                 )
             })
         }
@@ -236,8 +236,8 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
 fn yt_playlist(list: &str) -> Option<(String, String)> {
     (list.len() >= 2 && list.len() <= 64 && all_bytes(list, is_b64url)).then(|| {
         (
-            cat(&["yt:playlist:", &list]),
-            cat(&["https://www.youtube.com/playlist?list=", &list]),
+            cat(&["yt:playlist:", list]),
+            cat(&["https://www.youtube.com/playlist?list=", list]),
         )
     })
 }
@@ -251,27 +251,22 @@ fn twitter(view: &View<'_>) -> Option<(String, String)> {
             if id.len() <= 32 && all_bytes(id, |b| b.is_ascii_alphanumeric()) =>
         {
             return Some((
-                cat(&["x:space:", &id]),
-                cat(&["https://x.com/i/spaces/", &id]),
+                cat(&["x:space:", id]),
+                cat(&["https://x.com/i/spaces/", id]),
             ));
         }
         ["i", "broadcasts", id, ..]
             if id.len() <= 32 && all_bytes(id, |b| b.is_ascii_alphanumeric()) =>
         {
             return Some((
-                cat(&["x:broadcast:", &id]),
-                cat(&["https://x.com/i/broadcasts/", &id]),
+                cat(&["x:broadcast:", id]),
+                cat(&["https://x.com/i/broadcasts/", id]),
             ));
         }
         [user, "status" | "statuses", id, ..] if *user != "i" => *id,
         _ => return None,
     };
-    is_digits(id, 20).then(|| {
-        (
-            cat(&["x:", &id]),
-            cat(&["https://x.com/i/web/status/", &id]),
-        )
-    })
+    is_digits(id, 20).then(|| (cat(&["x:", id]), cat(&["https://x.com/i/web/status/", id])))
 }
 
 /// Facebook object id: all digits or `pfbid` + alphanumerics (case-sensitive).
@@ -290,60 +285,58 @@ fn facebook(view: &View<'_>) -> Option<(String, String)> {
     let (kind, id, canonical): (&str, &str, String) = match segs {
         ["watch", ..] | ["video.php"] | ["video", "video.php"] => {
             let v = view.param("v").or_else(|| view.param("video_id"))?;
-            ("video", v, cat(&[&base, "/watch/?v=", &v]))
+            ("video", v, cat(&[base, "/watch/?v=", v]))
         }
-        ["reel", id, ..] => ("video", *id, cat(&[&base, "/watch/?v=", &id])),
+        ["reel", id, ..] => ("video", *id, cat(&[base, "/watch/?v=", id])),
         ["photo.php"] | ["photo"] => {
             let f = view.param("fbid")?;
-            ("photo", f, cat(&[&base, "/photo/?fbid=", &f]))
+            ("photo", f, cat(&[base, "/photo/?fbid=", f]))
         }
         ["permalink.php"] | ["story.php"] => {
             let s = view.param("story_fbid")?;
             let owner = view.param("id").filter(|o| is_fb_id(o));
             let c = match owner {
-                Some(o) => cat(&[&base, "/permalink.php?story_fbid=", &s, "&id=", &o]),
-                None => cat(&[&base, "/permalink.php?story_fbid=", &s]),
+                Some(o) => cat(&[base, "/permalink.php?story_fbid=", s, "&id=", o]),
+                None => cat(&[base, "/permalink.php?story_fbid=", s]),
             };
             ("post", s, c)
         }
-        ["groups", g, "posts" | "permalink", id, ..] => (
-            "post",
-            *id,
-            cat(&[&base, "/groups/", &g, "/posts/", &id, "/"]),
-        ),
-        ["events", id, ..] => ("event", *id, cat(&[&base, "/events/", &id, "/"])),
-        ["watchparty", id, ..] => ("watchparty", *id, cat(&[&base, "/watchparty/", &id, "/"])),
+        ["groups", g, "posts" | "permalink", id, ..] => {
+            ("post", *id, cat(&[base, "/groups/", g, "/posts/", id, "/"]))
+        }
+        ["events", id, ..] => ("event", *id, cat(&[base, "/events/", id, "/"])),
+        ["watchparty", id, ..] => ("watchparty", *id, cat(&[base, "/watchparty/", id, "/"])),
         ["ads", "library", ..] => {
             let id = view.param("id")?;
-            ("ad", id, cat(&[&base, "/ads/library/?id=", &id]))
+            ("ad", id, cat(&[base, "/ads/library/?id=", id]))
         }
         [page, "posts", rest @ ..] if !is_reserved_fb_page(page) => {
             let id = rest.iter().rev().find(|s| is_fb_id(s))?;
-            ("post", *id, cat(&[&base, "/", &page, "/posts/", &id]))
+            ("post", *id, cat(&[base, "/", page, "/posts/", id]))
         }
         [page, "videos", rest @ ..] if !is_reserved_fb_page(page) => {
             let id = rest.iter().rev().find(|s| is_fb_id(s))?;
-            ("video", *id, cat(&[&base, "/watch/?v=", &id]))
+            ("video", *id, cat(&[base, "/watch/?v=", id]))
         }
         [page, "photos", rest @ ..] if !is_reserved_fb_page(page) => {
             let id = rest.iter().rev().find(|s| is_digits(s, 25))?;
-            ("photo", *id, cat(&[&base, "/photo/?fbid=", &id]))
+            ("photo", *id, cat(&[base, "/photo/?fbid=", id]))
         }
         _ => return None,
     };
     if !is_fb_id(id) {
         return None;
     }
-    let mut key = cat(&["fb:", &kind, ":", &id]);
+    let mut key = cat(&["fb:", kind, ":", id]);
     let mut canonical = canonical;
     for (param, label) in [("comment_id", "comment"), ("reply_comment_id", "reply")] {
         if let Some(c) = view.param(param) {
             if !is_digits(c, 25) {
                 return None;
             }
-            key.push_str(&cat(&[":", &label, ":", &c]));
+            key.push_str(&cat(&[":", label, ":", c]));
             canonical.push(if canonical.contains('?') { '&' } else { '?' });
-            canonical.push_str(&cat(&[&param, "=", &c]));
+            canonical.push_str(&cat(&[param, "=", c]));
         }
     }
     Some((key, canonical))
@@ -372,16 +365,16 @@ fn instagram(view: &View<'_>) -> Option<(String, String)> {
         [_user, "p" | "reel" | "reels" | "tv", code, ..] => *code,
         ["stories", user, id, ..] if *user != "highlights" && is_digits(id, 25) => {
             return Some((
-                cat(&["ig:story:", &id]),
-                cat(&["https://www.instagram.com/stories/", &user, "/", &id, "/"]),
+                cat(&["ig:story:", id]),
+                cat(&["https://www.instagram.com/stories/", user, "/", id, "/"]),
             ));
         }
         _ => return None,
     };
     (code.len() >= 5 && code.len() <= 64 && all_bytes(code, is_b64url)).then(|| {
         (
-            cat(&["ig:", &code]),
-            cat(&["https://www.instagram.com/p/", &code, "/"]),
+            cat(&["ig:", code]),
+            cat(&["https://www.instagram.com/p/", code, "/"]),
         )
     })
 }
@@ -397,8 +390,8 @@ fn tiktok(view: &View<'_>) -> Option<(String, String)> {
     };
     is_digits(id, 20).then(|| {
         (
-            cat(&["tt:", &id]),
-            cat(&["https://www.tiktok.com/@/video/", &id]),
+            cat(&["tt:", id]),
+            cat(&["https://www.tiktok.com/@/video/", id]),
         )
     })
 }
@@ -437,9 +430,9 @@ fn telegram(view: &View<'_>) -> Option<(String, String)> {
         all => all,
     };
     let (chat, msg) = match segs {
-        ["c", internal, msg] if is_digits(internal, 20) => (cat(&["c/", &internal]), *msg),
+        ["c", internal, msg] if is_digits(internal, 20) => (cat(&["c/", internal]), *msg),
         ["c", internal, topic, msg] if is_digits(internal, 20) && is_digits(topic, 12) => {
-            (cat(&["c/", &internal]), *msg)
+            (cat(&["c/", internal]), *msg)
         }
         [chan] if is_tg_username(chan) => {
             let c = chan.to_ascii_lowercase();
@@ -455,8 +448,8 @@ fn telegram(view: &View<'_>) -> Option<(String, String)> {
     if !is_digits(msg, 12) {
         return None;
     }
-    let mut key = cat(&["tg:", &chat, "/", &msg]);
-    let mut canonical = cat(&["https://t.me/", &chat, "/", &msg]);
+    let mut key = cat(&["tg:", &chat, "/", msg]);
+    let mut canonical = cat(&["https://t.me/", &chat, "/", msg]);
     let mut sep = '?';
     if view.has_param("single") {
         key.push_str("?single");
@@ -467,9 +460,9 @@ fn telegram(view: &View<'_>) -> Option<(String, String)> {
         if !is_digits(c, 12) {
             return None;
         }
-        key.push_str(&cat(&[":comment:", &c]));
+        key.push_str(&cat(&[":comment:", c]));
         canonical.push(sep);
-        canonical.push_str(&cat(&["comment=", &c]));
+        canonical.push_str(&cat(&["comment=", c]));
     }
     Some((key, canonical))
 }
