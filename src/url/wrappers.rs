@@ -311,7 +311,9 @@ fn archive_today(view: &View<'_>) -> Option<Unwrapped> {
             target,
         });
     }
+    let reserved = matches!(first, "submit" | "search" | "faq" | "wip");
     if rest.is_empty()
+        && !reserved
         && (3..=12).contains(&first.len())
         && first.bytes().all(|b| b.is_ascii_alphanumeric())
     {
@@ -481,6 +483,7 @@ mod tests {
         );
         assert_eq!(unwrap_str("https://web.archive.org/"), None);
         assert_eq!(unwrap_str("https://archive.ph/"), None);
+        assert_eq!(unwrap_str("https://archive.ph/submit/"), None);
     }
 
     #[test]
