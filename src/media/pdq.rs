@@ -265,8 +265,10 @@ fn blur_and_decimate(luma: &[f32], width: usize, height: usize) -> Square64 {
     let win_rows = window(cols); // window used when filtering along each row
     let win_cols = window(rows); // window used when filtering along each column
     let n = rows * cols;
-    let mut buf_a = vec![0f32; n];
-    let mut buf_b = vec![0f32; n];
+    // Room for full planes and for the 64 × rows sampled intermediate (wider when cols < 64).
+    let len = n.max(SIDE * rows);
+    let mut buf_a = vec![0f32; len];
+    let mut buf_b = vec![0f32; len];
     let mut sums = vec![0f32; rows.max(cols).max(SIDE)];
 
     // Round 1. Rows are filtered in the transposed layout (cols × rows) so that every running
@@ -276,27 +278,32 @@ fn blur_and_decimate(luma: &[f32], width: usize, height: usize) -> Square64 {
     transpose(&buf_b, &mut buf_a, cols, rows); // a: rows × cols
     box_along_outer(&buf_a, &mut buf_b, rows, cols, win_cols, &mut sums); // b: rows × cols
 
-    // Round 2.
-    transpose(&buf_b, &mut buf_a, rows, cols); // a: cols × rows
-    box_along_outer(&buf_a, &mut buf_b, cols, rows, win_rows, &mut sums); // b: cols × rows
-
-    // The last column pass is only needed at the 64 sampled columns: gather them (rows × 64,
-    // from the transposed layout) and filter just those.
+    // Round 2. Only the 64 sampled columns and rows of the result are used, so each pass
+    // still runs every running sum over the whole vector but divides and stores only at the
+    // sample positions.
     let col_idx = sample_indices(cols);
     let row_idx = sample_indices(rows);
-    let mut gathered = vec![0f32; rows * SIDE];
-    for (j, &c) in col_idx.iter().enumerate() {
-        let src = &buf_b[c * rows..(c + 1) * rows];
-        for (r, &v) in src.iter().enumerate() {
-            gathered[r * SIDE + j] = v;
-        }
-    }
-    let mut filtered = vec![0f32; rows * SIDE];
-    box_along_outer(&gathered, &mut filtered, rows, SIDE, win_cols, &mut sums);
+    transpose(&buf_b, &mut buf_a, rows, cols); // a: cols × rows
+                                               // Rows pass, output only at the sampled columns: b holds 64 × rows.
+    box_along_outer_sampled(
+        &buf_a, &mut buf_b, cols, rows, win_rows, &mut sums, &col_idx,
+    );
+    // Bring it to rows × 64 for the final columns pass.
+    transpose(&buf_b[..SIDE * rows], &mut buf_a[..SIDE * rows], SIDE, rows);
+    let mut a_flat = [0f32; SIDE * SIDE];
+    box_along_outer_sampled(
+        &buf_a[..SIDE * rows],
+        &mut a_flat,
+        rows,
+        SIDE,
+        win_cols,
+        &mut sums,
+        &row_idx,
+    );
 
     let mut a = Box::new([[0f32; SIDE]; SIDE]);
-    for (out_row, &r) in a.iter_mut().zip(row_idx.iter()) {
-        out_row.copy_from_slice(&filtered[r * SIDE..(r + 1) * SIDE]);
+    for (out_row, src) in a.iter_mut().zip(a_flat.chunks_exact(SIDE)) {
+        out_row.copy_from_slice(src);
     }
     a
 }
@@ -334,14 +341,15 @@ fn transpose(input: &[f32], out: &mut [f32], rows: usize, cols: usize) {
 /// Per vector, this is `box1DFloat` of `downscaling.cpp`: with `h = (w + 2) / 2`, add `h - 1`
 /// samples silently; then `w - h + 1` times add and write; then `n - w` times add the right
 /// sample, subtract the left one and write; then `h - 1` times subtract and write. Each write is
-/// `sum / count` in float32.
-fn box_along_outer(
+/// `sum / count` in float32. `emit(o, sums, count)` receives output position `o` (in order).
+#[inline(always)]
+fn box_pass(
     input: &[f32],
-    output: &mut [f32],
     n: usize,
     m: usize,
     w: usize,
     sums: &mut [f32],
+    mut emit: impl FnMut(usize, &[f32], f32),
 ) {
     debug_assert!(w >= 1 && w <= n);
     let h = (w + 2) / 2;
@@ -359,39 +367,71 @@ fn box_along_outer(
         count += 1;
     }
     for _ in 0..w - h + 1 {
-        count += 1;
-        let c = count as f32;
-        let out = &mut output[oi * m..(oi + 1) * m];
-        for ((s, &x), o) in sum.iter_mut().zip(row(ri)).zip(out.iter_mut()) {
+        for (s, &x) in sum.iter_mut().zip(row(ri)) {
             *s += x;
-            *o = *s / c;
         }
+        count += 1;
+        emit(oi, sum, count as f32);
         ri += 1;
         oi += 1;
     }
-    let c = count as f32;
     for _ in 0..n - w {
-        let out = &mut output[oi * m..(oi + 1) * m];
-        for (((s, &x), &y), o) in sum.iter_mut().zip(row(ri)).zip(row(li)).zip(out.iter_mut()) {
+        for ((s, &x), &y) in sum.iter_mut().zip(row(ri)).zip(row(li)) {
             *s += x;
             *s -= y;
-            *o = *s / c;
         }
+        emit(oi, sum, count as f32);
         ri += 1;
         li += 1;
         oi += 1;
     }
     for _ in 0..h - 1 {
-        count -= 1;
-        let c = count as f32;
-        let out = &mut output[oi * m..(oi + 1) * m];
-        for ((s, &y), o) in sum.iter_mut().zip(row(li)).zip(out.iter_mut()) {
+        for (s, &y) in sum.iter_mut().zip(row(li)) {
             *s -= y;
-            *o = *s / c;
         }
+        count -= 1;
+        emit(oi, sum, count as f32);
         li += 1;
         oi += 1;
     }
+}
+
+/// [`box_pass`] writing every output: `output` is `n × m`.
+fn box_along_outer(
+    input: &[f32],
+    output: &mut [f32],
+    n: usize,
+    m: usize,
+    w: usize,
+    sums: &mut [f32],
+) {
+    box_pass(input, n, m, w, sums, |o, sum, c| {
+        for (out, &s) in output[o * m..(o + 1) * m].iter_mut().zip(sum) {
+            *out = s / c;
+        }
+    });
+}
+
+/// [`box_pass`] writing only the outputs at the 64 positions `wanted` (ascending, possibly
+/// repeated): `output` is `64 × m`, row `k` holding output position `wanted[k]`.
+fn box_along_outer_sampled(
+    input: &[f32],
+    output: &mut [f32],
+    n: usize,
+    m: usize,
+    w: usize,
+    sums: &mut [f32],
+    wanted: &[usize; SIDE],
+) {
+    let mut next = 0usize;
+    box_pass(input, n, m, w, sums, |o, sum, c| {
+        while next < SIDE && wanted[next] == o {
+            for (out, &s) in output[next * m..(next + 1) * m].iter_mut().zip(sum) {
+                *out = s / c;
+            }
+            next += 1;
+        }
+    });
 }
 
 /// Reference quality: the sum of truncated `|Δ| * 100 / 255` over all vertical then horizontal
