@@ -20,7 +20,7 @@ use std::time::Instant;
 use clap::Parser;
 use rayon::prelude::*;
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
-use referral_dedup::index::{Code, HammingIndex};
+use referral_dedup::index::{Code, HammingConfig, HammingIndex, Layout};
 
 #[derive(Parser, Debug)]
 #[command(about = "Radius-query throughput of the Hamming index")]
@@ -46,6 +46,9 @@ struct Args {
     /// Queries checked against a brute-force scan for recall.
     #[arg(long, default_value_t = 200)]
     recall_sample: usize,
+    /// Force a table layout `TABLESxBITS` (for example `12x20`) instead of the cost model's.
+    #[arg(long)]
+    layout: Option<String>,
     /// Write `codes.bin`, `queries.bin` and `meta.json` here for the FAISS comparison.
     #[arg(long)]
     dump: Option<PathBuf>,
@@ -116,6 +119,18 @@ fn write_codes<C: Code>(path: &std::path::Path, codes: &[C]) -> std::io::Result<
     out.flush()
 }
 
+/// CPU seconds used by this process so far (user + system), from `/proc/self/stat` (Linux,
+/// where USER_HZ is 100); `None` elsewhere. On a shared machine, queries per CPU-second are
+/// steadier than queries per wall-clock second.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = SplitMix(args.seed);
     let codes: Vec<C> = clustered_codes(args.n, &mut rng);
@@ -131,12 +146,27 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
+    let force_layout = match &args.layout {
+        Some(text) => {
+            let (m, b) = text.split_once('x').ok_or("--layout is TABLESxBITS")?;
+            Some(Layout {
+                tables: m.parse()?,
+                bits: b.parse()?,
+            })
+        }
+        None => None,
+    };
+    let cfg = HammingConfig {
+        force_layout,
+        ..HammingConfig::default()
+    };
     let start = Instant::now();
-    let index = HammingIndex::build(
+    let index = HammingIndex::build_with_config(
         codes
             .iter()
             .enumerate()
             .map(|(i, c)| (EntryId(i as u32), *c)),
+        cfg,
     );
     let build_s = start.elapsed().as_secs_f64();
     let bytes_per_code = index.memory_bytes() as f64 / args.n.max(1) as f64;
@@ -144,6 +174,7 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
     // Timed queries on `threads` threads, each taking every `threads`-th query.
     let threads = args.threads.max(1);
+    let cpu_before = process_cpu_seconds();
     let start = Instant::now();
     let total_hits: usize = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -165,7 +196,12 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     });
     let elapsed = start.elapsed().as_secs_f64();
     let qps = args.queries as f64 / elapsed;
-    eprintln!("{total_hits} hits in {elapsed:.3} s");
+    let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+    eprintln!(
+        "{total_hits} hits in {elapsed:.3} s wall, {} CPU s ({} queries per CPU-second)",
+        cpu.map_or("?".into(), |c| format!("{c:.2}")),
+        cpu.map_or("?".into(), |c| format!("{:.0}", args.queries as f64 / c)),
+    );
 
     // Recall (and exactness) against a brute-force scan on a sample of the queries.
     let sample: Vec<&C> = queries
@@ -224,16 +260,11 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("dumped codes and queries to {}", dir.display());
     }
 
-    let line = serde_json::json!({
-        "n": args.n,
-        "queries": args.queries,
-        "radius": args.radius,
-        "threads": threads,
-        "qps": (qps * 10.0).round() / 10.0,
-        "recall": recall,
-        "build_s": (build_s * 1000.0).round() / 1000.0,
-        "bytes_per_code": (bytes_per_code * 10.0).round() / 10.0,
-    });
+    // Keys in the documented order (serde_json would sort them).
+    let line = format!(
+        "{{\"n\":{},\"queries\":{},\"radius\":{},\"threads\":{},\"qps\":{:.1},\"recall\":{:.4},\"build_s\":{:.3},\"bytes_per_code\":{:.1}}}",
+        args.n, args.queries, args.radius, threads, qps, recall, build_s, bytes_per_code
+    );
     println!("{line}");
     Ok(())
 }

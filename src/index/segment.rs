@@ -323,27 +323,39 @@ impl<C: Code> Segment<C> {
             *slot = q.substring(t as u32 * b, b);
         }
         let qsub = &qsub[..m];
+        // Two passes per table: gather the candidate slots of every probed bucket, then verify
+        // them in one tight loop whose iterations are independent, so the CPU overlaps the
+        // random reads of many stored codes (one bucket at a time, the end of every short
+        // bucket loop is a mispredicted branch that cuts the overlap).
+        // The bucket offsets are read in a first pass of their own for the same reason.
+        let mut slots: Vec<u32> = Vec::new();
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
         for (t, table) in self.tables.iter().enumerate() {
+            slots.clear();
+            ranges.clear();
             for_each_neighbour(qsub[t], b, s, |v| {
-                let (start, end) = table.offsets.range(v as usize);
-                for p in start..end {
-                    let slot = if t == 0 {
-                        p
-                    } else {
-                        table.positions[p] as usize
-                    };
-                    let code = &self.codes[slot];
-                    let d = code.distance(q);
-                    if d > radius {
-                        continue;
-                    }
-                    let earlier = (0..t)
-                        .any(|u| (code.substring(u as u32 * b, b) ^ qsub[u]).count_ones() <= s);
-                    if !earlier && !self.is_dead(slot) {
-                        out.push((self.ids[slot], d));
-                    }
-                }
+                ranges.push(table.offsets.range(v as usize));
             });
+            for &(start, end) in &ranges {
+                if t == 0 {
+                    slots.extend(start as u32..end as u32);
+                } else {
+                    slots.extend_from_slice(&table.positions[start..end]);
+                }
+            }
+            for &slot in &slots {
+                let slot = slot as usize;
+                let code = &self.codes[slot];
+                let d = code.distance(q);
+                if d > radius {
+                    continue;
+                }
+                let earlier =
+                    (0..t).any(|u| (code.substring(u as u32 * b, b) ^ qsub[u]).count_ones() <= s);
+                if !earlier && !self.is_dead(slot) {
+                    out.push((self.ids[slot], d));
+                }
+            }
         }
     }
 }
