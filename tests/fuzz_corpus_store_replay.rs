@@ -55,3 +55,26 @@ fn seeds_and_their_mutations_replay_without_panic() {
         }
     }
 }
+
+/// A string length that splits a multi-byte character is refused even with every checksum
+/// recomputed to match (the damage is only visible to the string-table validation).
+#[test]
+fn a_string_length_splitting_a_character_is_refused() {
+    let mut e = EntryRecord::new(EntryId(1), EntrySource::Known, "é");
+    e.label = Some("a".into());
+    let good = encode_snapshot([&e], &[], 1).unwrap();
+    let lens_entry = 64 + 11 * 24;
+    let off = u64::from_le_bytes(good[lens_entry + 8..lens_entry + 16].try_into().unwrap());
+    let off = off as usize;
+    assert_eq!(&good[off..off + 8], &[2, 0, 0, 0, 1, 0, 0, 0]);
+    let mut bad = good.clone();
+    bad[off..off + 8].copy_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0]);
+    let bad = fix_snapshot_checksums(&bad);
+    let err = referral_dedup::store::SnapshotColumns::decode(bad, "s".into()).unwrap_err();
+    assert!(err.to_string().contains("splits a character"), "{err}");
+    assert!(referral_dedup::store::SnapshotColumns::decode(
+        fix_snapshot_checksums(&good),
+        "s".into()
+    )
+    .is_ok());
+}

@@ -205,6 +205,19 @@ pub struct BatchReport {
 
 /// Deduplicates the backlog file at `path` (media paths relative to its directory).
 ///
+/// ```
+/// use referral_dedup::batch::{dedup_backlog, BatchOptions};
+/// use referral_dedup::engine::EngineConfig;
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("clip.mp4"), b"video bytes").unwrap();
+/// std::fs::write(dir.path().join("clip-again.mp4"), b"video bytes").unwrap();
+/// let backlog = dir.path().join("backlog.jsonl");
+/// std::fs::write(&backlog, "{\"id\":\"a\",\"media\":\"clip.mp4\"}\n{\"id\":\"b\",\"media\":\"clip-again.mp4\"}\n").unwrap();
+/// let report = dedup_backlog(&backlog, None, &EngineConfig::default(), &BatchOptions::default()).unwrap();
+/// assert_eq!(report.clusters[0].members, ["a", "b"]);
+/// assert_eq!(report.clusters[0].reasons[0].kind.as_str(), "blake3");
+/// ```
+///
 /// # Errors
 /// [`EngineError::Io`] when the backlog cannot be read; [`EngineError::Config`] for an invalid
 /// configuration.

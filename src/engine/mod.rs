@@ -59,6 +59,14 @@ pub use referral::{Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
 
 /// Why the engine refused an operation.
+///
+/// ```
+/// use referral_dedup::engine::{Engine, EngineConfig, EngineError};
+/// let mut config = EngineConfig::default();
+/// config.max_evidence = 0;
+/// let err = Engine::in_memory(config).unwrap_err();
+/// assert!(matches!(err, referral_dedup::Error::Engine(EngineError::Config(_))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
@@ -107,6 +115,21 @@ struct Writer {
 }
 
 /// One verdict per referral, over earlier referrals and known content. See the module docs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+/// let engine = Arc::new(Engine::in_memory(EngineConfig::default()).unwrap());
+/// let workers: Vec<_> = (0..4).map(|i| {
+///     let engine = Arc::clone(&engine);
+///     std::thread::spawn(move || {
+///         let r = Referral::new(format!("r{i}")).with_url(format!("https://t.me/chan/{}", i % 2));
+///         engine.check_and_record(&r).unwrap().kind
+///     })
+/// }).collect();
+/// let kinds: Vec<VerdictKind> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+/// assert_eq!(kinds.iter().filter(|k| **k == VerdictKind::New).count(), 2);
+/// ```
 pub struct Engine {
     config: EngineConfig,
     keyer: UrlKeyer,
@@ -299,6 +322,14 @@ impl Engine {
 
     /// Checks a referral without recording it.
     ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// let r = Referral::new("r1").with_url("https://www.reddit.com/r/x/comments/abc12/t/");
+    /// assert_eq!(engine.check(&r).unwrap().kind, VerdictKind::New);
+    /// assert_eq!(engine.check(&r).unwrap().kind, VerdictKind::New, "check does not record");
+    /// ```
+    ///
     /// # Errors
     /// [`EngineError::Io`] when a media path cannot be read.
     pub fn check(&self, referral: &Referral) -> crate::Result<Verdict> {
@@ -314,6 +345,16 @@ impl Engine {
 
     /// Every entry the fingerprint matches under the rule (one [`Match`] per entry and kind,
     /// unsorted, not truncated).
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// for i in 0..3 {
+    ///     engine.record(&Referral::new(format!("r{i}")).with_url("https://redd.it/abc12")).unwrap();
+    /// }
+    /// let fp = engine.fingerprint(&Referral::new("q").with_url("https://old.reddit.com/comments/abc12/")).unwrap();
+    /// assert_eq!(engine.matches(&fp).len(), 3);
+    /// ```
     pub fn matches(&self, fp: &Fingerprint) -> Vec<Match> {
         let mut found = MatchSet::default();
         if let Some(url) = &fp.url {
@@ -393,6 +434,13 @@ impl Engine {
     }
 
     /// Records a referral as an entry (so later referrals match it) and returns its id.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// let id = engine.record(&Referral::new("r1").with_url("https://x.com/a/status/5")).unwrap();
+    /// assert_eq!(engine.entry(id).unwrap().url_key.as_deref(), Some("x:5"));
+    /// ```
     ///
     /// # Errors
     /// [`EngineError::Io`] when a media path cannot be read; a store error when the journal
@@ -515,6 +563,14 @@ impl Engine {
     }
 
     /// Writes a snapshot now (directory engines; `None` in memory).
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let engine = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+    /// assert!(engine.snapshot().unwrap().is_some());
+    /// assert!(Engine::in_memory(EngineConfig::default()).unwrap().snapshot().unwrap().is_none());
+    /// ```
     ///
     /// # Errors
     /// A store error when writing fails.
@@ -753,6 +809,17 @@ impl Engine {
 
     /// Hashes a media file and adds it as known content. `id` defaults to the file name.
     ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flyer.pdf");
+    /// std::fs::write(&path, b"%PDF-1.7 not a picture").unwrap();
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// engine.add_known_file(&path, None, Some("list-a")).unwrap();
+    /// let v = engine.check(&Referral::new("r").with_media_path(&path)).unwrap();
+    /// assert_eq!((v.kind, v.evidence[0].external_id.as_str()), (VerdictKind::Known, "flyer.pdf"));
+    /// ```
+    ///
     /// # Errors
     /// [`EngineError::Io`] when the file cannot be read; a store error when journaling fails.
     pub fn add_known_file(
@@ -810,6 +877,13 @@ impl Engine {
     }
 
     /// Every live known-content item, in entry id order (for export).
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, ListFormat};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// engine.import_list("md5,id\nd41d8cd98f00b204e9800998ecf8427e,x\n".as_bytes(), ListFormat::Csv, true).unwrap();
+    /// assert_eq!(engine.known_items()[0].id.as_deref(), Some("x"));
+    /// ```
     pub fn known_items(&self) -> Vec<KnownItem> {
         let mut entries: Vec<Arc<EntryRecord>> = self
             .entries

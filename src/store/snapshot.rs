@@ -529,24 +529,27 @@ impl SnapshotColumns {
                 format!("extra PDQ counts sum to {extra_sum}, header says {n_extra}"),
             ));
         }
-        // String lengths sum to the blob; every string is UTF-8.
-        let blob = &bytes[sections[SEC_STRING_BYTES].clone()];
+        // The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
+        // character boundary, and the lengths sum to the blob.
+        let blob_bytes = &bytes[sections[SEC_STRING_BYTES].clone()];
+        let blob = std::str::from_utf8(blob_bytes).map_err(|e| {
+            corrupt(
+                sections[SEC_STRING_BYTES].start + e.valid_up_to(),
+                "string bytes are not UTF-8".into(),
+            )
+        })?;
         let mut at = 0usize;
         for (i, c) in bytes[sections[SEC_STRING_LENS].clone()]
             .chunks_exact(4)
             .enumerate()
         {
             let len = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
-            let Some(s) = blob.get(at..at.saturating_add(len)) else {
+            if blob.get(at..at.saturating_add(len)).is_none() {
                 return Err(corrupt(
                     sections[SEC_STRING_LENS].start + 4 * i,
-                    format!("string {i} of {len} bytes runs past the string bytes"),
-                ));
-            };
-            if std::str::from_utf8(s).is_err() {
-                return Err(corrupt(
-                    sections[SEC_STRING_BYTES].start + at,
-                    format!("string {i} is not UTF-8"),
+                    format!(
+                        "string {i} of {len} bytes at {at} runs past the string bytes or splits a character"
+                    ),
                 ));
             }
             at += len;
@@ -663,14 +666,15 @@ impl SnapshotColumns {
     }
 
     fn strings(&self) -> impl Iterator<Item = &str> + '_ {
-        let blob = self.section(SEC_STRING_BYTES);
+        // Validated in `decode` (UTF-8 and boundaries), so neither fallback is ever taken; they
+        // keep a logic error from becoming a panic.
+        let blob = std::str::from_utf8(self.section(SEC_STRING_BYTES)).unwrap_or_default();
         let mut at = 0usize;
         self.section(SEC_STRING_LENS).chunks_exact(4).map(move |c| {
             let len = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
-            let s = &blob[at..at + len];
+            let s = blob.get(at..at + len).unwrap_or_default();
             at += len;
-            // Validated in `decode`; an empty string can never be wrong.
-            std::str::from_utf8(s).unwrap_or_default()
+            s
         })
     }
 

@@ -90,7 +90,15 @@ pub(crate) struct View<'a> {
 impl<'a> View<'a> {
     /// Builds the view; fails only for a host that is nothing but dots.
     pub(crate) fn new(url: &'a Url) -> Result<Self, UrlError> {
-        let host = url.host_str().unwrap_or("").trim_end_matches('.');
+        let raw = url.host_str().unwrap_or("");
+        let trimmed = raw.trim_end_matches('.');
+        // Dropping the dots must not turn a domain into an IPv4 spelling (WHATWG parses a host
+        // that "ends in a number" as IPv4): `..4..` stays as it is, so the canonical URL reparses.
+        let host = if trimmed.len() != raw.len() && ends_in_number(trimmed) {
+            raw
+        } else {
+            trimmed
+        };
         if host.is_empty() {
             return Err(UrlError::NoHost);
         }
@@ -133,6 +141,18 @@ impl<'a> View<'a> {
     /// Whether a parameter called exactly `name` is present (with or without a value).
     pub(crate) fn has_param(&self, name: &str) -> bool {
         self.pairs().any(|(n, _)| n == name)
+    }
+}
+
+/// WHATWG "ends in a number": the last label is all digits or `0x` + hex digits.
+fn ends_in_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or("");
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    match last.strip_prefix("0x").or_else(|| last.strip_prefix("0X")) {
+        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => false,
     }
 }
 

@@ -115,6 +115,26 @@ pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
     })
 }
 
+/// Concatenates `parts` into one exactly-sized string (cheaper than `format!` on the hot path).
+fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// The first `N` non-empty path segments, without allocating.
+fn first_segments<'v, const N: usize>(view: &'v View<'_>) -> ([&'v str; N], usize) {
+    let mut out = [""; N];
+    let mut n = 0;
+    for s in view.segments().take(N) {
+        out[n] = s;
+        n += 1;
+    }
+    (out, n)
+}
+
 fn all_bytes(s: &str, f: impl Fn(u8) -> bool) -> bool {
     s.bytes().all(f)
 }
@@ -136,8 +156,8 @@ fn is_digits(s: &str, max_len: usize) -> bool {
 fn yt_video(id: &str) -> Option<(String, String)> {
     is_yt_id(id).then(|| {
         (
-            format!("yt:{id}"),
-            format!("https://www.youtube.com/watch?v={id}"),
+            cat(&["yt:", id]),
+            cat(&["https://www.youtube.com/watch?v=", id]),
         )
     })
 }
@@ -178,8 +198,8 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
             let id = segs.next()?;
             (id.len() >= 10 && id.len() <= 64 && all_bytes(id, is_b64url)).then(|| {
                 (
-                    format!("yt:clip:{id}"),
-                    format!("https://www.youtube.com/clip/{id}"),
+                    cat(&["yt:clip:", id]),
+                    cat(&["https://www.youtube.com/clip/", id]),
                 )
             })
         }
@@ -187,8 +207,8 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
             let id = segs.next()?;
             (id.len() == 24 && id.starts_with("UC") && all_bytes(id, is_b64url)).then(|| {
                 (
-                    format!("yt:channel:{id}"),
-                    format!("https://www.youtube.com/channel/{id}"),
+                    cat(&["yt:channel:", id]),
+                    cat(&["https://www.youtube.com/channel/", id]),
                 )
             })
         }
@@ -206,7 +226,7 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
                 }))
             .then(|| {
                 let h = handle.to_ascii_lowercase();
-                (format!("yt:@{h}"), format!("https://www.youtube.com/@{h}"))
+                (cat(&["yt:@", &h]), cat(&["https://www.youtube.com/@", &h]))
             })
         }
         _ => None,
@@ -216,41 +236,37 @@ fn youtube(view: &View<'_>) -> Option<(String, String)> {
 fn yt_playlist(list: &str) -> Option<(String, String)> {
     (list.len() >= 2 && list.len() <= 64 && all_bytes(list, is_b64url)).then(|| {
         (
-            format!("yt:playlist:{list}"),
-            format!("https://www.youtube.com/playlist?list={list}"),
+            cat(&["yt:playlist:", list]),
+            cat(&["https://www.youtube.com/playlist?list=", list]),
         )
     })
 }
 
 fn twitter(view: &View<'_>) -> Option<(String, String)> {
-    let segs: Vec<&str> = view.segments().take(4).collect();
-    let id = match segs.as_slice() {
+    let (seg_arr, seg_n) = first_segments::<4>(view);
+    let segs = &seg_arr[..seg_n];
+    let id = match segs {
         ["i", "web", "status", id, ..] | ["i", "status", id, ..] | ["statuses", id, ..] => *id,
         ["i", "spaces", id, ..]
             if id.len() <= 32 && all_bytes(id, |b| b.is_ascii_alphanumeric()) =>
         {
             return Some((
-                format!("x:space:{id}"),
-                format!("https://x.com/i/spaces/{id}"),
+                cat(&["x:space:", id]),
+                cat(&["https://x.com/i/spaces/", id]),
             ));
         }
         ["i", "broadcasts", id, ..]
             if id.len() <= 32 && all_bytes(id, |b| b.is_ascii_alphanumeric()) =>
         {
             return Some((
-                format!("x:broadcast:{id}"),
-                format!("https://x.com/i/broadcasts/{id}"),
+                cat(&["x:broadcast:", id]),
+                cat(&["https://x.com/i/broadcasts/", id]),
             ));
         }
         [user, "status" | "statuses", id, ..] if *user != "i" => *id,
         _ => return None,
     };
-    is_digits(id, 20).then(|| {
-        (
-            format!("x:{id}"),
-            format!("https://x.com/i/web/status/{id}"),
-        )
-    })
+    is_digits(id, 20).then(|| (cat(&["x:", id]), cat(&["https://x.com/i/web/status/", id])))
 }
 
 /// Facebook object id: all digits or `pfbid` + alphanumerics (case-sensitive).
@@ -263,63 +279,64 @@ fn is_fb_id(s: &str) -> bool {
 }
 
 fn facebook(view: &View<'_>) -> Option<(String, String)> {
-    let segs: Vec<&str> = view.segments().take(5).collect();
+    let (seg_arr, seg_n) = first_segments::<5>(view);
+    let segs = &seg_arr[..seg_n];
     let base = "https://www.facebook.com";
-    let (kind, id, canonical): (&str, &str, String) = match segs.as_slice() {
+    let (kind, id, canonical): (&str, &str, String) = match segs {
         ["watch", ..] | ["video.php"] | ["video", "video.php"] => {
             let v = view.param("v").or_else(|| view.param("video_id"))?;
-            ("video", v, format!("{base}/watch/?v={v}"))
+            ("video", v, cat(&[base, "/watch/?v=", v]))
         }
-        ["reel", id, ..] => ("video", *id, format!("{base}/watch/?v={id}")),
+        ["reel", id, ..] => ("video", *id, cat(&[base, "/watch/?v=", id])),
         ["photo.php"] | ["photo"] => {
             let f = view.param("fbid")?;
-            ("photo", f, format!("{base}/photo/?fbid={f}"))
+            ("photo", f, cat(&[base, "/photo/?fbid=", f]))
         }
         ["permalink.php"] | ["story.php"] => {
             let s = view.param("story_fbid")?;
             let owner = view.param("id").filter(|o| is_fb_id(o));
             let c = match owner {
-                Some(o) => format!("{base}/permalink.php?story_fbid={s}&id={o}"),
-                None => format!("{base}/permalink.php?story_fbid={s}"),
+                Some(o) => cat(&[base, "/permalink.php?story_fbid=", s, "&id=", o]),
+                None => cat(&[base, "/permalink.php?story_fbid=", s]),
             };
             ("post", s, c)
         }
         ["groups", g, "posts" | "permalink", id, ..] => {
-            ("post", *id, format!("{base}/groups/{g}/posts/{id}/"))
+            ("post", *id, cat(&[base, "/groups/", g, "/posts/", id, "/"]))
         }
-        ["events", id, ..] => ("event", *id, format!("{base}/events/{id}/")),
-        ["watchparty", id, ..] => ("watchparty", *id, format!("{base}/watchparty/{id}/")),
+        ["events", id, ..] => ("event", *id, cat(&[base, "/events/", id, "/"])),
+        ["watchparty", id, ..] => ("watchparty", *id, cat(&[base, "/watchparty/", id, "/"])),
         ["ads", "library", ..] => {
             let id = view.param("id")?;
-            ("ad", id, format!("{base}/ads/library/?id={id}"))
+            ("ad", id, cat(&[base, "/ads/library/?id=", id]))
         }
         [page, "posts", rest @ ..] if !is_reserved_fb_page(page) => {
             let id = rest.iter().rev().find(|s| is_fb_id(s))?;
-            ("post", *id, format!("{base}/{page}/posts/{id}"))
+            ("post", *id, cat(&[base, "/", page, "/posts/", id]))
         }
         [page, "videos", rest @ ..] if !is_reserved_fb_page(page) => {
             let id = rest.iter().rev().find(|s| is_fb_id(s))?;
-            ("video", *id, format!("{base}/watch/?v={id}"))
+            ("video", *id, cat(&[base, "/watch/?v=", id]))
         }
         [page, "photos", rest @ ..] if !is_reserved_fb_page(page) => {
             let id = rest.iter().rev().find(|s| is_digits(s, 25))?;
-            ("photo", *id, format!("{base}/photo/?fbid={id}"))
+            ("photo", *id, cat(&[base, "/photo/?fbid=", id]))
         }
         _ => return None,
     };
     if !is_fb_id(id) {
         return None;
     }
-    let mut key = format!("fb:{kind}:{id}");
+    let mut key = cat(&["fb:", kind, ":", id]);
     let mut canonical = canonical;
     for (param, label) in [("comment_id", "comment"), ("reply_comment_id", "reply")] {
         if let Some(c) = view.param(param) {
             if !is_digits(c, 25) {
                 return None;
             }
-            key.push_str(&format!(":{label}:{c}"));
+            key.push_str(&cat(&[":", label, ":", c]));
             canonical.push(if canonical.contains('?') { '&' } else { '?' });
-            canonical.push_str(&format!("{param}={c}"));
+            canonical.push_str(&cat(&[param, "=", c]));
         }
     }
     Some((key, canonical))
@@ -341,29 +358,31 @@ fn is_reserved_fb_page(page: &str) -> bool {
 }
 
 fn instagram(view: &View<'_>) -> Option<(String, String)> {
-    let segs: Vec<&str> = view.segments().take(4).collect();
-    let code = match segs.as_slice() {
+    let (seg_arr, seg_n) = first_segments::<4>(view);
+    let segs = &seg_arr[..seg_n];
+    let code = match segs {
         ["p" | "reel" | "reels" | "tv", code, ..] => *code,
         [_user, "p" | "reel" | "reels" | "tv", code, ..] => *code,
         ["stories", user, id, ..] if *user != "highlights" && is_digits(id, 25) => {
             return Some((
-                format!("ig:story:{id}"),
-                format!("https://www.instagram.com/stories/{user}/{id}/"),
+                cat(&["ig:story:", id]),
+                cat(&["https://www.instagram.com/stories/", user, "/", id, "/"]),
             ));
         }
         _ => return None,
     };
     (code.len() >= 5 && code.len() <= 64 && all_bytes(code, is_b64url)).then(|| {
         (
-            format!("ig:{code}"),
-            format!("https://www.instagram.com/p/{code}/"),
+            cat(&["ig:", code]),
+            cat(&["https://www.instagram.com/p/", code, "/"]),
         )
     })
 }
 
 fn tiktok(view: &View<'_>) -> Option<(String, String)> {
-    let segs: Vec<&str> = view.segments().take(4).collect();
-    let id = match segs.as_slice() {
+    let (seg_arr, seg_n) = first_segments::<4>(view);
+    let segs = &seg_arr[..seg_n];
+    let id = match segs {
         [user, "video" | "photo", id, ..] if user.starts_with('@') => *id,
         ["embed", "v2", id, ..] | ["embed", id, ..] | ["share", "video", id, ..] => *id,
         ["v", file] => file.strip_suffix(".html")?,
@@ -371,8 +390,8 @@ fn tiktok(view: &View<'_>) -> Option<(String, String)> {
     };
     is_digits(id, 20).then(|| {
         (
-            format!("tt:{id}"),
-            format!("https://www.tiktok.com/@/video/{id}"),
+            cat(&["tt:", id]),
+            cat(&["https://www.tiktok.com/@/video/", id]),
         )
     })
 }
@@ -404,19 +423,20 @@ fn is_tg_username(s: &str) -> bool {
 }
 
 fn telegram(view: &View<'_>) -> Option<(String, String)> {
-    let segs: Vec<&str> = view.segments().take(5).collect();
-    let segs = match segs.as_slice() {
+    let (seg_arr, seg_n) = first_segments::<5>(view);
+    let segs = &seg_arr[..seg_n];
+    let segs = match segs {
         ["s", rest @ ..] => rest,
         all => all,
     };
     let (chat, msg) = match segs {
-        ["c", internal, msg] if is_digits(internal, 20) => (format!("c/{internal}"), *msg),
+        ["c", internal, msg] if is_digits(internal, 20) => (cat(&["c/", internal]), *msg),
         ["c", internal, topic, msg] if is_digits(internal, 20) && is_digits(topic, 12) => {
-            (format!("c/{internal}"), *msg)
+            (cat(&["c/", internal]), *msg)
         }
         [chan] if is_tg_username(chan) => {
             let c = chan.to_ascii_lowercase();
-            return Some((format!("tg:{c}"), format!("https://t.me/{c}")));
+            return Some((cat(&["tg:", &c]), cat(&["https://t.me/", &c])));
         }
         [chan, msg] if is_tg_username(chan) => (chan.to_ascii_lowercase(), *msg),
         // Forum topics: /{chan}/{topic}/{msg}; message ids are unique per chat.
@@ -428,8 +448,8 @@ fn telegram(view: &View<'_>) -> Option<(String, String)> {
     if !is_digits(msg, 12) {
         return None;
     }
-    let mut key = format!("tg:{chat}/{msg}");
-    let mut canonical = format!("https://t.me/{chat}/{msg}");
+    let mut key = cat(&["tg:", &chat, "/", msg]);
+    let mut canonical = cat(&["https://t.me/", &chat, "/", msg]);
     let mut sep = '?';
     if view.has_param("single") {
         key.push_str("?single");
@@ -440,9 +460,9 @@ fn telegram(view: &View<'_>) -> Option<(String, String)> {
         if !is_digits(c, 12) {
             return None;
         }
-        key.push_str(&format!(":comment:{c}"));
+        key.push_str(&cat(&[":comment:", c]));
         canonical.push(sep);
-        canonical.push_str(&format!("comment={c}"));
+        canonical.push_str(&cat(&["comment=", c]));
     }
     Some((key, canonical))
 }
@@ -455,7 +475,8 @@ fn rd_id(s: &str) -> Option<String> {
 
 fn reddit(view: &View<'_>) -> Option<(String, String)> {
     let (sub, site) = split_site(view.host);
-    let segs: Vec<&str> = view.segments().take(7).collect();
+    let (seg_arr, seg_n) = first_segments::<7>(view);
+    let segs = &seg_arr[..seg_n];
     if site == "redd.it" {
         if !sub.is_empty() {
             return None; // v.redd.it / i.redd.it are media ids, not posts
@@ -463,18 +484,18 @@ fn reddit(view: &View<'_>) -> Option<(String, String)> {
         let id = rd_id(segs.first()?)?;
         return (segs.len() == 1).then(|| {
             (
-                format!("rd:{id}"),
-                format!("https://www.reddit.com/comments/{id}/"),
+                cat(&["rd:", &id]),
+                cat(&["https://www.reddit.com/comments/", &id, "/"]),
             )
         });
     }
-    let rest = match segs.as_slice() {
+    let rest = match segs {
         ["r" | "user" | "u", _, "comments", rest @ ..] | ["comments", rest @ ..] => rest,
         ["gallery", id] => {
             let id = rd_id(id)?;
             return Some((
-                format!("rd:{id}"),
-                format!("https://www.reddit.com/comments/{id}/"),
+                cat(&["rd:", &id]),
+                cat(&["https://www.reddit.com/comments/", &id, "/"]),
             ));
         }
         ["r", name]
@@ -482,8 +503,8 @@ fn reddit(view: &View<'_>) -> Option<(String, String)> {
         {
             let n = name.to_ascii_lowercase();
             return Some((
-                format!("rd:r/{n}"),
-                format!("https://www.reddit.com/r/{n}/"),
+                cat(&["rd:r/", &n]),
+                cat(&["https://www.reddit.com/r/", &n, "/"]),
             ));
         }
         _ => return None,
@@ -491,14 +512,20 @@ fn reddit(view: &View<'_>) -> Option<(String, String)> {
     let id = rd_id(rest.first()?)?;
     match rest {
         [_] | [_, _] => Some((
-            format!("rd:{id}"),
-            format!("https://www.reddit.com/comments/{id}/"),
+            cat(&["rd:", &id]),
+            cat(&["https://www.reddit.com/comments/", &id, "/"]),
         )),
         [_, _, cid] => {
             let cid = rd_id(cid)?;
             Some((
-                format!("rd:{id}:{cid}"),
-                format!("https://www.reddit.com/comments/{id}/comment/{cid}/"),
+                cat(&["rd:", &id, ":", &cid]),
+                cat(&[
+                    "https://www.reddit.com/comments/",
+                    &id,
+                    "/comment/",
+                    &cid,
+                    "/",
+                ]),
             ))
         }
         _ => None,

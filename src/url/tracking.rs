@@ -6,6 +6,32 @@
 //! prefixes, and a hash lookup plus a few prefix compares keeps keying cheap per call.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a: the table's keys are short ASCII names, for which it is several times faster than the
+/// default SipHash; the table is built from our own data file, so hash flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvBuild = BuildHasherDefault<Fnv1a>;
 
 /// The built-in rule table text.
 pub(crate) const BUILTIN_TABLE: &str = include_str!("tracking_params.txt");
@@ -16,7 +42,7 @@ const MAX_NAME: usize = 64;
 /// A set of parameter names: exact (lowercase) and prefixes (lowercase).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ParamSet {
-    exact: HashSet<Box<str>>,
+    exact: HashSet<Box<str>, FnvBuild>,
     prefixes: Vec<Box<str>>,
 }
 
@@ -62,14 +88,14 @@ impl ParamSet {
 #[derive(Debug, Clone)]
 pub(crate) struct TrackingTable {
     global: ParamSet,
-    by_domain: HashMap<Box<str>, ParamSet>,
+    by_domain: HashMap<Box<str>, ParamSet, FnvBuild>,
 }
 
 impl TrackingTable {
     /// Parses the table format described in `tracking_params.txt`.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut global = ParamSet::default();
-        let mut by_domain: HashMap<Box<str>, ParamSet> = HashMap::new();
+        let mut by_domain: HashMap<Box<str>, ParamSet, FnvBuild> = HashMap::default();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -100,7 +126,7 @@ impl TrackingTable {
     pub(crate) fn builtin() -> Self {
         Self::parse(BUILTIN_TABLE).unwrap_or_else(|_| TrackingTable {
             global: ParamSet::default(),
-            by_domain: HashMap::new(),
+            by_domain: HashMap::default(),
         })
     }
 
