@@ -55,7 +55,7 @@ pub fn pdq_variants(luma: &LumaImage) -> Option<PdqVariants> {
 pub mod robust;
 pub mod trim;
 
-pub use robust::{KnownHashes, QueryHashes, RobustOptions, VariantKind};
+pub use robust::{KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
 pub use trim::{trim_box, TrimBox, TrimOptions};
 pub mod rule;
-pub use rule::{MatchEvidence, MatchRule};
+pub use rule::{MatchEvidence, MatchRule, MatchTier};
