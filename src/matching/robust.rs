@@ -199,6 +199,8 @@ pub struct QueryHashes {
     pub trimmed: Option<PdqVariants>,
     /// dHash and pHash of the whole image, as in [`KnownHashes::second`].
     pub second: SecondHashes,
+    /// dHash and pHash of the trimmed box, when borders were found.
+    pub second_trimmed: Option<SecondHashes>,
 }
 
 impl KnownHashes {
@@ -263,12 +265,16 @@ impl QueryHashes {
         let luma = LumaImage::from_image(image);
         let full = pdq_variants(&luma)?;
         let small = luma.reduced(opts.reduce_to);
-        let trimmed = trim_box(&small, &opts.trim)
-            .and_then(|b| pdq_variants(&small.crop(b.x0, b.y0, b.x1, b.y1)));
+        let trimmed_luma = trim_box(&small, &opts.trim).map(|b| small.crop(b.x0, b.y0, b.x1, b.y1));
+        let trimmed = trimmed_luma.as_ref().and_then(pdq_variants);
+        let second_trimmed = trimmed
+            .and(trimmed_luma.as_ref())
+            .map(SecondHashes::of_luma);
         Some(QueryHashes {
             full,
             trimmed,
             second: SecondHashes::of_luma(&small),
+            second_trimmed,
         })
     }
 
@@ -280,7 +286,7 @@ impl QueryHashes {
     /// let v = PdqVariants { dihedral: [Pdq([0; 4]); 8], quality: 100 };
     /// # use referral_dedup::{hashes::Hash64, matching::SecondHashes};
     /// let second = SecondHashes { dhash: Hash64(0), phash: Hash64(0) };
-    /// assert_eq!(QueryHashes { full: v, trimmed: Some(v), second }.codes().len(), 16);
+    /// assert_eq!(QueryHashes { full: v, trimmed: Some(v), second, second_trimmed: None }.codes().len(), 16);
     /// ```
     pub fn codes(&self) -> Vec<Pdq> {
         let mut out = self.full.dihedral.to_vec();

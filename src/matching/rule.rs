@@ -9,7 +9,8 @@
 //!    [`MatchRule::min_quality`] (50). On the harness no distractor of quality >= 50 came
 //!    closer than 80 bits to any stored code.
 //! 3. **Confirmed**: within [`MatchRule::confirm_radius`] (80), both qualities >= 50, *and*
-//!    the whole-image dHash or pHash within [`MatchRule::confirm_hash64`] (16 of 64 bits).
+//!    the dHash or pHash of the whole query (or of its trimmed box) within
+//!    [`MatchRule::confirm_hash64`] (16 of 64 bits) of the stored item's.
 //!    This catches crops and watermarks that move PDQ a long way but leave the coarse
 //!    64-bit hashes close; neither 64-bit hash is trusted alone (dHash alone falsely matched
 //!    78 of 5,000 distractors at 10 bits).
@@ -131,7 +132,7 @@ impl MatchRule {
     /// let known = KnownHashes { pdq: Pdq([0; 4]), quality: 100, extra: vec![], second };
     /// let mut dihedral = [Pdq([!0; 4]); 8];
     /// dihedral[5] = Pdq([0b111, 0, 0, 0]); // the mirror is 3 bits away
-    /// let q = QueryHashes { full: PdqVariants { dihedral, quality: 100 }, trimmed: None, second };
+    /// let q = QueryHashes { full: PdqVariants { dihedral, quality: 100 }, trimmed: None, second, second_trimmed: None };
     /// assert_eq!(MatchRule::default().decide(&q, &known).unwrap().distance, 3);
     /// assert!(MatchRule::reference().decide(&q, &known).is_none());
     /// ```
@@ -170,7 +171,9 @@ impl MatchRule {
             return evidence(MatchTier::Loose);
         }
         if self.confirm_radius.is_some_and(|r| distance <= r)
-            && query.second.distance(&known.second) <= self.confirm_hash64
+            && std::iter::once(&query.second)
+                .chain(query.second_trimmed.as_ref())
+                .any(|q| q.distance(&known.second) <= self.confirm_hash64)
         {
             return evidence(MatchTier::Confirmed);
         }
