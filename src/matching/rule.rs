@@ -139,7 +139,7 @@ impl MatchRule {
     pub fn decide(&self, query: &QueryHashes, known: &KnownHashes) -> Option<MatchEvidence> {
         let qcodes = query.codes();
         let scodes = known.codes();
-        let q_used = |i: usize| (self.dihedral || i % 8 == 0) && (self.extras || i < 8);
+        let q_used = |i: usize| (self.dihedral || i.is_multiple_of(8)) && (self.extras || i < 8);
         let s_used = |j: usize| self.extras || j == 0;
         let mut best: Option<(u32, usize, usize)> = None;
         for (i, q) in qcodes.iter().enumerate().filter(|(i, _)| q_used(*i)) {
