@@ -811,11 +811,11 @@ pub struct Report {
 }
 
 fn parse_args() -> (Config, Option<PathBuf>) {
-    let mut args = std::env::args().skip(1);
+    let args = std::env::args().skip(1);
     let mut cfg = Config::full();
     let mut json = None;
     let mut rest = Vec::new();
-    while let Some(a) = args.next() {
+    for a in args {
         match a.as_str() {
             "--quick" => {
                 let keep = cfg.photos.take();

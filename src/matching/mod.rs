@@ -1,6 +1,31 @@
 //! Matching re-uploads that plain PDQ misses: borders, letterboxing, crops, mirrors and rotations.
 //!
 //! Built on the media layer's reference-compatible PDQ ([`crate::media::pdq_dihedral_from_luma`]).
+//! A known item stores more than its plain PDQ ([`KnownHashes`]: trimmed content box, crops,
+//! small rotations, dHash/pHash); a query looks up all eight dihedral variants of itself and of
+//! its trimmed box ([`QueryHashes`]); [`MatchRule`] decides in three tiers (PDQ <= 31; <= 44 at
+//! quality >= 50; <= 80 confirmed by dHash or pHash). [`MatchRule::reference`] is plain
+//! reference matching. Thresholds and their measured effect: `docs/bench/quality.md`, produced
+//! by `examples/match_quality.rs`.
+//!
+//! Like `media`, this module is a pure function of its input; it knows nothing of the index. To
+//! use it with `index::HammingIndex`, insert every [`KnownHashes::codes`] entry under
+//! the item's id, search with every [`QueryHashes::codes`] entry at
+//! [`MatchRule::search_radius`], and let [`MatchRule::decide`] rule on each candidate.
+//!
+//! ```
+//! use image::{imageops, DynamicImage, RgbImage};
+//! use referral_dedup::matching::{KnownHashes, MatchRule, QueryHashes, RobustOptions};
+//! let picture = RgbImage::from_fn(120, 90, |x, y| {
+//!     image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x * y) % 251) as u8])
+//! });
+//! let opts = RobustOptions::default();
+//! let known = KnownHashes::compute(&DynamicImage::ImageRgb8(picture.clone()), &opts).unwrap();
+//! let mirrored = DynamicImage::ImageRgb8(imageops::flip_horizontal(&picture));
+//! let query = QueryHashes::compute(&mirrored, &opts).unwrap();
+//! assert!(MatchRule::default().decide(&query, &known).is_some());
+//! assert!(MatchRule::reference().decide(&query, &known).is_none());
+//! ```
 
 pub mod luma;
 
@@ -55,7 +80,7 @@ pub fn pdq_variants(luma: &LumaImage) -> Option<PdqVariants> {
 pub mod robust;
 pub mod trim;
 
-pub use robust::{KnownHashes, QueryHashes, RobustOptions, VariantKind};
+pub use robust::{KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
 pub use trim::{trim_box, TrimBox, TrimOptions};
 pub mod rule;
-pub use rule::{MatchEvidence, MatchRule};
+pub use rule::{MatchEvidence, MatchRule, MatchTier};

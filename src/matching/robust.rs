@@ -4,7 +4,8 @@ use image::DynamicImage;
 
 use super::trim::{trim_box, TrimOptions};
 use super::{pdq_variants, LumaImage, PdqVariants};
-use crate::hashes::Pdq;
+use crate::hashes::{Hash64, Pdq};
+use crate::media;
 
 /// Which picture an extra stored hash was computed from.
 ///
@@ -75,22 +76,32 @@ impl Default for RobustOptions {
         RobustOptions {
             reduce_to: 256,
             trim: TrimOptions::default(),
-            known_variants: vec![
-                VariantKind::Crop {
-                    keep_permille: 900,
-                    anchor: (1, 1),
-                },
-                VariantKind::Rotated {
-                    decidegrees: 30,
-                    inner: false,
-                },
-                VariantKind::Rotated {
-                    decidegrees: -30,
-                    inner: false,
-                },
-            ],
+            known_variants: default_known_variants(),
         }
     }
+}
+
+/// Crops keeping 95% and 90% of each side, centred and at the four corners, and rotations by
+/// +-3 degrees: the variants the match-quality harness showed to earn their keep.
+fn default_known_variants() -> Vec<VariantKind> {
+    let mut v = Vec::new();
+    for keep_permille in [950, 900] {
+        for anchor in [(1, 1), (0, 0), (2, 2), (0, 2), (2, 0)] {
+            v.push(VariantKind::Crop {
+                keep_permille,
+                anchor,
+            });
+        }
+    }
+    v.push(VariantKind::Rotated {
+        decidegrees: 30,
+        inner: false,
+    });
+    v.push(VariantKind::Rotated {
+        decidegrees: -30,
+        inner: false,
+    });
+    v
 }
 
 /// The hashes stored for a known item: its plain PDQ plus extra variants, all matched alike.
@@ -110,6 +121,63 @@ pub struct KnownHashes {
     pub quality: u8,
     /// Extra hashes and what they were computed from.
     pub extra: Vec<(VariantKind, Pdq)>,
+    /// dHash and pHash of the whole image (from the reduced copy), the second opinion the
+    /// rule asks for before accepting a loose PDQ distance.
+    pub second: SecondHashes,
+}
+
+/// 64-bit dHash and pHash of the reduced luma of an image (media's fixed configuration).
+///
+/// ```
+/// use referral_dedup::hashes::Hash64;
+/// use referral_dedup::matching::SecondHashes;
+/// let a = SecondHashes { dhash: Hash64(0), phash: Hash64(0) };
+/// let b = SecondHashes { dhash: Hash64(0b1011), phash: Hash64(1) };
+/// assert_eq!(a.distance(&b), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondHashes {
+    /// Difference hash.
+    pub dhash: Hash64,
+    /// DCT perceptual hash.
+    pub phash: Hash64,
+}
+
+impl SecondHashes {
+    /// Hashes of a luma image (rounded to 8 bits).
+    ///
+    /// ```
+    /// use referral_dedup::matching::{LumaImage, SecondHashes};
+    /// let l = LumaImage::new(16, 16, (0..256).map(|i| i as f32).collect()).unwrap();
+    /// let s = SecondHashes::of_luma(&l);
+    /// assert_eq!(s.distance(&s), 0);
+    /// ```
+    pub fn of_luma(luma: &LumaImage) -> SecondHashes {
+        let px = luma
+            .pixels()
+            .iter()
+            .map(|&v| v.round().clamp(0.0, 255.0) as u8)
+            .collect();
+        let gray = image::GrayImage::from_raw(luma.width() as u32, luma.height() as u32, px)
+            .unwrap_or_else(|| image::GrayImage::new(1, 1));
+        SecondHashes {
+            dhash: media::dhash_gray(&gray),
+            phash: media::phash_gray(&gray),
+        }
+    }
+
+    /// The smaller of the dHash and pHash distances.
+    ///
+    /// ```
+    /// # use referral_dedup::{hashes::Hash64, matching::SecondHashes};
+    /// let a = SecondHashes { dhash: Hash64(0), phash: Hash64(0b111) };
+    /// assert_eq!(a.distance(&SecondHashes { dhash: Hash64(0b11), phash: Hash64(0) }), 2);
+    /// ```
+    pub fn distance(&self, other: &SecondHashes) -> u32 {
+        self.dhash
+            .distance(&other.dhash)
+            .min(self.phash.distance(&other.phash))
+    }
 }
 
 /// The hashes looked up for a query: all eight dihedral variants of the plain PDQ and, when
@@ -129,6 +197,10 @@ pub struct QueryHashes {
     pub full: PdqVariants,
     /// Dihedral variants of the content box inside detected borders.
     pub trimmed: Option<PdqVariants>,
+    /// dHash and pHash of the whole image, as in [`KnownHashes::second`].
+    pub second: SecondHashes,
+    /// dHash and pHash of the trimmed box, when borders were found.
+    pub second_trimmed: Option<SecondHashes>,
 }
 
 impl KnownHashes {
@@ -159,6 +231,7 @@ impl KnownHashes {
             pdq: full.dihedral[0],
             quality: full.quality,
             extra,
+            second: SecondHashes::of_luma(&small),
         })
     }
 
@@ -167,7 +240,9 @@ impl KnownHashes {
     /// ```
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::matching::KnownHashes;
-    /// let k = KnownHashes { pdq: Pdq([1, 0, 0, 0]), quality: 90, extra: vec![] };
+    /// # use referral_dedup::{hashes::Hash64, matching::SecondHashes};
+    /// let second = SecondHashes { dhash: Hash64(0), phash: Hash64(0) };
+    /// let k = KnownHashes { pdq: Pdq([1, 0, 0, 0]), quality: 90, extra: vec![], second };
     /// assert_eq!(k.codes(), vec![Pdq([1, 0, 0, 0])]);
     /// ```
     pub fn codes(&self) -> Vec<Pdq> {
@@ -190,9 +265,17 @@ impl QueryHashes {
         let luma = LumaImage::from_image(image);
         let full = pdq_variants(&luma)?;
         let small = luma.reduced(opts.reduce_to);
-        let trimmed = trim_box(&small, &opts.trim)
-            .and_then(|b| pdq_variants(&small.crop(b.x0, b.y0, b.x1, b.y1)));
-        Some(QueryHashes { full, trimmed })
+        let trimmed_luma = trim_box(&small, &opts.trim).map(|b| small.crop(b.x0, b.y0, b.x1, b.y1));
+        let trimmed = trimmed_luma.as_ref().and_then(pdq_variants);
+        let second_trimmed = trimmed
+            .and(trimmed_luma.as_ref())
+            .map(SecondHashes::of_luma);
+        Some(QueryHashes {
+            full,
+            trimmed,
+            second: SecondHashes::of_luma(&small),
+            second_trimmed,
+        })
     }
 
     /// Every query code: the eight full-image variants, then the eight trimmed ones if any.
@@ -201,7 +284,9 @@ impl QueryHashes {
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::matching::{PdqVariants, QueryHashes};
     /// let v = PdqVariants { dihedral: [Pdq([0; 4]); 8], quality: 100 };
-    /// assert_eq!(QueryHashes { full: v, trimmed: Some(v) }.codes().len(), 16);
+    /// # use referral_dedup::{hashes::Hash64, matching::SecondHashes};
+    /// let second = SecondHashes { dhash: Hash64(0), phash: Hash64(0) };
+    /// assert_eq!(QueryHashes { full: v, trimmed: Some(v), second, second_trimmed: None }.codes().len(), 16);
     /// ```
     pub fn codes(&self) -> Vec<Pdq> {
         let mut out = self.full.dihedral.to_vec();

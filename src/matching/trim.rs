@@ -5,9 +5,10 @@
 //! content, so the hash of the framed copy is far from the original's. Trimming finds the box
 //! inside the frame so the box can be hashed instead.
 //!
-//! A row (or column) is *flat* when its luma standard deviation is below
-//! [`TrimOptions::flat_std`]; JPEG noise in a flat bar stays far below that, textured content
-//! far above. The content box is first the span from the first to the last non-flat row; when
+//! A row (or column) is *flat* when nearly all its pixels ([`TrimOptions::flat_fraction`]) lie
+//! within [`TrimOptions::flat_tolerance`] of the line's median: JPEG noise in a bar stays well
+//! inside the tolerance, and a caption or logo drawn on the bar covers too few pixels of the
+//! line to count, while textured content spreads far wider. The content box is first the span from the first to the last non-flat row; when
 //! that span holds several non-flat runs separated by flat gaps (a picture in a screenshot
 //! with captions under it) and one run is clearly dominant, the box narrows to that run.
 //! Columns are measured only inside the chosen rows, and rows are measured again inside the
@@ -23,12 +24,16 @@ use super::LumaImage;
 /// ```
 /// use referral_dedup::matching::TrimOptions;
 /// let o = TrimOptions::default();
-/// assert!(o.flat_std > 0.0 && o.min_keep < 1.0);
+/// assert!(o.flat_tolerance > 0.0 && o.min_keep < 1.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrimOptions {
-    /// A row or column whose luma standard deviation is below this is a margin candidate.
-    pub flat_std: f32,
+    /// Luma distance from a line's median within which a pixel counts as margin colour.
+    pub flat_tolerance: f32,
+    /// A row or column is flat (a margin candidate) when at least this fraction of its pixels
+    /// lie within [`flat_tolerance`](Self::flat_tolerance) of its median. Below 1, so that a
+    /// caption or logo drawn on a bar does not make the bar content.
+    pub flat_fraction: f32,
     /// The box must keep at least this fraction of each side; otherwise nothing is trimmed.
     pub min_keep: f32,
     /// Cuts smaller than this fraction of the side in total are ignored (no trim).
@@ -40,7 +45,8 @@ pub struct TrimOptions {
 impl Default for TrimOptions {
     fn default() -> Self {
         TrimOptions {
-            flat_std: 5.0,
+            flat_tolerance: 10.0,
+            flat_fraction: 0.9,
             min_keep: 0.3,
             min_cut: 0.02,
             dominant_run: 0.6,
@@ -148,19 +154,17 @@ pub fn trim_box(luma: &LumaImage, opts: &TrimOptions) -> Option<TrimBox> {
 }
 
 fn is_flat(values: impl Iterator<Item = f32>, opts: &TrimOptions) -> bool {
-    let (mut n, mut sum, mut sq) = (0f64, 0f64, 0f64);
-    for v in values {
-        let v = f64::from(v);
-        n += 1.0;
-        sum += v;
-        sq += v * v;
-    }
-    if n == 0.0 {
+    let mut v: Vec<f32> = values.collect();
+    if v.is_empty() {
         return true;
     }
-    let mean = sum / n;
-    let var = (sq / n - mean * mean).max(0.0);
-    var.sqrt() < f64::from(opts.flat_std)
+    let mid = v.len() / 2;
+    let median = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let near = v
+        .iter()
+        .filter(|&&x| (x - median).abs() <= opts.flat_tolerance)
+        .count();
+    near as f32 >= opts.flat_fraction * v.len() as f32
 }
 
 /// The kept span `[a, b)` of a line of flat flags: from the first to the last non-flat entry,
