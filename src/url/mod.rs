@@ -465,7 +465,9 @@ impl UrlKeyer {
         key.push_str(host_key);
         push_port(&mut key, view.port);
         key.push_str(&view.path);
-        kept.sort_unstable();
+        if kept.len() > 1 {
+            kept.sort_unstable();
+        }
         push_query(&mut key, &kept);
         if let Some(r) = view.route.as_deref() {
             key.push_str("#!");
