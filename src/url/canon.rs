@@ -77,6 +77,10 @@ pub(crate) struct View<'a> {
     pub https: bool,
     /// Lowercase host without trailing dots (IDNA already applied).
     pub host: &'a str,
+    /// The host's last two labels (`youtube.com` for `www.youtube.com`).
+    pub site: &'a str,
+    /// The host before `site` (`www`), empty when there is none.
+    pub sub: &'a str,
     /// Non-default port.
     pub port: Option<u16>,
     /// Path with percent-escapes normalised; never empty.
@@ -113,9 +117,12 @@ impl<'a> View<'a> {
             .fragment()
             .and_then(|f| f.strip_prefix('!'))
             .map(normalize_escapes);
+        let (sub, site) = split_site(host);
         Ok(View {
             https: url.scheme() == "https",
             host,
+            site,
+            sub,
             port: url.port(),
             path,
             query,

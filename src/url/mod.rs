@@ -132,6 +132,9 @@ pub enum Rule {
     TrackingRemoved,
     /// The generic key: host, path and sorted query (`generic`).
     Generic,
+    /// More wrappers or resolutions than [`KeyOptions::max_hops`] allows: the input URL itself
+    /// was keyed generically (`hop-limit`).
+    HopLimit,
 }
 
 impl fmt::Display for Rule {
@@ -147,6 +150,7 @@ impl fmt::Display for Rule {
             Rule::Platform(p) => write!(f, "platform:{p}"),
             Rule::TrackingRemoved => f.write_str("tracking-removed"),
             Rule::Generic => f.write_str("generic"),
+            Rule::HopLimit => f.write_str("hop-limit"),
         }
     }
 }
@@ -275,6 +279,8 @@ impl Default for UrlKeyer {
 struct Trail {
     rules: Vec<Rule>,
     via: Option<String>,
+    /// Set when the hop bound stopped unwrapping or resolution.
+    hop_limited: bool,
 }
 
 impl UrlKeyer {
@@ -310,11 +316,24 @@ impl UrlKeyer {
         let mut trail = Trail {
             rules: Vec::with_capacity(4),
             via: None,
+            hop_limited: false,
         };
         if assumed {
             trail.rules.push(Rule::SchemeAssumed);
         }
-        self.key_url(&url, &mut trail, 0, use_resolutions)
+        let k = self.key_url(&url, &mut trail, 0, use_resolutions)?;
+        if !trail.hop_limited {
+            return Ok(k);
+        }
+        // A chain longer than the bound keys the input itself, so that keying the canonical URL
+        // (which has the same chain) gives the same key again.
+        trail.rules.clear();
+        if assumed {
+            trail.rules.push(Rule::SchemeAssumed);
+        }
+        trail.rules.push(Rule::HopLimit);
+        trail.via = None;
+        Ok(self.generic(&View::new(&url)?, &mut trail))
     }
 
     fn key_url(
@@ -364,11 +383,15 @@ impl UrlKeyer {
                 }
                 None => {}
             }
+        } else if wrappers::unwrap(&view).is_some() {
+            trail.hop_limited = true;
         }
         if let Some(short) = short_links::detect(&view) {
-            if use_resolutions && can_hop {
+            if use_resolutions {
                 let target = self.resolutions.read().get(&short.key).cloned();
-                if let Some(target) = target {
+                if target.is_some() && !can_hop {
+                    trail.hop_limited = true;
+                } else if let Some(target) = target {
                     if let Ok((inner, _)) = parse_input(&target) {
                         trail.rules.push(Rule::Resolved);
                         return self.key_url(&inner, trail, hops + 1, use_resolutions);
@@ -442,7 +465,9 @@ impl UrlKeyer {
         key.push_str(host_key);
         push_port(&mut key, view.port);
         key.push_str(&view.path);
-        kept.sort_unstable();
+        if kept.len() > 1 {
+            kept.sort_unstable();
+        }
         push_query(&mut key, &kept);
         if let Some(r) = view.route.as_deref() {
             key.push_str("#!");
@@ -612,14 +637,17 @@ mod tests {
             u = format!("https://www.google.com/url?q={enc}");
         }
         let k = key(&u).unwrap();
-        assert_eq!(
-            k.rules
-                .iter()
-                .filter(|r| matches!(r, Rule::Unwrapped(_)))
-                .count(),
-            5
-        );
+        // Beyond the bound the input itself is keyed, so its canonical URL keys the same.
+        assert_eq!(k.rules, vec![Rule::HopLimit, Rule::Generic]);
         assert!(k.key.starts_with("url:google.com/url?q="));
+        assert_eq!(key(&k.canonical).unwrap().key, k.key);
+        // Within the bound the chain is followed to the end.
+        let mut u = String::from("https://example.com/end");
+        for _ in 0..5 {
+            let enc: String = url::form_urlencoded::byte_serialize(u.as_bytes()).collect();
+            u = format!("https://www.google.com/url?q={enc}");
+        }
+        assert_eq!(key(&u).unwrap().key, "url:example.com/end");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::canon::{split_site, View};
+use super::canon::View;
 
 /// A platform whose items get content keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -67,8 +67,7 @@ pub(crate) struct PlatformKey {
 }
 
 /// Which platform a host belongs to, and whether it is a third-party front end.
-fn platform_of(host: &str) -> Option<(Platform, bool)> {
-    let (sub, site) = split_site(host);
+fn platform_of(sub: &str, site: &str) -> Option<(Platform, bool)> {
     let p = match site {
         "youtube.com" | "youtube-nocookie.com" | "youtubekids.com" | "youtu.be" => {
             (Platform::Youtube, false)
@@ -97,7 +96,7 @@ fn platform_of(host: &str) -> Option<(Platform, bool)> {
 
 /// The platform key for `view`, if its host is a platform and its shape names an item.
 pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
-    let (platform, front_end) = platform_of(view.host)?;
+    let (platform, front_end) = platform_of(view.sub, view.site)?;
     let (key, canonical) = match platform {
         Platform::Youtube => youtube(view),
         Platform::X => twitter(view),
@@ -173,7 +172,7 @@ fn route_param<'a>(route: &'a str, name: &str) -> Option<&'a str> {
 fn youtube(view: &View<'_>) -> Option<(String, String)> {
     let mut segs = view.segments();
     let first = segs.next();
-    if view.host.ends_with("youtu.be") && split_site(view.host).1 == "youtu.be" {
+    if view.site == "youtu.be" {
         return yt_video(first?);
     }
     match first {
@@ -474,7 +473,7 @@ fn rd_id(s: &str) -> Option<String> {
 }
 
 fn reddit(view: &View<'_>) -> Option<(String, String)> {
-    let (sub, site) = split_site(view.host);
+    let (sub, site) = (view.sub, view.site);
     let (seg_arr, seg_n) = first_segments::<7>(view);
     let segs = &seg_arr[..seg_n];
     if site == "redd.it" {

@@ -2,7 +2,7 @@
 //! tokens, ...). They keep a key of their own, `short:{host}/{code}` with the code kept
 //! case-sensitive, until a resolution (short link -> target) is recorded.
 
-use super::canon::{split_site, View};
+use super::canon::View;
 
 /// A recognised short link.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ fn is_short_host(sub: &str, site: &str) -> bool {
 /// Recognises a short link. The key host drops `www.` and, for path-based share links on a
 /// platform, the platform's subdomain (`m.facebook.com/share/...` is `facebook.com/share/...`).
 pub(crate) fn detect(view: &View<'_>) -> Option<ShortLink> {
-    let (sub, site) = split_site(view.host);
+    let (sub, site) = (view.sub, view.site);
     let path = view.path.trim_end_matches('/');
     let (host, code): (&str, &str) = if is_short_host(sub, site) {
         let host = view.host.strip_prefix("www.").unwrap_or(view.host);

@@ -4,7 +4,7 @@
 //! Hosts and positions follow `../shared/url-platforms.md`; the matching is plain string work on
 //! the parsed [`View`] so that a wrapper costs a few compares and a non-wrapper almost nothing.
 
-use super::canon::{decode_value, split_site, View};
+use super::canon::{decode_value, View};
 
 /// What unwrapping one layer found.
 #[derive(Debug, PartialEq, Eq)]
@@ -142,7 +142,7 @@ fn repair_embedded(rest: &str, https: bool) -> Option<String> {
 /// Unwraps one layer if `view` is a known wrapper with a usable target.
 pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
     let host = view.host;
-    let (sub, site) = split_site(host);
+    let (sub, site) = (view.sub, view.site);
     let path: &str = &view.path;
 
     // Path-carried copies first (their "query" belongs to the inner URL).
