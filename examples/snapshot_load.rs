@@ -14,7 +14,7 @@
 //!
 //! Prints JSON lines. Run:
 //! `cargo run --release --example snapshot_load -- --n 10000000 [--dir DIR] [--keep]`
-//! (the page cache is warm: the file was just written; see docs/bench/store.md).
+//! (the page cache is warm: the file was just written; see BENCHMARKS.md).
 
 use std::path::PathBuf;
 use std::time::Instant;

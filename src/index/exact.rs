@@ -15,7 +15,7 @@ type Ids = Vec<EntryId>;
 /// Backed by a [`DashMap`] (sharded `RwLock`ed hash maps): lookups of different keys rarely
 /// share a lock, and a lookup never waits for a write to another shard. It was measured
 /// against hand-sharded `parking_lot::RwLock<HashMap>` in `benches/index.rs` (figures in
-/// `docs/bench/index.md`) and kept as the faster.
+/// `BENCHMARKS.md`) and kept as the faster.
 ///
 /// ```
 /// use referral_dedup::hashes::{Blake3, EntryId};

@@ -5,7 +5,7 @@
 //! small rotations, dHash/pHash); a query looks up all eight dihedral variants of itself and of
 //! its trimmed box ([`QueryHashes`]); [`MatchRule`] decides in three tiers (PDQ <= 31; <= 44 at
 //! quality >= 50; <= 80 confirmed by dHash or pHash). [`MatchRule::reference`] is plain
-//! reference matching. Thresholds and their measured effect: `docs/bench/quality.md`, produced
+//! reference matching. Thresholds and their measured effect: `BENCHMARKS.md` (match quality), produced
 //! by `examples/match_quality.rs`.
 //!
 //! Like `media`, this module is a pure function of its input; it knows nothing of the index. To

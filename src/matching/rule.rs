@@ -1,6 +1,6 @@
 //! The decision rule: when do a query's hashes and a known item's hashes mean the same picture.
 //!
-//! Three tiers, thresholds chosen on the match-quality harness (`docs/bench/quality.md`):
+//! Three tiers, thresholds chosen on the match-quality harness (`BENCHMARKS.md` (match quality)):
 //!
 //! 1. **Strict**: some query code (whole image or trimmed box, any of the 8 dihedral variants)
 //!    is within [`MatchRule::radius`] (31, Meta's threshold) of some stored code (whole image,

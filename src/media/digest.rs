@@ -113,7 +113,7 @@ pub fn digest_reader(mut r: impl Read) -> Result<(Digests, u64), MediaError> {
 }
 
 /// Digests a file with buffered reads (measured against a memory map in `benches/media.rs`:
-/// no faster on page-cached files, and it needs no `unsafe`; see `docs/bench/media.md`).
+/// no faster on page-cached files, and it needs no `unsafe`; see `BENCHMARKS.md`).
 ///
 /// # Errors
 /// [`MediaError::Io`] if the file cannot be opened or read.

@@ -32,7 +32,7 @@
 //!
 //! The file is read with one `read` into memory rather than memory-mapped: `memmap2::Mmap::map`
 //! is `unsafe` (the crate denies unsafe code), and the measured load time at 10M entries
-//! (docs/bench/store.md) is dominated by building the records, not by the read.
+//! (BENCHMARKS.md, store section) is dominated by building the records, not by the read.
 
 use std::io::{BufWriter, Write};
 use std::ops::Range;
