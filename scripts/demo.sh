@@ -11,4 +11,3 @@ out=target/demo
 rm -rf "$out" && mkdir -p "$out"
 "$bin" known import --db "$out/db" examples/data/known.csv > "$out/import.jsonl"
 "$bin" dedup examples/data/backlog.jsonl --db "$out/db" --out "$out/clusters.jsonl"
-echo "clusters written to $out/clusters.jsonl"
