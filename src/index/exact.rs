@@ -3,6 +3,7 @@
 use std::hash::Hash;
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 
 use crate::hashes::EntryId;
 
@@ -13,7 +14,10 @@ type Ids = Vec<EntryId>;
 /// entries that carry them.
 ///
 /// Backed by a [`DashMap`] (sharded `RwLock`ed hash maps): lookups of different keys rarely
-/// share a lock, and a lookup never waits for a write to another shard. It was measured
+/// share a lock, and a lookup never waits for a write to another shard. Keys are hashed with
+/// foldhash's per-process randomly seeded hasher rather than SipHash: keys come from untrusted
+/// input, so the seed stays random, but SipHash's extra cost buys nothing more here (measured
+/// in `benches/index.rs`). It was measured
 /// against hand-sharded `parking_lot::RwLock<HashMap>` in `benches/index.rs` (figures in
 /// `BENCHMARKS.md`) and kept as the faster.
 ///
@@ -29,7 +33,7 @@ type Ids = Vec<EntryId>;
 /// assert_eq!(index.len(), 1);
 /// ```
 pub struct ExactIndex<K: Eq + Hash + Clone + Send + Sync> {
-    map: DashMap<K, Ids>,
+    map: DashMap<K, Ids, RandomState>,
 }
 
 impl<K: Eq + Hash + Clone + Send + Sync> Default for ExactIndex<K> {
@@ -50,7 +54,7 @@ impl<K: Eq + Hash + Clone + Send + Sync> ExactIndex<K> {
     /// An empty index.
     pub fn new() -> Self {
         ExactIndex {
-            map: DashMap::new(),
+            map: DashMap::with_hasher(RandomState::default()),
         }
     }
 
@@ -63,7 +67,7 @@ impl<K: Eq + Hash + Clone + Send + Sync> ExactIndex<K> {
     /// ```
     pub fn with_capacity(keys: usize) -> Self {
         ExactIndex {
-            map: DashMap::with_capacity(keys),
+            map: DashMap::with_capacity_and_hasher(keys, RandomState::default()),
         }
     }
 
