@@ -43,12 +43,7 @@ pub enum HexError {
 }
 
 fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    char::from(c).to_digit(16).map(|d| d as u8)
 }
 
 /// Decodes `s` (upper or lower case) into `out`, which fixes the expected length.

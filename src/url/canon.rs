@@ -177,12 +177,7 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b).to_digit(16).map(|d| d as u8)
 }
 
 /// Decodes escaped unreserved characters, uppercases every other escape and escapes a `%` that
