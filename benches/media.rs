@@ -18,8 +18,8 @@ use criterion::{criterion_group, Criterion, Throughput};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use referral_dedup::media::{
-    dhash, digest_bytes, digest_file, hash_bytes, hash_files, pdq_dihedral_from_image,
-    pdq_from_image, phash, HashOptions,
+    dhash, dhash_phash, dhash_phash_luma, digest_bytes, digest_file, hash_bytes, hash_files,
+    pdq_dihedral_from_image, pdq_from_image, phash, HashOptions, LumaImage, REDUCED_MAX_SIDE,
 };
 
 /// A deterministic photo-like scene: smooth shading, soft blobs, edges and mild grain.
@@ -114,6 +114,25 @@ fn bench_all(c: &mut Criterion) {
     let mut g = c.benchmark_group("perceptual_1024x768");
     g.bench_function("dhash", |b| b.iter(|| dhash(black_box(&f.img1024x768))));
     g.bench_function("phash", |b| b.iter(|| phash(black_box(&f.img1024x768))));
+    g.bench_function("dhash_phash", |b| {
+        b.iter(|| dhash_phash(black_box(&f.img1024x768)))
+    });
+    let luma = LumaImage::from_image(&f.img1024x768);
+    g.bench_function("luma", |b| {
+        b.iter(|| LumaImage::from_image(black_box(&f.img1024x768)))
+    });
+    g.bench_function("reduce_to_256", |b| {
+        b.iter(|| black_box(&luma).reduced(REDUCED_MAX_SIDE as usize))
+    });
+    let small = luma.reduced(REDUCED_MAX_SIDE as usize);
+    g.bench_function("dhash_phash_of_reduced", |b| {
+        b.iter(|| dhash_phash_luma(black_box(&small)))
+    });
+    let small128 = small.reduced(128);
+    g.bench_function("dhash_phash_of_128", |b| {
+        b.iter(|| dhash_phash_luma(black_box(&small128)))
+    });
+    g.bench_function("to_gray_256", |b| b.iter(|| black_box(&small).to_gray()));
     g.finish();
 
     let mut g = c.benchmark_group("full_pipeline_1024x768");

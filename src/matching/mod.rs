@@ -27,9 +27,7 @@
 //! assert!(MatchRule::reference().decide(&query, &known).is_none());
 //! ```
 
-pub mod luma;
-
-pub use luma::LumaImage;
+pub use crate::media::LumaImage;
 
 use crate::hashes::Pdq;
 use crate::media;

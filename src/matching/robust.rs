@@ -5,7 +5,7 @@ use image::DynamicImage;
 use super::trim::{trim_box, TrimOptions};
 use super::{pdq_variants, LumaImage, PdqVariants};
 use crate::hashes::{Hash64, Pdq};
-use crate::media;
+use crate::media::{self, HashedImage};
 
 /// Which picture an extra stored hash was computed from.
 ///
@@ -57,13 +57,14 @@ impl std::fmt::Display for VariantKind {
 /// ```
 /// use referral_dedup::matching::RobustOptions;
 /// let o = RobustOptions::default();
-/// assert!(o.reduce_to >= 64);
+/// assert_eq!(o.known_variants.len(), 12);
 /// ```
+///
+/// Extra variants are hashed from the media layer's reduced luma
+/// ([`crate::media::HashedImage::reduced`], longest side 256, area average): PDQ keeps only
+/// 64x64 samples of a blurred picture, so little is lost and much time is saved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RobustOptions {
-    /// Extra variants are hashed from a copy reduced (area average) to this longest side; PDQ
-    /// keeps only 64x64 samples of a blurred image, so little is lost and much time is saved.
-    pub reduce_to: usize,
     /// Border detection thresholds.
     pub trim: TrimOptions,
     /// Extra stored variants of known items (the trimmed picture is always added when borders
@@ -74,7 +75,6 @@ pub struct RobustOptions {
 impl Default for RobustOptions {
     fn default() -> Self {
         RobustOptions {
-            reduce_to: 256,
             trim: TrimOptions::default(),
             known_variants: default_known_variants(),
         }
@@ -144,7 +144,7 @@ pub struct SecondHashes {
 }
 
 impl SecondHashes {
-    /// Hashes of a luma image (rounded to 8 bits).
+    /// Hashes of a luma image ([`media::dhash_phash_luma`]: the media layer's dHash and pHash).
     ///
     /// ```
     /// use referral_dedup::matching::{LumaImage, SecondHashes};
@@ -153,17 +153,8 @@ impl SecondHashes {
     /// assert_eq!(s.distance(&s), 0);
     /// ```
     pub fn of_luma(luma: &LumaImage) -> SecondHashes {
-        let px = luma
-            .pixels()
-            .iter()
-            .map(|&v| v.round().clamp(0.0, 255.0) as u8)
-            .collect();
-        let gray = image::GrayImage::from_raw(luma.width() as u32, luma.height() as u32, px)
-            .unwrap_or_else(|| image::GrayImage::new(1, 1));
-        SecondHashes {
-            dhash: media::dhash_gray(&gray),
-            phash: media::phash_gray(&gray),
-        }
+        let (dhash, phash) = media::dhash_phash_luma(luma);
+        SecondHashes { dhash, phash }
     }
 
     /// The smaller of the dHash and pHash distances.
@@ -213,25 +204,47 @@ impl KnownHashes {
     /// assert!(KnownHashes::compute(&tiny, &RobustOptions::default()).is_none());
     /// ```
     pub fn compute(image: &DynamicImage, opts: &RobustOptions) -> Option<KnownHashes> {
-        let luma = LumaImage::from_image(image);
-        let full = pdq_variants(&luma)?;
-        let small = luma.reduced(opts.reduce_to);
+        KnownHashes::from_hashed(&hashed(image, false), opts)
+    }
+
+    /// Hashes of a known item from what the media layer already computed for it (plain PDQ,
+    /// quality, dHash, pHash and the reduced luma); `None` when the image is under PDQ's
+    /// 5-pixel minimum.
+    ///
+    /// ```
+    /// use image::{DynamicImage, RgbImage};
+    /// use referral_dedup::matching::{KnownHashes, RobustOptions};
+    /// use referral_dedup::media::{digest_bytes, hash_image_with_luma, HashOptions};
+    /// let img = DynamicImage::ImageRgb8(RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 5 % 256) as u8, (y * 9 % 256) as u8, 7])));
+    /// let h = hash_image_with_luma(0, digest_bytes(b""), &img, &HashOptions::default());
+    /// let opts = RobustOptions::default();
+    /// assert_eq!(KnownHashes::from_hashed(&h, &opts), KnownHashes::compute(&img, &opts));
+    /// ```
+    pub fn from_hashed(hashed: &HashedImage, opts: &RobustOptions) -> Option<KnownHashes> {
+        let h = &hashed.hashes;
+        if h.width < 5 || h.height < 5 {
+            return None;
+        }
+        let small = &hashed.reduced;
         let mut extra = Vec::new();
-        if let Some(b) = trim_box(&small, &opts.trim) {
-            if let Some(v) = pdq_variants(&small.crop(b.x0, b.y0, b.x1, b.y1)) {
-                extra.push((VariantKind::Trimmed, v.dihedral[0]));
+        if let Some(b) = trim_box(small, &opts.trim) {
+            if let Some(p) = pdq_plain(&small.crop(b.x0, b.y0, b.x1, b.y1)) {
+                extra.push((VariantKind::Trimmed, p));
             }
         }
         for &kind in &opts.known_variants {
-            if let Some(v) = variant_image(&small, kind).as_ref().and_then(pdq_variants) {
-                extra.push((kind, v.dihedral[0]));
+            if let Some(v) = variant_image(small, kind).as_ref().and_then(pdq_plain) {
+                extra.push((kind, v));
             }
         }
         Some(KnownHashes {
-            pdq: full.dihedral[0],
-            quality: full.quality,
+            pdq: h.pdq.hash,
+            quality: h.pdq.quality,
             extra,
-            second: SecondHashes::of_luma(&small),
+            second: SecondHashes {
+                dhash: h.dhash,
+                phash: h.phash,
+            },
         })
     }
 
@@ -262,10 +275,38 @@ impl QueryHashes {
     /// assert!(QueryHashes::compute(&tiny, &RobustOptions::default()).is_none());
     /// ```
     pub fn compute(image: &DynamicImage, opts: &RobustOptions) -> Option<QueryHashes> {
-        let luma = LumaImage::from_image(image);
-        let full = pdq_variants(&luma)?;
-        let small = luma.reduced(opts.reduce_to);
-        let trimmed_luma = trim_box(&small, &opts.trim).map(|b| small.crop(b.x0, b.y0, b.x1, b.y1));
+        QueryHashes::from_hashed(&hashed(image, true), opts)
+    }
+
+    /// Hashes of a query from what the media layer already computed for it; needs the dihedral
+    /// variants ([`media::HashOptions::dihedral`]) and returns `None` without them or when the
+    /// image is under PDQ's 5-pixel minimum.
+    ///
+    /// ```
+    /// use image::{DynamicImage, RgbImage};
+    /// use referral_dedup::matching::{QueryHashes, RobustOptions};
+    /// use referral_dedup::media::{digest_bytes, hash_image_with_luma, HashOptions};
+    /// let img = DynamicImage::ImageRgb8(RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 5 % 256) as u8, (y * 9 % 256) as u8, 7])));
+    /// let opts = RobustOptions::default();
+    /// let plain = hash_image_with_luma(0, digest_bytes(b""), &img, &HashOptions::default());
+    /// assert!(QueryHashes::from_hashed(&plain, &opts).is_none());
+    /// let dihedral = HashOptions { dihedral: true, ..HashOptions::default() };
+    /// let h = hash_image_with_luma(0, digest_bytes(b""), &img, &dihedral);
+    /// assert_eq!(QueryHashes::from_hashed(&h, &opts), QueryHashes::compute(&img, &opts));
+    /// ```
+    pub fn from_hashed(hashed: &HashedImage, opts: &RobustOptions) -> Option<QueryHashes> {
+        let h = &hashed.hashes;
+        if h.width < 5 || h.height < 5 {
+            return None;
+        }
+        let mut dihedral = h.pdq_dihedral?;
+        dihedral[0] = h.pdq.hash;
+        let full = PdqVariants {
+            dihedral,
+            quality: h.pdq.quality,
+        };
+        let small = &hashed.reduced;
+        let trimmed_luma = trim_box(small, &opts.trim).map(|b| small.crop(b.x0, b.y0, b.x1, b.y1));
         let trimmed = trimmed_luma.as_ref().and_then(pdq_variants);
         let second_trimmed = trimmed
             .and(trimmed_luma.as_ref())
@@ -273,7 +314,10 @@ impl QueryHashes {
         Some(QueryHashes {
             full,
             trimmed,
-            second: SecondHashes::of_luma(&small),
+            second: SecondHashes {
+                dhash: h.dhash,
+                phash: h.phash,
+            },
             second_trimmed,
         })
     }
@@ -295,6 +339,21 @@ impl QueryHashes {
         }
         out
     }
+}
+
+/// The media layer's hashes and reduced luma of an image (digests left empty: unused here).
+fn hashed(image: &DynamicImage, dihedral: bool) -> HashedImage {
+    let opts = media::HashOptions {
+        dihedral,
+        ..media::HashOptions::default()
+    };
+    media::hash_image_with_luma(0, media::digest_bytes(b""), image, &opts)
+}
+
+/// Plain PDQ of a luma image; `None` when a side is under 5 pixels.
+fn pdq_plain(luma: &LumaImage) -> Option<Pdq> {
+    (luma.width() >= 5 && luma.height() >= 5)
+        .then(|| media::pdq_from_luma(luma.pixels(), luma.width(), luma.height()).hash)
 }
 
 /// The picture a stored variant is hashed from, cut from the reduced luma.

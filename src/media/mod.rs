@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`digest`] | BLAKE3, SHA-256 and MD5 in one streaming pass |
 //! | [`decode`](mod@decode) | `image`-crate decoding behind explicit [`Limits`] |
+//! | [`luma`] | the float luma every pixel hash starts from, and its area-averaged reduction |
 //! | [`pdq`] | PDQ, written here to match the reference C++ core bit for bit, plus the 8 dihedral variants |
 //! | [`perceptual`] | dHash and pHash through `image_hasher` with a pinned configuration |
 //!
@@ -53,17 +54,22 @@ use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 
 pub mod decode;
 pub mod digest;
+pub mod luma;
 pub mod pdq;
 mod pdq_dct;
 pub mod perceptual;
 
 pub use decode::{decode, Limits};
 pub use digest::{digest_bytes, digest_file, digest_reader, Digests};
+pub use luma::{LumaImage, REDUCED_MAX_SIDE};
 pub use pdq::{
     luma_from_image, pdq_dihedral_from_image, pdq_dihedral_from_luma, pdq_from_image,
     pdq_from_luma, PdqHash, DIHEDRAL_NAMES,
 };
-pub use perceptual::{dhash, dhash_gray, dhash_phash_gray, phash, phash_gray, PERCEPTUAL_MAX_SIDE};
+pub use perceptual::{
+    dhash, dhash_gray, dhash_phash, dhash_phash_gray, dhash_phash_luma, phash, phash_gray,
+    PERCEPTUAL_MAX_SIDE,
+};
 
 /// Why media could not be read, decoded or hashed.
 ///
@@ -193,32 +199,76 @@ pub fn hash_image(
     img: &image::DynamicImage,
     opts: &HashOptions,
 ) -> MediaHashes {
+    hash_image_with_luma(bytes_len, digests, img, opts).hashes
+}
+
+/// [`MediaHashes`] together with the reduced luma that dHash and pHash were computed from, for
+/// callers that derive more hashes from the same picture (the matching layer's trimmed and
+/// cropped variants) without converting and reducing it again.
+///
+/// ```
+/// use referral_dedup::media::{digest_bytes, hash_image, hash_image_with_luma, HashOptions};
+/// let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(700, 300, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 0])));
+/// let opts = HashOptions::default();
+/// let both = hash_image_with_luma(0, digest_bytes(b""), &img, &opts);
+/// assert_eq!(both.hashes, hash_image(0, digest_bytes(b""), &img, &opts));
+/// assert_eq!((both.reduced.width(), both.reduced.height()), (256, 110));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashedImage {
+    /// Every hash of the image.
+    pub hashes: MediaHashes,
+    /// The luma reduced to fit within [`REDUCED_MAX_SIDE`]² (the full luma when the image is
+    /// that small already).
+    pub reduced: LumaImage,
+}
+
+/// [`hash_image`], also returning the reduced luma (see [`HashedImage`]). The image is
+/// converted to luma once; PDQ reads it at full resolution, dHash and pHash read its
+/// reduction.
+///
+/// ```
+/// use referral_dedup::media::{digest_bytes, hash_image_with_luma, HashOptions};
+/// let img = image::DynamicImage::ImageRgb8(image::RgbImage::new(10, 10));
+/// let h = hash_image_with_luma(3, digest_bytes(b"abc"), &img, &HashOptions::default());
+/// assert_eq!((h.hashes.width, h.reduced.width()), (10, 10));
+/// ```
+pub fn hash_image_with_luma(
+    bytes_len: u64,
+    digests: Digests,
+    img: &image::DynamicImage,
+    opts: &HashOptions,
+) -> HashedImage {
     let (width, height) = (img.width() as usize, img.height() as usize);
-    let luma = luma_from_image(img);
+    let luma = LumaImage::from_image(img);
     let (pdq, pdq_dihedral) = if opts.dihedral {
-        let all = pdq_dihedral_from_luma(&luma, width, height);
+        let all = pdq_dihedral_from_luma(luma.pixels(), width, height);
         let plain = if width == 64 && height == 64 {
-            pdq_from_luma(&luma, width, height)
+            pdq_from_luma(luma.pixels(), width, height)
         } else {
             all[0]
         };
         (plain, Some(all.map(|h| h.hash)))
     } else {
-        (pdq_from_luma(&luma, width, height), None)
+        (pdq_from_luma(luma.pixels(), width, height), None)
     };
+    let reduced = luma.reduced(REDUCED_MAX_SIDE as usize);
     drop(luma);
-    let (dhash, phash) = dhash_phash_gray(&img.to_luma8());
-    MediaHashes {
-        bytes: bytes_len,
-        width: img.width(),
-        height: img.height(),
-        blake3: digests.blake3,
-        sha256: digests.sha256,
-        md5: digests.md5,
-        pdq,
-        dhash,
-        phash,
-        pdq_dihedral,
+    let (dhash, phash) = dhash_phash_luma(&reduced);
+    HashedImage {
+        hashes: MediaHashes {
+            bytes: bytes_len,
+            width: img.width(),
+            height: img.height(),
+            blake3: digests.blake3,
+            sha256: digests.sha256,
+            md5: digests.md5,
+            pdq,
+            dhash,
+            phash,
+            pdq_dihedral,
+        },
+        reduced,
     }
 }
 

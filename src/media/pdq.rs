@@ -105,33 +105,38 @@ pub(crate) fn luma_rgb(r: u8, g: u8, b: u8) -> f32 {
 pub fn luma_from_image(img: &image::DynamicImage) -> Vec<f32> {
     use image::DynamicImage as D;
     let n = img.width() as usize * img.height() as usize;
-    let mut out = Vec::with_capacity(n);
+    let mut out = vec![0f32; n];
+    // Plain zipped loops over a pre-sized buffer: no per-element capacity checks, so the
+    // conversion runs at memory speed.
     match img {
-        D::ImageRgb8(buf) => out.extend(
-            buf.as_raw()
-                .chunks_exact(3)
-                .map(|p| luma_rgb(p[0], p[1], p[2])),
-        ),
-        D::ImageRgba8(buf) => out.extend(
-            buf.as_raw()
-                .chunks_exact(4)
-                .map(|p| luma_rgb(p[0], p[1], p[2])),
-        ),
-        D::ImageLuma8(buf) => out.extend(buf.as_raw().iter().map(|&v| luma_rgb(v, v, v))),
-        D::ImageLumaA8(buf) => out.extend(
-            buf.as_raw()
-                .chunks_exact(2)
-                .map(|p| luma_rgb(p[0], p[0], p[0])),
-        ),
-        other => out.extend(
-            other
-                .to_rgb8()
-                .as_raw()
-                .chunks_exact(3)
-                .map(|p| luma_rgb(p[0], p[1], p[2])),
-        ),
+        D::ImageRgb8(buf) => rgb_to_luma::<3>(buf.as_raw(), &mut out),
+        D::ImageRgba8(buf) => rgb_to_luma::<4>(buf.as_raw(), &mut out),
+        D::ImageLuma8(buf) => {
+            for (o, &v) in out.iter_mut().zip(buf.as_raw()) {
+                *o = luma_rgb(v, v, v);
+            }
+        }
+        D::ImageLumaA8(buf) => {
+            for (o, p) in out.iter_mut().zip(buf.as_raw().chunks_exact(2)) {
+                *o = luma_rgb(p[0], p[0], p[0]);
+            }
+        }
+        other => rgb_to_luma::<3>(other.to_rgb8().as_raw(), &mut out),
     }
     out
+}
+
+/// Luma of interleaved pixels with `CHANNELS` bytes each (R, G, B first) into `out`.
+///
+/// Each of the three products is looked up in a 256-entry table of exactly the float32
+/// products [`luma_rgb`] computes, then summed in the same order, so the result is bit for
+/// bit `luma_rgb`'s while the loop does no conversions or multiplications.
+fn rgb_to_luma<const CHANNELS: usize>(raw: &[u8], out: &mut [f32]) {
+    let table = |k: f32| -> [f32; 256] { std::array::from_fn(|v| k * v as f32) };
+    let (tr, tg, tb) = (table(LUMA_R), table(LUMA_G), table(LUMA_B));
+    for (o, p) in out.iter_mut().zip(raw.chunks_exact(CHANNELS)) {
+        *o = (tr[usize::from(p[0])] + tg[usize::from(p[1])]) + tb[usize::from(p[2])];
+    }
 }
 
 /// PDQ of a decoded image at full resolution (no pre-resize, as HMA and python-threatexchange

@@ -1,16 +1,22 @@
-//! A float luminance image: the one conversion every extra PDQ variant starts from.
+//! A float luminance image: the one conversion every hash of a picture starts from.
 //!
-//! PDQ works on luma (`0.299 R + 0.587 G + 0.114 B` in float32), so the robust hashes convert a
-//! decoded image once and cut borders, crops and reduced copies from that buffer instead of
-//! converting again for every variant.
+//! PDQ works on luma (`0.299 R + 0.587 G + 0.114 B` in float32). The media layer converts a
+//! decoded image once: PDQ reads the full-resolution buffer, dHash and pHash read its
+//! area-averaged reduction ([`LumaImage::reduced`]), and the matching layer cuts borders, crops
+//! and rotations from that same reduction instead of converting again for every variant.
 
 use image::DynamicImage;
+
+/// Longest side of the reduced luma the media layer keeps beside the hashes
+/// ([`super::HashedImage::reduced`]), from which dHash, pHash and the matching layer's extra
+/// variants are computed.
+pub const REDUCED_MAX_SIDE: u32 = 256;
 
 /// A row-major float32 luminance image.
 ///
 /// ```
 /// use image::{DynamicImage, RgbImage};
-/// use referral_dedup::matching::LumaImage;
+/// use referral_dedup::media::LumaImage;
 /// let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(4, 3, image::Rgb([255, 0, 0])));
 /// let luma = LumaImage::from_image(&img);
 /// assert_eq!((luma.width(), luma.height()), (4, 3));
@@ -27,7 +33,7 @@ impl LumaImage {
     /// Wraps a buffer of `width * height` luma values; `None` when the length does not fit.
     ///
     /// ```
-    /// use referral_dedup::matching::LumaImage;
+    /// use referral_dedup::media::LumaImage;
     /// assert!(LumaImage::new(2, 2, vec![0.0; 4]).is_some());
     /// assert!(LumaImage::new(2, 2, vec![0.0; 3]).is_none());
     /// ```
@@ -39,12 +45,11 @@ impl LumaImage {
         })
     }
 
-    /// Converts a decoded image to luma exactly as the media layer's PDQ does
-    /// ([`crate::media::pdq::luma_from_image`]).
+    /// Converts a decoded image to luma exactly as PDQ does ([`crate::media::luma_from_image`]).
     ///
     /// ```
     /// use image::{DynamicImage, GrayImage};
-    /// use referral_dedup::matching::LumaImage;
+    /// use referral_dedup::media::LumaImage;
     /// let img = DynamicImage::ImageLuma8(GrayImage::from_pixel(2, 2, image::Luma([9])));
     /// assert_eq!(LumaImage::from_image(&img).pixels(), &[9.0; 4]);
     /// ```
@@ -57,10 +62,51 @@ impl LumaImage {
         }
     }
 
+    /// Converts 8-bit grey pixels to luma, as [`LumaImage::from_image`] does for an
+    /// `ImageLuma8` image.
+    ///
+    /// ```
+    /// use image::{DynamicImage, GrayImage};
+    /// use referral_dedup::media::LumaImage;
+    /// let g = GrayImage::from_fn(3, 2, |x, y| image::Luma([(x * 40 + y) as u8]));
+    /// assert_eq!(LumaImage::from_gray(&g), LumaImage::from_image(&DynamicImage::ImageLuma8(g)));
+    /// ```
+    pub fn from_gray(gray: &image::GrayImage) -> LumaImage {
+        LumaImage {
+            width: gray.width() as usize,
+            height: gray.height() as usize,
+            pixels: gray
+                .as_raw()
+                .iter()
+                .map(|&v| super::pdq::luma_rgb(v, v, v))
+                .collect(),
+        }
+    }
+
+    /// The luma rounded to 8 bits (clamped to 0..=255).
+    ///
+    /// ```
+    /// use referral_dedup::media::LumaImage;
+    /// let l = LumaImage::new(3, 1, vec![-4.0, 127.5, 300.0]).unwrap();
+    /// assert_eq!(l.to_gray().as_raw(), &[0, 128, 255]);
+    /// ```
+    pub fn to_gray(&self) -> image::GrayImage {
+        let px = self
+            .pixels
+            .iter()
+            // Round half up after clamping (the values are non-negative, so this is `round`),
+            // written so that it vectorises instead of calling `roundf` per pixel.
+            .map(|&v| (v.clamp(0.0, 255.0) + 0.5) as u8)
+            .collect();
+        // The buffer has exactly width * height bytes, so `from_raw` cannot refuse it.
+        image::GrayImage::from_raw(self.width as u32, self.height as u32, px)
+            .unwrap_or_else(|| image::GrayImage::new(0, 0))
+    }
+
     /// Width in pixels.
     ///
     /// ```
-    /// # use referral_dedup::matching::LumaImage;
+    /// # use referral_dedup::media::LumaImage;
     /// assert_eq!(LumaImage::new(3, 1, vec![0.0; 3]).unwrap().width(), 3);
     /// ```
     pub fn width(&self) -> usize {
@@ -70,7 +116,7 @@ impl LumaImage {
     /// Height in pixels.
     ///
     /// ```
-    /// # use referral_dedup::matching::LumaImage;
+    /// # use referral_dedup::media::LumaImage;
     /// assert_eq!(LumaImage::new(3, 1, vec![0.0; 3]).unwrap().height(), 1);
     /// ```
     pub fn height(&self) -> usize {
@@ -80,7 +126,7 @@ impl LumaImage {
     /// The luma values, row-major.
     ///
     /// ```
-    /// # use referral_dedup::matching::LumaImage;
+    /// # use referral_dedup::media::LumaImage;
     /// assert_eq!(LumaImage::new(1, 1, vec![5.0]).unwrap().pixels(), &[5.0]);
     /// ```
     pub fn pixels(&self) -> &[f32] {
@@ -90,7 +136,7 @@ impl LumaImage {
     /// The sub-image `[x0, x1) x [y0, y1)`, clamped to the image.
     ///
     /// ```
-    /// # use referral_dedup::matching::LumaImage;
+    /// # use referral_dedup::media::LumaImage;
     /// let l = LumaImage::new(3, 2, vec![0., 1., 2., 3., 4., 5.]).unwrap();
     /// assert_eq!(l.crop(1, 0, 3, 2).pixels(), &[1., 2., 4., 5.]);
     /// ```
@@ -114,7 +160,7 @@ impl LumaImage {
     /// an image already that small is returned unchanged.
     ///
     /// ```
-    /// # use referral_dedup::matching::LumaImage;
+    /// # use referral_dedup::media::LumaImage;
     /// let l = LumaImage::new(4, 2, vec![0., 2., 4., 6., 8., 10., 12., 14.]).unwrap();
     /// let r = l.reduced(2);
     /// assert_eq!((r.width(), r.height()), (2, 1));
@@ -130,24 +176,24 @@ impl LumaImage {
         let nh = (self.height * max_side)
             .div_ceil(longest)
             .clamp(1, max_side);
-        // Separable box resampling with fractional edge weights.
-        let cols = resample_weights(self.width, nw);
-        let rows = resample_weights(self.height, nh);
-        let mut tmp = vec![0f32; nw * self.height];
-        for y in 0..self.height {
-            let src = &self.pixels[y * self.width..(y + 1) * self.width];
-            for (ox, taps) in cols.iter().enumerate() {
-                tmp[y * nw + ox] = taps.iter().map(|&(i, wgt)| src[i] * wgt).sum();
-            }
-        }
-        let mut pixels = vec![0f32; nw * nh];
-        for (oy, taps) in rows.iter().enumerate() {
-            for &(iy, wgt) in taps {
-                let src = &tmp[iy * nw..(iy + 1) * nw];
-                for (dst, &s) in pixels[oy * nw..(oy + 1) * nw].iter_mut().zip(src) {
-                    *dst += s * wgt;
+        // Separable box resampling with fractional edge weights: rows first (each output row
+        // accumulates its weighted input rows, a contiguous multiply-add the compiler
+        // vectorises), then columns of the much smaller intermediate.
+        let rows = Taps::new(self.height, nh);
+        let cols = Taps::new(self.width, nw);
+        let mut tmp = vec![0f32; self.width * nh];
+        for oy in 0..nh {
+            let dst = &mut tmp[oy * self.width..(oy + 1) * self.width];
+            for (iy, wgt) in rows.of(oy) {
+                let src = &self.pixels[iy * self.width..(iy + 1) * self.width];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += s * wgt;
                 }
             }
+        }
+        let mut pixels = Vec::with_capacity(nw * nh);
+        for src in tmp.chunks_exact(self.width) {
+            pixels.extend((0..nw).map(|ox| cols.of(ox).map(|(i, wgt)| src[i] * wgt).sum::<f32>()));
         }
         LumaImage {
             width: nw,
@@ -160,7 +206,7 @@ impl LumaImage {
     /// bilinear, with uncovered corners filled by `fill`.
     ///
     /// ```
-    /// # use referral_dedup::matching::LumaImage;
+    /// # use referral_dedup::media::LumaImage;
     /// let l = LumaImage::new(3, 3, vec![1.0; 9]).unwrap();
     /// assert_eq!(l.rotated(0.0, 0.0).pixels(), l.pixels());
     /// ```
@@ -195,13 +241,21 @@ impl LumaImage {
     }
 }
 
-/// For each output sample, the input samples it averages and their weights (summing to 1).
-fn resample_weights(n_in: usize, n_out: usize) -> Vec<Vec<(usize, f32)>> {
-    let scale = n_in as f64 / n_out as f64;
-    (0..n_out)
-        .map(|o| {
+/// For each output sample of a box reduction, the input samples it averages and their
+/// weights (summing to 1), stored flat: output `o` owns `taps[spans[o]..spans[o + 1]]`.
+struct Taps {
+    spans: Vec<usize>,
+    taps: Vec<(usize, f32)>,
+}
+
+impl Taps {
+    fn new(n_in: usize, n_out: usize) -> Taps {
+        let scale = n_in as f64 / n_out as f64;
+        let mut spans = Vec::with_capacity(n_out + 1);
+        let mut taps = Vec::with_capacity(n_in + n_out);
+        spans.push(0);
+        for o in 0..n_out {
             let (start, end) = (o as f64 * scale, (o as f64 + 1.0) * scale);
-            let mut taps = Vec::new();
             let mut i = start.floor() as usize;
             while (i as f64) < end && i < n_in {
                 let cover = (end.min(i as f64 + 1.0) - start.max(i as f64)).max(0.0);
@@ -210,7 +264,12 @@ fn resample_weights(n_in: usize, n_out: usize) -> Vec<Vec<(usize, f32)>> {
                 }
                 i += 1;
             }
-            taps
-        })
-        .collect()
+            spans.push(taps.len());
+        }
+        Taps { spans, taps }
+    }
+
+    fn of(&self, o: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        self.taps[self.spans[o]..self.spans[o + 1]].iter().copied()
+    }
 }
