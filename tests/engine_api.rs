@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use image::{imageops, Rgb, RgbImage};
 use referral_dedup::engine::{
-    ConfirmRule, Engine, EngineConfig, KnownItem, ListFormat, Referral, VerdictKind,
+    ConfirmRule, Engine, EngineConfig, KnownItem, ListFormat, MatchRule, Referral, VerdictKind,
 };
+use referral_dedup::matching::MatchTier;
 use referral_dedup::hashes::HashKind;
 use referral_dedup::store::EntrySource;
 
@@ -168,8 +169,13 @@ fn exact_and_perceptual_media_matches() {
 #[test]
 fn pdq_threshold_is_configurable() {
     let img = picture(11);
-    let mut config = EngineConfig::default();
-    config.rule.pdq_threshold = 0;
+    let config = EngineConfig {
+        rule: MatchRule {
+            pdq_threshold: 0,
+            ..MatchRule::plain_pdq()
+        },
+        ..EngineConfig::default()
+    };
     let strict = Engine::in_memory(config).unwrap();
     strict
         .record(&Referral::new("a").with_media_bytes(jpeg(&img, 95)))
@@ -218,34 +224,137 @@ fn low_quality_pdq_never_matches_alone() {
 }
 
 #[test]
-fn dihedral_matching_is_opt_in() {
+fn dihedral_matching_is_on_by_default_and_off_in_plain_mode() {
     let img = picture(21);
     let mirrored = jpeg(&imageops::flip_horizontal(&img), 90);
     let rotated = jpeg(&imageops::rotate90(&img), 90);
-    let plain = engine();
+    let plain = plain_engine();
     plain
         .record(&Referral::new("o").with_media_bytes(jpeg(&img, 90)))
         .unwrap();
-    assert_eq!(
-        plain
-            .check(&Referral::new("m").with_media_bytes(mirrored.clone()))
-            .unwrap()
-            .kind,
-        VerdictKind::New
-    );
-    let mut config = EngineConfig::default();
-    config.rule.dihedral = true;
-    let dihedral = Engine::in_memory(config).unwrap();
-    dihedral
+    for bytes in [&mirrored, &rotated] {
+        let v = plain
+            .check(&Referral::new("m").with_media_bytes(bytes.clone()))
+            .unwrap();
+        assert_eq!(v.kind, VerdictKind::New, "{:?}", v.evidence);
+    }
+    let improved = engine();
+    improved
         .record(&Referral::new("o").with_media_bytes(jpeg(&img, 90)))
         .unwrap();
     for (name, bytes) in [("mirror", mirrored), ("rot90", rotated)] {
-        let v = dihedral
+        let v = improved
             .check(&Referral::new(name).with_media_bytes(bytes))
             .unwrap();
         assert_eq!(v.kind, VerdictKind::Duplicate, "{name}");
         assert_eq!(v.evidence[0].kind, HashKind::Pdq);
+        assert_eq!(v.evidence[0].tier, Some(MatchTier::Strict), "{name}");
     }
+}
+
+/// The engine with plain reference PDQ matching (`--plain-pdq`).
+fn plain_engine() -> Engine {
+    Engine::in_memory(EngineConfig {
+        rule: MatchRule::plain_pdq(),
+        ..EngineConfig::default()
+    })
+    .unwrap()
+}
+
+/// `img` inside a uniform frame of `colour`, `border` pixels wide on every side.
+fn framed(img: &RgbImage, border: u32, colour: [u8; 3]) -> RgbImage {
+    let mut canvas = RgbImage::from_pixel(
+        img.width() + 2 * border,
+        img.height() + 2 * border,
+        Rgb(colour),
+    );
+    imageops::replace(&mut canvas, img, i64::from(border), i64::from(border));
+    canvas
+}
+
+/// `img` fitted into a 16:9 canvas with black pillarbox bars.
+fn pillarboxed(img: &RgbImage) -> RgbImage {
+    let h = img.height();
+    let w = h * 16 / 9;
+    let mut canvas = RgbImage::from_pixel(w, h, Rgb([0, 0, 0]));
+    imageops::replace(&mut canvas, img, i64::from((w - img.width()) / 2), 0);
+    canvas
+}
+
+#[test]
+fn borders_letterbox_and_crops_match_by_default_but_not_in_plain_mode() {
+    let img = picture(51);
+    let (w, h) = img.dimensions();
+    let crop = imageops::crop_imm(&img, w / 20, h / 20, w - w / 10, h - h / 10).to_image();
+    let edits = [
+        ("black border", framed(&img, 14, [0, 0, 0])),
+        ("white border", framed(&img, 14, [255, 255, 255])),
+        ("pillarbox", pillarboxed(&img)),
+        ("crop 10%", crop),
+    ];
+    let improved = engine();
+    let plain = plain_engine();
+    for e in [&improved, &plain] {
+        e.record(&Referral::new("original").with_media_bytes(jpeg(&img, 90)))
+            .unwrap();
+    }
+    for (name, edited) in &edits {
+        let r = Referral::new(*name).with_media_bytes(jpeg(edited, 85));
+        let v = improved.check(&r).unwrap();
+        assert_eq!(v.kind, VerdictKind::Duplicate, "{name}: {:?}", v.evidence);
+        assert_eq!(v.evidence[0].external_id, "original");
+        assert!(v.evidence[0].tier.is_some());
+        let p = plain.check(&r).unwrap();
+        assert_eq!(p.kind, VerdictKind::New, "{name} (plain): {:?}", p.evidence);
+    }
+    // Unrelated pictures stay new under the improved rule.
+    for seed in 60..70 {
+        let v = improved
+            .check(&Referral::new("other").with_media_bytes(jpeg(&picture(seed), 85)))
+            .unwrap();
+        assert_eq!(v.kind, VerdictKind::New, "seed {seed}: {:?}", v.evidence);
+    }
+}
+
+#[test]
+fn the_edited_copy_may_arrive_first() {
+    // The bordered copy is recorded first; the clean original must still be its duplicate
+    // (the original's own stored variants include its trimmed box, crops and rotations, and
+    // the bordered copy stored its trimmed box).
+    let img = picture(52);
+    let e = engine();
+    e.record(&Referral::new("bordered").with_media_bytes(jpeg(&framed(&img, 16, [0, 0, 0]), 85)))
+        .unwrap();
+    let (w, h) = img.dimensions();
+    let crop = imageops::crop_imm(&img, 0, 0, w - w / 10, h - h / 10).to_image();
+    e.record(&Referral::new("cropped").with_media_bytes(jpeg(&crop, 85)))
+        .unwrap();
+    let v = e
+        .check(&Referral::new("original").with_media_bytes(jpeg(&img, 90)))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Duplicate, "{:?}", v.evidence);
+    let ids: Vec<&str> = v.evidence.iter().map(|m| m.external_id.as_str()).collect();
+    assert!(ids.contains(&"bordered") && ids.contains(&"cropped"), "{ids:?}");
+}
+
+#[test]
+fn stored_variants_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = picture(53);
+    {
+        let e = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+        e.record(&Referral::new("original").with_media_bytes(jpeg(&img, 90)))
+            .unwrap();
+        let stored = e.entries();
+        assert!(stored[0].extra_pdq.len() >= 12, "{:?}", stored[0].extra_pdq);
+    }
+    let e = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+    let (w, h) = img.dimensions();
+    let crop = imageops::crop_imm(&img, w / 10, h / 10, w - w / 10, h - h / 10).to_image();
+    let v = e
+        .check(&Referral::new("crop").with_media_bytes(jpeg(&crop, 85)))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Duplicate, "{:?}", v.evidence);
 }
 
 #[test]
@@ -301,6 +410,8 @@ fn confirm_rule_accepts_a_loose_pdq_hit_only_with_a_second_hash() {
         ..KnownItem::default()
     };
     let mut config = EngineConfig::default();
+    // Without the loose tier (44), so that the 40-bit hit needs the confirmation.
+    config.rule.loose_threshold = None;
     config.rule.confirm = Some(ConfirmRule {
         pdq_threshold: 50,
         dhash_threshold: Some(6),
@@ -315,6 +426,7 @@ fn confirm_rule_accepts_a_loose_pdq_hit_only_with_a_second_hash() {
     assert_eq!(v.kind, VerdictKind::Known);
     assert_eq!(v.evidence[0].distance, 40);
     assert_eq!(v.evidence[0].confirmed_by.unwrap().kind, HashKind::Dhash);
+    assert_eq!(v.evidence[0].tier, Some(MatchTier::Confirmed));
 
     // Without an agreeing dHash the loose hit does not count.
     item.dhash = base.dhash.map(|d| referral_dedup::hashes::Hash64(!d.0));

@@ -1,38 +1,60 @@
 //! Engine policy: which hashes count, at what distance, and how entries are persisted.
 
+use crate::matching::RobustOptions;
 use crate::media::HashOptions;
 use crate::store::FsyncPolicy;
 
 /// When a perceptual hash decides a match.
 ///
-/// The default rule (documented in the crate README and the engine module docs):
+/// The default rule is the improved rule measured by the match-quality harness
+/// (`examples/match_quality.rs`, figures in `BENCHMARKS.md`; the pure form is
+/// [`crate::matching::MatchRule`]):
 ///
 /// 1. URL keys and exact digests (BLAKE3, SHA-256, MD5) match when equal.
-/// 2. PDQ matches within [`pdq_threshold`](Self::pdq_threshold) (31 bits, Meta's recommended
-///    value), but only when both hashes reach [`quality_floor`](Self::quality_floor) (50): a
-///    low-quality PDQ hash (flat or tiny pictures) never matches on its own. A known item whose
-///    list gave no quality is trusted as the list provider vetted it.
-/// 3. With [`dihedral`](Self::dihedral), the query's 8 rotations/mirrors are all tried.
-/// 4. dHash and pHash never decide alone by default ([`dhash_alone`](Self::dhash_alone) and
+/// 2. Every PDQ tier needs both hashes to reach [`quality_floor`](Self::quality_floor) (50): a
+///    low-quality PDQ hash (flat or tiny pictures) never matches. A known item whose list gave
+///    no quality is trusted as the list provider vetted it.
+/// 3. **Strict**: some query code within [`pdq_threshold`](Self::pdq_threshold) (31 bits,
+///    Meta's recommended value) of some stored code.
+/// 4. **Loose**: within [`loose_threshold`](Self::loose_threshold) (44).
+/// 5. **Confirmed**: within [`ConfirmRule::pdq_threshold`] (80) when the dHash or pHash of the
+///    query (or of its trimmed box) is within 16 of 64 bits of the entry's.
+/// 6. Query codes: the plain PDQ, its 7 other [`dihedral`](Self::dihedral) variants (mirrors,
+///    right-angle rotations) and, with [`variants`](Self::variants), the 8 of the content box
+///    inside detected borders or letterbox bars. Stored codes: the plain PDQ and, with
+///    `variants`, the trimmed box, crops keeping 95% and 90% of each side and +-3 degree
+///    rotations ([`crate::matching::KnownHashes`]). A referral's own stored variants are
+///    looked up too, so the order in which an item and its edited copy arrive does not matter.
+/// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
 ///    [`phash_alone`](Self::phash_alone) are `None`): measured on unrelated pictures they give
-///    false matches at any useful radius. They can confirm a looser PDQ hit through
-///    [`confirm`](Self::confirm), off by default.
+///    false matches at any useful radius.
+///
+/// [`MatchRule::plain_pdq`] is plain reference matching (the plain PDQ within 31 at quality
+/// 50, nothing else), for interop audits against other PDQ tools.
 ///
 /// ```
 /// use referral_dedup::engine::MatchRule;
 /// let rule = MatchRule::default();
-/// assert_eq!((rule.pdq_threshold, rule.quality_floor), (31, 50));
-/// assert!(rule.dhash_alone.is_none() && rule.confirm.is_none());
+/// assert_eq!((rule.pdq_threshold, rule.loose_threshold, rule.quality_floor), (31, Some(44), 50));
+/// assert!(rule.dihedral && rule.variants && rule.dhash_alone.is_none());
+/// assert_eq!(rule.confirm.unwrap().pdq_threshold, 80);
+/// let plain = MatchRule::plain_pdq();
+/// assert!(!plain.dihedral && !plain.variants && plain.confirm.is_none() && plain.loose_threshold.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchRule {
     /// Largest PDQ Hamming distance that matches on its own (0..=256).
     pub pdq_threshold: u32,
-    /// Smallest PDQ quality (0..=100) for a PDQ hash to match on its own.
+    /// A larger PDQ distance (0..=256) that also matches (both qualities at the floor).
+    pub loose_threshold: Option<u32>,
+    /// Smallest PDQ quality (0..=100) for a PDQ hash to match.
     pub quality_floor: u8,
     /// Also match the query's 8 dihedral variants (mirrors and right-angle rotations).
     pub dihedral: bool,
-    /// A looser PDQ bound that counts when a second hash agrees.
+    /// Trim borders and letterbox bars from queries, and store trimmed, cropped and slightly
+    /// rotated variants of every entry with media.
+    pub variants: bool,
+    /// A still looser PDQ bound that counts when a second hash agrees.
     pub confirm: Option<ConfirmRule>,
     /// dHash radius at which dHash alone decides (`None`: never).
     pub dhash_alone: Option<u32>,
@@ -44,8 +66,38 @@ impl Default for MatchRule {
     fn default() -> Self {
         MatchRule {
             pdq_threshold: 31,
+            loose_threshold: Some(44),
+            quality_floor: 50,
+            dihedral: true,
+            variants: true,
+            confirm: Some(ConfirmRule {
+                pdq_threshold: 80,
+                dhash_threshold: Some(16),
+                phash_threshold: Some(16),
+                allow_low_quality: false,
+            }),
+            dhash_alone: None,
+            phash_alone: None,
+        }
+    }
+}
+
+impl MatchRule {
+    /// Plain reference PDQ matching: the query's own PDQ against stored plain PDQs, distance
+    /// <= 31, both qualities >= 50; no dihedral variants, trimming, stored variants or
+    /// confirmed tier (the CLI's `--plain-pdq`).
+    ///
+    /// ```
+    /// use referral_dedup::engine::MatchRule;
+    /// assert_eq!(MatchRule::plain_pdq().pdq_threshold, 31);
+    /// ```
+    pub fn plain_pdq() -> MatchRule {
+        MatchRule {
+            pdq_threshold: 31,
+            loose_threshold: None,
             quality_floor: 50,
             dihedral: false,
+            variants: false,
             confirm: None,
             dhash_alone: None,
             phash_alone: None,
@@ -89,6 +141,8 @@ pub struct EngineConfig {
     /// Decoding limits and hashing options for media (the rule's `dihedral` overrides
     /// `hash.dihedral` when the engine hashes a query).
     pub hash: HashOptions,
+    /// Border detection and the stored variants, used when [`MatchRule::variants`] is on.
+    pub robust: RobustOptions,
     /// Journal durability when opened on a directory.
     pub fsync: FsyncPolicy,
     /// Write a snapshot after this many journal records (`None`: only on request).
@@ -102,6 +156,7 @@ impl Default for EngineConfig {
         EngineConfig {
             rule: MatchRule::default(),
             hash: HashOptions::default(),
+            robust: RobustOptions::default(),
             fsync: FsyncPolicy::EveryMillis(100),
             snapshot_every: Some(50_000),
             max_evidence: 32,
@@ -119,6 +174,9 @@ impl EngineConfig {
         let r = &self.rule;
         if r.pdq_threshold > 256 {
             return bad("rule.pdq_threshold must be at most 256");
+        }
+        if r.loose_threshold.is_some_and(|t| t > 256) {
+            return bad("rule.loose_threshold must be at most 256");
         }
         if r.quality_floor > 100 {
             return bad("rule.quality_floor must be at most 100");
@@ -148,9 +206,20 @@ impl EngineConfig {
         Ok(())
     }
 
-    /// The PDQ radius the index must be searched with (the largest PDQ bound any rule uses).
+    /// The PDQ radius the PDQ index is searched with: the strict or loose bound, whichever is
+    /// larger. Confirmed-tier candidates come from the dHash/pHash indexes instead (a 64-bit
+    /// radius of 16 finds far fewer candidates than a 256-bit radius of 80) and their PDQ
+    /// distances are then checked directly.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{EngineConfig, MatchRule};
+    /// assert_eq!(EngineConfig::default().pdq_search_radius(), 44);
+    /// let plain = EngineConfig { rule: MatchRule::plain_pdq(), ..EngineConfig::default() };
+    /// assert_eq!(plain.pdq_search_radius(), 31);
+    /// ```
     pub fn pdq_search_radius(&self) -> u32 {
-        let loose = self.rule.confirm.as_ref().map_or(0, |c| c.pdq_threshold);
-        self.rule.pdq_threshold.max(loose)
+        self.rule
+            .pdq_threshold
+            .max(self.rule.loose_threshold.unwrap_or(0))
     }
 }

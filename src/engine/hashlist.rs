@@ -72,6 +72,11 @@ pub struct KnownItem {
     /// 64-bit pHash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phash: Option<Hash64>,
+    /// Extra stored PDQ variants (trimmed box, crops, small rotations) computed from the
+    /// picture by [`Engine::add_known_file`](super::Engine::add_known_file); not part of any
+    /// list format.
+    #[serde(skip)]
+    pub extra_pdq: Vec<Pdq>,
 }
 
 impl KnownItem {
@@ -108,6 +113,7 @@ impl KnownItem {
         e.blake3 = self.blake3;
         e.dhash = self.dhash;
         e.phash = self.phash;
+        e.extra_pdq = self.extra_pdq.clone();
         e
     }
 
@@ -131,6 +137,7 @@ impl KnownItem {
             blake3: e.blake3,
             dhash: e.dhash,
             phash: e.phash,
+            extra_pdq: e.extra_pdq.clone(),
         }
     }
 }
@@ -702,6 +709,7 @@ mod tests {
                 blake3: Some(Blake3([9; 32])),
                 dhash: Some(Hash64(0xdead_beef)),
                 phash: Some(Hash64(42)),
+                extra_pdq: Vec::new(),
             },
             KnownItem {
                 id: Some("only-md5".into()),

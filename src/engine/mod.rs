@@ -49,6 +49,7 @@ use parking_lot::Mutex;
 
 use crate::hashes::{Blake3, EntryId, Hash64, HashKind, Md5, Pdq, Sha256};
 use crate::index::{ExactIndex, HammingIndex};
+use crate::matching::{KnownHashes, MatchTier, QueryHashes, RobustOptions};
 use crate::media::{self, HashOptions};
 use crate::store::{EntryRecord, EntrySource, Record, RecoveryReport, Store, StoreOptions};
 use crate::url::UrlKeyer;
@@ -163,8 +164,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     fn empty(config: EngineConfig) -> Result<Engine, EngineError> {
         config.validate()?;
-        let dhash_index = config.rule.dhash_alone.map(|_| HammingIndex::new());
-        let phash_index = config.rule.phash_alone.map(|_| HammingIndex::new());
+        let confirm = config.rule.confirm.as_ref();
+        let dhash_index = (config.rule.dhash_alone.is_some()
+            || confirm.is_some_and(|c| c.dhash_threshold.is_some()))
+        .then(HammingIndex::new);
+        let phash_index = (config.rule.phash_alone.is_some()
+            || confirm.is_some_and(|c| c.phash_threshold.is_some()))
+        .then(HammingIndex::new);
         Ok(Engine {
             config,
             keyer: UrlKeyer::new(),
@@ -299,7 +305,8 @@ impl Engine {
             None => {}
             Some(MediaInput::Bytes(bytes)) => self.fingerprint_media(bytes, &mut fp),
             Some(MediaInput::Path(path)) => {
-                let (media, error) = media_fingerprint_file(path, &self.hash_options())?;
+                let (media, error) =
+                    media_fingerprint_file_with(path, &self.hash_options(), self.robust())?;
                 fp.media = Some(media);
                 fp.media_error = error;
             }
@@ -307,15 +314,29 @@ impl Engine {
         Ok(fp)
     }
 
-    /// Hash options for queries: the configured ones with the rule's dihedral setting.
+    /// Hash options for queries: the configured ones with the rule's dihedral setting (the
+    /// dihedral variants are also computed when the rule uses trimmed variants, which need
+    /// them).
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, MatchRule};
+    /// let plain = EngineConfig { rule: MatchRule::plain_pdq(), ..EngineConfig::default() };
+    /// assert!(!Engine::in_memory(plain).unwrap().hash_options().dihedral);
+    /// assert!(Engine::in_memory(EngineConfig::default()).unwrap().hash_options().dihedral);
+    /// ```
     pub fn hash_options(&self) -> HashOptions {
         let mut options = self.config.hash;
-        options.dihedral = self.config.rule.dihedral;
+        options.dihedral = self.config.rule.dihedral || self.config.rule.variants;
         options
     }
 
+    /// The variant options when the rule uses variants.
+    fn robust(&self) -> Option<&RobustOptions> {
+        self.config.rule.variants.then_some(&self.config.robust)
+    }
+
     fn fingerprint_media(&self, bytes: &[u8], fp: &mut Fingerprint) {
-        let (media, error) = media_fingerprint(bytes, &self.hash_options());
+        let (media, error) = media_fingerprint_with(bytes, &self.hash_options(), self.robust());
         fp.media = Some(media);
         fp.media_error = error;
     }
@@ -377,12 +398,11 @@ impl Engine {
 
         let rule = &self.config.rule;
         if let Some(pdq) = media.pdq {
-            let mut queries = vec![pdq];
-            if rule.dihedral {
-                queries.extend(media.pdq_variants.iter().copied());
-            }
-            queries.extend(media.extra_pdq.iter().copied());
+            let queries = query_codes(rule, pdq, media);
             let query_quality_ok = media.pdq_quality.unwrap_or(0) >= rule.quality_floor;
+            let entry_quality_ok = |e: &EntryRecord| {
+                e.pdq_quality.is_none_or(|q| q >= rule.quality_floor)
+            };
             for hit in self
                 .pdq_index
                 .range_many(&queries, self.config.pdq_search_radius())
@@ -391,15 +411,37 @@ impl Engine {
                     continue;
                 };
                 let entry = entry.value();
-                let quality_ok =
-                    query_quality_ok && entry.pdq_quality.is_none_or(|q| q >= rule.quality_floor);
-                if hit.distance <= rule.pdq_threshold && quality_ok {
-                    found.push(entry, HashKind::Pdq, hit.distance, None);
-                } else if let Some(c) = &rule.confirm {
-                    if hit.distance <= c.pdq_threshold && (quality_ok || c.allow_low_quality) {
-                        if let Some(conf) = confirmation(c, media, entry) {
-                            found.push(entry, HashKind::Pdq, hit.distance, Some(conf));
-                        }
+                if !(query_quality_ok && entry_quality_ok(entry)) {
+                    continue;
+                }
+                let tier = if hit.distance <= rule.pdq_threshold {
+                    MatchTier::Strict
+                } else if rule.loose_threshold.is_some_and(|t| hit.distance <= t) {
+                    MatchTier::Loose
+                } else {
+                    continue;
+                };
+                found.push(entry, HashKind::Pdq, hit.distance, None, Some(tier));
+            }
+            if let Some(c) = &rule.confirm {
+                for (id, conf) in self.confirm_candidates(c, media) {
+                    if found.0.contains_key(&(id, HashKind::Pdq)) {
+                        continue;
+                    }
+                    let Some(entry) = self.entries.get(&id) else {
+                        continue;
+                    };
+                    let entry = entry.value();
+                    let quality_ok = query_quality_ok && entry_quality_ok(entry);
+                    if !(quality_ok || c.allow_low_quality) {
+                        continue;
+                    }
+                    let Some(distance) = closest_pdq(&queries, entry) else {
+                        continue;
+                    };
+                    if distance <= c.pdq_threshold {
+                        let tier = Some(MatchTier::Confirmed);
+                        found.push(entry, HashKind::Pdq, distance, Some(conf), tier);
                     }
                 }
             }
@@ -409,7 +451,7 @@ impl Engine {
         {
             for hit in index.range(&d, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
-                    found.push(e.value(), HashKind::Dhash, hit.distance, None);
+                    found.push(e.value(), HashKind::Dhash, hit.distance, None, None);
                 }
             }
         }
@@ -418,17 +460,55 @@ impl Engine {
         {
             for hit in index.range(&p, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
-                    found.push(e.value(), HashKind::Phash, hit.distance, None);
+                    found.push(e.value(), HashKind::Phash, hit.distance, None, None);
                 }
             }
         }
         found.into_matches()
     }
 
+    /// Entries whose dHash or pHash is within the confirm rule's radius of the query's (whole
+    /// picture or trimmed box), with the closest such confirmation per entry.
+    fn confirm_candidates(
+        &self,
+        c: &ConfirmRule,
+        media: &MediaFingerprint,
+    ) -> HashMap<EntryId, Confirmation> {
+        let mut out: HashMap<EntryId, Confirmation> = HashMap::new();
+        let seconds = [(media.dhash, media.phash)]
+            .into_iter()
+            .chain(media.query_second.map(|(d, p)| (Some(d), Some(p))));
+        for (dhash, phash) in seconds {
+            let lookups = [
+                (&self.dhash_index, c.dhash_threshold, dhash, HashKind::Dhash),
+                (&self.phash_index, c.phash_threshold, phash, HashKind::Phash),
+            ];
+            for (index, radius, code, kind) in lookups {
+                let (Some(index), Some(radius), Some(code)) = (index, radius, code) else {
+                    continue;
+                };
+                for hit in index.range(&code, radius) {
+                    let conf = Confirmation {
+                        kind,
+                        distance: hit.distance,
+                    };
+                    out.entry(hit.id)
+                        .and_modify(|old| {
+                            if conf.distance < old.distance {
+                                *old = conf;
+                            }
+                        })
+                        .or_insert(conf);
+                }
+            }
+        }
+        out
+    }
+
     fn push_exact(&self, found: &mut MatchSet, ids: Vec<EntryId>, kind: HashKind) {
         for id in ids {
             if let Some(e) = self.entries.get(&id) {
-                found.push(e.value(), kind, 0, None);
+                found.push(e.value(), kind, 0, None, None);
             }
         }
     }
@@ -828,9 +908,7 @@ impl Engine {
         id: Option<&str>,
         label: Option<&str>,
     ) -> crate::Result<EntryId> {
-        let mut options = self.config.hash;
-        options.dihedral = false;
-        let (media, _) = media_fingerprint_file(path, &options)?;
+        let (media, _) = media_fingerprint_file_with(path, &self.hash_options(), self.robust())?;
         let id = id.map(str::to_string).unwrap_or_else(|| {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -848,6 +926,7 @@ impl Engine {
         item.blake3 = Some(media.blake3);
         item.dhash = media.dhash;
         item.phash = media.phash;
+        item.extra_pdq = media.extra_pdq;
         self.add_known(&item)
     }
 
@@ -925,6 +1004,7 @@ impl MatchSet {
         kind: HashKind,
         distance: u32,
         confirmed_by: Option<Confirmation>,
+        tier: Option<MatchTier>,
     ) {
         let key = (entry.id, kind);
         if self.0.get(&key).is_some_and(|old| old.distance <= distance) {
@@ -946,6 +1026,7 @@ impl MatchSet {
                 distance,
                 quality,
                 confirmed_by,
+                tier,
             },
         );
     }
@@ -955,27 +1036,31 @@ impl MatchSet {
     }
 }
 
-/// A second hash that agrees with a loose PDQ hit, if any.
-fn confirmation(c: &ConfirmRule, q: &MediaFingerprint, e: &EntryRecord) -> Option<Confirmation> {
-    if let (Some(t), Some(a), Some(b)) = (c.dhash_threshold, q.dhash, e.dhash) {
-        let d = a.distance(&b);
-        if d <= t {
-            return Some(Confirmation {
-                kind: HashKind::Dhash,
-                distance: d,
-            });
-        }
+/// Every PDQ code a query looks up: its plain PDQ, the other dihedral variants (with
+/// `rule.dihedral`), the trimmed box's variants and its own stored variants (with
+/// `rule.variants`), without repeats.
+fn query_codes(rule: &MatchRule, pdq: Pdq, media: &MediaFingerprint) -> Vec<Pdq> {
+    let mut codes = vec![pdq];
+    if rule.dihedral {
+        codes.extend(media.pdq_variants.iter().copied());
     }
-    if let (Some(t), Some(a), Some(b)) = (c.phash_threshold, q.phash, e.phash) {
-        let d = a.distance(&b);
-        if d <= t {
-            return Some(Confirmation {
-                kind: HashKind::Phash,
-                distance: d,
-            });
-        }
+    if rule.variants {
+        // `query_pdq` holds the trimmed box's 8 dihedral variants, identity first.
+        let take = if rule.dihedral { 8 } else { 1 };
+        codes.extend(media.query_pdq.iter().take(take).copied());
+        codes.extend(media.extra_pdq.iter().copied());
     }
-    None
+    let mut seen = std::collections::HashSet::with_capacity(codes.len());
+    codes.retain(|c| seen.insert(*c));
+    codes
+}
+
+/// The smallest distance between any query code and any of an entry's stored PDQ codes.
+fn closest_pdq(queries: &[Pdq], entry: &EntryRecord) -> Option<u32> {
+    let stored = entry.pdq.iter().chain(entry.extra_pdq.iter());
+    stored
+        .flat_map(|s| queries.iter().map(move |q| q.distance(s)))
+        .min()
 }
 
 /// Copies media hashes into an entry.
@@ -991,18 +1076,74 @@ fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
 }
 
 /// Hashes media bytes: full hashes for a decodable picture, digests only otherwise (with the
-/// decoding error as text).
+/// decoding error as text). No stored or trimmed variants: see [`media_fingerprint_with`].
+///
+/// ```
+/// use referral_dedup::engine::media_fingerprint;
+/// let (m, why) = media_fingerprint(b"not a picture", &Default::default());
+/// assert!(m.pdq.is_none() && why.is_some());
+/// ```
 pub fn media_fingerprint(
     bytes: &[u8],
     options: &HashOptions,
 ) -> (MediaFingerprint, Option<String>) {
-    match media::hash_bytes(bytes, options) {
-        Ok(h) => (MediaFingerprint::from_hashes(&h), None),
-        Err(e) => (
-            MediaFingerprint::from_digests(&media::digest_bytes(bytes), bytes.len() as u64),
-            Some(e.to_string()),
-        ),
+    media_fingerprint_with(bytes, options, None)
+}
+
+/// [`media_fingerprint`], and with `robust` also the variants the improved rule uses: the
+/// stored ones ([`MediaFingerprint::extra_pdq`], from [`KnownHashes`]) and the query-only
+/// trimmed-box codes ([`MediaFingerprint::query_pdq`], [`MediaFingerprint::query_second`],
+/// from [`QueryHashes`], which needs `options.dihedral`). The picture is decoded and converted
+/// to luma once for all of them.
+///
+/// ```
+/// use referral_dedup::engine::media_fingerprint_with;
+/// use referral_dedup::matching::RobustOptions;
+/// use referral_dedup::media::HashOptions;
+/// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x * y) % 256) as u8]));
+/// let mut png = Vec::new();
+/// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+/// let opts = HashOptions { dihedral: true, ..HashOptions::default() };
+/// let (m, _) = media_fingerprint_with(&png, &opts, Some(&RobustOptions::default()));
+/// assert!(m.extra_pdq.len() >= 12); // crops and rotations
+/// assert_eq!(m.pdq_variants.len(), 7);
+/// ```
+pub fn media_fingerprint_with(
+    bytes: &[u8],
+    options: &HashOptions,
+    robust: Option<&RobustOptions>,
+) -> (MediaFingerprint, Option<String>) {
+    let digests = media::digest_bytes(bytes);
+    let img = match media::decode(bytes, options) {
+        Ok(img) => img,
+        Err(e) => {
+            return (
+                MediaFingerprint::from_digests(&digests, bytes.len() as u64),
+                Some(e.to_string()),
+            )
+        }
+    };
+    let hashed = media::hash_image_with_luma(bytes.len() as u64, digests, &img, options);
+    drop(img);
+    let mut fp = MediaFingerprint::from_hashes(&hashed.hashes);
+    if let Some(robust) = robust {
+        if let Some(q) = QueryHashes::from_hashed(&hashed, robust) {
+            if let Some(t) = q.trimmed {
+                fp.query_pdq = t.dihedral.to_vec();
+            }
+            fp.query_second = q.second_trimmed.map(|s| (s.dhash, s.phash));
+        }
+        if let Some(k) = KnownHashes::from_hashed(&hashed, robust) {
+            let mut extra: Vec<Pdq> = Vec::with_capacity(k.extra.len());
+            for (_, p) in k.extra {
+                if p != k.pdq && !extra.contains(&p) {
+                    extra.push(p);
+                }
+            }
+            fp.extra_pdq = extra;
+        }
     }
+    (fp, None)
 }
 
 /// Hashes a media file like [`media_fingerprint`]. A file larger than the decoding limit
@@ -1024,6 +1165,29 @@ pub fn media_fingerprint_file(
     path: &Path,
     options: &HashOptions,
 ) -> Result<(MediaFingerprint, Option<String>), EngineError> {
+    media_fingerprint_file_with(path, options, None)
+}
+
+/// [`media_fingerprint_file`] with the variants of [`media_fingerprint_with`].
+///
+/// # Errors
+/// [`EngineError::Io`] when the file cannot be opened or read.
+///
+/// ```
+/// use referral_dedup::engine::media_fingerprint_file_with;
+/// use referral_dedup::matching::RobustOptions;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("a.bin");
+/// std::fs::write(&path, b"not a picture").unwrap();
+/// let robust = RobustOptions::default();
+/// let (m, why) = media_fingerprint_file_with(&path, &Default::default(), Some(&robust)).unwrap();
+/// assert!(m.extra_pdq.is_empty() && why.is_some());
+/// ```
+pub fn media_fingerprint_file_with(
+    path: &Path,
+    options: &HashOptions,
+    robust: Option<&RobustOptions>,
+) -> Result<(MediaFingerprint, Option<String>), EngineError> {
     let with_path = |e: std::io::Error| {
         EngineError::Io(std::io::Error::new(
             e.kind(),
@@ -1037,7 +1201,7 @@ pub fn media_fingerprint_file(
         .read_to_end(&mut bytes)
         .map_err(with_path)?;
     if bytes.len() as u64 <= limit {
-        return Ok(media_fingerprint(&bytes, options));
+        return Ok(media_fingerprint_with(&bytes, options, robust));
     }
     drop(bytes);
     let file = std::fs::File::open(path).map_err(with_path)?;

@@ -122,10 +122,18 @@ pub struct MediaFingerprint {
     /// PDQ hashes of the 7 non-identity dihedral variants, when computed.
     #[serde(skip)]
     pub pdq_variants: Vec<Pdq>,
-    /// Extra PDQ hashes of the same media (for example border-trimmed), matched like `pdq` and
-    /// stored with the entry.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Extra PDQ hashes of the same media (trimmed box, crops, small rotations; see
+    /// [`crate::matching::KnownHashes`]), stored with the entry and looked up like `pdq`.
+    #[serde(skip)]
     pub extra_pdq: Vec<Pdq>,
+    /// Query-only PDQ hashes: the dihedral variants of the content box inside detected
+    /// borders (not stored).
+    #[serde(skip)]
+    pub query_pdq: Vec<Pdq>,
+    /// Query-only `(dHash, pHash)` of the content box inside detected borders, a second
+    /// opinion for the confirmed tier (not stored).
+    #[serde(skip)]
+    pub query_second: Option<(Hash64, Hash64)>,
 }
 
 impl MediaFingerprint {
@@ -149,6 +157,8 @@ impl MediaFingerprint {
             phash: Some(h.phash),
             pdq_variants,
             extra_pdq: Vec::new(),
+            query_pdq: Vec::new(),
+            query_second: None,
         }
     }
 
@@ -167,6 +177,8 @@ impl MediaFingerprint {
             phash: None,
             pdq_variants: Vec::new(),
             extra_pdq: Vec::new(),
+            query_pdq: Vec::new(),
+            query_second: None,
         }
     }
 }

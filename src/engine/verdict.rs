@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::hashes::{EntryId, HashKind};
+use crate::matching::MatchTier;
 use crate::store::EntrySource;
 
 use super::referral::Fingerprint;
@@ -47,7 +48,7 @@ pub struct Confirmation {
 /// use referral_dedup::hashes::{EntryId, HashKind};
 /// use referral_dedup::store::EntrySource;
 /// let m = Match { entry: EntryId(1), external_id: "r-1".into(), label: None, source: EntrySource::Referral,
-///                 kind: HashKind::UrlKey, distance: 0, quality: None, confirmed_by: None };
+///                 kind: HashKind::UrlKey, distance: 0, quality: None, confirmed_by: None, tier: None };
 /// assert!(m.is_exact());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +72,10 @@ pub struct Match {
     /// The second hash that confirmed a loose PDQ hit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed_by: Option<Confirmation>,
+    /// For PDQ matches, the tier of the rule that accepted it (`strict`, `loose`,
+    /// `confirmed`; see [`MatchRule`](super::MatchRule)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<MatchTier>,
 }
 
 impl Match {

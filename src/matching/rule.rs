@@ -61,8 +61,10 @@ impl Default for MatchRule {
 /// ```
 /// use referral_dedup::matching::MatchTier;
 /// assert_ne!(MatchTier::Strict, MatchTier::Confirmed);
+/// assert_eq!(serde_json::to_string(&MatchTier::Loose).unwrap(), "\"loose\"");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MatchTier {
     /// PDQ within `radius`.
     Strict,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use referral_dedup::engine::{Engine, EngineConfig};
+use referral_dedup::engine::{Engine, EngineConfig, MatchRule};
 
 mod check;
 mod dedup;
@@ -62,14 +62,23 @@ pub(crate) struct RuleArgs {
     /// Smallest PDQ quality for a PDQ match (default 50).
     #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub quality_floor: Option<u8>,
-    /// Also match mirrored and rotated (90/180/270) copies.
+    /// Also match mirrored and rotated (90/180/270) copies (on by default; with
+    /// `--plain-pdq`, adds them back).
     #[arg(long)]
     pub dihedral: bool,
+    /// Plain reference PDQ matching for interop audits: the picture's own PDQ against stored
+    /// PDQs within the threshold, both qualities at the floor; no mirrors/rotations, border
+    /// trimming, stored crop/rotation variants or dHash/pHash-confirmed tier.
+    #[arg(long)]
+    pub plain_pdq: bool,
 }
 
 impl RuleArgs {
     pub fn config(&self) -> EngineConfig {
         let mut config = EngineConfig::default();
+        if self.plain_pdq {
+            config.rule = MatchRule::plain_pdq();
+        }
         if let Some(t) = self.threshold {
             config.rule.pdq_threshold = t;
         }

@@ -52,6 +52,9 @@ pub(crate) fn run(args: MatchArgs) -> Result<(), Failure> {
                 if let Some(c) = &m.confirmed_by {
                     o["confirmed_by"] = json!(c);
                 }
+                if let Some(t) = m.tier {
+                    o["tier"] = json!(t);
+                }
                 o
             })
             .collect();
