@@ -31,7 +31,9 @@ use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
 use rayon::prelude::*;
 use referral_dedup::hashes::{Hash64, Pdq};
 use referral_dedup::matching::{KnownHashes, MatchRule, QueryHashes, RobustOptions, VariantKind};
+use referral_dedup::engine::{Engine, EngineConfig, Referral};
 use referral_dedup::media;
+use referral_dedup::store::EntrySource;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -893,6 +895,78 @@ fn diagnostic_options() -> RobustOptions {
 }
 
 /// Builds the originals, copies and distractors, hashes them, and measures every method.
+/// Adds one method's per-copy outcomes `(edit, own original found, other original found)`
+/// and its distractor false matches to the report.
+fn record_method(
+    report: &mut Report,
+    name: &str,
+    chains: &[Vec<Edit>],
+    per_copy: &[(usize, bool, bool)],
+    false_matches: usize,
+) {
+    let mut hits = vec![(0usize, 0usize); chains.len()];
+    for &(e, hit, _) in per_copy {
+        hits[e].1 += 1;
+        hits[e].0 += usize::from(hit);
+    }
+    let total: usize = hits.iter().map(|h| h.1).sum();
+    let caught: usize = hits.iter().map(|h| h.0).sum();
+    report
+        .overall_recall
+        .insert(name.into(), caught as f64 / total.max(1) as f64);
+    report.false_matches.insert(name.into(), false_matches);
+    report
+        .wrong_matches
+        .insert(name.into(), per_copy.iter().filter(|c| c.2).count());
+    for (e, &(c, n)) in hits.iter().enumerate() {
+        if report.edits.len() <= e {
+            report.edits.push(EditRow {
+                edit: edit_name(&chains[e]),
+                copies: n,
+                recall: BTreeMap::new(),
+            });
+        }
+        report.edits[e]
+            .recall
+            .insert(name.into(), c as f64 / n.max(1) as f64);
+    }
+    let min = report
+        .edits
+        .iter()
+        .map(|r| r.recall[name])
+        .fold(1.0, f64::min);
+    report.min_edit_recall.insert(name.into(), min);
+}
+
+/// Checks an upload with the engine: `(matched the named original, matched another one)`.
+fn engine_hits(engine: &Engine, bytes: &[u8], own: &str) -> (bool, bool) {
+    let verdict = engine
+        .check(&Referral::new("upload").with_media_bytes(bytes.to_vec()))
+        .expect("in-memory check of bytes cannot fail");
+    let known = verdict
+        .evidence
+        .iter()
+        .filter(|m| m.source == EntrySource::Known);
+    let (mut hit, mut other) = (false, false);
+    for m in known {
+        if m.external_id == own {
+            hit = true;
+        } else {
+            other = true;
+            eprintln!(
+                "engine: {} matched {} ({:?} {:?}, distance {}, confirmed by {:?})",
+                if own.is_empty() { "a distractor" } else { own },
+                m.external_id,
+                m.kind,
+                m.tier,
+                m.distance,
+                m.confirmed_by
+            );
+        }
+    }
+    (hit, other)
+}
+
 pub fn run(cfg: &Config, rule: &MatchRule, opts: &RobustOptions) -> Report {
     let t0 = Instant::now();
     let photos = cfg.photos.as_deref().map(load_photos).unwrap_or_default();
@@ -907,6 +981,16 @@ pub fn run(cfg: &Config, rule: &MatchRule, opts: &RobustOptions) -> Report {
         .par_iter()
         .filter_map(|(name, img)| stored(name.clone(), &png(img), opts))
         .collect();
+    let engine = Engine::in_memory(EngineConfig {
+        robust: opts.clone(),
+        ..EngineConfig::default()
+    })
+    .expect("default engine configuration is valid");
+    for (name, img) in &originals {
+        engine
+            .add_known_media(&png(img), name, None)
+            .expect("in-memory add cannot fail");
+    }
     eprintln!(
         "{} originals hashed in {:.1} s",
         stored_all.len(),
@@ -945,7 +1029,7 @@ pub fn run(cfg: &Config, rule: &MatchRule, opts: &RobustOptions) -> Report {
     } else {
         cfg.distractors / 2
     };
-    let distractors: Vec<Query> = (0..cfg.distractors)
+    let checked: Vec<(Query, bool)> = (0..cfg.distractors)
         .into_par_iter()
         .filter_map(|i| {
             let mut r = Rng::new(cfg.seed.wrapping_mul(31) ^ (0xd157 << 40) ^ i as u64);
@@ -954,9 +1038,13 @@ pub fn run(cfg: &Config, rule: &MatchRule, opts: &RobustOptions) -> Report {
             } else {
                 scene(0xd15_7ac7 + cfg.seed * 7_919 + i as u64, cfg.scene_size)
             };
-            query(&jpeg(&img, 85), opts)
+            let bytes = jpeg(&img, 85);
+            let (_, any) = engine_hits(&engine, &bytes, "");
+            Some((query(&bytes, opts)?, any))
         })
         .collect();
+    let distractor_engine_false = checked.iter().filter(|c| c.1).count();
+    let distractors: Vec<Query> = checked.into_iter().map(|c| c.0).collect();
     eprintln!(
         "{} distractors hashed in {:.1} s",
         distractors.len(),
@@ -997,39 +1085,25 @@ pub fn run(cfg: &Config, rule: &MatchRule, opts: &RobustOptions) -> Report {
             .par_iter()
             .filter(|q| stored_all.iter().any(|s| m.matches(q, s, rule)))
             .count();
-        let mut hits = vec![(0usize, 0usize); chains.len()];
-        for &(e, hit, _) in &per_copy {
-            hits[e].1 += 1;
-            hits[e].0 += usize::from(hit);
-        }
-        let total: usize = hits.iter().map(|h| h.1).sum();
-        let caught: usize = hits.iter().map(|h| h.0).sum();
-        report
-            .overall_recall
-            .insert(m.name().into(), caught as f64 / total.max(1) as f64);
-        report.false_matches.insert(m.name().into(), false_matches);
-        report
-            .wrong_matches
-            .insert(m.name().into(), per_copy.iter().filter(|c| c.2).count());
-        for (e, &(c, n)) in hits.iter().enumerate() {
-            if report.edits.len() <= e {
-                report.edits.push(EditRow {
-                    edit: edit_name(&chains[e]),
-                    copies: n,
-                    recall: BTreeMap::new(),
-                });
-            }
-            report.edits[e]
-                .recall
-                .insert(m.name().into(), c as f64 / n.max(1) as f64);
-        }
-        let min = report
-            .edits
-            .iter()
-            .map(|r| r.recall[m.name()])
-            .fold(1.0, f64::min);
-        report.min_edit_recall.insert(m.name().into(), min);
+        record_method(&mut report, m.name(), &chains, &per_copy, false_matches);
     }
+    // The same copies and distractors through the engine's default rule (what `refdedup
+    // match` and `dedup` apply): the originals added as known content, each upload checked
+    // with `Engine::check`, the index doing the search.
+    let engine_copies: Vec<(usize, bool, bool)> = copies
+        .par_iter()
+        .map(|(e, o, _, bytes)| {
+            let (own, other) = engine_hits(&engine, bytes, name_of(*o));
+            (*e, own, other)
+        })
+        .collect();
+    record_method(
+        &mut report,
+        "engine",
+        &chains,
+        &engine_copies,
+        distractor_engine_false,
+    );
     if let Some(path) = &cfg.dump_pairs {
         dump_pairs(
             path,
@@ -1178,6 +1252,11 @@ fn dump_pairs(
     }
 }
 
+/// Table columns: the brute-force methods, then the engine.
+fn column_names() -> impl Iterator<Item = &'static str> {
+    METHODS.iter().map(|m| m.name()).chain(["engine"])
+}
+
 fn print_table(r: &Report) {
     println!(
         "originals {} ({} photos), distractors {}, copies per edit {}",
@@ -1187,21 +1266,21 @@ fn print_table(r: &Report) {
         r.edits.first().map_or(0, |e| e.copies)
     );
     print!("{:<34}", "edit");
-    for m in METHODS {
-        print!("{:>13}", m.name());
+    for m in column_names() {
+        print!("{:>13}", m);
     }
     println!();
     for row in &r.edits {
         print!("{:<34}", row.edit);
-        for m in METHODS {
-            print!("{:>13.3}", row.recall[m.name()]);
+        for m in column_names() {
+            print!("{:>13.3}", row.recall[m]);
         }
         println!();
     }
     let line = |label: &str, f: &dyn Fn(&str) -> String| {
         print!("{label:<34}");
-        for m in METHODS {
-            print!("{:>13}", f(m.name()));
+        for m in column_names() {
+            print!("{:>13}", f(m));
         }
         println!();
     };

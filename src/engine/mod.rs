@@ -398,7 +398,7 @@ impl Engine {
 
         let rule = &self.config.rule;
         if let Some(pdq) = media.pdq {
-            let queries = query_codes(rule, pdq, media);
+            let queries = query_codes(rule, pdq, media, true);
             let query_quality_ok = media.pdq_quality.unwrap_or(0) >= rule.quality_floor;
             let entry_quality_ok = |e: &EntryRecord| {
                 e.pdq_quality.is_none_or(|q| q >= rule.quality_floor)
@@ -424,6 +424,11 @@ impl Engine {
                 found.push(entry, HashKind::Pdq, hit.distance, None, Some(tier));
             }
             if let Some(c) = &rule.confirm {
+                // The confirmed tier compares only the query's own picture and trimmed box
+                // with the stored codes (as `matching::MatchRule` does): the query's crop and
+                // rotation variants at this loose a bound found unrelated pictures in the
+                // match-quality harness.
+                let queries = query_codes(rule, pdq, media, false);
                 for (id, conf) in self.confirm_candidates(c, media) {
                     if found.0.contains_key(&(id, HashKind::Pdq)) {
                         continue;
@@ -914,20 +919,36 @@ impl Engine {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string())
         });
-        let mut item = KnownItem {
-            id: Some(id),
-            label: label.map(str::to_string),
-            ..KnownItem::default()
-        };
-        item.pdq = media.pdq;
-        item.quality = media.pdq_quality;
-        item.md5 = Some(media.md5);
-        item.sha256 = Some(media.sha256);
-        item.blake3 = Some(media.blake3);
-        item.dhash = media.dhash;
-        item.phash = media.phash;
-        item.extra_pdq = media.extra_pdq;
-        self.add_known(&item)
+        self.add_known(&known_item(media, id, label))
+    }
+
+    /// Hashes media bytes (a picture, or any file for its digests) and adds them as known
+    /// content under `id`, with the stored variants of the rule.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x * y) % 256) as u8]));
+    /// let mut png = Vec::new();
+    /// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// engine.add_known_media(&png, "poster-1", Some("list-a")).unwrap();
+    /// let mirrored = image::imageops::flip_horizontal(&img);
+    /// let mut copy = Vec::new();
+    /// mirrored.write_to(&mut std::io::Cursor::new(&mut copy), image::ImageFormat::Png).unwrap();
+    /// let v = engine.check(&Referral::new("r").with_media_bytes(copy)).unwrap();
+    /// assert_eq!((v.kind, v.evidence[0].external_id.as_str()), (VerdictKind::Known, "poster-1"));
+    /// ```
+    ///
+    /// # Errors
+    /// A store error when journaling fails.
+    pub fn add_known_media(
+        &self,
+        bytes: &[u8],
+        id: &str,
+        label: Option<&str>,
+    ) -> crate::Result<EntryId> {
+        let (media, _) = media_fingerprint_with(bytes, &self.hash_options(), self.robust());
+        self.add_known(&known_item(media, id.to_string(), label))
     }
 
     /// Imports a hash list. Bad rows are skipped and reported; with `strict`, the first bad
@@ -1036,10 +1057,31 @@ impl MatchSet {
     }
 }
 
+/// The known-content item for hashed media.
+fn known_item(media: MediaFingerprint, id: String, label: Option<&str>) -> KnownItem {
+    KnownItem {
+        id: Some(id),
+        label: label.map(str::to_string),
+        pdq: media.pdq,
+        quality: media.pdq_quality,
+        md5: Some(media.md5),
+        sha256: Some(media.sha256),
+        blake3: Some(media.blake3),
+        dhash: media.dhash,
+        phash: media.phash,
+        extra_pdq: media.extra_pdq,
+    }
+}
+
 /// Every PDQ code a query looks up: its plain PDQ, the other dihedral variants (with
-/// `rule.dihedral`), the trimmed box's variants and its own stored variants (with
-/// `rule.variants`), without repeats.
-fn query_codes(rule: &MatchRule, pdq: Pdq, media: &MediaFingerprint) -> Vec<Pdq> {
+/// `rule.dihedral`), the trimmed box's variants and, with `own_variants`, its own stored
+/// variants (with `rule.variants`), without repeats.
+fn query_codes(
+    rule: &MatchRule,
+    pdq: Pdq,
+    media: &MediaFingerprint,
+    own_variants: bool,
+) -> Vec<Pdq> {
     let mut codes = vec![pdq];
     if rule.dihedral {
         codes.extend(media.pdq_variants.iter().copied());
@@ -1048,7 +1090,9 @@ fn query_codes(rule: &MatchRule, pdq: Pdq, media: &MediaFingerprint) -> Vec<Pdq>
         // `query_pdq` holds the trimmed box's 8 dihedral variants, identity first.
         let take = if rule.dihedral { 8 } else { 1 };
         codes.extend(media.query_pdq.iter().take(take).copied());
-        codes.extend(media.extra_pdq.iter().copied());
+        if own_variants {
+            codes.extend(media.extra_pdq.iter().copied());
+        }
     }
     let mut seen = std::collections::HashSet::with_capacity(codes.len());
     codes.retain(|c| seen.insert(*c));
