@@ -482,7 +482,7 @@ impl Engine {
         let mut out: HashMap<EntryId, Confirmation> = HashMap::new();
         let seconds = [(media.dhash, media.phash)]
             .into_iter()
-            .chain(media.query_second.map(|(d, p)| (Some(d), Some(p))));
+            .chain(media.query_second.iter().map(|&(d, p)| (Some(d), Some(p))));
         for (dhash, phash) in seconds {
             let lookups = [
                 (&self.dhash_index, c.dhash_threshold, dhash, HashKind::Dhash),
@@ -1087,9 +1087,9 @@ fn query_codes(
         codes.extend(media.pdq_variants.iter().copied());
     }
     if rule.variants {
-        // `query_pdq` holds the trimmed box's 8 dihedral variants, identity first.
-        let take = if rule.dihedral { 8 } else { 1 };
-        codes.extend(media.query_pdq.iter().take(take).copied());
+        // `query_pdq` holds groups of 8 dihedral variants, identity first.
+        let step = if rule.dihedral { 1 } else { 8 };
+        codes.extend(media.query_pdq.iter().step_by(step).copied());
         if own_variants {
             codes.extend(media.extra_pdq.iter().copied());
         }
@@ -1172,10 +1172,14 @@ pub fn media_fingerprint_with(
     let mut fp = MediaFingerprint::from_hashes(&hashed.hashes);
     if let Some(robust) = robust {
         if let Some(q) = QueryHashes::from_hashed(&hashed, robust) {
-            if let Some(t) = q.trimmed {
-                fp.query_pdq = t.dihedral.to_vec();
+            for boxed in [q.trimmed, q.framed].into_iter().flatten() {
+                fp.query_pdq.extend_from_slice(&boxed.dihedral);
             }
-            fp.query_second = q.second_trimmed.map(|s| (s.dhash, s.phash));
+            fp.query_second = [q.second_trimmed, q.second_framed]
+                .into_iter()
+                .flatten()
+                .map(|s| (s.dhash, s.phash))
+                .collect();
         }
         if let Some(k) = KnownHashes::from_hashed(&hashed, robust) {
             let mut extra: Vec<Pdq> = Vec::with_capacity(k.extra.len());

@@ -126,14 +126,15 @@ pub struct MediaFingerprint {
     /// [`crate::matching::KnownHashes`]), stored with the entry and looked up like `pdq`.
     #[serde(skip)]
     pub extra_pdq: Vec<Pdq>,
-    /// Query-only PDQ hashes: the dihedral variants of the content box inside detected
-    /// borders (not stored).
+    /// Query-only PDQ hashes: the 8 dihedral variants (identity first) of the content box
+    /// inside detected borders, then the 8 of the box inside a uniform frame, when found
+    /// (not stored).
     #[serde(skip)]
     pub query_pdq: Vec<Pdq>,
-    /// Query-only `(dHash, pHash)` of the content box inside detected borders, a second
-    /// opinion for the confirmed tier (not stored).
+    /// Query-only `(dHash, pHash)` of those boxes, second opinions for the confirmed tier
+    /// (not stored).
     #[serde(skip)]
-    pub query_second: Option<(Hash64, Hash64)>,
+    pub query_second: Vec<(Hash64, Hash64)>,
 }
 
 impl MediaFingerprint {
@@ -158,7 +159,7 @@ impl MediaFingerprint {
             pdq_variants,
             extra_pdq: Vec::new(),
             query_pdq: Vec::new(),
-            query_second: None,
+            query_second: Vec::new(),
         }
     }
 
@@ -178,7 +179,7 @@ impl MediaFingerprint {
             pdq_variants: Vec::new(),
             extra_pdq: Vec::new(),
             query_pdq: Vec::new(),
-            query_second: None,
+            query_second: Vec::new(),
         }
     }
 }

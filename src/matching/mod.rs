@@ -79,6 +79,6 @@ pub mod robust;
 pub mod trim;
 
 pub use robust::{KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
-pub use trim::{trim_box, TrimBox, TrimOptions};
+pub use trim::{frame_box, trim_box, TrimBox, TrimOptions};
 pub mod rule;
 pub use rule::{MatchEvidence, MatchRule, MatchTier};

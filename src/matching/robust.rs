@@ -2,7 +2,7 @@
 
 use image::DynamicImage;
 
-use super::trim::{trim_box, TrimOptions};
+use super::trim::{frame_box, trim_box, TrimBox, TrimOptions};
 use super::{pdq_variants, LumaImage, PdqVariants};
 use crate::hashes::{Hash64, Pdq};
 use crate::media::{self, HashedImage};
@@ -18,6 +18,9 @@ use crate::media::{self, HashedImage};
 pub enum VariantKind {
     /// The content box inside detected borders.
     Trimmed,
+    /// The box inside a uniform frame ([`crate::matching::frame_box`]), when it differs from
+    /// the trimmed box.
+    Framed,
     /// A crop keeping `keep_permille`/1000 of each side, placed at `anchor` (0 = left/top,
     /// 1 = centre, 2 = right/bottom).
     Crop {
@@ -41,6 +44,7 @@ impl std::fmt::Display for VariantKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             VariantKind::Trimmed => f.write_str("trimmed"),
+            VariantKind::Framed => f.write_str("framed"),
             VariantKind::Crop {
                 keep_permille,
                 anchor,
@@ -192,6 +196,11 @@ pub struct QueryHashes {
     pub second: SecondHashes,
     /// dHash and pHash of the trimmed box, when borders were found.
     pub second_trimmed: Option<SecondHashes>,
+    /// Dihedral variants of the box inside a uniform frame ([`crate::matching::frame_box`]),
+    /// when one was found and differs from the trimmed box.
+    pub framed: Option<PdqVariants>,
+    /// dHash and pHash of the framed box.
+    pub second_framed: Option<SecondHashes>,
 }
 
 impl KnownHashes {
@@ -227,9 +236,10 @@ impl KnownHashes {
         }
         let small = &hashed.reduced;
         let mut extra = Vec::new();
-        if let Some(b) = trim_box(small, &opts.trim) {
-            if let Some(p) = pdq_plain(&small.crop(b.x0, b.y0, b.x1, b.y1)) {
-                extra.push((VariantKind::Trimmed, p));
+        let (trimmed, framed) = boxes(small, &opts.trim);
+        for (kind, b) in [(VariantKind::Trimmed, trimmed), (VariantKind::Framed, framed)] {
+            if let Some(p) = b.and_then(|b| pdq_plain(&small.crop(b.x0, b.y0, b.x1, b.y1))) {
+                extra.push((kind, p));
             }
         }
         for &kind in &opts.known_variants {
@@ -306,11 +316,15 @@ impl QueryHashes {
             quality: h.pdq.quality,
         };
         let small = &hashed.reduced;
-        let trimmed_luma = trim_box(small, &opts.trim).map(|b| small.crop(b.x0, b.y0, b.x1, b.y1));
-        let trimmed = trimmed_luma.as_ref().and_then(pdq_variants);
-        let second_trimmed = trimmed
-            .and(trimmed_luma.as_ref())
-            .map(SecondHashes::of_luma);
+        let (trimmed_box, framed_box) = boxes(small, &opts.trim);
+        let hash_box = |b: Option<TrimBox>| {
+            let luma = b.map(|b| small.crop(b.x0, b.y0, b.x1, b.y1));
+            let variants = luma.as_ref().and_then(pdq_variants);
+            let second = variants.and(luma.as_ref()).map(SecondHashes::of_luma);
+            (variants, second)
+        };
+        let (trimmed, second_trimmed) = hash_box(trimmed_box);
+        let (framed, second_framed) = hash_box(framed_box);
         Some(QueryHashes {
             full,
             trimmed,
@@ -319,10 +333,13 @@ impl QueryHashes {
                 phash: h.phash,
             },
             second_trimmed,
+            framed,
+            second_framed,
         })
     }
 
-    /// Every query code: the eight full-image variants, then the eight trimmed ones if any.
+    /// Every query code: the eight full-image variants, then the eight trimmed ones and the
+    /// eight framed ones, if any.
     ///
     /// ```
     /// use referral_dedup::hashes::Pdq;
@@ -330,15 +347,23 @@ impl QueryHashes {
     /// let v = PdqVariants { dihedral: [Pdq([0; 4]); 8], quality: 100 };
     /// # use referral_dedup::{hashes::Hash64, matching::SecondHashes};
     /// let second = SecondHashes { dhash: Hash64(0), phash: Hash64(0) };
-    /// assert_eq!(QueryHashes { full: v, trimmed: Some(v), second, second_trimmed: None }.codes().len(), 16);
+    /// let q = QueryHashes { full: v, trimmed: Some(v), second, second_trimmed: None, framed: None, second_framed: None };
+    /// assert_eq!(q.codes().len(), 16);
     /// ```
     pub fn codes(&self) -> Vec<Pdq> {
         let mut out = self.full.dihedral.to_vec();
-        if let Some(t) = &self.trimmed {
+        for t in self.trimmed.iter().chain(self.framed.iter()) {
             out.extend_from_slice(&t.dihedral);
         }
         out
     }
+}
+
+/// The trimmed box and, when it differs, the framed box of a reduced luma.
+fn boxes(small: &LumaImage, opts: &TrimOptions) -> (Option<TrimBox>, Option<TrimBox>) {
+    let trimmed = trim_box(small, opts);
+    let framed = frame_box(small, opts).filter(|f| Some(*f) != trimmed);
+    (trimmed, framed)
 }
 
 /// The media layer's hashes and reduced luma of an image (digests left empty: unused here).
@@ -360,7 +385,7 @@ fn pdq_plain(luma: &LumaImage) -> Option<Pdq> {
 fn variant_image(small: &LumaImage, kind: VariantKind) -> Option<LumaImage> {
     let (w, h) = (small.width(), small.height());
     match kind {
-        VariantKind::Trimmed => None,
+        VariantKind::Trimmed | VariantKind::Framed => None,
         VariantKind::Crop {
             keep_permille,
             anchor,

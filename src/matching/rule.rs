@@ -134,7 +134,7 @@ impl MatchRule {
     /// let known = KnownHashes { pdq: Pdq([0; 4]), quality: 100, extra: vec![], second };
     /// let mut dihedral = [Pdq([!0; 4]); 8];
     /// dihedral[5] = Pdq([0b111, 0, 0, 0]); // the mirror is 3 bits away
-    /// let q = QueryHashes { full: PdqVariants { dihedral, quality: 100 }, trimmed: None, second, second_trimmed: None };
+    /// let q = QueryHashes { full: PdqVariants { dihedral, quality: 100 }, trimmed: None, second, second_trimmed: None, framed: None, second_framed: None };
     /// assert_eq!(MatchRule::default().decide(&q, &known).unwrap().distance, 3);
     /// assert!(MatchRule::reference().decide(&q, &known).is_none());
     /// ```
@@ -175,6 +175,7 @@ impl MatchRule {
         if self.confirm_radius.is_some_and(|r| distance <= r)
             && std::iter::once(&query.second)
                 .chain(query.second_trimmed.as_ref())
+                .chain(query.second_framed.as_ref())
                 .any(|q| q.distance(&known.second) <= self.confirm_hash64)
         {
             return evidence(MatchTier::Confirmed);

@@ -40,6 +40,11 @@ pub struct TrimOptions {
     pub min_cut: f32,
     /// A dominant run must cover at least this fraction of the non-flat span to be chosen.
     pub dominant_run: f32,
+    /// [`frame_box`]: a line continues a margin when at least this fraction of its pixels lie
+    /// within [`flat_tolerance`](Self::flat_tolerance) of the colour of that side's outermost
+    /// line. Lower than [`flat_fraction`](Self::flat_fraction): a caption or logo drawn over
+    /// a letterbox bar may cover a fifth of a bar's line without ending the bar.
+    pub frame_fraction: f32,
 }
 
 impl Default for TrimOptions {
@@ -50,6 +55,7 @@ impl Default for TrimOptions {
             min_keep: 0.3,
             min_cut: 0.02,
             dominant_run: 0.6,
+            frame_fraction: 0.8,
         }
     }
 }
@@ -202,4 +208,93 @@ fn content_span(flat: &[bool], opts: &TrimOptions) -> Option<(usize, usize)> {
     } else {
         Some((first, last))
     }
+}
+
+/// The box inside a uniform *frame*: on each side, the run of lines (from the edge inward)
+/// that stay the colour of that side's outermost line, allowing [`TrimOptions::frame_fraction`]
+/// of each line for captions or logos drawn over the frame. Unlike [`trim_box`] it never
+/// looks at how flat the picture inside is, so a picture with flat, differently coloured
+/// edges (a wall, a sky) keeps them, and a letterbox bar carrying part of a caption is still
+/// cut. `None` when there is no frame, it is thinner than [`TrimOptions::min_cut`], or the box
+/// would keep less than [`TrimOptions::min_keep`] of a side.
+///
+/// ```
+/// use referral_dedup::matching::{frame_box, trim_box, LumaImage, TrimOptions};
+/// // A picture with a flat grey wall on its left third, pillarboxed by black bars 20 px wide;
+/// // a white caption runs across the bottom, from the left bar into the picture.
+/// let (w, h) = (100, 60);
+/// let px = (0..w * h)
+///     .map(|i| {
+///         let (x, y) = (i % w, i / w);
+///         if (50..56).contains(&y) && (5..60).contains(&x) && x % 3 != 0 {
+///             255.0 // caption glyphs
+///         } else if x < 20 || x >= 80 {
+///             0.0 // bars
+///         } else if x < 40 {
+///             120.0 // flat wall
+///         } else {
+///             ((x * 37 + y * 91) % 200) as f32
+///         }
+///     })
+///     .collect();
+/// let luma = LumaImage::new(w, h, px).unwrap();
+/// let b = frame_box(&luma, &TrimOptions::default()).unwrap();
+/// assert_eq!((b.x0, b.y0, b.x1, b.y1), (20, 0, 80, 60));
+/// ```
+pub fn frame_box(luma: &LumaImage, opts: &TrimOptions) -> Option<TrimBox> {
+    let (w, h) = (luma.width(), luma.height());
+    if w < 8 || h < 8 {
+        return None;
+    }
+    let px = luma.pixels();
+    let mut b = TrimBox {
+        x0: 0,
+        y0: 0,
+        x1: w,
+        y1: h,
+    };
+    let row = |y: usize, b: &TrimBox| px[y * w + b.x0..y * w + b.x1].to_vec();
+    let col = |x: usize, b: &TrimBox| (b.y0..b.y1).map(|y| px[y * w + x]).collect::<Vec<f32>>();
+    for _ in 0..2 {
+        // Top and bottom over the current columns, then left and right over the kept rows.
+        b.y0 += frame_run((b.y0..b.y1).map(|y| row(y, &b)), opts);
+        b.y1 -= frame_run((b.y0..b.y1).rev().map(|y| row(y, &b)), opts);
+        if b.y1 <= b.y0 {
+            return None;
+        }
+        b.x0 += frame_run((b.x0..b.x1).map(|x| col(x, &b)), opts);
+        b.x1 -= frame_run((b.x0..b.x1).rev().map(|x| col(x, &b)), opts);
+        if b.x1 <= b.x0 {
+            return None;
+        }
+    }
+    let keep_ok = b.width() as f32 >= opts.min_keep * w as f32
+        && b.height() as f32 >= opts.min_keep * h as f32;
+    let cut = (w - b.width()) as f32 / w as f32 >= opts.min_cut
+        || (h - b.height()) as f32 / h as f32 >= opts.min_cut;
+    (keep_ok && cut).then_some(b)
+}
+
+/// How many lines, from the first, belong to a frame of the first line's colour.
+fn frame_run(lines: impl Iterator<Item = Vec<f32>>, opts: &TrimOptions) -> usize {
+    let mut colour = None;
+    let mut n = 0;
+    for mut line in lines {
+        if line.is_empty() {
+            break;
+        }
+        let c = *colour.get_or_insert_with(|| {
+            let mid = line.len() / 2;
+            *line.select_nth_unstable_by(mid, f32::total_cmp).1
+        });
+        let near = line
+            .iter()
+            .filter(|&&v| (v - c).abs() <= opts.flat_tolerance)
+            .count();
+        if (near as f32) < opts.frame_fraction * line.len() as f32 {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
