@@ -29,9 +29,9 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
 use rayon::prelude::*;
+use referral_dedup::engine::{Engine, EngineConfig, Referral};
 use referral_dedup::hashes::{Hash64, Pdq};
 use referral_dedup::matching::{KnownHashes, MatchRule, QueryHashes, RobustOptions, VariantKind};
-use referral_dedup::engine::{Engine, EngineConfig, Referral};
 use referral_dedup::media;
 use referral_dedup::store::EntrySource;
 

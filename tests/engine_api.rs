@@ -7,8 +7,8 @@ use image::{imageops, Rgb, RgbImage};
 use referral_dedup::engine::{
     ConfirmRule, Engine, EngineConfig, KnownItem, ListFormat, MatchRule, Referral, VerdictKind,
 };
-use referral_dedup::matching::MatchTier;
 use referral_dedup::hashes::HashKind;
+use referral_dedup::matching::MatchTier;
 use referral_dedup::store::EntrySource;
 
 /// A structured test picture (waves and blocks) that PDQ hashes with good quality.
@@ -334,7 +334,10 @@ fn the_edited_copy_may_arrive_first() {
         .unwrap();
     assert_eq!(v.kind, VerdictKind::Duplicate, "{:?}", v.evidence);
     let ids: Vec<&str> = v.evidence.iter().map(|m| m.external_id.as_str()).collect();
-    assert!(ids.contains(&"bordered") && ids.contains(&"cropped"), "{ids:?}");
+    assert!(
+        ids.contains(&"bordered") && ids.contains(&"cropped"),
+        "{ids:?}"
+    );
 }
 
 #[test]

@@ -400,9 +400,8 @@ impl Engine {
         if let Some(pdq) = media.pdq {
             let queries = query_codes(rule, pdq, media, true);
             let query_quality_ok = media.pdq_quality.unwrap_or(0) >= rule.quality_floor;
-            let entry_quality_ok = |e: &EntryRecord| {
-                e.pdq_quality.is_none_or(|q| q >= rule.quality_floor)
-            };
+            let entry_quality_ok =
+                |e: &EntryRecord| e.pdq_quality.is_none_or(|q| q >= rule.quality_floor);
             for hit in self
                 .pdq_index
                 .range_many(&queries, self.config.pdq_search_radius())

@@ -237,7 +237,10 @@ impl KnownHashes {
         let small = &hashed.reduced;
         let mut extra = Vec::new();
         let (trimmed, framed) = boxes(small, &opts.trim);
-        for (kind, b) in [(VariantKind::Trimmed, trimmed), (VariantKind::Framed, framed)] {
+        for (kind, b) in [
+            (VariantKind::Trimmed, trimmed),
+            (VariantKind::Framed, framed),
+        ] {
             if let Some(p) = b.and_then(|b| pdq_plain(&small.crop(b.x0, b.y0, b.x1, b.y1))) {
                 extra.push((kind, p));
             }
