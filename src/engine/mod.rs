@@ -7,10 +7,12 @@
 //! earlier referral) or `known` (matches known-removed content; takes precedence), with the
 //! evidence: which entries, which hash kind, what distance, what PDQ quality, which URL rules.
 //!
-//! Default decision rule (see [`MatchRule`]): URL keys and exact digests match on equality; PDQ
-//! matches within 31 bits when both hashes have quality ≥ 50; dHash and pHash never decide on
-//! their own (they falsely match unrelated pictures), but may confirm a looser PDQ hit when a
-//! [`ConfirmRule`] is configured; dihedral matching (mirrors, right-angle rotations) is opt-in.
+//! Default decision rule (see [`MatchRule`], measured by `examples/match_quality.rs`): URL keys
+//! and exact digests match on equality; PDQ, at quality ≥ 50 on both sides, matches within 31
+//! bits, within 44, or within 80 when dHash or pHash agree within 16 of 64 bits, comparing the
+//! query's 8 dihedral variants and its border-trimmed boxes with every stored code (plain PDQ,
+//! trimmed boxes, crops, ±3° rotations). dHash and pHash never decide on their own (they
+//! falsely match unrelated pictures). [`MatchRule::plain_pdq`] is plain reference matching.
 //!
 //! The engine is `Send + Sync`: checks run concurrently without locks on the hot path (the
 //! indexes are concurrent); recording, deleting and importing are serialised by one writer so

@@ -4,7 +4,8 @@
 //!
 //! 1. **Strict**: some query code (whole image or trimmed box, any of the 8 dihedral variants)
 //!    is within [`MatchRule::radius`] (31, Meta's threshold) of some stored code (whole image,
-//!    trimmed box, crops, small rotations). No quality condition, as in the reference tools.
+//!    trimmed box, crops, small rotations). No quality condition, as in the reference tools
+//!    (the engine, which stores every referral, asks for quality >= 50 on every tier).
 //! 2. **Loose**: within [`MatchRule::loose_radius`] (44) when both PDQ qualities reach
 //!    [`MatchRule::min_quality`] (50). On the harness no distractor of quality >= 50 came
 //!    closer than 80 bits to any stored code.
