@@ -212,16 +212,18 @@ fn content_span(flat: &[bool], opts: &TrimOptions) -> Option<(usize, usize)> {
 
 /// The box inside a uniform *frame*: on each side, the run of lines (from the edge inward)
 /// that stay the colour of that side's outermost line, allowing [`TrimOptions::frame_fraction`]
-/// of each line for captions or logos drawn over the frame. Unlike [`trim_box`] it never
-/// looks at how flat the picture inside is, so a picture with flat, differently coloured
-/// edges (a wall, a sky) keeps them, and a letterbox bar carrying part of a caption is still
-/// cut. `None` when there is no frame, it is thinner than [`TrimOptions::min_cut`], or the box
+/// of each line for captions or logos drawn over the frame. Unlike [`trim_box`] it does not
+/// ask whether the picture inside is flat, only whether the frame's colour continues, so a
+/// letterbox bar carrying part of a caption is still cut, and flat picture content of another
+/// colour ends the frame. A second pass strips a nested frame (a status bar, then a
+/// background); a uniform band at the picture's own edge therefore goes too, alike in an
+/// original and its copies. `None` when there is no frame, it is thinner than [`TrimOptions::min_cut`], or the box
 /// would keep less than [`TrimOptions::min_keep`] of a side.
 ///
 /// ```
-/// use referral_dedup::matching::{frame_box, trim_box, LumaImage, TrimOptions};
-/// // A picture with a flat grey wall on its left third, pillarboxed by black bars 20 px wide;
-/// // a white caption runs across the bottom, from the left bar into the picture.
+/// use referral_dedup::matching::{frame_box, LumaImage, TrimOptions};
+/// // A picture with a flat grey wall inside it, pillarboxed by black bars 20 px wide; a white
+/// // caption runs across the bottom, from the left bar into the picture.
 /// let (w, h) = (100, 60);
 /// let px = (0..w * h)
 ///     .map(|i| {
@@ -230,7 +232,7 @@ fn content_span(flat: &[bool], opts: &TrimOptions) -> Option<(usize, usize)> {
 ///             255.0 // caption glyphs
 ///         } else if x < 20 || x >= 80 {
 ///             0.0 // bars
-///         } else if x < 40 {
+///         } else if (30..45).contains(&x) {
 ///             120.0 // flat wall
 ///         } else {
 ///             ((x * 37 + y * 91) % 200) as f32
