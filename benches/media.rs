@@ -252,12 +252,15 @@ fn compare_with_peers() {
             "pdq_pixels_1024x768",
             median_ms(repeats, || pdq_from_image(&img)),
         ),
-        ("luma8_1024x768", median_ms(repeats, || img.to_luma8())),
         (
-            "dhash_phash_pair_1024x768",
+            "hash_image_with_luma_1024x768 (luma, PDQ, reduction, dHash, pHash)",
             median_ms(repeats, || {
-                referral_dedup::media::dhash_phash_gray(&img.to_luma8())
+                referral_dedup::media::hash_image_with_luma(0, digest_bytes(b""), &img, &opts)
             }),
+        ),
+        (
+            "dhash_phash_1024x768 (own luma and reduction)",
+            median_ms(repeats, || referral_dedup::media::dhash_phash(&img)),
         ),
         ("digests_jpg", median_ms(repeats, || digest_bytes(&f.jpeg))),
     ];
