@@ -432,7 +432,8 @@ impl UrlKeyer {
     /// The generic key and canonical URL.
     fn generic(&self, view: &View<'_>, trail: &mut Trail) -> UrlKey {
         let host_key = view.host.strip_prefix("www.").unwrap_or(view.host);
-        let mut kept: Vec<&str> = Vec::new();
+        // Query pairs kept, on the stack for all but unusually long queries.
+        let mut kept: smallvec::SmallVec<[&str; 12]> = smallvec::SmallVec::new();
         let mut removed = false;
         if let Some(q) = view.query.as_deref() {
             let rules = self.tracking.for_host(view.host);

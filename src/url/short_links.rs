@@ -37,6 +37,13 @@ pub(crate) fn detect(view: &View<'_>) -> Option<ShortLink> {
         let host = view.host.strip_prefix("www.").unwrap_or(view.host);
         (host, path.trim_start_matches('/'))
     } else {
+        // Only four sites have share paths; test the site before walking the path.
+        if !matches!(
+            site,
+            "tiktok.com" | "facebook.com" | "instagram.com" | "reddit.com"
+        ) {
+            return None;
+        }
         let mut segs = view.segments();
         let first = segs.next()?;
         let is_share = match site {
