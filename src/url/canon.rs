@@ -226,7 +226,7 @@ pub(crate) fn normalize_escapes(s: &str) -> Cow<'_, str> {
 }
 
 fn memchr_percent(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'%')
+    memchr::memchr(b'%', b)
 }
 
 /// Fully percent-decodes a parameter value (not `+`), lossily as UTF-8.
