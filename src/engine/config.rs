@@ -16,15 +16,17 @@ use crate::store::FsyncPolicy;
 ///    no quality is trusted as the list provider vetted it.
 /// 3. **Strict**: some query code within [`pdq_threshold`](Self::pdq_threshold) (31 bits,
 ///    Meta's recommended value) of some stored code.
-/// 4. **Loose**: within [`loose_threshold`](Self::loose_threshold) (44).
-/// 5. **Confirmed**: within [`ConfirmRule::pdq_threshold`] (80) when the dHash or pHash of the
-///    query (or of its trimmed box) is within 16 of 64 bits of the entry's.
+/// 4. **Loose**: within [`loose_threshold`](Self::loose_threshold) (52).
+/// 5. **Confirmed**: within [`ConfirmRule::pdq_threshold`] (80) when the dHash and the pHash
+///    of the query (or of one of its boxes) are both within 16 of 64 bits of the entry's.
 /// 6. Query codes: the plain PDQ, its 7 other [`dihedral`](Self::dihedral) variants (mirrors,
-///    right-angle rotations) and, with [`variants`](Self::variants), the 8 of the content box
-///    inside detected borders or letterbox bars. Stored codes: the plain PDQ and, with
-///    `variants`, the trimmed box, crops keeping 95% and 90% of each side and +-3 degree
-///    rotations ([`crate::matching::KnownHashes`]). A referral's own stored variants are
-///    looked up too, so the order in which an item and its edited copy arrive does not matter.
+///    right-angle rotations) and, with [`variants`](Self::variants), the 8 of each box found
+///    inside borders, letterbox bars or a frame. Stored codes: the plain PDQ and, with
+///    `variants`, those boxes; known content added from media also stores crops keeping 95%
+///    and 90% of each side and +-3 degree rotations ([`crate::matching::KnownHashes`]).
+///    Referrals store only their boxes, which keeps batch dedup within about 2.5x of plain PDQ
+///    (storing and looking up every crop made it 9x slower), so a crop of an earlier
+///    *referral* is caught by the loose and confirmed tiers only.
 /// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
 ///    [`phash_alone`](Self::phash_alone) are `None`): measured on unrelated pictures they give
 ///    false matches at any useful radius.
@@ -35,7 +37,7 @@ use crate::store::FsyncPolicy;
 /// ```
 /// use referral_dedup::engine::MatchRule;
 /// let rule = MatchRule::default();
-/// assert_eq!((rule.pdq_threshold, rule.loose_threshold, rule.quality_floor), (31, Some(44), 50));
+/// assert_eq!((rule.pdq_threshold, rule.loose_threshold, rule.quality_floor), (31, Some(52), 50));
 /// assert!(rule.dihedral && rule.variants && rule.dhash_alone.is_none());
 /// assert_eq!(rule.confirm.unwrap().pdq_threshold, 80);
 /// let plain = MatchRule::plain_pdq();
@@ -66,7 +68,7 @@ impl Default for MatchRule {
     fn default() -> Self {
         MatchRule {
             pdq_threshold: 31,
-            loose_threshold: Some(44),
+            loose_threshold: Some(52),
             quality_floor: 50,
             dihedral: true,
             variants: true,
@@ -75,6 +77,7 @@ impl Default for MatchRule {
                 dhash_threshold: Some(16),
                 phash_threshold: Some(16),
                 allow_low_quality: false,
+                require_both: true,
             }),
             dhash_alone: None,
             phash_alone: None,
@@ -105,11 +108,11 @@ impl MatchRule {
     }
 }
 
-/// PDQ within a looser bound, confirmed by dHash or pHash.
+/// PDQ within a looser bound, confirmed by dHash or pHash (or both, with `require_both`).
 ///
 /// ```
 /// use referral_dedup::engine::ConfirmRule;
-/// let c = ConfirmRule { pdq_threshold: 60, dhash_threshold: Some(8), phash_threshold: None, allow_low_quality: false };
+/// let c = ConfirmRule { pdq_threshold: 60, dhash_threshold: Some(8), phash_threshold: None, allow_low_quality: false, require_both: false };
 /// assert!(c.dhash_threshold.is_some());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +125,9 @@ pub struct ConfirmRule {
     pub phash_threshold: Option<u32>,
     /// Let a confirmed hit count even when a PDQ quality is below the floor.
     pub allow_low_quality: bool,
+    /// Ask for dHash *and* pHash within their radii (of the same picture or box) instead of
+    /// either one.
+    pub require_both: bool,
 }
 
 /// Everything the engine's behaviour depends on.
@@ -191,6 +197,9 @@ impl EngineConfig {
             if c.dhash_threshold.is_none() && c.phash_threshold.is_none() {
                 return bad("rule.confirm needs a dHash or pHash threshold");
             }
+            if c.require_both && (c.dhash_threshold.is_none() || c.phash_threshold.is_none()) {
+                return bad("rule.confirm.require_both needs both a dHash and a pHash threshold");
+            }
             if c.dhash_threshold.is_some_and(|t| t > 64)
                 || c.phash_threshold.is_some_and(|t| t > 64)
             {
@@ -213,7 +222,7 @@ impl EngineConfig {
     ///
     /// ```
     /// use referral_dedup::engine::{EngineConfig, MatchRule};
-    /// assert_eq!(EngineConfig::default().pdq_search_radius(), 44);
+    /// assert_eq!(EngineConfig::default().pdq_search_radius(), 52);
     /// let plain = EngineConfig { rule: MatchRule::plain_pdq(), ..EngineConfig::default() };
     /// assert_eq!(plain.pdq_search_radius(), 31);
     /// ```

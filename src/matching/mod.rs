@@ -3,8 +3,8 @@
 //! Built on the media layer's reference-compatible PDQ ([`crate::media::pdq_dihedral_from_luma`]).
 //! A known item stores more than its plain PDQ ([`KnownHashes`]: trimmed content box, crops,
 //! small rotations, dHash/pHash); a query looks up all eight dihedral variants of itself and of
-//! its trimmed box ([`QueryHashes`]); [`MatchRule`] decides in three tiers (PDQ <= 31; <= 44 at
-//! quality >= 50; <= 80 confirmed by dHash or pHash). [`MatchRule::reference`] is plain
+//! its trimmed box ([`QueryHashes`]); [`MatchRule`] decides in three tiers (PDQ <= 31; <= 52 at
+//! quality >= 50; <= 80 confirmed by dHash and pHash). [`MatchRule::reference`] is plain
 //! reference matching. Thresholds and their measured effect: `BENCHMARKS.md` (match quality), produced
 //! by `examples/match_quality.rs`.
 //!

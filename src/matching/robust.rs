@@ -97,6 +97,13 @@ fn default_known_variants() -> Vec<VariantKind> {
             });
         }
     }
+    // 90% crops also at the four edge midpoints: a crop taken between two corners.
+    for anchor in [(1, 0), (0, 1), (2, 1), (1, 2)] {
+        v.push(VariantKind::Crop {
+            keep_permille: 900,
+            anchor,
+        });
+    }
     v.push(VariantKind::Rotated {
         decidegrees: 30,
         inner: false,
