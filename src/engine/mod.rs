@@ -957,7 +957,7 @@ impl Engine {
     ///
     /// ```
     /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
-    /// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x * y) % 256) as u8]));
+    /// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x / 20 + y / 15) * 40 % 256) as u8]));
     /// let mut png = Vec::new();
     /// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();

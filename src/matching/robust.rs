@@ -61,7 +61,7 @@ impl std::fmt::Display for VariantKind {
 /// ```
 /// use referral_dedup::matching::RobustOptions;
 /// let o = RobustOptions::default();
-/// assert_eq!(o.known_variants.len(), 12);
+/// assert_eq!(o.known_variants.len(), 16); // 14 crops, 2 rotations
 /// ```
 ///
 /// Extra variants are hashed from the media layer's reduced luma
