@@ -203,16 +203,20 @@ fn quick_harness_run_improves_recall_without_false_matches() {
         "{} distractors",
         report.distractors
     );
-    assert_eq!(
-        report.false_matches["improved"], 0,
-        "{:?}",
-        report.false_matches
-    );
-    assert_eq!(
-        report.wrong_matches["improved"], 0,
-        "{:?}",
-        report.wrong_matches
-    );
+    // The brute-force rule and the engine's default rule (searching its index): no distractor
+    // and no copy of another original matches.
+    for method in ["improved", "engine"] {
+        assert_eq!(
+            report.false_matches[method], 0,
+            "{:?}",
+            report.false_matches
+        );
+        assert_eq!(
+            report.wrong_matches[method], 0,
+            "{:?}",
+            report.wrong_matches
+        );
+    }
     assert!(
         recall("improved") > recall("pdq_dihedral"),
         "{:?}",
@@ -224,17 +228,7 @@ fn quick_harness_run_improves_recall_without_false_matches() {
         report.overall_recall
     );
     assert!(recall("improved") >= 0.9, "{:?}", report.overall_recall);
-    // The engine's default rule, searching its index, agrees with the brute-force rule.
-    assert_eq!(
-        report.false_matches["engine"], 0,
-        "{:?}",
-        report.false_matches
-    );
-    assert_eq!(
-        report.wrong_matches["engine"], 0,
-        "{:?}",
-        report.wrong_matches
-    );
+    // The engine's recall is the brute-force rule's, up to the quality floor on tier 1.
     assert!(
         recall("engine") >= recall("improved") - 0.02,
         "{:?}",
