@@ -500,40 +500,25 @@ impl Engine {
                 let mut hits: HashMap<EntryId, Confirmation> = HashMap::new();
                 if let (Some(index), Some(radius), Some(code)) = (index, radius, code) {
                     for hit in index.range(&code, radius) {
-                        let conf = Confirmation {
-                            kind,
-                            distance: hit.distance,
-                        };
-                        hits.entry(hit.id)
-                            .and_modify(|old| {
-                                if conf.distance < old.distance {
-                                    *old = conf;
-                                }
-                            })
-                            .or_insert(conf);
+                        let distance = hit.distance;
+                        keep_closest(&mut hits, hit.id, Confirmation { kind, distance });
                     }
                 }
                 hits
             };
             let by_dhash = lookup(&self.dhash_index, c.dhash_threshold, dhash, HashKind::Dhash);
             let by_phash = lookup(&self.phash_index, c.phash_threshold, phash, HashKind::Phash);
-            let found: Vec<(EntryId, Confirmation)> = if c.require_both {
+            if c.require_both {
                 // Both agree: report the pHash (the more discriminating of the two).
-                by_phash
-                    .into_iter()
-                    .filter(|(id, _)| by_dhash.contains_key(id))
-                    .collect()
+                for (id, conf) in by_phash {
+                    if by_dhash.contains_key(&id) {
+                        keep_closest(&mut out, id, conf);
+                    }
+                }
             } else {
-                by_dhash.into_iter().chain(by_phash).collect()
-            };
-            for (id, conf) in found {
-                out.entry(id)
-                    .and_modify(|old| {
-                        if conf.distance < old.distance {
-                            *old = conf;
-                        }
-                    })
-                    .or_insert(conf);
+                for (id, conf) in by_dhash.into_iter().chain(by_phash) {
+                    keep_closest(&mut out, id, conf);
+                }
             }
         }
         out
@@ -1085,6 +1070,17 @@ impl MatchSet {
     fn into_matches(self) -> Vec<Match> {
         self.0.into_values().collect()
     }
+}
+
+/// Keeps the closer of `conf` and what `map` already holds for `id`.
+fn keep_closest(map: &mut HashMap<EntryId, Confirmation>, id: EntryId, conf: Confirmation) {
+    map.entry(id)
+        .and_modify(|old| {
+            if conf.distance < old.distance {
+                *old = conf;
+            }
+        })
+        .or_insert(conf);
 }
 
 /// The known-content item for hashed media.
