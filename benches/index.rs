@@ -12,18 +12,12 @@ use parking_lot::RwLock;
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Pdq};
 use referral_dedup::index::{Code, ExactIndex, HammingIndex};
 
-const N: usize = 1_000_000;
+#[allow(dead_code)]
+#[path = "../tests/support/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix;
 
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+const N: usize = 1_000_000;
 
 fn random_code<C: Code>(rng: &mut SplitMix) -> C {
     let w: Vec<u64> = (0..C::BITS / 64).map(|_| rng.next()).collect();

@@ -26,40 +26,10 @@ use referral_dedup::engine::hashlist::{write_list, KnownItem, ListFormat};
 use referral_dedup::media::{self, HashOptions};
 use serde_json::json;
 
-/// SplitMix64: a small, well-known deterministic generator (no `rand` dependency needed).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-    fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
-        (0..n)
-            .map(|_| *self.pick(alphabet) as char)
-            .collect::<String>()
-    }
-    fn digits(&mut self, n: usize) -> String {
-        let mut s = (1 + self.below(9)).to_string();
-        s.push_str(&self.chars(b"0123456789", n - 1));
-        s
-    }
-}
+#[allow(dead_code)]
+#[path = "../tests/support/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix as Rng;
 
 const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const BASE36: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";

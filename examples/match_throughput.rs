@@ -22,6 +22,11 @@ use rayon::prelude::*;
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
 use referral_dedup::index::{Code, HammingConfig, HammingIndex, Layout};
 
+#[allow(dead_code)]
+#[path = "../tests/support/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix;
+
 #[derive(Parser, Debug)]
 #[command(about = "Radius-query throughput of the Hamming index")]
 struct Args {
@@ -52,23 +57,6 @@ struct Args {
     /// Write `codes.bin`, `queries.bin` and `meta.json` here for the FAISS comparison.
     #[arg(long)]
     dump: Option<PathBuf>,
-}
-
-/// splitmix64: a small, fast, seedable generator (deterministic data across runs).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn random_code<C: Code>(rng: &mut SplitMix) -> C {

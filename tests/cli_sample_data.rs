@@ -112,28 +112,16 @@ fn dedup_of_bundled_backlog_matches_ground_truth() {
     let summary = &summary["summary"];
 
     let expected = truth["clusters"].as_array().unwrap();
-    let got: Vec<Vec<String>> = clusters
-        .iter()
-        .map(|c| {
-            c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m.as_str().unwrap().to_string())
-                .collect()
-        })
-        .collect();
-    let want: Vec<Vec<String>> = expected
-        .iter()
-        .map(|c| {
-            c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m.as_str().unwrap().to_string())
-                .collect()
-        })
-        .collect();
+    let members = |c: &Value| -> Vec<String> {
+        c["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_string())
+            .collect()
+    };
+    let got: Vec<Vec<String>> = clusters.iter().map(members).collect();
+    let want: Vec<Vec<String>> = expected.iter().map(members).collect();
     // Compare as sets first for a readable failure, then in order.
     let got_set: BTreeSet<&Vec<String>> = got.iter().collect();
     let want_set: BTreeSet<&Vec<String>> = want.iter().collect();

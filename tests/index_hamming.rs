@@ -5,6 +5,11 @@ use proptest::prelude::*;
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
 use referral_dedup::index::{Code, HammingConfig, HammingIndex, Hit, Layout};
 
+#[allow(dead_code)]
+#[path = "support/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix;
+
 /// The expected answer: per id the smallest distance among its codes within `radius` of any
 /// query, sorted by (distance, id).
 fn brute_force<C: Code>(stored: &[(EntryId, C)], queries: &[C], radius: u32) -> Vec<Hit> {
@@ -134,18 +139,6 @@ proptest! {
     #[test]
     fn background_merges_stay_exact(ops in ops(256), delta in 1usize..4) {
         run_ops(&centres256(), &ops, small_cfg(Some(Layout { tables: 8, bits: 12 }), true, delta))?;
-    }
-}
-
-/// A deterministic pseudo-random generator (splitmix64) for the larger fixed tests.
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }
 

@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
 use referral_dedup::store::{EntryRecord, EntrySource, FsyncPolicy, Record, Store, StoreOptions};
 
+#[allow(dead_code)]
+#[path = "support/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix;
+
 const CHILD_DIR: &str = "REFDEDUP_CRASH_CHILD_DIR";
 const CHILD_ROUND: &str = "REFDEDUP_CRASH_CHILD_ROUND";
 /// Ids of round `r` are `r * ID_STRIDE + k`, so rounds never reuse an id.
@@ -32,19 +37,6 @@ fn entry(id: u32) -> EntryRecord {
         Vec::new()
     };
     e
-}
-
-/// Small deterministic generator (the parent and child need no shared state).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 /// The child: open (recovering), then append until killed. Output lines:
