@@ -1191,7 +1191,8 @@ pub fn media_fingerprint_with(
     drop(img);
     let mut fp = MediaFingerprint::from_hashes(&hashed.hashes);
     if let Some(robust) = robust {
-        if let Some(q) = QueryHashes::from_hashed(&hashed, robust) {
+        let query = QueryHashes::from_hashed(&hashed, robust);
+        if let Some(q) = &query {
             for boxed in [q.trimmed, q.framed].into_iter().flatten() {
                 fp.query_pdq.extend_from_slice(&boxed.dihedral);
             }
@@ -1201,7 +1202,12 @@ pub fn media_fingerprint_with(
                 .map(|s| (s.dhash, s.phash))
                 .collect();
         }
-        if let Some(k) = KnownHashes::from_hashed(&hashed, robust) {
+        // The stored side reuses the query's boxes rather than detecting and hashing them again.
+        let known = match &query {
+            Some(q) => KnownHashes::from_query(&hashed, q, robust),
+            None => KnownHashes::from_hashed(&hashed, robust),
+        };
+        if let Some(k) = known {
             let mut extra: Vec<Pdq> = Vec::with_capacity(k.extra.len());
             for (_, p) in k.extra {
                 if p != k.pdq && !extra.contains(&p) {

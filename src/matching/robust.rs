@@ -242,30 +242,53 @@ impl KnownHashes {
             return None;
         }
         let small = &hashed.reduced;
-        let mut extra = Vec::new();
         let (trimmed, framed) = boxes(small, &opts.trim);
-        for (kind, b) in [
-            (VariantKind::Trimmed, trimmed),
-            (VariantKind::Framed, framed),
-        ] {
-            if let Some(p) = b.and_then(|b| pdq_plain(&small.crop(b.x0, b.y0, b.x1, b.y1))) {
-                extra.push((kind, p));
-            }
+        let box_code =
+            |b: Option<TrimBox>| b.and_then(|b| pdq_plain(&small.crop(b.x0, b.y0, b.x1, b.y1)));
+        Some(known_with_boxes(
+            hashed,
+            [box_code(trimmed), box_code(framed)],
+            opts,
+        ))
+    }
+
+    /// [`KnownHashes::from_hashed`] for a picture whose [`QueryHashes`] are already computed:
+    /// the trimmed and framed boxes' codes are taken from the query (variant 0 of each, the
+    /// plain PDQ of the box) instead of detecting and hashing the boxes again. Equal to
+    /// `from_hashed`; `None` under the same conditions.
+    ///
+    /// ```
+    /// use image::{DynamicImage, RgbImage};
+    /// use referral_dedup::matching::{KnownHashes, QueryHashes, RobustOptions};
+    /// use referral_dedup::media::{digest_bytes, hash_image_with_luma, HashOptions};
+    /// let mut img = RgbImage::from_pixel(140, 100, image::Rgb([0, 0, 0]));
+    /// for (x, y, p) in img.enumerate_pixels_mut() {
+    ///     if (15..125).contains(&x) && (12..88).contains(&y) {
+    ///         *p = image::Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x / 9 + y / 7) * 30 % 256) as u8]);
+    ///     }
+    /// }
+    /// let opts = HashOptions { dihedral: true, ..HashOptions::default() };
+    /// let h = hash_image_with_luma(0, digest_bytes(b""), &DynamicImage::ImageRgb8(img), &opts);
+    /// let robust = RobustOptions::default();
+    /// let q = QueryHashes::from_hashed(&h, &robust).unwrap();
+    /// assert!(q.trimmed.is_some());
+    /// assert_eq!(KnownHashes::from_query(&h, &q, &robust), KnownHashes::from_hashed(&h, &robust));
+    /// ```
+    pub fn from_query(
+        hashed: &HashedImage,
+        query: &QueryHashes,
+        opts: &RobustOptions,
+    ) -> Option<KnownHashes> {
+        let h = &hashed.hashes;
+        if h.width < 5 || h.height < 5 {
+            return None;
         }
-        for &kind in &opts.known_variants {
-            if let Some(v) = variant_image(small, kind).as_ref().and_then(pdq_plain) {
-                extra.push((kind, v));
-            }
-        }
-        Some(KnownHashes {
-            pdq: h.pdq.hash,
-            quality: h.pdq.quality,
-            extra,
-            second: SecondHashes {
-                dhash: h.dhash,
-                phash: h.phash,
-            },
-        })
+        let box_code = |v: &Option<PdqVariants>| v.map(|v| v.dihedral[0]);
+        Some(known_with_boxes(
+            hashed,
+            [box_code(&query.trimmed), box_code(&query.framed)],
+            opts,
+        ))
     }
 
     /// Every stored code: the plain PDQ first, then the extras.
@@ -366,6 +389,40 @@ impl QueryHashes {
             out.extend_from_slice(&t.dihedral);
         }
         out
+    }
+}
+
+/// The stored hashes given the trimmed and framed boxes' codes: those, then every configured
+/// crop and rotation of the reduced luma.
+fn known_with_boxes(
+    hashed: &HashedImage,
+    [trimmed, framed]: [Option<Pdq>; 2],
+    opts: &RobustOptions,
+) -> KnownHashes {
+    let h = &hashed.hashes;
+    let mut extra: Vec<(VariantKind, Pdq)> = [
+        (VariantKind::Trimmed, trimmed),
+        (VariantKind::Framed, framed),
+    ]
+    .into_iter()
+    .filter_map(|(kind, code)| code.map(|c| (kind, c)))
+    .collect();
+    for &kind in &opts.known_variants {
+        if let Some(v) = variant_image(&hashed.reduced, kind)
+            .as_ref()
+            .and_then(pdq_plain)
+        {
+            extra.push((kind, v));
+        }
+    }
+    KnownHashes {
+        pdq: h.pdq.hash,
+        quality: h.pdq.quality,
+        extra,
+        second: SecondHashes {
+            dhash: h.dhash,
+            phash: h.phash,
+        },
     }
 }
 
