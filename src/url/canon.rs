@@ -132,7 +132,7 @@ impl<'a> View<'a> {
 
     /// Non-empty path segments.
     pub(crate) fn segments(&self) -> impl Iterator<Item = &str> + '_ {
-        self.path.split('/').filter(|s| !s.is_empty())
+        split_byte(&self.path, b'/').filter(|s| !s.is_empty())
     }
 
     /// `name=value` pairs of the query, in order, skipping empty pairs.
@@ -153,7 +153,7 @@ impl<'a> View<'a> {
 
 /// WHATWG "ends in a number": the last label is all digits or `0x` + hex digits.
 fn ends_in_number(host: &str) -> bool {
-    let last = host.rsplit('.').next().unwrap_or("");
+    let last = rsplit_once_byte(host, b'.').map_or(host, |(_, l)| l);
     if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
         return true;
     }
@@ -165,10 +165,65 @@ fn ends_in_number(host: &str) -> bool {
 
 /// Splits a query string into `(name, value)` pairs (value empty when there is no `=`).
 pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
-    query
-        .split('&')
+    split_byte(query, b'&')
         .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .map(|p| split_once_byte(p, b'=').unwrap_or((p, "")))
+}
+
+// Byte-level splitting on an ASCII separator. `str::split(char)` and friends go through the
+// generic char searcher (a memchr call plus a memcmp call per hit), which dominated the keyer's
+// own time on the short strings URLs are made of (BENCHMARKS.md, URL keys); a plain byte loop is
+// several times cheaper here. Cutting at an ASCII byte always lands on a char boundary.
+
+/// Position of the first `sep` byte in `s`.
+#[inline]
+pub(crate) fn find_byte(s: &str, sep: u8) -> Option<usize> {
+    s.bytes().position(|b| b == sep)
+}
+
+/// `s` split around its first `sep` byte.
+#[inline]
+pub(crate) fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, sep)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// `s` split around its last `sep` byte.
+#[inline]
+pub(crate) fn rsplit_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().rposition(|b| b == sep)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// The pieces of `s` between `sep` bytes, like `s.split(sep as char)`.
+#[inline]
+pub(crate) fn split_byte(s: &str, sep: u8) -> SplitByte<'_> {
+    SplitByte { rest: Some(s), sep }
+}
+
+/// Iterator returned by [`split_byte`].
+pub(crate) struct SplitByte<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for SplitByte<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match find_byte(r, self.sep) {
+            Some(i) => {
+                self.rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
 }
 
 /// RFC 3986 unreserved characters: decoded wherever they appear escaped.

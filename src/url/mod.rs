@@ -51,12 +51,12 @@
 
 mod canon;
 mod platforms;
+mod rules;
 mod short_links;
 mod tracking;
 mod wrappers;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::OnceLock;
 
 use parking_lot::RwLock;
@@ -65,6 +65,7 @@ use url::Url;
 
 pub use canon::MAX_INPUT_LEN;
 pub use platforms::Platform;
+pub use rules::{Rule, Rules};
 
 use canon::{parse_input, push_origin, push_port, View};
 use tracking::TrackingTable;
@@ -100,67 +101,6 @@ pub enum UrlError {
     ResolutionLoop,
 }
 
-/// One step that contributed to a key. Serialises (and displays) as a short string such as
-/// `"platform:youtube"`, `"unwrapped:google"`, `"via:wayback"` or `"tracking-removed"`.
-///
-/// ```
-/// use referral_dedup::url::{Platform, Rule};
-/// assert_eq!(Rule::Platform(Platform::X).to_string(), "platform:x");
-/// assert_eq!(Rule::Unwrapped("google").to_string(), "unwrapped:google");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Rule {
-    /// The input had no scheme; `http://` was assumed (`scheme-assumed`).
-    SchemeAssumed,
-    /// A redirect wrapper was unwrapped (`unwrapped:{wrapper}`).
-    Unwrapped(&'static str),
-    /// An archive, cache or proxy copy: the inner URL was keyed (`via:{service}`).
-    Via(&'static str),
-    /// An opaque archive snapshot that only the archive can resolve (`snapshot`).
-    Snapshot,
-    /// An opaque short link keyed by itself (`short-link`).
-    ShortLink,
-    /// A short link replaced by its recorded resolution (`resolved`).
-    Resolved,
-    /// The item was reached through a third-party front end such as Nitter or Invidious
-    /// (`front-end`).
-    FrontEnd,
-    /// A platform content key (`platform:{name}`).
-    Platform(Platform),
-    /// Tracking parameters were removed (`tracking-removed`).
-    TrackingRemoved,
-    /// The generic key: host, path and sorted query (`generic`).
-    Generic,
-    /// More wrappers or resolutions than [`KeyOptions::max_hops`] allows: the input URL itself
-    /// was keyed generically (`hop-limit`).
-    HopLimit,
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rule::SchemeAssumed => f.write_str("scheme-assumed"),
-            Rule::Unwrapped(w) => write!(f, "unwrapped:{w}"),
-            Rule::Via(s) => write!(f, "via:{s}"),
-            Rule::Snapshot => f.write_str("snapshot"),
-            Rule::ShortLink => f.write_str("short-link"),
-            Rule::Resolved => f.write_str("resolved"),
-            Rule::FrontEnd => f.write_str("front-end"),
-            Rule::Platform(p) => write!(f, "platform:{p}"),
-            Rule::TrackingRemoved => f.write_str("tracking-removed"),
-            Rule::Generic => f.write_str("generic"),
-            Rule::HopLimit => f.write_str("hop-limit"),
-        }
-    }
-}
-
-impl Serialize for Rule {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// The dedup key of one URL, with the canonical URL and the rules that produced it.
 ///
 /// ```
@@ -182,7 +122,7 @@ pub struct UrlKey {
     /// The platform whose content key was used, if any.
     pub platform: Option<Platform>,
     /// Which rules produced the key, in the order they applied.
-    pub rules: Vec<Rule>,
+    pub rules: Rules,
     /// The archive/cache service hosting a copy (`wayback[:timestamp]`, `archive.today`, `amp`,
     /// `translate`, `google-cache`); its copy needs its own removal request.
     pub via: Option<String>,
@@ -275,9 +215,16 @@ impl Default for UrlKeyer {
     }
 }
 
+/// A key without its trail: what each step returns before [`UrlKey`] is assembled once.
+struct Keyed {
+    key: String,
+    canonical: String,
+    platform: Option<Platform>,
+}
+
 /// What the keying of one input has gathered so far.
 struct Trail {
-    rules: Vec<Rule>,
+    rules: Rules,
     via: Option<String>,
     /// Set when the hop bound stopped unwrapping or resolution.
     hop_limited: bool,
@@ -314,26 +261,32 @@ impl UrlKeyer {
     fn key_inner(&self, input: &str, use_resolutions: bool) -> Result<UrlKey, UrlError> {
         let (url, assumed) = parse_input(input)?;
         let mut trail = Trail {
-            rules: Vec::with_capacity(4),
+            rules: Rules::new(),
             via: None,
             hop_limited: false,
         };
         if assumed {
             trail.rules.push(Rule::SchemeAssumed);
         }
-        let k = self.key_url(&url, &mut trail, 0, use_resolutions)?;
-        if !trail.hop_limited {
-            return Ok(k);
+        let mut k = self.key_url(&url, &mut trail, 0, use_resolutions)?;
+        if trail.hop_limited {
+            // A chain longer than the bound keys the input itself, so that keying the canonical
+            // URL (which has the same chain) gives the same key again.
+            trail.rules.clear();
+            if assumed {
+                trail.rules.push(Rule::SchemeAssumed);
+            }
+            trail.rules.push(Rule::HopLimit);
+            trail.via = None;
+            k = self.generic(&View::new(&url)?, &mut trail);
         }
-        // A chain longer than the bound keys the input itself, so that keying the canonical URL
-        // (which has the same chain) gives the same key again.
-        trail.rules.clear();
-        if assumed {
-            trail.rules.push(Rule::SchemeAssumed);
-        }
-        trail.rules.push(Rule::HopLimit);
-        trail.via = None;
-        Ok(self.generic(&View::new(&url)?, &mut trail))
+        Ok(UrlKey {
+            key: k.key,
+            canonical: k.canonical,
+            platform: k.platform,
+            rules: trail.rules,
+            via: trail.via,
+        })
     }
 
     fn key_url(
@@ -342,7 +295,7 @@ impl UrlKeyer {
         trail: &mut Trail,
         hops: u8,
         use_resolutions: bool,
-    ) -> Result<UrlKey, UrlError> {
+    ) -> Result<Keyed, UrlError> {
         let view = View::new(url)?;
         let can_hop = hops < self.options.max_hops;
         if can_hop {
@@ -374,12 +327,11 @@ impl UrlKeyer {
                     if trail.via.is_none() {
                         trail.via = Some(service.to_owned());
                     }
-                    return Ok(self.finish(
-                        format!("{service}:{code}"),
-                        format!("https://archive.today/{code}"),
-                        None,
-                        trail,
-                    ));
+                    return Ok(Keyed {
+                        key: format!("{service}:{code}"),
+                        canonical: format!("https://archive.today/{code}"),
+                        platform: None,
+                    });
                 }
                 None => {}
             }
@@ -399,7 +351,11 @@ impl UrlKeyer {
                 }
             }
             trail.rules.push(Rule::ShortLink);
-            return Ok(self.finish(short.key, short.canonical, None, trail));
+            return Ok(Keyed {
+                key: short.key,
+                canonical: short.canonical,
+                platform: None,
+            });
         }
         if self.options.platform_keys {
             if let Some(p) = platforms::key(&view) {
@@ -407,38 +363,26 @@ impl UrlKeyer {
                     trail.rules.push(Rule::FrontEnd);
                 }
                 trail.rules.push(Rule::Platform(p.platform));
-                return Ok(self.finish(p.key, p.canonical, Some(p.platform), trail));
+                return Ok(Keyed {
+                    key: p.key,
+                    canonical: p.canonical,
+                    platform: Some(p.platform),
+                });
             }
         }
         Ok(self.generic(&view, trail))
     }
 
-    fn finish(
-        &self,
-        key: String,
-        canonical: String,
-        platform: Option<Platform>,
-        trail: &mut Trail,
-    ) -> UrlKey {
-        UrlKey {
-            key,
-            canonical,
-            platform,
-            rules: std::mem::take(&mut trail.rules),
-            via: trail.via.take(),
-        }
-    }
-
     /// The generic key and canonical URL.
-    fn generic(&self, view: &View<'_>, trail: &mut Trail) -> UrlKey {
+    fn generic(&self, view: &View<'_>, trail: &mut Trail) -> Keyed {
         let host_key = view.host.strip_prefix("www.").unwrap_or(view.host);
         // Query pairs kept, on the stack for all but unusually long queries.
         let mut kept: smallvec::SmallVec<[&str; 12]> = smallvec::SmallVec::new();
         let mut removed = false;
         if let Some(q) = view.query.as_deref() {
             let rules = self.tracking.for_host(view.host);
-            for pair in q.split('&').filter(|p| !p.is_empty()) {
-                let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+            for pair in canon::split_byte(q, b'&').filter(|p| !p.is_empty()) {
+                let name = canon::split_once_byte(pair, b'=').map_or(pair, |(n, _)| n);
                 if self.options.strip_tracking && rules.is_tracking(name) {
                     removed = true;
                 } else {
@@ -479,7 +423,11 @@ impl UrlKeyer {
             trail.rules.push(Rule::TrackingRemoved);
         }
         trail.rules.push(Rule::Generic);
-        self.finish(key, canonical, None, trail)
+        Keyed {
+            key,
+            canonical,
+            platform: None,
+        }
     }
 
     /// Records that short link `short` (any spelling, or its `short:` key) resolves to `target`;

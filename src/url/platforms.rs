@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::canon::View;
+use super::canon::{rsplit_once_byte, split_once_byte, View};
 
 /// A platform whose items get content keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -83,7 +83,7 @@ fn platform_of(sub: &str, site: &str) -> Option<(Platform, bool)> {
         "t.me" | "telegram.me" | "telegram.dog" => (Platform::Telegram, false),
         "reddit.com" | "redditmedia.com" | "redd.it" => (Platform::Reddit, false),
         _ => {
-            let first = sub.split('.').next().unwrap_or("");
+            let first = split_once_byte(sub, b'.').map_or(sub, |(f, _)| f);
             return match first {
                 "nitter" => Some((Platform::X, true)),
                 "invidious" | "piped" => Some((Platform::Youtube, true)),
@@ -163,7 +163,7 @@ fn yt_video(id: &str) -> Option<(String, String)> {
 
 /// `v=` inside a `#!` route such as `#!v=ID` or `#!/watch?v=ID`.
 fn route_param<'a>(route: &'a str, name: &str) -> Option<&'a str> {
-    let q = route.rsplit_once('?').map_or(route, |(_, q)| q);
+    let q = rsplit_once_byte(route, b'?').map_or(route, |(_, q)| q);
     super::canon::query_pairs(q)
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v)

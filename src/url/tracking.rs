@@ -8,6 +8,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::canon::find_byte;
+
 /// FNV-1a: the table's keys are short ASCII names, for which it is several times faster than the
 /// default SipHash; the table is built from our own data file, so hash flooding is not a concern.
 #[derive(Default, Clone, Copy)]
@@ -141,8 +143,8 @@ impl TrackingTable {
                 scoped[n] = Some(set);
                 n += 1;
             }
-            match rest.find('.') {
-                Some(i) if rest[i + 1..].contains('.') => rest = &rest[i + 1..],
+            match find_byte(rest, b'.') {
+                Some(i) if find_byte(&rest[i + 1..], b'.').is_some() => rest = &rest[i + 1..],
                 _ => break,
             }
         }

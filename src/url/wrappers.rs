@@ -4,7 +4,7 @@
 //! Hosts and positions follow `../shared/url-platforms.md`; the matching is plain string work on
 //! the parsed [`View`] so that a wrapper costs a few compares and a non-wrapper almost nothing.
 
-use super::canon::{decode_value, View};
+use super::canon::{decode_value, split_byte, split_once_byte, View};
 
 /// What unwrapping one layer found.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ fn redirect_param(
     path: &str,
 ) -> Option<(&'static str, &'static [&'static str])> {
     let first = path.trim_start_matches('/');
-    let first = first.split('/').next().unwrap_or("");
+    let first = split_once_byte(first, b'/').map_or(first, |(f, _)| f);
     let r: (&'static str, &'static [&'static str]) = match site {
         "googleadservices.com" => ("googleadservices", &["adurl"]),
         "facebook.com" if is_l_sub(sub) && first == "l.php" => ("facebook", &["u"]),
@@ -71,7 +71,7 @@ pub(crate) fn is_google(host: &str) -> bool {
         return false;
     };
     let mut labels = 0;
-    for label in rest.split('.') {
+    for label in split_byte(rest, b'.') {
         labels += 1;
         if labels > 2
             || label.len() < 2
