@@ -239,7 +239,7 @@ fn hex_value(b: u8) -> Option<u8> {
 /// does not start a valid escape (`%` becomes `%25`). Idempotent.
 pub(crate) fn normalize_escapes(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
-    let Some(first) = memchr_percent(b) else {
+    let Some(first) = first_change(b) else {
         return Cow::Borrowed(s);
     };
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -279,8 +279,25 @@ pub(crate) fn normalize_escapes(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn memchr_percent(b: &[u8]) -> Option<usize> {
-    memchr::memchr(b'%', b)
+/// Position of the first `%` that [`normalize_escapes`] would rewrite (an escaped unreserved
+/// character, a lowercase hex digit or a `%` that starts no escape), so that already-normal
+/// text, escapes included (`q=https%3A%2F%2F...`), is borrowed rather than copied.
+fn first_change(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'%', &b[from..]) {
+        let at = from + i;
+        match (b.get(at + 1).copied(), b.get(at + 2).copied()) {
+            (Some(h @ (b'0'..=b'9' | b'A'..=b'F')), Some(l @ (b'0'..=b'9' | b'A'..=b'F'))) => {
+                let digit = |c: u8| if c <= b'9' { c - b'0' } else { c - b'A' + 10 };
+                if is_unreserved(digit(h) << 4 | digit(l)) {
+                    return Some(at);
+                }
+            }
+            _ => return Some(at),
+        }
+        from = at + 3;
+    }
+    None
 }
 
 /// Fully percent-decodes a parameter value (not `+`), lossily as UTF-8.
@@ -358,6 +375,13 @@ mod tests {
             assert_eq!(normalize_escapes(&once), once, "idempotent on {s}");
         }
         assert!(matches!(normalize_escapes("/plain"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize_escapes("q=https%3A%2F%2Fexample.com%2Fa"),
+            Cow::Borrowed(_)
+        ));
+        for s in ["/%2f", "/%7E", "/%", "/a%2", "/%2F%41", "/%2F%zz"] {
+            assert!(matches!(normalize_escapes(s), Cow::Owned(_)), "{s}");
+        }
     }
 
     #[test]

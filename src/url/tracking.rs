@@ -5,10 +5,8 @@
 //! Matching is written by hand rather than with regexes: the table only needs exact names and
 //! prefixes, and a hash lookup plus a few prefix compares keeps keying cheap per call.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-
-use super::canon::find_byte;
 
 /// FNV-1a: the table's keys are short ASCII names, for which it is several times faster than the
 /// default SipHash; the table is built from our own data file, so hash flooding is not a concern.
@@ -41,63 +39,53 @@ pub(crate) const BUILTIN_TABLE: &str = include_str!("tracking_params.txt");
 /// Longest exact name the table may hold (names are lowercased on the stack up to this length).
 const MAX_NAME: usize = 64;
 
-/// A set of parameter names: exact (lowercase) and prefixes (lowercase).
+/// Where a name or prefix is tracking: everywhere, or on some domains (and their subdomains).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct ParamSet {
-    exact: HashSet<Box<str>, FnvBuild>,
-    prefixes: Vec<Box<str>>,
+struct Scopes {
+    global: bool,
+    domains: Vec<Box<str>>,
 }
 
-impl ParamSet {
-    fn insert(&mut self, name: &str) -> Result<(), String> {
-        let lower = name.to_ascii_lowercase();
-        if let Some(prefix) = lower.strip_suffix('*') {
-            if prefix.is_empty() || prefix.contains('*') {
-                return Err(format!("bad prefix pattern {name:?}"));
-            }
-            self.prefixes.push(prefix.into());
-        } else {
-            if lower.contains('*') || lower.len() > MAX_NAME {
-                return Err(format!("bad parameter name {name:?}"));
-            }
-            self.exact.insert(lower.into());
-        }
-        Ok(())
-    }
-
-    /// Whether `name` (any case) is in the set.
-    fn contains(&self, name: &str) -> bool {
-        let bytes = name.as_bytes();
-        if bytes.len() <= MAX_NAME && !self.exact.is_empty() {
-            let mut buf = [0u8; MAX_NAME];
-            let lower = &mut buf[..bytes.len()];
-            lower.copy_from_slice(bytes);
-            lower.make_ascii_lowercase();
-            // Lowercasing ASCII bytes keeps valid UTF-8 valid.
-            if let Ok(lower) = std::str::from_utf8(lower) {
-                if self.exact.contains(lower) {
-                    return true;
+impl Scopes {
+    fn add(&mut self, scope: Option<&str>) {
+        match scope {
+            None => self.global = true,
+            Some(d) => {
+                if !self.domains.iter().any(|x| &**x == d) {
+                    self.domains.push(d.into());
                 }
             }
         }
-        self.prefixes
-            .iter()
-            .any(|p| bytes.len() >= p.len() && bytes[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+    }
+
+    /// Whether these scopes cover `host` (lowercase, no trailing dot).
+    fn cover(&self, host: &str) -> bool {
+        self.global || self.domains.iter().any(|d| in_domain(host, d))
     }
 }
 
-/// The parsed rule table: a global set plus one set per domain scope.
-#[derive(Debug, Clone)]
+/// `host` is `domain` or a subdomain of it.
+fn in_domain(host: &str, domain: &str) -> bool {
+    match host.len().checked_sub(domain.len()) {
+        Some(0) => host == domain,
+        Some(cut) => host.as_bytes()[cut - 1] == b'.' && host.ends_with(domain),
+        None => false,
+    }
+}
+
+/// The parsed rule table. One map from (lowercase) parameter name to the scopes where it is
+/// tracking, so that checking a parameter costs one hash lookup whatever the host; prefix
+/// patterns, few, are checked in a short list.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct TrackingTable {
-    global: ParamSet,
-    by_domain: HashMap<Box<str>, ParamSet, FnvBuild>,
+    exact: HashMap<Box<str>, Scopes, FnvBuild>,
+    prefixes: Vec<(Box<str>, Scopes)>,
 }
 
 impl TrackingTable {
     /// Parses the table format described in `tracking_params.txt`.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let mut global = ParamSet::default();
-        let mut by_domain: HashMap<Box<str>, ParamSet, FnvBuild> = HashMap::default();
+        let mut table = TrackingTable::default();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -107,65 +95,96 @@ impl TrackingTable {
                 return Err(format!("line {}: missing `scope:`", n + 1));
             };
             let scope = scope.trim().to_ascii_lowercase();
-            let set = if scope == "*" {
-                &mut global
+            let scope = if scope == "*" {
+                None
             } else {
-                if scope.is_empty() || scope.contains(char::is_whitespace) {
+                // A scope is a domain of at least two labels (a bare TLD is never a scope).
+                if scope.contains(char::is_whitespace)
+                    || scope.starts_with('.')
+                    || scope.ends_with('.')
+                    || !scope.contains('.')
+                {
                     return Err(format!("line {}: bad scope {scope:?}", n + 1));
                 }
-                by_domain.entry(scope.into()).or_default()
+                Some(scope.as_str())
             };
             for name in names.split_whitespace() {
-                set.insert(name)
+                table
+                    .insert(name, scope)
                     .map_err(|e| format!("line {}: {e}", n + 1))?;
             }
         }
-        Ok(TrackingTable { global, by_domain })
+        Ok(table)
+    }
+
+    fn insert(&mut self, name: &str, scope: Option<&str>) -> Result<(), String> {
+        let lower = name.to_ascii_lowercase();
+        if let Some(prefix) = lower.strip_suffix('*') {
+            if prefix.is_empty() || prefix.contains('*') {
+                return Err(format!("bad prefix pattern {name:?}"));
+            }
+            match self.prefixes.iter_mut().find(|(p, _)| &**p == prefix) {
+                Some((_, scopes)) => scopes.add(scope),
+                None => {
+                    let mut scopes = Scopes::default();
+                    scopes.add(scope);
+                    self.prefixes.push((prefix.into(), scopes));
+                }
+            }
+        } else {
+            if lower.contains('*') || lower.len() > MAX_NAME {
+                return Err(format!("bad parameter name {name:?}"));
+            }
+            self.exact.entry(lower.into()).or_default().add(scope);
+        }
+        Ok(())
     }
 
     /// The built-in table. Parsing it cannot fail (a unit test checks it); should it ever,
     /// an empty table is used, which removes nothing and so can never cause a wrong merge.
     pub(crate) fn builtin() -> Self {
-        Self::parse(BUILTIN_TABLE).unwrap_or_else(|_| TrackingTable {
-            global: ParamSet::default(),
-            by_domain: HashMap::default(),
-        })
+        Self::parse(BUILTIN_TABLE).unwrap_or_default()
     }
 
     /// The rules that apply to `host` (lowercase, no trailing dot).
-    pub(crate) fn for_host(&self, host: &str) -> HostRules<'_> {
-        let mut scoped = [None; 3];
-        let mut n = 0;
-        let mut rest = host;
-        // Walk the host's suffixes: a.b.c.d, b.c.d, c.d (a bare TLD is never a scope).
-        while n < scoped.len() {
-            if let Some(set) = self.by_domain.get(rest) {
-                scoped[n] = Some(set);
-                n += 1;
-            }
-            match find_byte(rest, b'.') {
-                Some(i) if find_byte(&rest[i + 1..], b'.').is_some() => rest = &rest[i + 1..],
-                _ => break,
+    pub(crate) fn for_host<'a>(&'a self, host: &'a str) -> HostRules<'a> {
+        HostRules { table: self, host }
+    }
+
+    /// Whether parameter `name` (any case) is tracking on `host`.
+    fn is_tracking(&self, host: &str, name: &str) -> bool {
+        let bytes = name.as_bytes();
+        if bytes.len() <= MAX_NAME {
+            let mut buf = [0u8; MAX_NAME];
+            let lower = &mut buf[..bytes.len()];
+            lower.copy_from_slice(bytes);
+            lower.make_ascii_lowercase();
+            // Lowercasing ASCII bytes keeps valid UTF-8 valid.
+            if let Ok(lower) = std::str::from_utf8(lower) {
+                if self.exact.get(lower).is_some_and(|s| s.cover(host)) {
+                    return true;
+                }
             }
         }
-        HostRules {
-            global: &self.global,
-            scoped,
-        }
+        self.prefixes.iter().any(|(p, scopes)| {
+            bytes.len() >= p.len()
+                && bytes[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+                && scopes.cover(host)
+        })
     }
 }
 
 /// The tracking rules in force for one host.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HostRules<'a> {
-    global: &'a ParamSet,
-    scoped: [Option<&'a ParamSet>; 3],
+    table: &'a TrackingTable,
+    host: &'a str,
 }
 
 impl HostRules<'_> {
     /// Whether the parameter `name` is tracking noise on this host.
     pub(crate) fn is_tracking(&self, name: &str) -> bool {
-        self.global.contains(name) || self.scoped.iter().flatten().any(|s| s.contains(name))
+        self.table.is_tracking(self.host, name)
     }
 }
 
@@ -176,8 +195,9 @@ mod tests {
     #[test]
     fn builtin_table_parses() {
         let t = TrackingTable::parse(BUILTIN_TABLE).expect("built-in table parses");
-        assert!(t.global.exact.contains("fbclid"));
-        assert!(t.by_domain.contains_key("youtube.com"));
+        assert!(t.exact["fbclid"].global);
+        assert!(t.exact["si"].domains.iter().any(|d| &**d == "youtube.com"));
+        assert!(t.prefixes.iter().any(|(p, s)| &**p == "utm_" && s.global));
     }
 
     #[test]
@@ -213,5 +233,7 @@ mod tests {
         assert!(TrackingTable::parse("*: a*b").is_err());
         assert!(TrackingTable::parse("*: *").is_err());
         assert!(TrackingTable::parse("bad scope: x").is_err());
+        assert!(TrackingTable::parse("com: x").is_err());
+        assert!(TrackingTable::parse(".example.com: x").is_err());
     }
 }

@@ -95,8 +95,15 @@ fn decode_target(raw: &str) -> Option<String> {
             break;
         }
     }
-    let v = v.trim();
-    (starts_with_ci(v, "http://") || starts_with_ci(v, "https://")).then(|| v.to_owned())
+    let trimmed = v.trim();
+    if !(starts_with_ci(trimmed, "http://") || starts_with_ci(trimmed, "https://")) {
+        return None;
+    }
+    Some(if trimmed.len() == v.len() {
+        v
+    } else {
+        trimmed.to_owned()
+    })
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
@@ -117,11 +124,11 @@ fn rest_with_query(rest: &str, view: &View<'_>) -> String {
 
 /// Repairs an embedded URL as archives store it: escaped scheme (`https%3A//`), one slash lost
 /// (`http:/host`), or no scheme at all (`host/path`, read as https when `https` is set).
-fn repair_embedded(rest: &str, https: bool) -> Option<String> {
-    let mut s = if starts_with_ci(rest, "http%3a") || starts_with_ci(rest, "https%3a") {
-        decode_value(rest)
+fn repair_embedded(rest: String, https: bool) -> Option<String> {
+    let mut s = if starts_with_ci(&rest, "http%3a") || starts_with_ci(&rest, "https%3a") {
+        decode_value(&rest)
     } else {
-        rest.to_owned()
+        rest
     };
     for scheme in ["http:", "https:"] {
         if starts_with_ci(&s, scheme) {
@@ -164,7 +171,7 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
                 Some(r) => (true, r),
                 None => (false, p),
             };
-            let target = repair_embedded(&rest_with_query(rest, view), https)?;
+            let target = repair_embedded(rest_with_query(rest, view), https)?;
             return Some(Unwrapped::Copy {
                 service: "amp",
                 stamp: None,
@@ -195,7 +202,7 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
                 }
                 _ => inner,
             };
-            let target = repair_embedded(inner.trim(), false)?;
+            let target = repair_embedded(inner.trim().to_owned(), false)?;
             return Some(Unwrapped::Copy {
                 service: "google-cache",
                 stamp: None,
@@ -206,7 +213,7 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
     }
     if is_google(host) {
         if let Some(rest) = path.strip_prefix("/amp/s/") {
-            let target = repair_embedded(&rest_with_query(rest, view), true)?;
+            let target = repair_embedded(rest_with_query(rest, view), true)?;
             return Some(Unwrapped::Copy {
                 service: "amp",
                 stamp: None,
@@ -282,7 +289,7 @@ fn wayback(view: &View<'_>) -> Option<Unwrapped> {
     if rest.is_empty() {
         return None;
     }
-    let target = repair_embedded(&rest_with_query(rest, view), false)?;
+    let target = repair_embedded(rest_with_query(rest, view), false)?;
     Some(Unwrapped::Copy {
         service: "wayback",
         stamp,
@@ -300,7 +307,7 @@ fn archive_today(view: &View<'_>) -> Option<Unwrapped> {
         if rest.is_empty() {
             return None;
         }
-        let target = repair_embedded(&rest_with_query(rest, view), false)?;
+        let target = repair_embedded(rest_with_query(rest, view), false)?;
         let stamp = first
             .bytes()
             .all(|b| b.is_ascii_digit())
