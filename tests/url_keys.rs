@@ -135,6 +135,10 @@ const CLASSES: &[(&str, &[&str])] = &[
         "https://www.example.com/news/%53tory-1?id=%37&page=2",
         "https://www.google.com/url?q=https://example.com/news/Story-1?id%3D7%26page%3D2",
         "https://href.li/?https://example.com/news/Story-1?id=7&page=2",
+        // Pairs before href.li's target are skipped (found by the url_key fuzz target: the
+        // generic fallback dropped them from the canonical URL, which then unwrapped).
+        "https://href.li/?&https://example.com/news/Story-1?id=7&page=2",
+        "https://href.li/?utm_source=x&https://example.com/news/Story-1?id=7&page=2",
     ]),
     ("url:xn--bcher-kva.example/a%2Fb", &[
         "https://bücher.example/a%2fb",

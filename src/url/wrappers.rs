@@ -222,7 +222,18 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
         }
     }
     if site == "href.li" {
-        let target = decode_target(view.query.as_deref()?)?;
+        // The whole query is the target (`href.li/?https://...`). It may start at any pair:
+        // pairs before it are skipped, so that the generic fallback dropping empty or tracking
+        // pairs from the canonical URL cannot turn a URL that did not unwrap into one that does
+        // (`href.li/?&https://...` keys as its canonical URL does).
+        let q = view.query.as_deref()?;
+        let mut starts = std::iter::once(0).chain(
+            q.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'&')
+                .map(|(i, _)| i + 1),
+        );
+        let target = starts.find_map(|i| decode_target(&q[i..]))?;
         return Some(Unwrapped::Redirect {
             wrapper: "href.li",
             target,
