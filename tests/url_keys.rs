@@ -403,6 +403,22 @@ fn canonical_urls_rekey_to_the_same_key() {
 }
 
 #[test]
+fn an_opaque_target_query_that_does_not_unwrap_is_kept_whole() {
+    // href.li's query is one target URL, not pairs: when it does not unwrap, neither its empty
+    // pairs nor tracking-looking pairs are dropped, so the canonical URL cannot start to unwrap.
+    for input in [
+        "https://href.li/?not-a-url&&utm_source=x&https://bad%20host/",
+        "https://href.li/?&https://exa%00mple.com/&",
+    ] {
+        let k = key(input).unwrap();
+        let query = input.split_once('?').unwrap().1;
+        assert_eq!(k.key, format!("url:href.li/?{query}"), "{input}");
+        assert_eq!(k.canonical, format!("https://href.li/?{query}"), "{input}");
+        assert_eq!(key(&k.canonical).unwrap().key, k.key, "{input}");
+    }
+}
+
+#[test]
 fn recorded_resolutions_merge_short_links() {
     let keyer = UrlKeyer::new();
     let target = "https://www.tiktok.com/@someone/video/7234567890123456789";

@@ -379,7 +379,15 @@ impl UrlKeyer {
         // Query pairs kept, on the stack for all but unusually long queries.
         let mut kept: smallvec::SmallVec<[&str; 12]> = smallvec::SmallVec::new();
         let mut removed = false;
-        if let Some(q) = view.query.as_deref() {
+        if let Some(q) = view
+            .query
+            .as_deref()
+            .filter(|_| wrappers::query_is_target(view))
+        {
+            // The query is one opaque target URL that did not unwrap: it stays as it is, since
+            // dropping pairs from it could make the canonical URL unwrap where the input did not.
+            kept.push(q);
+        } else if let Some(q) = view.query.as_deref() {
             let rules = self.tracking.for_host(view.host);
             for pair in canon::split_byte(q, b'&').filter(|p| !p.is_empty()) {
                 let name = canon::split_once_byte(pair, b'=').map_or(pair, |(n, _)| n);

@@ -146,6 +146,13 @@ fn repair_embedded(rest: String, https: bool) -> Option<String> {
     Some(format!("{}{s}", if https { "https://" } else { "http://" }))
 }
 
+/// Whether the whole query of `view` is a target URL rather than `name=value` pairs
+/// (`href.li/?https://...`). Such a query is kept whole by the generic key when it does not
+/// unwrap, so that keying the canonical URL gives the same key again.
+pub(crate) fn query_is_target(view: &View<'_>) -> bool {
+    view.site == "href.li"
+}
+
 /// Unwraps one layer if `view` is a known wrapper with a usable target.
 pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
     let host = view.host;
@@ -221,11 +228,10 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
             });
         }
     }
-    if site == "href.li" {
-        // The whole query is the target (`href.li/?https://...`). It may start at any pair:
-        // pairs before it are skipped, so that the generic fallback dropping empty or tracking
-        // pairs from the canonical URL cannot turn a URL that did not unwrap into one that does
-        // (`href.li/?&https://...` keys as its canonical URL does).
+    if query_is_target(view) {
+        // The whole query is the target (`href.li/?https://...`), starting at any pair
+        // (`href.li/?&https://...` too). When no target is found or it does not parse, the
+        // generic key keeps this query whole (see `query_is_target`).
         let q = view.query.as_deref()?;
         let mut starts = std::iter::once(0).chain(
             q.bytes()
