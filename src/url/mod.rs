@@ -388,10 +388,9 @@ impl UrlKeyer {
             // dropping pairs from it could make the canonical URL unwrap where the input did not.
             kept.push(q);
         } else if let Some(q) = view.query.as_deref() {
-            let rules = self.tracking.for_host(view.host);
             for pair in canon::split_byte(q, b'&').filter(|p| !p.is_empty()) {
                 let name = canon::split_once_byte(pair, b'=').map_or(pair, |(n, _)| n);
-                if self.options.strip_tracking && rules.is_tracking(name) {
+                if self.options.strip_tracking && self.tracking.is_tracking(view.host, name) {
                     removed = true;
                 } else {
                     kept.push(pair);

@@ -146,13 +146,8 @@ impl TrackingTable {
         Self::parse(BUILTIN_TABLE).unwrap_or_default()
     }
 
-    /// The rules that apply to `host` (lowercase, no trailing dot).
-    pub(crate) fn for_host<'a>(&'a self, host: &'a str) -> HostRules<'a> {
-        HostRules { table: self, host }
-    }
-
-    /// Whether parameter `name` (any case) is tracking on `host`.
-    fn is_tracking(&self, host: &str, name: &str) -> bool {
+    /// Whether parameter `name` (any case) is tracking on `host` (lowercase, no trailing dot).
+    pub(crate) fn is_tracking(&self, host: &str, name: &str) -> bool {
         let bytes = name.as_bytes();
         if bytes.len() <= MAX_NAME {
             let mut buf = [0u8; MAX_NAME];
@@ -174,20 +169,6 @@ impl TrackingTable {
     }
 }
 
-/// The tracking rules in force for one host.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HostRules<'a> {
-    table: &'a TrackingTable,
-    host: &'a str,
-}
-
-impl HostRules<'_> {
-    /// Whether the parameter `name` is tracking noise on this host.
-    pub(crate) fn is_tracking(&self, name: &str) -> bool {
-        self.table.is_tracking(self.host, name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,28 +184,27 @@ mod tests {
     #[test]
     fn global_exact_and_prefix_names_match_any_case() {
         let t = TrackingTable::builtin();
-        let r = t.for_host("example.com");
-        assert!(r.is_tracking("utm_source"));
-        assert!(r.is_tracking("UTM_Campaign"));
-        assert!(r.is_tracking("fbclid"));
-        assert!(r.is_tracking("GCLID"));
-        assert!(!r.is_tracking("id"));
-        assert!(!r.is_tracking("utmost"));
-        assert!(!r.is_tracking("ref"));
-        assert!(!r.is_tracking("si"));
+        assert!(t.is_tracking("example.com", "utm_source"));
+        assert!(t.is_tracking("example.com", "UTM_Campaign"));
+        assert!(t.is_tracking("example.com", "fbclid"));
+        assert!(t.is_tracking("example.com", "GCLID"));
+        assert!(!t.is_tracking("example.com", "id"));
+        assert!(!t.is_tracking("example.com", "utmost"));
+        assert!(!t.is_tracking("example.com", "ref"));
+        assert!(!t.is_tracking("example.com", "si"));
     }
 
     #[test]
     fn scoped_names_apply_to_domain_and_subdomains_only() {
         let t = TrackingTable::builtin();
-        assert!(t.for_host("www.youtube.com").is_tracking("si"));
-        assert!(t.for_host("youtube.com").is_tracking("feature"));
-        assert!(t.for_host("music.youtube.com").is_tracking("si"));
-        assert!(!t.for_host("notyoutube.com").is_tracking("si"));
-        assert!(!t.for_host("example.com").is_tracking("feature"));
-        assert!(t.for_host("m.facebook.com").is_tracking("__cft__[0]"));
-        assert!(t.for_host("x.com").is_tracking("s"));
-        assert!(!t.for_host("x.company.io").is_tracking("s"));
+        assert!(t.is_tracking("www.youtube.com", "si"));
+        assert!(t.is_tracking("youtube.com", "feature"));
+        assert!(t.is_tracking("music.youtube.com", "si"));
+        assert!(!t.is_tracking("notyoutube.com", "si"));
+        assert!(!t.is_tracking("example.com", "feature"));
+        assert!(t.is_tracking("m.facebook.com", "__cft__[0]"));
+        assert!(t.is_tracking("x.com", "s"));
+        assert!(!t.is_tracking("x.company.io", "s"));
     }
 
     #[test]
