@@ -286,16 +286,15 @@ fn first_change(b: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = memchr::memchr(b'%', &b[from..]) {
         let at = from + i;
-        match (b.get(at + 1).copied(), b.get(at + 2).copied()) {
-            (Some(h @ (b'0'..=b'9' | b'A'..=b'F')), Some(l @ (b'0'..=b'9' | b'A'..=b'F'))) => {
-                let digit = |c: u8| if c <= b'9' { c - b'0' } else { c - b'A' + 10 };
-                if is_unreserved(digit(h) << 4 | digit(l)) {
-                    return Some(at);
-                }
-            }
+        // An uppercase hex digit's value; lowercase digits need rewriting, so they count as none.
+        let upper = |c: Option<&u8>| {
+            c.filter(|c| !c.is_ascii_lowercase())
+                .and_then(|&c| hex_value(c))
+        };
+        match (upper(b.get(at + 1)), upper(b.get(at + 2))) {
+            (Some(h), Some(l)) if !is_unreserved(h << 4 | l) => from = at + 3,
             _ => return Some(at),
         }
-        from = at + 3;
     }
     None
 }

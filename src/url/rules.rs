@@ -89,17 +89,17 @@ pub struct Rules(smallvec::SmallVec<[Rule; 4]>);
 
 impl Rules {
     /// No rules yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Rules(smallvec::SmallVec::new())
     }
 
     /// Appends a rule.
-    pub fn push(&mut self, rule: Rule) {
+    pub(crate) fn push(&mut self, rule: Rule) {
         self.0.push(rule);
     }
 
     /// Removes every rule.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.0.clear();
     }
 
@@ -133,18 +133,6 @@ impl<'a> IntoIterator for &'a Rules {
     type IntoIter = std::slice::Iter<'a, Rule>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
-    }
-}
-
-impl FromIterator<Rule> for Rules {
-    fn from_iter<I: IntoIterator<Item = Rule>>(iter: I) -> Self {
-        Rules(iter.into_iter().collect())
-    }
-}
-
-impl From<Vec<Rule>> for Rules {
-    fn from(v: Vec<Rule>) -> Self {
-        Rules(v.into_iter().collect())
     }
 }
 

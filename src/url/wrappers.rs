@@ -233,12 +233,7 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
         // (`href.li/?&https://...` too). When no target is found or it does not parse, the
         // generic key keeps this query whole (see `query_is_target`).
         let q = view.query.as_deref()?;
-        let mut starts = std::iter::once(0).chain(
-            q.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'&')
-                .map(|(i, _)| i + 1),
-        );
+        let mut starts = std::iter::once(0).chain(q.match_indices('&').map(|(i, _)| i + 1));
         let target = starts.find_map(|i| decode_target(&q[i..]))?;
         return Some(Unwrapped::Redirect {
             wrapper: "href.li",
