@@ -17,7 +17,14 @@
 //! environment variable `REFDEDUP_TOKEN` (the service refuses to start without one). Bodies
 //! larger than `REFDEDUP_MAX_BODY` bytes (default 16 MiB) are refused with 413. Other settings:
 //! `REFDEDUP_ADDR` (default `127.0.0.1:8080`; port 0 picks a free port), `REFDEDUP_DB` (a
-//! database directory; default: in memory). The first stdout line is `listening on http://ADDR`.
+//! database directory; default: in memory), `REFDEDUP_WAIT=1` (if another process holds the
+//! database's writer lock, wait for it instead of refusing to start). The first stdout line is
+//! `listening on http://ADDR`.
+//!
+//! The service is the database's one writer while it runs: it holds the store's lock, so a
+//! `refdedup known import` or `check` against the same `--db` fails with exit status 5 (or
+//! queues with `--wait`) instead of losing entries; `refdedup match` and `check --dry-run`
+//! still read it.
 //!
 //! Hashing is CPU work, so each request runs on tokio's blocking pool; the engine is
 //! `Send + Sync` and shared through an `Arc`.
@@ -31,6 +38,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use referral_dedup::engine::{Engine, EngineConfig, Referral};
+use referral_dedup::store::StoreOptions;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -142,8 +150,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let addr = std::env::var("REFDEDUP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let config = EngineConfig::default();
+    let wait = std::env::var("REFDEDUP_WAIT").is_ok_and(|v| v == "1");
     let engine = match std::env::var_os("REFDEDUP_DB") {
-        Some(dir) => Engine::open(dir, config)?,
+        // Holds the writer lock until the service exits: one writer per database.
+        Some(dir) => {
+            let options = StoreOptions::default().with_wait_for_lock(wait);
+            Engine::open_with(&dir, config, options)
+                .map_err(|e| format!("REFDEDUP_DB {}: {e}", std::path::Path::new(&dir).display()))?
+        }
         None => Engine::in_memory(config)?,
     };
     let state = Arc::new(AppState {

@@ -239,7 +239,41 @@ pub fn dedup_backlog(
     } else {
         None
     };
-    run(file, base, known, config, options, total)
+    run(file, base, known, config, options, total, false)
+}
+
+/// [`dedup_backlog`] that also records every referral of the backlog into `db` (one journal
+/// group: all or none), so later checks against `db` see them as earlier referrals. A referral
+/// already recorded with the same id and the same keys is not recorded again.
+///
+/// ```
+/// use referral_dedup::batch::{dedup_backlog_recording, BatchOptions};
+/// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+/// let dir = tempfile::tempdir().unwrap();
+/// let backlog = dir.path().join("backlog.jsonl");
+/// std::fs::write(&backlog, "{\"id\":\"a\",\"url\":\"https://t.me/chan/7\"}\n").unwrap();
+/// let db = Engine::in_memory(EngineConfig::default()).unwrap();
+/// dedup_backlog_recording(&backlog, &db, &EngineConfig::default(), &BatchOptions::default()).unwrap();
+/// let later = db.check(&Referral::new("b").with_url("https://t.me/chan/7")).unwrap();
+/// assert_eq!(later.kind, VerdictKind::Duplicate);
+/// ```
+///
+/// # Errors
+/// As [`dedup_backlog`]; a store error when recording fails (then nothing is recorded).
+pub fn dedup_backlog_recording(
+    path: &Path,
+    db: &Engine,
+    config: &EngineConfig,
+    options: &BatchOptions,
+) -> crate::Result<BatchReport> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        EngineError::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    run(file, base, Some(db), config, options, None, true)
 }
 
 /// Deduplicates a backlog read from `reader`; relative media paths are resolved against `base`.
@@ -253,7 +287,7 @@ pub fn dedup_reader<R: Read>(
     config: &EngineConfig,
     options: &BatchOptions,
 ) -> crate::Result<BatchReport> {
-    run(reader, base, known, config, options, None)
+    run(reader, base, known, config, options, None, false)
 }
 
 fn count_lines(path: &Path) -> std::io::Result<u64> {
@@ -307,6 +341,7 @@ fn run<R: Read>(
     config: &EngineConfig,
     options: &BatchOptions,
     total_lines: Option<u64>,
+    record: bool,
 ) -> crate::Result<BatchReport> {
     let started = Instant::now();
     let mut batch_config = config.clone();
@@ -348,6 +383,8 @@ fn run<R: Read>(
 
     let mut reader = BufReader::new(reader);
     let mut line_no = 0u64;
+    // First line of every referral id: a repeated id would make clusters like ["X", "X"].
+    let mut first_line_of_id: HashMap<String, u64> = HashMap::new();
     let mut chunk: Vec<Pending> = Vec::with_capacity(options.chunk_size.max(1));
     let mut buf = Vec::new();
     loop {
@@ -384,10 +421,23 @@ fn run<R: Read>(
             Ok(referral) if referral.id.trim().is_empty() => {
                 state.skip(line_no, None, "empty id".to_string());
             }
-            Ok(referral) => chunk.push(Pending {
-                line: line_no,
-                referral,
-            }),
+            Ok(referral) => match first_line_of_id.entry(referral.id.clone()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    let problem = format!(
+                        "duplicate id {:?}: already used on line {}; this line is skipped",
+                        referral.id,
+                        first.get()
+                    );
+                    state.skip(line_no, Some(referral.id), problem);
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(line_no);
+                    chunk.push(Pending {
+                        line: line_no,
+                        referral,
+                    });
+                }
+            },
             Err(e) => state.skip(line_no, None, format!("not a referral: {e}")),
         }
         if chunk.len() >= options.chunk_size.max(1) {
@@ -396,6 +446,9 @@ fn run<R: Read>(
     }
     state.process(chunk)?;
     bar.finish_and_clear();
+    if let (true, Some(db)) = (record, known) {
+        db.record_referral_entries(state.engine.entries().iter().map(|e| &**e))?;
+    }
     Ok(state.finish(started))
 }
 

@@ -42,7 +42,7 @@ use super::EngineError;
 /// let item = KnownItem { id: Some("poster-1".into()), md5: Some("d41d8cd98f00b204e9800998ecf8427e".parse().unwrap()), ..KnownItem::default() };
 /// assert!(item.has_hash());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KnownItem {
     /// The list's own id of the item (for example a hash-sharing database id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -418,6 +418,10 @@ fn read_delimited<R: Read>(
             line: 0,
             reason: format!("list larger than {MAX_LIST_BYTES} bytes"),
         }));
+    }
+    // A leading byte-order mark is not part of the first column's name.
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
     }
     let mut lines = LineMap {
         bytes: &bytes,

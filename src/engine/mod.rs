@@ -88,6 +88,13 @@ pub enum EngineError {
     /// An item to add has nothing to match on.
     #[error("nothing to match on: {0}")]
     Empty(String),
+    /// The engine was opened read-only ([`Engine::open_read_only`]): it cannot record.
+    #[error("the database was opened read-only; this command cannot change it")]
+    ReadOnly,
+    /// A media path is not a regular file (a directory, device, FIFO or socket), or is larger
+    /// than the limit for any media read.
+    #[error("{0}")]
+    NotMedia(String),
 }
 
 /// What an import did.
@@ -115,6 +122,17 @@ pub struct ImportReport {
 struct Writer {
     store: Option<Store>,
     since_snapshot: u64,
+    /// Opened with [`Engine::open_read_only`]: every change is refused.
+    read_only: bool,
+}
+
+impl Writer {
+    fn check_writable(&self) -> Result<(), EngineError> {
+        if self.read_only {
+            return Err(EngineError::ReadOnly);
+        }
+        Ok(())
+    }
 }
 
 /// One verdict per referral, over earlier referrals and known content. See the module docs.
@@ -193,6 +211,7 @@ impl Engine {
             writer: Mutex::new(Writer {
                 store: None,
                 since_snapshot: 0,
+                read_only: false,
             }),
             recovery: None,
             path: None,
@@ -237,29 +256,91 @@ impl Engine {
     /// # Ok(()) }
     /// ```
     pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> crate::Result<Engine> {
+        Engine::open_with(path, config, StoreOptions::default())
+    }
+
+    /// [`Engine::open`] with store options: whether to wait for another writer
+    /// ([`StoreOptions::wait_for_lock`]) and whether a missing database is created
+    /// ([`StoreOptions::create`]). The fsync policy is `config.fsync` (the options' is
+    /// ignored). The engine holds the store's writer lock until it is dropped.
+    ///
+    /// # Errors
+    /// As [`Engine::open`]; [`crate::store::StoreError::Locked`] when another process writes
+    /// to the store; [`crate::store::StoreError::NotADatabase`] when it is missing and
+    /// `options.create` is false.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig};
+    /// use referral_dedup::store::StoreOptions;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let no_create = StoreOptions::default().with_create(false);
+    /// assert!(Engine::open_with(dir.path().join("typo"), EngineConfig::default(), no_create).is_err());
+    /// let first = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+    /// assert!(Engine::open(dir.path(), EngineConfig::default()).is_err(), "one writer at a time");
+    /// drop(first);
+    /// assert!(Engine::open(dir.path(), EngineConfig::default()).is_ok());
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        config: EngineConfig,
+        options: StoreOptions,
+    ) -> crate::Result<Engine> {
         let path = path.as_ref();
         let mut engine = Engine::empty(config)?;
-        let options = StoreOptions {
-            fsync: engine.config.fsync,
-        };
+        let options = options.with_fsync(engine.config.fsync);
         let (store, recovered) = Store::open(path, options)?;
+        engine.load(recovered)?;
+        engine.writer.get_mut().store = Some(store);
+        engine.path = Some(path.to_path_buf());
+        Ok(engine)
+    }
+
+    /// Opens the database in directory `path` for checks only: nothing on disk is created or
+    /// changed, no lock is taken (a writer may be working on it at the same time; the engine
+    /// sees the state at the moment it was read), and every change (`record`, `add_known`,
+    /// `delete`, ...) fails with [`EngineError::ReadOnly`].
+    ///
+    /// # Errors
+    /// [`crate::store::StoreError::NotADatabase`] when `path` is missing or holds no
+    /// database; otherwise as [`Engine::open`].
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert!(Engine::open_read_only(dir.path(), EngineConfig::default()).is_err());
+    /// Engine::open(dir.path(), EngineConfig::default()).unwrap()
+    ///     .record(&Referral::new("r").with_url("https://t.me/c/1")).unwrap();
+    /// let reader = Engine::open_read_only(dir.path(), EngineConfig::default()).unwrap();
+    /// assert_eq!(reader.len(), 1);
+    /// assert!(reader.record(&Referral::new("s").with_url("https://t.me/c/2")).is_err());
+    /// ```
+    pub fn open_read_only(path: impl AsRef<Path>, config: EngineConfig) -> crate::Result<Engine> {
+        let path = path.as_ref();
+        let mut engine = Engine::empty(config)?;
+        let recovered = Store::read_only(path)?;
+        engine.load(recovered)?;
+        engine.writer.get_mut().read_only = true;
+        engine.path = Some(path.to_path_buf());
+        Ok(engine)
+    }
+
+    /// Indexes a recovered state.
+    fn load(&mut self, recovered: crate::store::Recovered) -> Result<(), EngineError> {
         for (short, target) in &recovered.resolutions {
-            engine.apply_resolution(short, target);
+            self.apply_resolution(short, target);
         }
         let mut max_id = None;
         for entry in recovered.entries {
             max_id = max_id.max(Some(entry.id.0));
-            engine.index_entry(Arc::new(entry));
+            self.index_entry(Arc::new(entry));
         }
         let next = match max_id {
             None => 0,
             Some(m) => m.checked_add(1).ok_or(EngineError::Full)?,
         };
-        engine.next_id = AtomicU32::new(next);
-        engine.writer.get_mut().store = Some(store);
-        engine.recovery = Some(recovered.report);
-        engine.path = Some(path.to_path_buf());
-        Ok(engine)
+        self.next_id = AtomicU32::new(next);
+        self.recovery = Some(recovered.report);
+        Ok(())
     }
 
     /// The configuration in force.
@@ -593,6 +674,47 @@ impl Engine {
         self.record_locked(&mut w, referral, fp)
     }
 
+    /// Records referral entries made elsewhere (for example by a batch run on its own engine)
+    /// under new ids, in one journal write: after a crash either all are stored or none. An
+    /// entry equal to a live referral entry with the same referral id (same keys and hashes)
+    /// is not recorded again. Returns how many were recorded.
+    ///
+    /// # Errors
+    /// [`EngineError::ReadOnly`], [`EngineError::Full`], or a store error (then nothing is
+    /// recorded).
+    pub fn record_referral_entries<'a>(
+        &self,
+        entries: impl IntoIterator<Item = &'a EntryRecord>,
+    ) -> crate::Result<usize> {
+        let mut w = self.writer.lock();
+        w.check_writable()?;
+        let same = |a: &EntryRecord, b: &EntryRecord| {
+            let mut b = b.clone();
+            b.id = a.id;
+            *a == b
+        };
+        let mut fresh: Vec<EntryRecord> = Vec::new();
+        for e in entries {
+            if e.source != EntrySource::Referral {
+                continue;
+            }
+            let known = self
+                .entries_by_external_id(EntrySource::Referral, &e.external_id)
+                .into_iter()
+                .filter_map(|id| self.entry(id))
+                .any(|old| same(&old, e));
+            if known {
+                continue;
+            }
+            let mut copy = e.clone();
+            copy.id = self.allocate_id()?;
+            fresh.push(copy);
+        }
+        let n = fresh.len();
+        self.commit(&mut w, fresh)?;
+        Ok(n)
+    }
+
     /// The short-link resolutions recorded so far, as `(short link key, target URL)`.
     pub fn resolutions(&self) -> Vec<(String, String)> {
         self.keyer.resolutions()
@@ -626,6 +748,7 @@ impl Engine {
 
     /// Journals then indexes entries (writer lock held).
     fn commit(&self, w: &mut Writer, entries: Vec<EntryRecord>) -> crate::Result<()> {
+        w.check_writable()?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -784,6 +907,7 @@ impl Engine {
     /// ```
     pub fn delete(&self, id: EntryId) -> crate::Result<bool> {
         let w = self.writer.lock();
+        w.check_writable()?;
         let Some(entry) = self.entry(id) else {
             return Ok(false);
         };
@@ -823,6 +947,7 @@ impl Engine {
         // Validate before journaling: a fresh keyer refuses what ours would refuse.
         crate::url::UrlKeyer::new().record_resolution(&short_key, target)?;
         let w = self.writer.lock();
+        w.check_writable()?;
         if let Some(store) = &w.store {
             store.append(&Record::Resolve {
                 short_key: short_key.clone(),
@@ -867,43 +992,77 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Empty`] when the item has no hash; a store error when journaling fails.
     pub fn add_known(&self, item: &KnownItem) -> crate::Result<EntryId> {
-        let report = self.add_known_items(std::slice::from_ref(item))?;
-        Ok(report[0])
+        let (ids, _) = self.add_known_items(std::slice::from_ref(item))?;
+        Ok(ids[0])
     }
 
-    /// Adds known-content items in one journal write; returns their ids in order.
-    fn add_known_items(&self, items: &[KnownItem]) -> crate::Result<Vec<EntryId>> {
+    /// Adds known-content items in one journal write (one group: after a crash either all of
+    /// them are stored or none); returns their ids in order and how many were new. An item equal
+    /// to a live known entry (same id, or both without a list id, and the same hashes and label)
+    /// or to an earlier item of the same call is not added again. Linear in the number of items
+    /// (hash lookups, no scans per item).
+    fn add_known_items(&self, items: &[KnownItem]) -> crate::Result<(Vec<EntryId>, usize)> {
         let mut w = self.writer.lock();
+        w.check_writable()?;
         let mut ids = Vec::with_capacity(items.len());
         let mut fresh = Vec::new();
+        let mut pending: HashMap<&KnownItem, EntryId> = HashMap::new();
+        // Live known entries whose id was generated (`known-N`), by content: built once, on the
+        // first item without a list id.
+        let mut without_id: Option<HashMap<KnownItem, EntryId>> = None;
         for (n, item) in items.iter().enumerate() {
             if !item.has_hash() {
                 return Err(EngineError::Empty(format!("known item {} has no hash", n + 1)).into());
             }
-            if let Some(existing) = self.same_known(item, &fresh) {
+            if let Some(&existing) = pending.get(item) {
+                ids.push(existing);
+                continue;
+            }
+            let existing = match &item.id {
+                Some(_) => self.same_known(item),
+                None => without_id
+                    .get_or_insert_with(|| self.known_without_list_id())
+                    .get(item)
+                    .copied(),
+            };
+            if let Some(existing) = existing {
                 ids.push(existing);
                 continue;
             }
             let id = self.allocate_id()?;
             let fallback = format!("known-{}", id.0);
             fresh.push(item.to_entry(id, &fallback));
+            pending.insert(item, id);
             ids.push(id);
         }
+        let added = fresh.len();
         self.commit(&mut w, fresh)?;
-        Ok(ids)
+        Ok((ids, added))
     }
 
-    /// An entry already holding this item (same id, same hashes), among live entries or
-    /// entries about to be committed.
-    fn same_known(&self, item: &KnownItem, pending: &[EntryRecord]) -> Option<EntryId> {
+    /// A live known entry holding this item (same id, same hashes and label).
+    fn same_known(&self, item: &KnownItem) -> Option<EntryId> {
         let id = item.id.as_ref()?;
         let same = |e: &EntryRecord| KnownItem::from_entry(e) == *item;
-        if let Some(e) = pending.iter().find(|e| &e.external_id == id && same(e)) {
-            return Some(e.id);
-        }
         self.entries_by_external_id(EntrySource::Known, id)
             .into_iter()
             .find(|eid| self.entry(*eid).is_some_and(|e| same(&e)))
+    }
+
+    /// Live known entries whose external id was generated for an item without a list id,
+    /// keyed by their content with the id cleared.
+    fn known_without_list_id(&self) -> HashMap<KnownItem, EntryId> {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.source == EntrySource::Known && e.external_id == format!("known-{}", e.id.0)
+            })
+            .map(|e| {
+                let mut item = KnownItem::from_entry(e.value());
+                item.id = None;
+                (item, e.id)
+            })
+            .collect()
     }
 
     /// Hashes a media file and adds it as known content. `id` defaults to the file name.
@@ -929,6 +1088,12 @@ impl Engine {
     ) -> crate::Result<EntryId> {
         let (media, _) =
             media_fingerprint_file_with(path, &self.hash_options(), self.known_robust())?;
+        refuse_uninformative(&media).map_err(|why| {
+            EngineError::Empty(format!(
+                "{}: {why}; not added as known content",
+                path.display()
+            ))
+        })?;
         let id = id.map(str::to_string).unwrap_or_else(|| {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -963,6 +1128,9 @@ impl Engine {
         label: Option<&str>,
     ) -> crate::Result<EntryId> {
         let (media, _) = media_fingerprint_with(bytes, &self.hash_options(), self.known_robust());
+        refuse_uninformative(&media).map_err(|why| {
+            EngineError::Empty(format!("{id}: {why}; not added as known content"))
+        })?;
         self.add_known(&known_item(media, id.to_string(), label))
     }
 
@@ -979,10 +1147,8 @@ impl Engine {
         strict: bool,
     ) -> crate::Result<ImportReport> {
         let parsed = hashlist::read_list(reader, format, strict)?;
-        let before = self.entries.len();
         let items: Vec<KnownItem> = parsed.items.into_iter().map(|(_, i)| i).collect();
-        let ids = self.add_known_items(&items)?;
-        let imported = self.entries.len().saturating_sub(before);
+        let (ids, imported) = self.add_known_items(&items)?;
         Ok(ImportReport {
             imported,
             unchanged: ids.len() - imported,
@@ -1081,6 +1247,20 @@ fn keep_closest(map: &mut HashMap<EntryId, Confirmation>, id: EntryId, conf: Con
             }
         })
         .or_insert(conf);
+}
+
+/// Why media carries too little information to stand for known content, if it does: an empty
+/// file (every empty upload would then be "known"), or a picture without any detail (PDQ
+/// quality 0: a blank or single-colour picture, which would match every other blank of that
+/// file's bytes).
+fn refuse_uninformative(media: &MediaFingerprint) -> Result<(), String> {
+    if media.bytes == 0 {
+        return Err("the file is empty".into());
+    }
+    if media.pdq.is_some() && media.pdq_quality == Some(0) {
+        return Err("the picture is blank (no detail: PDQ quality 0)".into());
+    }
+    Ok(())
 }
 
 /// The known-content item for hashed media.
@@ -1268,18 +1448,26 @@ pub fn media_fingerprint_file_with(
             format!("{}: {e}", path.display()),
         ))
     };
-    let file = std::fs::File::open(path).map_err(with_path)?;
+    let file = media::open_regular_file(path).map_err(with_path)?;
+    let on_disk = file.metadata().map_err(with_path)?.len();
+    if on_disk > media::MAX_MEDIA_FILE_BYTES {
+        return Err(EngineError::NotMedia(format!(
+            "{}: {on_disk} bytes, larger than the {}-byte limit for any media file",
+            path.display(),
+            media::MAX_MEDIA_FILE_BYTES
+        )));
+    }
     let limit = options.limits.max_file_bytes;
     let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
+    (&file)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(with_path)?;
     if bytes.len() as u64 <= limit {
         return Ok(media_fingerprint_with(&bytes, options, robust));
     }
     drop(bytes);
-    let file = std::fs::File::open(path).map_err(with_path)?;
-    let (digests, len) = media::digest_reader(file)
+    let (digests, len) = media::digest_file(path)
         .map_err(|e| EngineError::Io(std::io::Error::other(format!("{}: {e}", path.display()))))?;
     Ok((
         MediaFingerprint::from_digests(&digests, len),

@@ -9,7 +9,6 @@
 //! assert_eq!((same, len), (d, 3));
 //! ```
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -116,7 +115,9 @@ pub fn digest_reader(mut r: impl Read) -> Result<(Digests, u64), MediaError> {
 /// no faster on page-cached files, and it needs no `unsafe`; see `BENCHMARKS.md`).
 ///
 /// # Errors
-/// [`MediaError::Io`] if the file cannot be opened or read.
+/// [`MediaError::Io`] if the file cannot be opened or read, or is not a regular file
+/// ([`open_regular_file`](super::open_regular_file)); [`MediaError::TooLarge`] beyond
+/// [`MAX_MEDIA_FILE_BYTES`](super::MAX_MEDIA_FILE_BYTES).
 ///
 /// ```
 /// use referral_dedup::media::{digest_bytes, digest_file};
@@ -128,7 +129,18 @@ pub fn digest_reader(mut r: impl Read) -> Result<(Digests, u64), MediaError> {
 /// # Ok(()) }
 /// ```
 pub fn digest_file(path: &Path) -> Result<(Digests, u64), MediaError> {
-    digest_reader(File::open(path)?)
+    let file = super::open_regular_file(path)?;
+    let len = file.metadata()?.len();
+    let limit = super::MAX_MEDIA_FILE_BYTES;
+    if len > limit {
+        return Err(MediaError::TooLarge {
+            what: "file bytes",
+            value: len,
+            limit,
+        });
+    }
+    // In case it grows while it is read.
+    digest_reader(file.take(limit))
 }
 
 #[cfg(test)]

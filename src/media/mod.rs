@@ -324,10 +324,70 @@ pub fn hash_files(paths: &[PathBuf], opts: &HashOptions) -> Vec<Result<MediaHash
     paths.par_iter().map(|p| hash_file(p, opts)).collect()
 }
 
+/// The most bytes any media file is read for (a streamed digest included): 64 GiB. Larger
+/// regular files are refused before reading, so no input makes a read run without end.
+pub const MAX_MEDIA_FILE_BYTES: u64 = 64 << 30;
+
+/// Opens `path` for reading only if it is a regular file (symlinks followed): directories,
+/// devices (`/dev/zero`), FIFOs and sockets are refused *before* they are opened, since opening
+/// a FIFO blocks and reading a device never ends. The opened handle is checked again.
+///
+/// # Errors
+/// [`std::io::ErrorKind::InvalidInput`] naming what the path is, or the error of `metadata`
+/// / `open`.
+///
+/// ```
+/// use referral_dedup::media::open_regular_file;
+/// assert!(open_regular_file("/dev/null".as_ref()).unwrap_err().to_string().contains("not a regular file"));
+/// assert!(open_regular_file(std::env::temp_dir().as_path()).is_err());
+/// ```
+pub fn open_regular_file(path: &Path) -> std::io::Result<File> {
+    let refuse = |meta: &std::fs::Metadata| -> std::io::Result<()> {
+        if meta.is_file() {
+            return Ok(());
+        }
+        let what = file_kind(meta);
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{}: not a regular file ({what}); refused before reading",
+                path.display()
+            ),
+        ))
+    };
+    refuse(&std::fs::metadata(path)?)?;
+    let file = File::open(path)?;
+    refuse(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// What kind of file system object `meta` describes, in words.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
 /// Reads a whole file, failing with [`MediaError::TooLarge`] instead of reading more than
 /// `limit` bytes (checked on the metadata first, and again while reading in case it grows).
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, MediaError> {
-    let file = File::open(path)?;
+    let file = open_regular_file(path)?;
     let len = file.metadata()?.len();
     let too_large = |value| MediaError::TooLarge {
         what: "file bytes",

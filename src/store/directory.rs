@@ -1,7 +1,7 @@
 //! [`Store`]: the store directory, its single journal writer, the fsync flusher, recovery on
 //! open and snapshot compaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -15,9 +15,10 @@ use crate::hashes::EntryId;
 
 use super::journal::{
     journal_file_name, parse_journal_file_name, scan_journal_with, JournalWriter,
-    JOURNAL_HEADER_LEN,
+    JOURNAL_HEADER_LEN, JOURNAL_VERSION,
 };
-use super::manifest::{Manifest, MANIFEST_NAME};
+use super::lock::WriterLock;
+use super::manifest::{Manifest, MANIFEST_MAX_LEN, MANIFEST_NAME};
 use super::snapshot::{
     parse_snapshot_file_name, snapshot_file_name, write_snapshot, SnapshotColumns,
 };
@@ -72,7 +73,15 @@ pub(crate) fn atomic_write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), S
 #[derive(Default)]
 struct Listing {
     journals: BTreeMap<u64, PathBuf>,
-    snapshots: Vec<(String, PathBuf)>,
+    snapshots: BTreeMap<u64, (String, PathBuf)>,
+    /// Atomic writes that never reached their rename.
+    temps: Vec<PathBuf>,
+}
+
+impl Listing {
+    fn is_empty(&self) -> bool {
+        self.journals.is_empty() && self.snapshots.is_empty()
+    }
 }
 
 fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
@@ -83,16 +92,250 @@ fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
         let Some(name) = name.to_str() else { continue };
         if let Some(n) = parse_journal_file_name(name) {
             out.journals.insert(n, entry.path());
-        } else if parse_snapshot_file_name(name).is_some() {
-            out.snapshots.push((name.to_owned(), entry.path()));
+        } else if let Some(n) = parse_snapshot_file_name(name) {
+            out.snapshots.insert(n, (name.to_owned(), entry.path()));
         } else if name.ends_with(TMP_SUFFIX)
             && (name.starts_with("snapshot-") || name.starts_with(MANIFEST_NAME))
         {
-            // An atomic write that never reached its rename.
-            std::fs::remove_file(entry.path())?;
+            out.temps.push(entry.path());
         }
     }
     Ok(out)
+}
+
+/// The sub-directory damaged files are moved into (never deleted).
+pub(crate) const DAMAGED_DIR: &str = "damaged";
+
+/// Moves `path` into `DIR/damaged/` under its own name (plus `.1`, `.2`, ... if taken).
+fn set_aside(dir: &Path, path: &Path) -> Result<PathBuf, StoreError> {
+    let aside = dir.join(DAMAGED_DIR);
+    std::fs::create_dir_all(&aside)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let mut target = aside.join(&name);
+    let mut n = 1;
+    while target.exists() {
+        target = aside.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &target)?;
+    sync_dir(&aside)?;
+    sync_dir(dir)?;
+    Ok(target)
+}
+
+/// One journal as loaded.
+struct LoadedJournal {
+    number: u64,
+    path: PathBuf,
+    /// Bytes in the file when read.
+    len: u64,
+    /// Ends cleanly after its last record: a writer may append to it.
+    clean: bool,
+    /// A crash while it was being created left a prefix of its header (no records).
+    header_only_torn: bool,
+    version: u32,
+}
+
+/// A store's state as read from disk, before anything is changed.
+struct Loaded {
+    /// The MANIFEST as read, or as inferred from the files when it is damaged or missing.
+    manifest: Manifest,
+    manifest_intact: bool,
+    state: LiveState,
+    report: RecoveryReport,
+    journals: Vec<LoadedJournal>,
+    listing: Listing,
+}
+
+/// Reads `DIR/MANIFEST`'s raw bytes (`None` when absent), to tell whether it changed.
+fn manifest_bytes(dir: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match std::fs::read(dir.join(MANIFEST_NAME)) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Loads the store in `dir` without changing anything on disk.
+///
+/// `locked`: the caller holds the writer lock, so nothing changes underneath. Otherwise a
+/// writer may be appending or compacting meanwhile: every file is opened first and the MANIFEST
+/// read again; if it changed (a compaction finished) the load starts over, and once it has not,
+/// the open handles see one consistent generation even if the files are deleted next (POSIX
+/// keeps an open file readable). A torn tail at the end of the last journal while a writer holds
+/// the lock is a write in progress, not damage.
+fn load(dir: &Path, locked: bool) -> Result<Option<Loaded>, StoreError> {
+    const ATTEMPTS: usize = 50;
+    for _ in 0..ATTEMPTS {
+        let before = manifest_bytes(dir)?;
+        let listing = list_dir(dir)?;
+        if before.is_none() && listing.is_empty() {
+            return Ok(None);
+        }
+        let mut report = RecoveryReport::default();
+        let manifest_path = dir.join(MANIFEST_NAME);
+        let parsed = match &before {
+            Some(bytes) if bytes.len() as u64 <= MANIFEST_MAX_LEN => {
+                Manifest::decode(bytes, &manifest_path).map(Some)
+            }
+            Some(_) => Err(StoreError::Corruption(Corruption {
+                path: manifest_path.clone(),
+                offset: MANIFEST_MAX_LEN,
+                reason: "manifest is too large".into(),
+            })),
+            None => Ok(None),
+        };
+        let (manifest, manifest_intact) = match parsed {
+            Ok(Some(m)) => (m, true),
+            Err(StoreError::UnsupportedVersion { .. }) | Err(StoreError::Io(_)) => {
+                return Err(parsed.unwrap_err())
+            }
+            other => {
+                let why = match other {
+                    Err(StoreError::Corruption(c)) => format!("damaged ({})", c.reason),
+                    _ => "missing".to_string(),
+                };
+                let m = infer_manifest(&listing);
+                report.damaged.push(Corruption {
+                    path: manifest_path.clone(),
+                    offset: 0,
+                    reason: format!(
+                        "MANIFEST is {why}; the files present were read instead (snapshot {},                          journals from {}); `refdedup db repair` writes a new one",
+                        m.snapshot.as_deref().unwrap_or("none"),
+                        m.first_journal
+                    ),
+                });
+                (m, false)
+            }
+        };
+
+        // Open every file of this generation before checking the MANIFEST again.
+        let snapshot_file = match &manifest.snapshot {
+            None => None,
+            Some(name) => {
+                let path = dir.join(name);
+                match std::fs::File::open(&path) {
+                    Ok(f) => Some((path, f)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        if !locked && manifest_bytes(dir)? != before {
+                            continue;
+                        }
+                        return Err(StoreError::MissingFile { path });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let first = manifest.first_journal;
+        let mut journal_files = Vec::new();
+        for (&n, path) in listing.journals.range(first..) {
+            let expected = first + journal_files.len() as u64;
+            if n != expected {
+                if !locked && manifest_bytes(dir)? != before {
+                    break;
+                }
+                return Err(StoreError::MissingFile {
+                    path: dir.join(journal_file_name(expected)),
+                });
+            }
+            match std::fs::File::open(path) {
+                Ok(f) => journal_files.push((n, path.clone(), f)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !locked && manifest_bytes(dir)? != before {
+            continue;
+        }
+
+        let mut state = LiveState::default();
+        if let Some((path, file)) = snapshot_file {
+            let cols = SnapshotColumns::read_from(file, &path)?;
+            if cols.first_journal() != manifest.first_journal {
+                return Err(StoreError::Corruption(Corruption {
+                    path,
+                    offset: 32,
+                    reason: format!(
+                        "snapshot continues at journal {}, MANIFEST says {}",
+                        cols.first_journal(),
+                        manifest.first_journal
+                    ),
+                }));
+            }
+            state.base = cols.entries()?;
+            state.resolutions = cols.resolutions().into_iter().collect();
+            report.snapshot_entries = cols.len() as u64;
+            report.snapshot = Some(path);
+        }
+        let last = journal_files.len().saturating_sub(1);
+        let mut journals = Vec::new();
+        for (i, (n, path, mut file)) in journal_files.into_iter().enumerate() {
+            use std::io::Read;
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
+            let end = scan_journal_with(&bytes, &path, Some(n), |r| {
+                report.journal_records += 1;
+                state.apply(r);
+            })?;
+            let damaged = !end.damaged.is_empty() || end.torn.is_some();
+            report.damaged.extend(end.damaged);
+            if let Some(torn) = end.torn {
+                if i != last {
+                    report.damaged.push(torn);
+                } else if locked || !super::lock::writer_active(dir) {
+                    report.torn = Some(torn);
+                }
+                // Else: the last journal of a store a writer has open; its tail is being written.
+            }
+            if damaged {
+                report.damaged_files.push(path.clone());
+            }
+            journals.push(LoadedJournal {
+                number: n,
+                path,
+                len: bytes.len() as u64,
+                clean: end.clean && end.valid_len == bytes.len() as u64,
+                header_only_torn: end.clean && bytes.len() < JOURNAL_HEADER_LEN,
+                version: end.version,
+            });
+        }
+        if journals.is_empty() && manifest.snapshot.is_some() {
+            return Err(StoreError::MissingFile {
+                path: dir.join(journal_file_name(first)),
+            });
+        }
+        return Ok(Some(Loaded {
+            manifest,
+            manifest_intact,
+            state,
+            report,
+            journals,
+            listing,
+        }));
+    }
+    Err(StoreError::Io(std::io::Error::other(format!(
+        "{}: the store kept changing while it was read ({ATTEMPTS} attempts)",
+        dir.display()
+    ))))
+}
+
+/// What the MANIFEST most likely said, from the files present: the newest snapshot whose
+/// header names its first journal, with the journals from there; without a snapshot, every
+/// journal.
+fn infer_manifest(listing: &Listing) -> Manifest {
+    if let Some((&n, (name, _))) = listing.snapshots.iter().next_back() {
+        return Manifest {
+            snapshot: Some(name.clone()),
+            first_journal: n,
+        };
+    }
+    Manifest {
+        snapshot: None,
+        first_journal: listing.journals.keys().next().copied().unwrap_or(1),
+    }
 }
 
 /// Live state being rebuilt: the snapshot's rows plus the journal's changes on top.
@@ -194,6 +437,8 @@ struct Shared {
     synced: Condvar,
     /// One snapshot at a time.
     snapshotting: Mutex<()>,
+    /// Journals found damaged on open: compaction moves them aside instead of deleting them.
+    damaged: Mutex<BTreeSet<u64>>,
 }
 
 impl Shared {
@@ -253,6 +498,8 @@ impl Shared {
 pub struct Store {
     shared: Arc<Shared>,
     flusher: Option<JoinHandle<()>>,
+    /// Dropped last: the lock outlives every write.
+    _lock: WriterLock,
 }
 
 impl fmt::Debug for Store {
@@ -265,123 +512,105 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir` and recovers its live state: the snapshot
-    /// the MANIFEST names, then every journal from the MANIFEST's first journal on. Replay of
-    /// the last journal stops at its first torn or corrupt record, which is reported in
-    /// [`RecoveryReport::torn`] and cut off (with everything after it) so appends continue
-    /// cleanly after the last good record. Left-over temp files, journals older than the
-    /// snapshot and snapshots the MANIFEST does not name are deleted.
+    /// Opens the store in `dir` for writing (creating it if needed and
+    /// [`StoreOptions::create`] allows) and recovers its live state: the snapshot the MANIFEST
+    /// names, then every journal from the MANIFEST's first journal on.
+    ///
+    /// The writer takes the store's exclusive lock (`DIR/LOCK`) for as long as the `Store`
+    /// lives: a second writer fails with [`StoreError::Locked`], naming the holder, or waits
+    /// ([`StoreOptions::wait_for_lock`]).
+    ///
+    /// Nothing valid is ever cut off or deleted: a damaged record is skipped and replay resumes
+    /// at the next record whose own checksum holds; a torn tail (a write cut short by a crash)
+    /// is left in place and appends go to a new journal. Both are listed in the
+    /// [`RecoveryReport`] on every open until [`Store::snapshot`] moves the damaged journals
+    /// into `DIR/damaged/`. Left-over temp files of atomic writes, journals older than the
+    /// snapshot and snapshots an intact MANIFEST does not name are deleted (their content is in
+    /// the current snapshot).
     ///
     /// # Errors
-    /// I/O errors; [`StoreError::Corruption`] for a damaged snapshot, MANIFEST or a damaged
-    /// record in a journal that is not the last; [`StoreError::MissingFile`] and
-    /// [`StoreError::MissingManifest`] when files are missing; [`StoreError::UnsupportedVersion`].
+    /// I/O errors; [`StoreError::Locked`]; [`StoreError::NotADatabase`] when the store is
+    /// missing and may not be created; [`StoreError::Corruption`] for a damaged snapshot;
+    /// [`StoreError::MissingFile`] when a file the MANIFEST needs is missing;
+    /// [`StoreError::UnsupportedVersion`].
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<(Store, Recovered), StoreError> {
-        std::fs::create_dir_all(dir)?;
-        let dir = dir.to_path_buf();
-        let listing = list_dir(&dir)?;
-        let manifest = match Manifest::read(&dir)? {
-            Some(m) => m,
-            None if listing.journals.is_empty() && listing.snapshots.is_empty() => {
-                let m = Manifest {
-                    snapshot: None,
-                    first_journal: 1,
-                };
-                m.write(&dir)?;
-                m
-            }
-            None => return Err(StoreError::MissingManifest { dir }),
-        };
-
-        let mut state = LiveState::default();
-        let mut report = RecoveryReport::default();
-        if let Some(name) = &manifest.snapshot {
-            let path = dir.join(name);
-            let cols = match SnapshotColumns::read(&path) {
-                Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(StoreError::MissingFile { path })
-                }
-                r => r?,
-            };
-            if cols.first_journal() != manifest.first_journal {
-                return Err(StoreError::Corruption(Corruption {
-                    path,
-                    offset: 32,
-                    reason: format!(
-                        "snapshot continues at journal {}, MANIFEST says {}",
-                        cols.first_journal(),
-                        manifest.first_journal
-                    ),
-                }));
-            }
-            state.base = cols.entries()?;
-            state.resolutions = cols.resolutions().into_iter().collect();
-            report.snapshot_entries = cols.len() as u64;
-            report.snapshot = Some(path);
-        }
-
-        // Journals before the snapshot are covered by it: left over from a compaction that
-        // stopped before deleting them.
-        let first = manifest.first_journal;
-        let mut journals = Vec::new();
-        for (n, path) in listing.journals {
-            if n < first {
-                std::fs::remove_file(&path)?;
-            } else {
-                journals.push((n, path));
-            }
-        }
-        for (i, (n, _)) in journals.iter().enumerate() {
-            let expected = first + i as u64;
-            if *n != expected {
-                return Err(StoreError::MissingFile {
-                    path: dir.join(journal_file_name(expected)),
+        if !dir.is_dir() {
+            if !opts.create {
+                return Err(StoreError::NotADatabase {
+                    dir: dir.to_path_buf(),
+                    why: "the directory does not exist".into(),
                 });
             }
+            std::fs::create_dir_all(dir)?;
         }
-        let journal = match journals.last() {
-            None if manifest.snapshot.is_some() => {
-                return Err(StoreError::MissingFile {
-                    path: dir.join(journal_file_name(first)),
-                })
-            }
-            None => JournalWriter::create(&dir, first)?,
-            Some(_) => {
-                let last = journals.len() - 1;
-                let mut writer = None;
-                for (i, (n, path)) in journals.into_iter().enumerate() {
-                    let bytes = std::fs::read(&path)?;
-                    let end = scan_journal_with(&bytes, &path, Some(n), |r| {
-                        report.journal_records += 1;
-                        state.apply(r);
-                    })?;
-                    if let Some(torn) = end.torn {
-                        if i != last {
-                            return Err(StoreError::Corruption(torn));
-                        }
-                        report.torn = Some(torn);
-                    }
-                    if i == last {
-                        writer = Some(if end.valid_len < JOURNAL_HEADER_LEN as u64 {
-                            JournalWriter::create(&dir, n)?
-                        } else {
-                            JournalWriter::reopen(path, n, end.valid_len)?
-                        });
-                    }
+        let lock = WriterLock::acquire(dir, opts.wait_for_lock)?;
+        let dir = dir.to_path_buf();
+        let loaded = match load(&dir, true)? {
+            Some(l) => l,
+            None if opts.create => {
+                Manifest {
+                    snapshot: None,
+                    first_journal: 1,
                 }
-                writer.ok_or_else(|| StoreError::MissingFile {
-                    path: dir.join(journal_file_name(first)),
+                .write(&dir)?;
+                load(&dir, true)?.ok_or_else(|| StoreError::NotADatabase {
+                    dir: dir.clone(),
+                    why: "the new MANIFEST cannot be read back".into(),
                 })?
             }
+            None => {
+                return Err(StoreError::NotADatabase {
+                    dir,
+                    why: "no MANIFEST or store files in it".into(),
+                })
+            }
         };
-        for (name, path) in &listing.snapshots {
-            if manifest.snapshot.as_deref() != Some(name.as_str()) {
-                std::fs::remove_file(path)?;
+        let Loaded {
+            manifest,
+            manifest_intact,
+            state,
+            report,
+            journals,
+            listing,
+        } = loaded;
+
+        // Clean-up that loses nothing: unfinished temp files, journals the snapshot covers,
+        // snapshots an intact MANIFEST no longer names.
+        for tmp in &listing.temps {
+            std::fs::remove_file(tmp)?;
+        }
+        for (_, path) in listing.journals.range(..manifest.first_journal) {
+            std::fs::remove_file(path)?;
+        }
+        if manifest_intact {
+            for (name, path) in listing.snapshots.values() {
+                if manifest.snapshot.as_deref() != Some(name.as_str()) {
+                    std::fs::remove_file(path)?;
+                }
             }
         }
 
+        let damaged: BTreeSet<u64> = journals
+            .iter()
+            .filter(|j| report.damaged_files.contains(&j.path))
+            .map(|j| j.number)
+            .collect();
+        let journal = match journals.last() {
+            None => JournalWriter::create(&dir, manifest.first_journal)?,
+            Some(j) if j.header_only_torn => {
+                // A crash while the file was created: a prefix of its header, no records.
+                std::fs::remove_file(&j.path)?;
+                JournalWriter::create(&dir, j.number)?
+            }
+            Some(j) if j.clean && j.version == JOURNAL_VERSION => {
+                JournalWriter::reopen(j.path.clone(), j.number, j.len)?
+            }
+            // Damage, a torn tail or an older format: left as it is; appends start a new file.
+            Some(j) => JournalWriter::create(&dir, j.number + 1)?,
+        };
+
         let (entries, resolutions) = state.finish();
-        let store = Store::start(dir, opts.fsync, journal);
+        let store = Store::start(dir, opts.fsync, journal, lock, damaged);
         Ok((
             store,
             Recovered {
@@ -392,7 +621,55 @@ impl Store {
         ))
     }
 
-    fn start(dir: PathBuf, policy: FsyncPolicy, journal: JournalWriter) -> Store {
+    /// Reads the store in `dir` without changing anything on disk and without taking the
+    /// writer lock: for commands that only look. A writer may be appending or compacting at the
+    /// same time; the state returned is one it acknowledged at some moment (see the module
+    /// docs). Damage is reported exactly as [`Store::open`] reports it.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::EntryId;
+    /// use referral_dedup::store::{Record, Store, StoreError, StoreOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// assert!(matches!(Store::read_only(dir.path()), Err(StoreError::NotADatabase { .. })));
+    /// let (store, _) = Store::open(dir.path(), StoreOptions::default())?;
+    /// store.append(&Record::Delete(EntryId(9)))?;
+    /// let seen = Store::read_only(dir.path())?; // while the writer is open
+    /// assert_eq!(seen.report.journal_records, 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::NotADatabase`] when `dir` is missing or holds no store; otherwise as
+    /// [`Store::open`].
+    pub fn read_only(dir: &Path) -> Result<Recovered, StoreError> {
+        if !dir.is_dir() {
+            return Err(StoreError::NotADatabase {
+                dir: dir.to_path_buf(),
+                why: "the directory does not exist".into(),
+            });
+        }
+        let Some(loaded) = load(dir, false)? else {
+            return Err(StoreError::NotADatabase {
+                dir: dir.to_path_buf(),
+                why: "no MANIFEST or store files in it".into(),
+            });
+        };
+        let (entries, resolutions) = loaded.state.finish();
+        Ok(Recovered {
+            entries,
+            resolutions,
+            report: loaded.report,
+        })
+    }
+
+    fn start(
+        dir: PathBuf,
+        policy: FsyncPolicy,
+        journal: JournalWriter,
+        lock: WriterLock,
+        damaged: BTreeSet<u64>,
+    ) -> Store {
         let shared = Arc::new(Shared {
             dir,
             policy,
@@ -407,6 +684,7 @@ impl Store {
             wake: Condvar::new(),
             synced: Condvar::new(),
             snapshotting: Mutex::new(()),
+            damaged: Mutex::new(damaged),
         });
         let flusher = match policy {
             FsyncPolicy::EveryMillis(ms) => {
@@ -416,7 +694,11 @@ impl Store {
             }
             FsyncPolicy::EveryWrite | FsyncPolicy::Never => None,
         };
-        Store { shared, flusher }
+        Store {
+            shared,
+            flusher,
+            _lock: lock,
+        }
     }
 
     /// The store directory.
@@ -519,13 +801,18 @@ impl Store {
         }
         .write(dir)?;
         let listing = list_dir(dir)?;
-        for (n, p) in listing.journals {
-            if n < next {
+        let mut damaged = self.shared.damaged.lock();
+        for (n, p) in listing.journals.range(..next) {
+            // Its records are in the snapshot; a damaged one is kept aside for inspection.
+            if damaged.remove(n) {
+                set_aside(dir, p)?;
+            } else {
                 std::fs::remove_file(p)?;
             }
         }
-        for (other, p) in listing.snapshots {
-            if other != name {
+        drop(damaged);
+        for (other, p) in listing.snapshots.values() {
+            if *other != name {
                 std::fs::remove_file(p)?;
             }
         }

@@ -4,11 +4,19 @@
 //! file header (28 bytes): magic "RDDJOURN", format version u32, journal number u64,
 //!                         reserved u32 (0), crc32 of the preceding 24 bytes u32
 //! record frame:           payload length u32, crc32 of (length bytes ++ payload) u32, payload
+//! group markers (v2):     frames whose 5-byte payload is tag 0x10 (begin) or 0x11 (commit)
+//!                         plus the group's record count u32
 //! ```
 //! The payload is the [`codec`](super::codec) encoding of one [`Record`]. All integers are
-//! little-endian. A frame whose length exceeds [`MAX_RECORD_LEN`] or the bytes that remain, whose
-//! checksum does not match, or whose payload does not decode ends the valid part of the journal:
-//! the scan stops there and reports the offset and reason (a torn tail after a crash, or damage).
+//! little-endian. An append of several records is framed by a begin and a commit marker, so
+//! replay applies all of them or, when the commit marker never made it to disk, none.
+//!
+//! A frame whose length exceeds [`MAX_RECORD_LEN`] or the bytes that remain, whose checksum
+//! does not match, or whose payload does not decode is damaged: the scan reports its offset and
+//! reason and resumes at the next offset where an intact frame starts (frames carry their own
+//! checksums, so one damaged record costs only itself). Bytes at the end that hold no intact
+//! frame are the torn tail (a crash mid-write). Version 1 journals (no group markers) are read
+//! as they are.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -21,8 +29,17 @@ use super::{Corruption, StoreError};
 
 /// Magic bytes opening every journal file.
 pub(crate) const JOURNAL_MAGIC: [u8; 8] = *b"RDDJOURN";
-/// Journal format version written by this build (framing + record codec version 1).
-pub const JOURNAL_VERSION: u32 = 1;
+/// Journal format version written by this build: version 1 framing and record codec, plus group
+/// markers around multi-record appends.
+pub const JOURNAL_VERSION: u32 = 2;
+/// The oldest journal format version this build reads (version 1: no group markers).
+pub const MIN_JOURNAL_VERSION: u32 = 1;
+/// Payload tag of a group's begin marker (tag, record count u32).
+const TAG_GROUP_BEGIN: u8 = 0x10;
+/// Payload tag of a group's commit marker (tag, record count u32).
+const TAG_GROUP_COMMIT: u8 = 0x11;
+/// Size of a whole marker frame: frame header plus the 5-byte payload.
+const MARKER_FRAME_LEN: usize = FRAME_HEADER_LEN + 5;
 /// Size of the journal file header in bytes.
 pub(crate) const JOURNAL_HEADER_LEN: usize = 28;
 /// Size of a record frame header (length + checksum) in bytes.
@@ -83,6 +100,67 @@ pub(crate) fn encode_frame(record: &Record, out: &mut Vec<u8>) -> Result<(), Sto
     Ok(())
 }
 
+/// Appends a group marker frame (begin or commit of `count` records) to `out`.
+fn encode_marker(tag: u8, count: u32, out: &mut Vec<u8>) {
+    let mut payload = [tag, 0, 0, 0, 0];
+    payload[1..].copy_from_slice(&count.to_le_bytes());
+    let len_bytes = (payload.len() as u32).to_le_bytes();
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&len_bytes);
+    hasher.update(&payload);
+    out.extend_from_slice(&len_bytes);
+    out.extend_from_slice(&hasher.finalize().to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+/// Appends the frames of one append: a single record as is, several between a begin and a
+/// commit marker so replay counts them all or none.
+pub(crate) fn encode_append(records: &[Record], out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let start = out.len();
+    let grouped = records.len() > 1;
+    let count = u32::try_from(records.len()).map_err(|_| StoreError::RecordTooLarge {
+        len: records.len(),
+        max: u32::MAX as usize,
+    })?;
+    if grouped {
+        encode_marker(TAG_GROUP_BEGIN, count, out);
+    }
+    for r in records {
+        if let Err(e) = encode_frame(r, out) {
+            out.truncate(start);
+            return Err(e);
+        }
+    }
+    if grouped {
+        encode_marker(TAG_GROUP_COMMIT, count, out);
+    }
+    Ok(())
+}
+
+/// The bytes of a journal file holding one append of `records` (grouped when there are
+/// several), as [`Store::append_all`](super::Store::append_all) writes it.
+///
+/// ```
+/// use referral_dedup::hashes::EntryId;
+/// use referral_dedup::store::{encode_journal_append, scan_journal, Record};
+/// # fn main() -> Result<(), referral_dedup::store::StoreError> {
+/// let recs = [Record::Delete(EntryId(1)), Record::Delete(EntryId(2))];
+/// let bytes = encode_journal_append(1, &recs)?;
+/// // Cut anywhere before the commit marker's last byte: none of the group counts.
+/// let scan = scan_journal(&bytes[..bytes.len() - 1], "j".as_ref(), Some(1))?;
+/// assert!(scan.records.is_empty() && scan.torn.is_some());
+/// assert_eq!(scan_journal(&bytes, "j".as_ref(), Some(1))?.records, recs);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`StoreError::RecordTooLarge`] if a record exceeds [`MAX_RECORD_LEN`].
+pub fn encode_journal_append(number: u64, records: &[Record]) -> Result<Vec<u8>, StoreError> {
+    let mut out = journal_header(number);
+    encode_append(records, &mut out)?;
+    Ok(out)
+}
+
 /// The bytes of a whole journal file holding `records`: header and one frame per record.
 ///
 /// This is the in-memory twin of what [`Store::append`](super::Store::append) writes, used to
@@ -109,25 +187,39 @@ pub fn encode_journal(number: u64, records: &[Record]) -> Result<Vec<u8>, StoreE
     Ok(out)
 }
 
-/// What a journal scan found: the valid records, where the valid part ends, and why it ended
-/// early if it did.
+/// What a journal scan found: the valid records, where the valid part ends, and what was
+/// damaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalScan {
-    /// The records of the valid prefix, in order.
+    /// Every record whose own frame checks out, in order (records after a damaged stretch
+    /// included), except those of an import that was never committed.
     pub records: Vec<Record>,
-    /// Length in bytes of the valid prefix (header included); appends continue here.
+    /// Length in bytes of the part a writer could append after: the end of the last good frame
+    /// when the file has no damage, otherwise where the first damage starts.
     pub valid_len: u64,
-    /// The first torn or corrupt record (or torn header), if the file does not end cleanly.
+    /// The stretch at the end of the file that is not a complete frame (a write cut short by a
+    /// crash, or damage in the last record), or an import whose commit marker never came.
     pub torn: Option<Corruption>,
+    /// Damaged stretches before the end (and a damaged file header), each skipped: replay
+    /// resumed at the next frame whose own checksum holds.
+    pub damaged: Vec<Corruption>,
+    /// The format version the header declares (the current version if the header is damaged).
+    pub version: u32,
 }
 
-/// Reads a journal file's bytes: checks the header, then decodes frames until the end or the
-/// first torn or corrupt frame, which is reported in [`JournalScan::torn`] (never a panic, never
-/// an allocation larger than the input).
+/// Reads a journal file's bytes: checks the header, then decodes frames to the end. A frame
+/// that is torn or corrupt does not end replay: the scan searches forward for the next frame
+/// whose own length, checksum and payload hold and resumes there, reporting the skipped stretch
+/// in [`JournalScan::damaged`] (or, when nothing valid follows, in [`JournalScan::torn`]). Never
+/// a panic, never an allocation larger than the input.
 ///
-/// A header shorter than 28 bytes is reported as torn at offset 0 (a crash while the file was
-/// being created). A complete header that is wrong (magic, checksum, journal number) is an error:
-/// the file is not a journal this store wrote. `expected_number` is checked when given.
+/// Multi-record appends are framed by group markers (format version 2): the records of a group
+/// count only once its commit marker is read, so an import cut short by a crash leaves no
+/// partial prefix. A group with damage inside keeps every record that checks out.
+///
+/// A header shorter than 28 bytes that matches the start of the expected header is a crash
+/// while the file was created (no records, nothing to report). A damaged header (checksum
+/// mismatch) is reported and the frames are still read. `expected_number` is checked when given.
 ///
 /// ```
 /// use referral_dedup::store::{encode_journal, scan_journal, Record};
@@ -142,8 +234,8 @@ pub struct JournalScan {
 /// ```
 ///
 /// # Errors
-/// [`StoreError::Corruption`] for a complete but invalid header,
-/// [`StoreError::UnsupportedVersion`] for a journal written by a newer format.
+/// [`StoreError::UnsupportedVersion`] for a journal whose intact header declares a version
+/// this build does not read.
 pub fn scan_journal(
     bytes: &[u8],
     path: &Path,
@@ -155,13 +247,77 @@ pub fn scan_journal(
         records,
         valid_len: end.valid_len,
         torn: end.torn,
+        damaged: end.damaged,
+        version: end.version,
     })
 }
 
-/// Where a journal scan stopped.
+/// Where a journal scan stopped and what it skipped.
 pub(crate) struct ScanEnd {
     pub(crate) valid_len: u64,
     pub(crate) torn: Option<Corruption>,
+    pub(crate) damaged: Vec<Corruption>,
+    pub(crate) version: u32,
+    /// True when the file has nothing a writer could not safely append after.
+    pub(crate) clean: bool,
+}
+
+/// One decoded frame.
+enum Frame {
+    Record(Record),
+    GroupBegin(u32),
+    GroupCommit(u32),
+}
+
+/// The frame starting at `pos`, and where the next one starts; `Err(reason)` if the bytes at
+/// `pos` are not a complete, intact frame.
+fn frame_at(bytes: &[u8], pos: usize) -> Result<(Frame, usize), String> {
+    let rest = &bytes[pos..];
+    if rest.len() < FRAME_HEADER_LEN {
+        return Err(format!("frame header is torn: {} of 8 bytes", rest.len()));
+    }
+    let mut r = ByteReader::new(rest);
+    let (len, crc) = match (r.u32(), r.u32()) {
+        (Ok(len), Ok(crc)) => (len as usize, crc),
+        _ => return Err("frame header unreadable".into()),
+    };
+    if len > MAX_RECORD_LEN {
+        return Err(format!(
+            "record length {len} exceeds the limit {MAX_RECORD_LEN}"
+        ));
+    }
+    if len > r.remaining() {
+        return Err(format!(
+            "record of {len} bytes is torn: {} bytes remain",
+            r.remaining()
+        ));
+    }
+    let payload = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len];
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&rest[..4]);
+    hasher.update(payload);
+    let actual = hasher.finalize();
+    if actual != crc {
+        return Err(format!(
+            "record checksum mismatch: stored {crc:08x}, computed {actual:08x}"
+        ));
+    }
+    let frame = match payload {
+        [TAG_GROUP_BEGIN, a, b, c, d] => Frame::GroupBegin(u32::from_le_bytes([*a, *b, *c, *d])),
+        [TAG_GROUP_COMMIT, a, b, c, d] => Frame::GroupCommit(u32::from_le_bytes([*a, *b, *c, *d])),
+        _ => Frame::Record(
+            decode_record(payload).map_err(|reason| format!("record does not decode: {reason}"))?,
+        ),
+    };
+    Ok((frame, pos + FRAME_HEADER_LEN + len))
+}
+
+/// An open group of records waiting for its commit marker.
+struct OpenGroup {
+    start: usize,
+    declared: u32,
+    records: Vec<Record>,
+    damaged: bool,
 }
 
 /// [`scan_journal`] handing each record to `apply` instead of collecting them.
@@ -176,98 +332,215 @@ pub(crate) fn scan_journal_with(
         offset: offset as u64,
         reason,
     };
+    let mut damaged = Vec::new();
     if bytes.len() < JOURNAL_HEADER_LEN {
+        // A crash while the file was being created leaves a prefix of the header: no records.
+        let expected = journal_header(expected_number.unwrap_or(0));
+        let harmless = expected_number.is_some() && expected.starts_with(bytes);
         return Ok(ScanEnd {
             valid_len: 0,
-            torn: Some(corrupt(
-                0,
-                format!(
-                    "journal header is torn: {} of {JOURNAL_HEADER_LEN} bytes",
-                    bytes.len()
-                ),
-            )),
+            torn: (!harmless).then(|| {
+                corrupt(
+                    0,
+                    format!(
+                        "journal header is torn or damaged: {} of {JOURNAL_HEADER_LEN} bytes, no records",
+                        bytes.len()
+                    ),
+                )
+            }),
+            damaged,
+            version: JOURNAL_VERSION,
+            clean: harmless,
         });
     }
-    check_header(&bytes[..JOURNAL_HEADER_LEN], path, expected_number)?;
+    let version = match check_header(&bytes[..JOURNAL_HEADER_LEN], path, expected_number)? {
+        Ok(version) => version,
+        Err(damage) => {
+            damaged.push(damage);
+            JOURNAL_VERSION
+        }
+    };
     let mut pos = JOURNAL_HEADER_LEN;
-    let torn = loop {
-        let rest = &bytes[pos..];
-        if rest.is_empty() {
-            break None;
+    let mut group: Option<OpenGroup> = None;
+    let mut first_damage: Option<usize> = damaged.first().map(|_| 0);
+    // Records of a group, applied once it is known to count.
+    let flush = |g: OpenGroup, apply: &mut dyn FnMut(Record)| {
+        for r in g.records {
+            apply(r);
         }
-        if rest.len() < FRAME_HEADER_LEN {
-            break Some(corrupt(
-                pos,
-                format!("frame header is torn: {} of 8 bytes", rest.len()),
-            ));
+    };
+    let mut torn = None;
+    while pos < bytes.len() {
+        match frame_at(bytes, pos) {
+            Ok((frame, next)) => {
+                match frame {
+                    Frame::Record(r) => match &mut group {
+                        Some(g) => g.records.push(r),
+                        None => apply(r),
+                    },
+                    Frame::GroupBegin(n) => {
+                        if let Some(g) = group.take() {
+                            damaged.push(corrupt(
+                                g.start,
+                                format!(
+                                    "the commit marker of the group of {} records starting here is missing \
+                                     (damaged); its {} readable records were kept",
+                                    g.declared,
+                                    g.records.len()
+                                ),
+                            ));
+                            first_damage.get_or_insert(g.start);
+                            flush(g, &mut apply);
+                        }
+                        group = Some(OpenGroup {
+                            start: pos,
+                            declared: n,
+                            records: Vec::new(),
+                            damaged: false,
+                        });
+                    }
+                    Frame::GroupCommit(n) => {
+                        if let Some(g) = group.take() {
+                            if g.records.len() != n as usize && !g.damaged {
+                                damaged.push(corrupt(
+                                    g.start,
+                                    format!(
+                                        "group declares {n} records, {} were read; all were kept",
+                                        g.records.len()
+                                    ),
+                                ));
+                                first_damage.get_or_insert(g.start);
+                            }
+                            flush(g, &mut apply);
+                        }
+                        // A commit without its begin: the begin was damaged and the group's
+                        // records were applied one by one already.
+                    }
+                }
+                pos = next;
+            }
+            Err(reason) => {
+                let resume = (pos + 1..bytes.len()).find(|&y| frame_at(bytes, y).is_ok());
+                first_damage.get_or_insert(pos);
+                match resume {
+                    Some(y) => {
+                        damaged.push(corrupt(
+                            pos,
+                            format!(
+                                "{reason}; {} damaged bytes skipped, replay resumed at byte {y}",
+                                y - pos
+                            ),
+                        ));
+                        if let Some(g) = &mut group {
+                            g.damaged = true;
+                        }
+                        pos = y;
+                    }
+                    None => {
+                        torn = Some(corrupt(
+                            pos,
+                            format!(
+                                "{reason}; the last {} bytes hold no complete record (a write cut \
+                                 short, or damage) and were not replayed",
+                                bytes.len() - pos
+                            ),
+                        ));
+                        break;
+                    }
+                }
+            }
         }
-        let mut r = ByteReader::new(rest);
-        let (len, crc) = match (r.u32(), r.u32()) {
-            (Ok(len), Ok(crc)) => (len as usize, crc),
-            _ => break Some(corrupt(pos, "frame header unreadable".into())),
-        };
-        if len > MAX_RECORD_LEN {
-            break Some(corrupt(
-                pos,
-                format!("record length {len} exceeds the limit {MAX_RECORD_LEN}"),
-            ));
-        }
-        if len > r.remaining() {
-            break Some(corrupt(
-                pos,
+    }
+    if let Some(g) = group.take() {
+        // Every record of the group is there and what follows is exactly one marker frame that
+        // does not check out: the commit marker was written and then damaged (a write cut short
+        // leaves fewer bytes).
+        let commit_damaged = torn.as_ref().is_some_and(|t| {
+            bytes.len() as u64 - t.offset == MARKER_FRAME_LEN as u64
+                && g.records.len() == g.declared as usize
+        });
+        if commit_damaged {
+            let t = torn.take().map(|t| t.reason).unwrap_or_default();
+            damaged.push(corrupt(
+                g.start,
                 format!(
-                    "record of {len} bytes is torn: {} bytes remain",
-                    r.remaining()
+                    "the commit marker of the group of {} records starting here is damaged ({t}); \
+                     all {} records are complete and were kept",
+                    g.declared,
+                    g.records.len()
                 ),
             ));
-        }
-        let payload = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len];
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&rest[..4]);
-        hasher.update(payload);
-        let actual = hasher.finalize();
-        if actual != crc {
-            break Some(corrupt(
-                pos,
-                format!("record checksum mismatch: stored {crc:08x}, computed {actual:08x}"),
+            flush(g, &mut apply);
+        } else if g.damaged {
+            damaged.push(corrupt(
+                g.start,
+                format!(
+                    "group of {} records has damage inside and no commit marker; its {} readable \
+                     records were kept",
+                    g.declared,
+                    g.records.len()
+                ),
             ));
+            flush(g, &mut apply);
+        } else {
+            // Written in one go and cut short before its commit marker: never acknowledged.
+            let note = format!(
+                "an append of {} records was cut short before its commit marker and was not \
+                 applied ({} of them complete)",
+                g.declared,
+                g.records.len()
+            );
+            torn = Some(match torn {
+                Some(t) => corrupt(g.start, format!("{note}; {}", t.reason)),
+                None => corrupt(g.start, note),
+            });
+            first_damage = Some(first_damage.map_or(g.start, |d| d.min(g.start)));
         }
-        match decode_record(payload) {
-            Ok(record) => apply(record),
-            Err(reason) => break Some(corrupt(pos, format!("record does not decode: {reason}"))),
-        }
-        pos += FRAME_HEADER_LEN + len;
+    }
+    let clean = first_damage.is_none() && torn.is_none();
+    let valid_len = match (first_damage, &torn) {
+        (Some(d), _) => d as u64,
+        (None, Some(t)) => t.offset,
+        (None, None) => bytes.len() as u64,
     };
-    let valid_len = match &torn {
-        Some(c) => c.offset,
-        None => bytes.len() as u64,
-    };
-    Ok(ScanEnd { valid_len, torn })
+    Ok(ScanEnd {
+        valid_len,
+        torn,
+        damaged,
+        version,
+        clean,
+    })
 }
 
-fn check_header(h: &[u8], path: &Path, expected_number: Option<u64>) -> Result<(), StoreError> {
-    let corrupt = |offset: u64, reason: String| {
-        StoreError::Corruption(Corruption {
-            path: path.to_path_buf(),
-            offset,
-            reason,
-        })
+/// Checks a complete header. `Ok(Ok(version))` when it is intact; `Ok(Err(damage))` when its
+/// checksum fails (the frames are read anyway); `Err` for an intact header of a version this
+/// build cannot read.
+fn check_header(
+    h: &[u8],
+    path: &Path,
+    expected_number: Option<u64>,
+) -> Result<Result<u32, Corruption>, StoreError> {
+    let corrupt = |offset: u64, reason: String| Corruption {
+        path: path.to_path_buf(),
+        offset,
+        reason,
     };
-    if h[..8] != JOURNAL_MAGIC {
-        return Err(corrupt(0, "not a journal file: bad magic".into()));
-    }
     let mut r = ByteReader::new(&h[8..]);
     let parsed = (|| Ok::<_, String>((r.u32()?, r.u64()?, r.u32()?, r.u32()?)))();
-    let (version, number, _reserved, crc) =
-        parsed.map_err(|e| corrupt(8, format!("journal header: {e}")))?;
+    let Ok((version, number, _reserved, crc)) = parsed else {
+        return Ok(Err(corrupt(8, "journal header unreadable".into())));
+    };
     let actual = crc32fast::hash(&h[..24]);
-    if actual != crc {
-        return Err(corrupt(
-            24,
-            format!("journal header checksum mismatch: stored {crc:08x}, computed {actual:08x}"),
-        ));
+    if actual != crc || h[..8] != JOURNAL_MAGIC {
+        return Ok(Err(corrupt(
+            0,
+            format!(
+                "journal header is damaged (checksum stored {crc:08x}, computed {actual:08x}); \
+                 the records after it were read anyway"
+            ),
+        )));
     }
-    if version != JOURNAL_VERSION {
+    if !(MIN_JOURNAL_VERSION..=JOURNAL_VERSION).contains(&version) {
         return Err(StoreError::UnsupportedVersion {
             path: path.to_path_buf(),
             found: version,
@@ -276,13 +549,13 @@ fn check_header(h: &[u8], path: &Path, expected_number: Option<u64>) -> Result<(
     }
     if let Some(expected) = expected_number {
         if number != expected {
-            return Err(corrupt(
+            return Ok(Err(corrupt(
                 12,
-                format!("journal header says number {number}, file name says {expected}"),
-            ));
+                format!("journal header says number {number}, file name says {expected}; records read anyway"),
+            )));
         }
     }
-    Ok(())
+    Ok(Ok(version))
 }
 
 /// The open journal being appended to. Only the store's single writer touches it.
@@ -298,13 +571,13 @@ pub(crate) struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// Creates journal `number` in `dir` with its header, and makes the header durable
+    /// Creates journal `number` in `dir` (which must not exist yet) with its header, and makes the header durable
     /// (file and directory fsynced) whatever the fsync policy.
     pub(crate) fn create(dir: &Path, number: u64) -> Result<JournalWriter, StoreError> {
         let path = dir.join(journal_file_name(number));
+        // Never over an existing file: it may hold records.
         let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .write(true)
             .open(&path)?;
         let header = journal_header(number);
@@ -320,14 +593,18 @@ impl JournalWriter {
         })
     }
 
-    /// Opens an existing journal whose valid prefix is `valid_len` bytes, cutting off anything
-    /// after it (a torn tail) so new appends follow the last good record.
+    /// Opens an existing journal that ends cleanly after `valid_len` bytes, to append after it.
+    /// A file of any other length is refused (nothing is ever cut off in place).
     pub(crate) fn reopen(path: PathBuf, number: u64, valid_len: u64) -> Result<Self, StoreError> {
         let file = OpenOptions::new().write(true).open(&path)?;
         let on_disk = file.metadata()?.len();
         if on_disk != valid_len {
-            file.set_len(valid_len)?;
-            file.sync_all()?;
+            // Never cut a file in place: the caller starts a new journal instead.
+            return Err(StoreError::Corruption(Corruption {
+                path,
+                offset: valid_len,
+                reason: format!("journal is {on_disk} bytes, its records end at {valid_len}"),
+            }));
         }
         let mut w = JournalWriter {
             file: Arc::new(file),
@@ -359,9 +636,7 @@ impl JournalWriter {
     /// appends; if even that fails the error says so and the caller poisons the writer.
     pub(crate) fn write_records(&mut self, records: &[Record]) -> Result<(), StoreError> {
         self.buf.clear();
-        for r in records {
-            encode_frame(r, &mut self.buf)?;
-        }
+        encode_append(records, &mut self.buf)?;
         if self.buf.is_empty() {
             return Ok(());
         }

@@ -18,7 +18,7 @@ pub(crate) const MANIFEST_NAME: &str = "MANIFEST";
 /// Manifest format version written by this build.
 pub(crate) const MANIFEST_VERSION: u32 = 1;
 /// A manifest is a few dozen bytes; anything over this is not one (bounds the read).
-const MANIFEST_MAX_LEN: u64 = 4096;
+pub(crate) const MANIFEST_MAX_LEN: u64 = 4096;
 
 /// The parsed manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,27 +95,6 @@ impl Manifest {
             snapshot,
             first_journal,
         })
-    }
-
-    /// Reads `DIR/MANIFEST`; `Ok(None)` if it does not exist.
-    pub(crate) fn read(dir: &Path) -> Result<Option<Manifest>, StoreError> {
-        use std::io::Read;
-        let path = dir.join(MANIFEST_NAME);
-        let file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let mut bytes = Vec::new();
-        file.take(MANIFEST_MAX_LEN + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MANIFEST_MAX_LEN {
-            return Err(StoreError::Corruption(Corruption {
-                path,
-                offset: MANIFEST_MAX_LEN,
-                reason: "manifest is too large".into(),
-            }));
-        }
-        Manifest::decode(&bytes, &path).map(Some)
     }
 
     /// Replaces `DIR/MANIFEST` atomically and durably.

@@ -5,28 +5,43 @@
 //! DIR/MANIFEST               names the current snapshot and the first journal to replay
 //! DIR/snapshot-NNNNNN.bin    compacted live state; replay continues at journal NNNNNN
 //! DIR/journal-NNNNNN.log     records appended since, each length-prefixed and checksummed
+//! DIR/LOCK                   the writer lock: pid and command of the process holding it
+//! DIR/damaged/               damaged journals set aside whole by compaction (never deleted)
 //! ```
 //!
-//! - [`Store::open`] loads the snapshot the MANIFEST names, replays the journals after it and
-//!   stops at the first torn or corrupt record, which it reports (path, offset, reason) in
-//!   [`RecoveryReport::torn`] and cuts off so later appends follow the last good record.
+//! - [`Store::open`] takes the writer lock, loads the snapshot the MANIFEST names and replays
+//!   the journals after it. [`Store::read_only`] loads the same state without the lock and
+//!   without changing any file, consistently even while a writer appends or compacts.
 //! - [`Store::append`] / [`Store::append_all`] return once the record is durable under the
 //!   [`FsyncPolicy`]: fsynced ([`FsyncPolicy::EveryWrite`]), in the OS and fsynced by a
 //!   background flusher within the period ([`FsyncPolicy::EveryMillis`]), or handed to the OS
-//!   only ([`FsyncPolicy::Never`]: survives a process crash, not a power cut).
+//!   only ([`FsyncPolicy::Never`]: survives a process crash, not a power cut). Several records
+//!   appended together are one group: replay counts all of them or none.
 //! - [`Store::snapshot`] starts a new journal, writes the live state to a temp file, fsyncs and
-//!   renames it, points the MANIFEST at it (same dance) and then deletes the older journals and
-//!   snapshots.
+//!   renames it, points the MANIFEST at it (same dance), then deletes the older journals and
+//!   snapshots, except damaged journals, which it moves into `DIR/damaged/`.
 //!
-//! ## What is refused rather than guessed
-//! Only the tail of the *last* journal can be torn by a crash (every journal is fsynced before
-//! the next one starts, and headers are fsynced on creation), so that is the only damage open
-//! repairs. A damaged snapshot, a damaged record in an earlier journal, a missing file the
-//! MANIFEST names, a missing MANIFEST beside store files, or a newer format version is a typed
-//! [`StoreError`]: open never falls back to an older snapshot (its journals are deleted once a
-//! newer snapshot is in place, so falling back would silently lose acknowledged records).
+//! ## One writer
+//! A writer holds an exclusive lock on `DIR/LOCK` for its lifetime; a second writer fails with
+//! [`StoreError::Locked`] (naming the holder's pid and command) or waits
+//! ([`StoreOptions::wait_for_lock`]). The kernel drops the lock when the process ends, however
+//! it ends. Readers take no lock.
 //!
-//! One process may open a directory at a time (nothing enforces this yet).
+//! ## Damage is reported, never resolved by deleting valid data
+//! Every journal frame carries its own length and checksum. Replay keeps every frame that checks
+//! out: after a damaged frame it searches forward for the next intact frame and resumes there.
+//! Files are never cut in place: a torn tail (a write cut short by a crash) stays where it is
+//! and the writer starts a new journal after it. Everything skipped is listed in the
+//! [`RecoveryReport`] (path, byte offset, what was kept) on every open until compaction
+//! (`refdedup db repair`) sets the damaged journal aside. A damaged MANIFEST is replaced by what
+//! the files present say. A damaged snapshot, a missing file the MANIFEST needs, or a newer
+//! format version is a typed [`StoreError`]: open never falls back to an older snapshot (its
+//! journals are gone once a newer snapshot is in place).
+//!
+//! ## Format versions
+//! Journals: version 2 (this build) adds group markers to version 1; both are read, and a
+//! writer never appends to a version-1 journal (it starts a version-2 one). Snapshots and the
+//! MANIFEST: version 1. `tests/data/store/v1` and `v2` are committed fixtures of each.
 //!
 //! ```
 //! use referral_dedup::hashes::EntryId;
@@ -51,6 +66,7 @@
 mod codec;
 mod directory;
 mod journal;
+mod lock;
 mod manifest;
 mod record;
 mod snapshot;
@@ -61,7 +77,10 @@ use std::path::PathBuf;
 use crate::hashes::EntryId;
 
 pub use directory::Store;
-pub use journal::{encode_journal, scan_journal, JournalScan, JOURNAL_VERSION, MAX_RECORD_LEN};
+pub use journal::{
+    encode_journal, encode_journal_append, scan_journal, JournalScan, JOURNAL_VERSION,
+    MAX_RECORD_LEN, MIN_JOURNAL_VERSION,
+};
 pub use record::{EntryRecord, EntrySource, Record};
 pub use snapshot::{encode_snapshot, SnapshotColumns, SNAPSHOT_VERSION};
 
@@ -137,6 +156,22 @@ pub enum StoreError {
     /// Two entries given to a snapshot share an id.
     #[error("entry id {0} appears twice in the snapshot input")]
     DuplicateId(EntryId),
+    /// Another process holds the store open for writing.
+    #[error("{dir} is in use by another writer ({holder}); wait for it to finish, or pass --wait to queue behind it", dir = dir.display())]
+    Locked {
+        /// The store directory.
+        dir: PathBuf,
+        /// Who holds the lock, as its `LOCK` file says (`pid ..., command ...`).
+        holder: String,
+    },
+    /// The directory is missing, or holds no store, and the open may not create one.
+    #[error("no database at {dir}: {why}", dir = dir.display())]
+    NotADatabase {
+        /// The directory asked for.
+        dir: PathBuf,
+        /// Why it is not one (missing directory, no MANIFEST).
+        why: String,
+    },
     /// An earlier write or fsync failed, so what is on disk is uncertain; reopen the store.
     #[error("store refuses writes after an earlier failure: {reason}")]
     Poisoned {
@@ -172,17 +207,45 @@ pub enum FsyncPolicy {
 /// let opts = StoreOptions::default().with_fsync(FsyncPolicy::EveryMillis(50));
 /// assert_eq!(opts.fsync, FsyncPolicy::EveryMillis(50));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct StoreOptions {
     /// When appends are fsynced. Default: [`FsyncPolicy::EveryWrite`].
     pub fsync: FsyncPolicy,
+    /// When another process holds the store, wait for it instead of failing with
+    /// [`StoreError::Locked`]. Default: false.
+    pub wait_for_lock: bool,
+    /// Create the directory and an empty store when there is none. Default: true; when false, a
+    /// missing store is [`StoreError::NotADatabase`].
+    pub create: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            fsync: FsyncPolicy::default(),
+            wait_for_lock: false,
+            create: true,
+        }
+    }
 }
 
 impl StoreOptions {
     /// Sets the fsync policy.
     pub fn with_fsync(mut self, fsync: FsyncPolicy) -> Self {
         self.fsync = fsync;
+        self
+    }
+
+    /// Waits for another writer instead of failing.
+    pub fn with_wait_for_lock(mut self, wait: bool) -> Self {
+        self.wait_for_lock = wait;
+        self
+    }
+
+    /// Whether a missing store is created.
+    pub fn with_create(mut self, create: bool) -> Self {
+        self.create = create;
         self
     }
 }
@@ -207,7 +270,32 @@ pub struct RecoveryReport {
     pub snapshot_entries: u64,
     /// Journal records replayed on top of it.
     pub journal_records: u64,
-    /// The torn or corrupt record that ended replay of the last journal, if any; it and
-    /// everything after it were cut off.
+    /// The stretch at the end of the last journal that holds no complete record (a write cut
+    /// short by a crash, or damage), if any. It is left in place, not replayed, and a writer
+    /// appends to a new journal after it.
     pub torn: Option<Corruption>,
+    /// Every other damaged stretch that was skipped (each with path, offset and what was kept):
+    /// damaged records in any journal (replay resumed after them), torn ends of earlier
+    /// journals, a damaged journal header, a damaged or missing MANIFEST. Reported on every open
+    /// until [`Store::snapshot`] (`refdedup db repair`) sets the damaged files aside.
+    pub damaged: Vec<Corruption>,
+    /// Damaged journals, by path: left in place until compaction moves them into
+    /// `DIR/damaged/` (never deleted).
+    pub damaged_files: Vec<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// True when nothing was skipped or left unreplayed.
+    ///
+    /// ```
+    /// assert!(referral_dedup::store::RecoveryReport::default().is_clean());
+    /// ```
+    pub fn is_clean(&self) -> bool {
+        self.torn.is_none() && self.damaged.is_empty()
+    }
+
+    /// Every problem found: the damaged stretches, then the torn tail.
+    pub fn problems(&self) -> impl Iterator<Item = &Corruption> {
+        self.damaged.iter().chain(self.torn.iter())
+    }
 }

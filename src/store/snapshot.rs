@@ -315,6 +315,20 @@ impl SnapshotColumns {
         SnapshotColumns::decode(bytes, path.to_path_buf())
     }
 
+    /// Reads and validates a snapshot from an open file (`path` is only used in error reports).
+    ///
+    /// # Errors
+    /// As [`SnapshotColumns::read`].
+    pub(crate) fn read_from(
+        mut file: std::fs::File,
+        path: &Path,
+    ) -> Result<SnapshotColumns, StoreError> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        SnapshotColumns::decode(bytes, path.to_path_buf())
+    }
+
     /// Validates snapshot `bytes`; `path` is only used in error reports.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use referral_dedup::engine::Referral;
 
-use crate::{open_engine, print_json, DbArgs, Failure, RuleArgs};
+use crate::{open_engine, open_engine_read_only, print_json, DbArgs, Failure, RuleArgs};
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["url", "media"])))]
@@ -32,7 +32,12 @@ pub(crate) struct CheckArgs {
 }
 
 pub(crate) fn run(args: CheckArgs) -> Result<(), Failure> {
-    let engine = open_engine(&args.db.db, args.rule.config())?;
+    // A dry run only reads: it never creates or changes the database.
+    let engine = if args.dry_run {
+        open_engine_read_only(&args.db.db, args.rule.config())?
+    } else {
+        open_engine(&args.db, args.rule.config(), true)?
+    };
     let id = args.id.clone().unwrap_or_else(|| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -46,12 +51,14 @@ pub(crate) fn run(args: CheckArgs) -> Result<(), Failure> {
         referral = referral.with_media_path(m);
     }
     let verdict = if args.dry_run {
-        engine.check(&referral)?
+        engine.check(&referral)
     } else {
-        let v = engine.check_and_record(&referral)?;
-        engine.sync()?;
-        v
-    };
+        engine.check_and_record(&referral).and_then(|v| {
+            engine.sync()?;
+            Ok(v)
+        })
+    }
+    .map_err(|e| Failure::lib("check", e))?;
     if let Some(e) = &verdict.fingerprint.url_error {
         eprintln!("refdedup: url: {e}");
     }

@@ -4,10 +4,13 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use referral_dedup::batch::{dedup_backlog, BatchOptions, BatchSummary};
+use referral_dedup::batch::{dedup_backlog, dedup_backlog_recording, BatchOptions, BatchSummary};
 use serde_json::json;
 
-use crate::{open_engine, DbArgs, Failure, RuleArgs};
+use crate::{open_engine, open_engine_read_only, DbArgs, Exit, Failure, RuleArgs};
+
+/// The database used when `--db` is not given (and only if it exists).
+const DEFAULT_DB: &str = "./refdedup-db";
 
 #[derive(Debug, Args)]
 pub(crate) struct DedupArgs {
@@ -15,9 +18,19 @@ pub(crate) struct DedupArgs {
     /// "received_at"}.
     #[arg(value_name = "BACKLOG.jsonl")]
     backlog: PathBuf,
-    /// Database with the known content to flag (used when the directory exists).
-    #[command(flatten)]
-    db: DbArgs,
+    /// Database with the known content to flag. When given it must exist (a mistyped path
+    /// must not silently skip the known-content check); when absent, ./refdedup-db is used if
+    /// it exists.
+    #[arg(long, value_name = "DIR")]
+    db: Option<PathBuf>,
+    /// Also record every referral of the backlog into the database (created if missing), so
+    /// later `check` calls see them as earlier referrals. All or nothing; a referral already
+    /// recorded with the same id and keys is not recorded twice.
+    #[arg(long)]
+    record: bool,
+    /// With --record: wait for another writer instead of failing with exit status 5.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     rule: RuleArgs,
     /// Write the clusters (and the summary line) here instead of stdout.
@@ -33,12 +46,37 @@ pub(crate) struct DedupArgs {
 
 pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     let config = args.rule.config();
-    let db = if args.db.db.is_dir() {
-        Some(open_engine(&args.db.db, config.clone())?)
+    // The output is checked (and created) before any work: never one of the inputs.
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => {
+            if same_file(path, &args.backlog) {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "--out {} is the backlog itself; choose another file",
+                        path.display()
+                    ),
+                ));
+            }
+            let file = std::fs::File::create(path)
+                .map_err(|e| Failure::new(Exit::Io, format!("--out {}: {e}", path.display())))?;
+            Box::new(std::io::BufWriter::new(file))
+        }
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let db_path = args.db.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+    let db = if args.record {
+        let db_args = DbArgs {
+            db: db_path.clone(),
+            wait: args.wait,
+        };
+        Some(open_engine(&db_args, config.clone(), true)?)
+    } else if args.db.is_some() || db_path.is_dir() {
+        Some(open_engine_read_only(&db_path, config.clone())?)
     } else {
         eprintln!(
             "refdedup: no database at {} (known content not checked; add some with `refdedup known import`)",
-            args.db.db.display()
+            db_path.display()
         );
         None
     };
@@ -46,15 +84,16 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
         chunk_size: args.chunk_size as usize,
         progress: !args.no_progress && std::io::stderr().is_terminal(),
     };
-    let report = dedup_backlog(&args.backlog, db.as_ref(), &config, &options)
-        .map_err(|e| Failure(format!("{}: {e}", args.backlog.display())))?;
+    let report = match (&db, args.record) {
+        (Some(db), true) => dedup_backlog_recording(&args.backlog, db, &config, &options),
+        (db, _) => dedup_backlog(&args.backlog, db.as_ref(), &config, &options),
+    }
+    .map_err(|e| Failure::lib(args.backlog.display(), e))?;
+    if let (Some(db), true) = (&db, args.record) {
+        db.sync()
+            .map_err(|e| Failure::lib(format_args!("database {}", db_path.display()), e))?;
+    }
 
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| Failure(format!("{}: {e}", path.display())))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
     for cluster in &report.clusters {
         serde_json::to_writer(&mut out, cluster)?;
         out.write_all(b"\n")?;
@@ -85,7 +124,24 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
         );
     }
     eprint!("{}", summary_text(&report.summary, args.out.as_ref()));
+    if report.summary.lines_skipped > 0 {
+        return Err(Failure::new(
+            Exit::Partial,
+            format!(
+                "{} backlog line(s) skipped (see above)",
+                report.summary.lines_skipped
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn summary_text(s: &BatchSummary, out: Option<&PathBuf>) -> String {

@@ -151,7 +151,20 @@ fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<(
 
 /// Appends `path` (a file) or every file below it (a directory, in name order) to `files`;
 /// unreadable paths go to `errors`.
-fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+///
+/// Paths given on the command line are followed if they are symbolic links. Inside a directory,
+/// a symbolic link to a file is hashed but a symbolic link to a directory is not followed
+/// (reported instead), so a link cycle cannot make the walk run forever. Devices, FIFOs and
+/// sockets are reported, never opened.
+pub(crate) fn collect_files(
+    path: &Path,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<(PathBuf, String)>,
+) {
+    walk(path, true, files, errors);
+}
+
+fn walk(path: &Path, top: bool, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -159,8 +172,26 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBu
             return;
         }
     };
-    if !meta.is_dir() {
+    if meta.is_file() {
         files.push(path.to_path_buf());
+        return;
+    }
+    if !meta.is_dir() {
+        errors.push((
+            path.to_path_buf(),
+            "not a regular file (a device, FIFO or socket); refused before reading".into(),
+        ));
+        return;
+    }
+    if !top
+        && std::fs::symlink_metadata(path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false)
+    {
+        errors.push((
+            path.to_path_buf(),
+            "symbolic link to a directory: not followed inside a walk (name it on the command line to include it)".into(),
+        ));
         return;
     }
     let entries = match std::fs::read_dir(path) {
@@ -173,6 +204,6 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBu
     let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     children.sort();
     for child in children {
-        collect_files(&child, files, errors);
+        walk(&child, false, files, errors);
     }
 }

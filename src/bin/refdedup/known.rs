@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use referral_dedup::engine::{EngineConfig, ListFormat};
 use serde_json::json;
 
-use crate::{open_engine, print_json, DbArgs, Failure};
+use crate::{open_engine, open_engine_read_only, print_json, DbArgs, Exit, Failure};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum KnownCommand {
@@ -29,7 +29,7 @@ pub(crate) struct AddArgs {
     /// Id of the item (only with a single PATH; default: the file name).
     #[arg(long)]
     id: Option<String>,
-    /// Media files to add.
+    /// Media files or directories (walked recursively, as `hash` does).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 }
@@ -75,9 +75,26 @@ fn add(args: AddArgs) -> Result<(), Failure> {
         )
         .exit();
     }
-    let engine = open_engine(&args.db.db, EngineConfig::default())?;
-    let mut failed = 0;
-    for path in &args.paths {
+    let mut files = Vec::new();
+    let mut walk_errors = Vec::new();
+    for p in &args.paths {
+        crate::hash::collect_files(p, &mut files, &mut walk_errors);
+    }
+    if args.id.is_some() && files.len() != 1 {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "--id needs exactly one file; the paths hold {}",
+                files.len()
+            ),
+        ));
+    }
+    let engine = open_engine(&args.db, EngineConfig::default(), true)?;
+    let mut failed = walk_errors.len();
+    for (path, e) in &walk_errors {
+        eprintln!("refdedup: {}: {e}", path.display());
+    }
+    for path in &files {
         match engine.add_known_file(path, args.id.as_deref(), args.label.as_deref()) {
             Ok(id) => {
                 let entry = engine.entry(id);
@@ -98,7 +115,10 @@ fn add(args: AddArgs) -> Result<(), Failure> {
     }
     engine.sync()?;
     if failed > 0 {
-        return Err(Failure(format!("{failed} file(s) could not be added")));
+        return Err(Failure::new(
+            Exit::Partial,
+            format!("{failed} file(s) could not be added"),
+        ));
     }
     Ok(())
 }
@@ -109,19 +129,25 @@ fn import(args: ImportArgs) -> Result<(), Failure> {
         None => match ListFormat::from_path(&args.list) {
             Some(f) => f,
             None => {
-                let head = std::fs::read(&args.list)
-                    .map_err(|e| Failure(format!("{}: {e}", args.list.display())))?;
-                ListFormat::sniff(&head[..head.len().min(4096)])
+                use std::io::Read;
+                let mut head = Vec::new();
+                std::fs::File::open(&args.list)
+                    .and_then(|f| f.take(4096).read_to_end(&mut head))
+                    .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", args.list.display())))?;
+                ListFormat::sniff(&head)
             }
         },
     };
     let file = std::fs::File::open(&args.list)
-        .map_err(|e| Failure(format!("{}: {e}", args.list.display())))?;
-    let engine = open_engine(&args.db.db, EngineConfig::default())?;
+        .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", args.list.display())))?;
+    let engine = open_engine(&args.db, EngineConfig::default(), true)?;
     let report = engine
         .import_list(file, format, args.strict)
-        .map_err(|e| Failure(format!("{}: {e}", args.list.display())))?;
-    engine.sync()?;
+        .and_then(|r| {
+            engine.sync()?;
+            Ok(r)
+        })
+        .map_err(|e| Failure::lib(args.list.display(), e))?;
     for row in &report.skipped {
         eprintln!("refdedup: {}: skipped {row}", args.list.display());
     }
@@ -137,12 +163,23 @@ fn import(args: ImportArgs) -> Result<(), Failure> {
         "imported": report.imported,
         "unchanged": report.unchanged,
         "skipped": report.skipped,
-    }))
+    }))?;
+    if !report.skipped.is_empty() {
+        return Err(Failure::new(
+            Exit::Partial,
+            format!(
+                "{}: {} row(s) skipped; the other rows were imported",
+                args.list.display(),
+                report.skipped.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn export(args: ExportArgs) -> Result<(), Failure> {
     let format: ListFormat = args.format.parse()?;
-    let engine = open_engine(&args.db.db, EngineConfig::default())?;
+    let engine = open_engine_read_only(&args.db.db, EngineConfig::default())?;
     let items = engine.known_items();
     let stdout = std::io::stdout().lock();
     referral_dedup::engine::hashlist::write_list(stdout, format, &items)?;

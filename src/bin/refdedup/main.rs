@@ -1,15 +1,17 @@
 //! `refdedup`: the command-line front end of referral-dedup.
 //!
-//! Every command writes JSON lines on stdout and diagnostics on stderr, and exits non-zero only
-//! on usage or I/O failure.
+//! Every command writes JSON lines on stdout and diagnostics on stderr, and ends with one exit
+//! status from the table in [`Exit`] (README "Exit status").
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use referral_dedup::engine::{Engine, EngineConfig, MatchRule};
+use referral_dedup::store::StoreOptions;
 
 mod check;
+mod db;
 mod dedup;
 mod hash;
 mod known;
@@ -43,14 +45,22 @@ enum Command {
     Check(check::CheckArgs),
     /// Deduplicate a backlog of referrals (JSON lines) into clusters, with a summary.
     Dedup(dedup::DedupArgs),
+    /// Inspect or repair a database: `db check` reports damage, `db repair` sets it aside.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// The database directory.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DbArgs {
-    /// Database directory (created on first use).
+    /// Database directory. Commands that only read refuse a missing one; commands that add
+    /// create it.
     #[arg(long, value_name = "DIR", default_value = "./refdedup-db")]
     pub db: PathBuf,
+    /// When another process is writing to the database, wait for it to finish instead of
+    /// failing with exit status 5.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Match-rule overrides shared by the commands that match.
@@ -90,26 +100,135 @@ impl RuleArgs {
     }
 }
 
-/// A failure that ends the command with exit status 1.
-#[derive(Debug)]
-pub(crate) struct Failure(pub String);
+/// Exit statuses, one table for every command (README "Exit status").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// 1: the command ran to the end but some inputs failed (unreadable files, skipped rows,
+    /// items refused); each is reported on stderr.
+    Partial = 1,
+    /// 2: usage error (unknown flag, bad value, conflicting arguments); also clap's own status.
+    Usage = 2,
+    /// 3: input or output failed: a file or the database cannot be read or written, or the
+    /// database is missing.
+    Io = 3,
+    /// 4: invalid or corrupt data: an input that cannot be used as a whole (a strict import's
+    /// bad row), a database damaged where it cannot be worked around (a damaged snapshot, a
+    /// missing file, an unknown format version), or `db check` found damage.
+    Corrupt = 4,
+    /// 5: the database is in use by another writer (retry, or pass `--wait`).
+    Locked = 5,
+}
 
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure(e.to_string())
+/// A failure that ends the command with its [`Exit`] status.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Failure {
+        Failure {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// A library error with context, classified by what went wrong.
+    pub fn lib(context: impl std::fmt::Display, e: referral_dedup::Error) -> Failure {
+        Failure::new(exit_of(&e), format!("{context}: {e}"))
     }
 }
 
-/// Opens the database directory, reporting recovery notes on stderr.
-pub(crate) fn open_engine(db: &Path, config: EngineConfig) -> Result<Engine, Failure> {
-    let engine = Engine::open(db, config)
-        .map_err(|e| Failure(format!("opening database {}: {e}", db.display())))?;
-    if let Some(torn) = engine.recovery_report().and_then(|r| r.torn.as_ref()) {
+/// The exit status a library error maps to.
+pub(crate) fn exit_of(e: &referral_dedup::Error) -> Exit {
+    use referral_dedup::engine::EngineError;
+    use referral_dedup::store::StoreError;
+    match e {
+        referral_dedup::Error::Store(s) => match s {
+            StoreError::Locked { .. } => Exit::Locked,
+            StoreError::Corruption(_)
+            | StoreError::UnsupportedVersion { .. }
+            | StoreError::MissingFile { .. }
+            | StoreError::MissingManifest { .. } => Exit::Corrupt,
+            _ => Exit::Io,
+        },
+        referral_dedup::Error::Engine(EngineError::Config(_)) => Exit::Usage,
+        referral_dedup::Error::Engine(EngineError::List(_)) => Exit::Corrupt,
+        _ => Exit::Io,
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::new(Exit::Io, e.to_string())
+    }
+}
+
+/// Prints every problem recovery found, in plain words, on stderr. Called on every open, so
+/// damage is reported until `refdedup db repair` sets it aside.
+pub(crate) fn report_recovery(db: &Path, engine: &Engine) {
+    let Some(report) = engine.recovery_report() else {
+        return;
+    };
+    if report.is_clean() {
+        return;
+    }
+    let problems: Vec<_> = report.problems().collect();
+    eprintln!(
+        "refdedup: warning: database {} has {} damaged or unfinished stretch(es); every record \
+         whose own checksum holds was kept ({} journal records replayed{}). Nothing was changed; \
+         see `refdedup db check --db {0}`, and `refdedup db repair --db {0}` to set the damage aside:",
+        db.display(),
+        problems.len(),
+        report.journal_records,
+        if report.snapshot_entries > 0 {
+            format!(" on top of {} snapshot entries", report.snapshot_entries)
+        } else {
+            String::new()
+        },
+    );
+    for p in problems {
         eprintln!(
-            "refdedup: {}: a torn or corrupt journal tail was cut off during recovery: {torn:?}",
-            db.display()
+            "refdedup:   {}, byte {}: {}",
+            p.path.display(),
+            p.offset,
+            p.reason
         );
     }
+}
+
+/// Opens the database for writing (creating it when `create`), reporting recovery problems.
+pub(crate) fn open_engine(
+    db: &DbArgs,
+    config: EngineConfig,
+    create: bool,
+) -> Result<Engine, Failure> {
+    let existed = db.db.join("MANIFEST").exists();
+    let options = StoreOptions::default()
+        .with_wait_for_lock(db.wait)
+        .with_create(create);
+    let engine = Engine::open_with(&db.db, config, options)
+        .map_err(|e| Failure::lib(format_args!("opening database {}", db.db.display()), e))?;
+    if !existed && engine.is_empty() {
+        eprintln!("refdedup: created a new database at {}", db.db.display());
+    }
+    report_recovery(&db.db, &engine);
+    Ok(engine)
+}
+
+/// Opens an existing database for reading only (nothing on disk is created or changed).
+pub(crate) fn open_engine_read_only(db: &Path, config: EngineConfig) -> Result<Engine, Failure> {
+    let engine = Engine::open_read_only(db, config).map_err(|e| {
+        let hint = match &e {
+            referral_dedup::Error::Store(referral_dedup::store::StoreError::NotADatabase {
+                ..
+            }) => " (check the --db path; `refdedup known import --db DIR LIST` or `known add` creates one)",
+            _ => "",
+        };
+        Failure::lib(format_args!("opening database {}{hint}", db.display()), e)
+    })?;
+    report_recovery(db, &engine);
     Ok(engine)
 }
 
@@ -129,17 +248,20 @@ fn main() -> ExitCode {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.map_err(Failure::from),
         },
-        Command::Hash(args) => hash::run(args).map_err(|e| Failure(format!("hash: {e}"))),
+        Command::Hash(args) => {
+            hash::run(args).map_err(|e| Failure::new(Exit::Io, format!("hash: {e}")))
+        }
         Command::Known(cmd) => known::run(cmd),
         Command::Match(args) => match_cmd::run(args),
         Command::Check(args) => check::run(args),
         Command::Dedup(args) => dedup::run(args),
+        Command::Db(cmd) => db::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(message)) => {
+        Err(Failure { exit, message }) => {
             eprintln!("refdedup: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(exit as u8)
         }
     }
 }

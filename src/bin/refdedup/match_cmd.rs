@@ -7,7 +7,7 @@ use referral_dedup::engine::{Referral, VerdictKind};
 use referral_dedup::store::EntrySource;
 use serde_json::json;
 
-use crate::{open_engine, print_json, DbArgs, Failure, RuleArgs};
+use crate::{open_engine_read_only, print_json, DbArgs, Exit, Failure, RuleArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct MatchArgs {
@@ -15,15 +15,23 @@ pub(crate) struct MatchArgs {
     db: DbArgs,
     #[command(flatten)]
     rule: RuleArgs,
-    /// Media files to match.
+    /// Media files or directories (walked recursively, as `hash` does).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 }
 
 pub(crate) fn run(args: MatchArgs) -> Result<(), Failure> {
-    let engine = open_engine(&args.db.db, args.rule.config())?;
-    let mut failed = 0;
-    for path in &args.paths {
+    let engine = open_engine_read_only(&args.db.db, args.rule.config())?;
+    let mut files = Vec::new();
+    let mut walk_errors = Vec::new();
+    for p in &args.paths {
+        crate::hash::collect_files(p, &mut files, &mut walk_errors);
+    }
+    let mut failed = walk_errors.len();
+    for (path, e) in &walk_errors {
+        eprintln!("refdedup: {}: {e}", path.display());
+    }
+    for path in &files {
         let referral = Referral::new(path.display().to_string()).with_media_path(path);
         let fp = match engine.fingerprint(&referral) {
             Ok(fp) => fp,
@@ -73,7 +81,10 @@ pub(crate) fn run(args: MatchArgs) -> Result<(), Failure> {
         }))?;
     }
     if failed > 0 {
-        return Err(Failure(format!("{failed} file(s) could not be read")));
+        return Err(Failure::new(
+            Exit::Partial,
+            format!("{failed} file(s) could not be read"),
+        ));
     }
     Ok(())
 }
