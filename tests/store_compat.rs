@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
 use referral_dedup::store::{
-    encode_journal, encode_snapshot, EntryRecord, EntrySource, Record, Store, StoreOptions,
-    JOURNAL_VERSION, SNAPSHOT_VERSION,
+    encode_journal, encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record,
+    Store, StoreOptions, JOURNAL_VERSION, MIN_JOURNAL_VERSION, SNAPSHOT_VERSION,
 };
 
 fn fixture_dir(version: u32) -> PathBuf {
@@ -114,38 +114,65 @@ fn copy_fixture(version: u32) -> tempfile::TempDir {
     dir
 }
 
-#[test]
-fn v1_fixture_opens_to_the_same_state() {
-    let dir = copy_fixture(1);
-    let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+/// Opens the fixture of `version` (read-only first, which must change nothing, then for
+/// writing) and checks its state; the old store stays writable and reopens clean.
+fn fixture_opens_to_the_same_state(version: u32) {
+    let dir = copy_fixture(version);
     let mut expected = State::default();
     apply(&before_snapshot(), &mut expected);
-    assert_eq!(rec.report.snapshot_entries, expected.0.len() as u64);
+    let snapshot_entries = expected.0.len() as u64;
     apply(&after_snapshot(), &mut expected);
+    let seen = Store::read_only(dir.path()).unwrap();
+    let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(seen, rec, "v{version}: read-only and writer opens differ");
+    assert_eq!(rec.report.snapshot_entries, snapshot_entries);
     assert_eq!(rec.report.journal_records, after_snapshot().len() as u64);
-    assert!(rec.report.torn.is_none());
+    assert!(rec.report.is_clean(), "v{version}: {:?}", rec.report);
     assert_eq!(
         rec.entries,
         expected.0.values().cloned().collect::<Vec<_>>()
     );
     assert_eq!(rec.resolutions, resolutions(&expected));
-    // The old store stays writable.
+    // The old store stays writable (a version-1 journal is never appended to: a new one starts).
     store.append(&Record::Delete(EntryId(0))).unwrap();
+    drop(store);
+    let (_s, again) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert!(again.report.is_clean());
+    assert_eq!(again.entries.len(), rec.entries.len() - 1);
+    if version < JOURNAL_VERSION {
+        assert!(dir.path().join("journal-000003.log").exists());
+    }
+}
+
+#[test]
+fn every_fixture_version_opens_to_the_same_state() {
+    for version in MIN_JOURNAL_VERSION..=JOURNAL_VERSION {
+        fixture_opens_to_the_same_state(version);
+    }
 }
 
 #[test]
 fn current_encoders_match_the_fixture_of_the_current_version() {
     // If this fails the on-disk format changed: bump the version, keep the old fixture, and
     // write a new one (see the module docs).
-    assert_eq!(JOURNAL_VERSION, 1);
+    assert_eq!(JOURNAL_VERSION, 2);
     assert_eq!(SNAPSHOT_VERSION, 1);
     let mut state = State::default();
     apply(&before_snapshot(), &mut state);
     let snapshot = encode_snapshot(state.0.values(), &resolutions(&state), 2).unwrap();
-    let dir = fixture_dir(1);
-    assert!(std::fs::read(dir.join("snapshot-000002.bin")).unwrap() == snapshot);
-    let journal = encode_journal(2, &after_snapshot()).unwrap();
-    assert!(std::fs::read(dir.join("journal-000002.log")).unwrap() == journal);
+    for version in [1, 2] {
+        let dir = fixture_dir(version);
+        assert!(std::fs::read(dir.join("snapshot-000002.bin")).unwrap() == snapshot);
+    }
+    // Version 2 frames a multi-record append with group markers; version 1 did not.
+    let journal = encode_journal_append(2, &after_snapshot()).unwrap();
+    assert!(std::fs::read(fixture_dir(2).join("journal-000002.log")).unwrap() == journal);
+    let v1 = std::fs::read(fixture_dir(1).join("journal-000002.log")).unwrap();
+    let mut unframed = encode_journal(2, &after_snapshot()).unwrap();
+    unframed[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let crc = crc32fast::hash(&unframed[..24]);
+    unframed[24..28].copy_from_slice(&crc.to_le_bytes());
+    assert!(v1 == unframed, "v1 journal layout");
 }
 
 /// Writes the current version's fixture through the real store (not a test: run on purpose).
@@ -162,7 +189,7 @@ fn write_current_fixture() {
         .unwrap();
     store.append_all(&after_snapshot()).unwrap();
     drop(store);
-    let out = fixture_dir(SNAPSHOT_VERSION.max(JOURNAL_VERSION));
+    let out = fixture_dir(JOURNAL_VERSION);
     std::fs::create_dir_all(&out).unwrap();
     for name in ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"] {
         std::fs::copy(tmp.path().join(name), out.join(name)).unwrap();
