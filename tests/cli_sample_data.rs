@@ -322,7 +322,9 @@ fn malformed_list_import() {
     )
     .unwrap();
     let out = refdedup(&["known", "import", "--db", path_str(&db), path_str(&list)]);
-    let report: Value = serde_json::from_str(ok(&out).trim()).unwrap();
+    // Skipped rows make it a partial failure (exit status 1); the good rows are imported.
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(report["imported"], 2);
     let lines: Vec<u64> = report["skipped"]
         .as_array()
@@ -344,7 +346,8 @@ fn malformed_list_import() {
         path_str(&db2),
         path_str(&list),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // Invalid data: exit status 4.
+    assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"));
     let export = ok(&refdedup(&["known", "export", "--db", path_str(&db2)]));
     assert_eq!(export.lines().count(), 1, "header only: {export}");
@@ -386,7 +389,7 @@ fn malformed_list_import() {
         path_str(&db),
         "/nonexistent/list.csv",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
@@ -400,8 +403,10 @@ fn check_records_unless_dry_run() {
         serde_json::from_str(ok(&refdedup(&args)).trim()).unwrap()
     };
     let url = "https://www.reddit.com/r/test/comments/abc123/some_title/";
-    let v = check(&["--url", url, "--dry-run"]);
-    assert_eq!(v["verdict"], "new");
+    // A dry run never creates the database.
+    let out = refdedup(&["check", "--db", path_str(&db), "--url", url, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!db.exists());
     let v = check(&["--url", url, "--id", "first"]);
     assert_eq!(v["verdict"], "new");
     let v = check(&[
@@ -427,7 +432,7 @@ fn check_records_unless_dry_run() {
         "--media",
         "/nonexistent.jpg",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
@@ -444,8 +449,18 @@ fn dedup_without_database_and_with_bad_lines() {
     )
     .unwrap();
     let db = dir.path().join("no-db");
+    // A --db that does not exist is refused (a typo must not skip the known-content check).
     let out = refdedup(&["dedup", path_str(&backlog), "--db", path_str(&db)]);
-    let lines = json_lines(&ok(&out));
+    assert_eq!(out.status.code(), Some(3));
+    // Without --db, and no ./refdedup-db, it runs without known content; skipped lines make
+    // it a partial failure (exit status 1).
+    let out = Command::new(env!("CARGO_BIN_EXE_refdedup"))
+        .current_dir(dir.path())
+        .args(["dedup", path_str(&backlog)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(":2: skipped"), "{stderr}");
     assert!(stderr.contains(":4: skipped"), "{stderr}");
@@ -458,6 +473,10 @@ fn dedup_without_database_and_with_bad_lines() {
     assert_eq!(summary["summary"]["lines_skipped"], 2);
     assert_eq!(summary["summary"]["media_errors"], 1);
 
-    let out = refdedup(&["dedup", "/nonexistent/backlog.jsonl", "--db", path_str(&db)]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(env!("CARGO_BIN_EXE_refdedup"))
+        .current_dir(dir.path())
+        .args(["dedup", "/nonexistent/backlog.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
 }

@@ -360,7 +360,12 @@ fn snapshot_removes_old_journals_and_names_itself_in_the_manifest() {
     names.sort();
     assert_eq!(
         names,
-        vec!["MANIFEST", "journal-000003.log", "snapshot-000003.bin"]
+        vec![
+            "LOCK",
+            "MANIFEST",
+            "journal-000003.log",
+            "snapshot-000003.bin"
+        ]
     );
     assert_eq!(second, dir.path().join("snapshot-000003.bin"));
     assert_eq!(
