@@ -628,3 +628,62 @@ fn exit_statuses_follow_the_table() {
     let out = run(&["known", "add", "--db", s(&db), s(&good), "/nonexistent.bin"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
 }
+
+#[test]
+fn threshold_bounds_every_tier_of_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let picture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/media/scene-320x240.png");
+    let hashed = json_lines(&ok(&run(&["hash", s(&picture)])));
+    let pdq = hashed[0]["pdq"].as_str().unwrap().to_string();
+    assert!(hashed[0]["pdq_quality"].as_u64().unwrap() >= 50);
+    // A known item 40 bits away: beyond the strict bound (31), within the loose one (52).
+    let mut nibbles: Vec<u32> = pdq.chars().map(|c| c.to_digit(16).unwrap()).collect();
+    for n in nibbles.iter_mut().take(10) {
+        *n ^= 0xf;
+    }
+    let far: String = nibbles
+        .iter()
+        .map(|n| char::from_digit(*n, 16).unwrap())
+        .collect();
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, format!("id,pdq,quality\nfar,{far},90\n")).unwrap();
+    ok(&run(&["known", "import", "--db", s(&db), s(&list)]));
+    let default = json_lines(&ok(&run(&["match", "--db", s(&db), s(&picture)])));
+    assert_eq!(default[0]["verdict"], "known", "loose tier at 40 bits");
+    for t in ["35", "39"] {
+        let bounded = json_lines(&ok(&run(&[
+            "match",
+            "--threshold",
+            t,
+            "--db",
+            s(&db),
+            s(&picture),
+        ])));
+        assert_eq!(
+            bounded[0]["verdict"], "new",
+            "--threshold {t} matched at 40 bits"
+        );
+    }
+    let wide = json_lines(&ok(&run(&[
+        "match",
+        "--threshold",
+        "40",
+        "--plain-pdq",
+        "--db",
+        s(&db),
+        s(&picture),
+    ])));
+    assert_eq!(wide[0]["verdict"], "known");
+}
+
+#[test]
+fn hash_prints_the_digests_of_a_non_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("flyer.pdf");
+    std::fs::write(&doc, b"%PDF-1.7 not a picture").unwrap();
+    let lines = json_lines(&ok(&run(&["hash", s(&doc)])));
+    assert_eq!(lines[0]["bytes"], 22);
+    assert_eq!(lines[0]["md5"].as_str().unwrap().len(), 32, "{}", lines[0]);
+    assert!(lines[0]["error"].is_string());
+}

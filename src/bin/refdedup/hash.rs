@@ -2,8 +2,9 @@
 //!
 //! Directories are walked recursively (entries in name order). Each file yields
 //! `{"path", "bytes", "width", "height", "blake3", "sha256", "md5", "pdq", "pdq_quality", "dhash",
-//! "phash"}` (plus `"pdq_dihedral"`, 8 hashes, with `--dihedral`), or `{"path", "error"}` when it
-//! cannot be read or decoded. Files are hashed in parallel and printed in walk order; a progress
+//! "phash"}` (plus `"pdq_dihedral"`, 8 hashes, with `--dihedral`); `{"path", "bytes", "blake3",
+//! "sha256", "md5", "error"}` for a readable file that is not a picture (or too large to
+//! decode); or `{"path", "error"}` when it cannot be read. Files are hashed in parallel and printed in walk order; a progress
 //! bar goes to stderr only when stderr is a terminal.
 
 use std::io::{IsTerminal, Write};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use rayon::prelude::*;
 use referral_dedup::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
-use referral_dedup::media::{hash_file, HashOptions, Limits, MediaHashes};
+use referral_dedup::media::{digest_file, hash_file, HashOptions, Limits, MediaError, MediaHashes};
 use serde::Serialize;
 
 /// Arguments of `refdedup hash`.
@@ -81,6 +82,35 @@ struct ErrorLine<'a> {
     error: String,
 }
 
+/// One output line for a readable file that is not a picture: its digests still count (hash
+/// lists carry MD5/SHA-256 of videos and documents), with why it has no perceptual hashes.
+#[derive(Serialize)]
+struct DigestLine {
+    path: String,
+    bytes: u64,
+    blake3: Blake3,
+    sha256: Sha256,
+    md5: Md5,
+    error: String,
+}
+
+/// The digest line for a file that could be read but not decoded as a picture; `None` when the
+/// file itself could not be read (or is not a regular file).
+fn digests_of_non_picture(path: &Path, e: &MediaError) -> Option<DigestLine> {
+    if matches!(e, MediaError::Io(_)) {
+        return None;
+    }
+    let (d, bytes) = digest_file(path).ok()?;
+    Some(DigestLine {
+        path: path.to_string_lossy().into_owned(),
+        bytes,
+        blake3: d.blake3,
+        sha256: d.sha256,
+        md5: d.md5,
+        error: e.to_string(),
+    })
+}
+
 /// Files hashed in parallel per chunk; output is written after each chunk, in order.
 const CHUNK: usize = 64;
 
@@ -129,13 +159,16 @@ pub fn run(args: HashArgs) -> std::io::Result<()> {
             let path = path.to_string_lossy();
             match result {
                 Ok(h) => write_line(&mut out, &HashLine::new(&path, &h))?,
-                Err(e) => write_line(
-                    &mut out,
-                    &ErrorLine {
-                        path: &path,
-                        error: e.to_string(),
-                    },
-                )?,
+                Err(e) => match digests_of_non_picture(Path::new(&*path), &e) {
+                    Some(line) => write_line(&mut out, &line)?,
+                    None => write_line(
+                        &mut out,
+                        &ErrorLine {
+                            path: &path,
+                            error: e.to_string(),
+                        },
+                    )?,
+                },
             }
         }
         out.flush()?;

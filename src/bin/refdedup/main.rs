@@ -66,7 +66,9 @@ pub(crate) struct DbArgs {
 /// Match-rule overrides shared by the commands that match.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RuleArgs {
-    /// Largest PDQ Hamming distance that matches (default 31).
+    /// Largest PDQ Hamming distance that matches, under every tier of the rule: no PDQ match
+    /// is ever farther than this (default: 31 on its own, 52 at good quality, 80 when dHash and
+    /// pHash agree; with `--plain-pdq`, 31).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
     pub threshold: Option<u32>,
     /// Smallest PDQ quality for a PDQ match (default 50).
@@ -90,7 +92,12 @@ impl RuleArgs {
             config.rule = MatchRule::plain_pdq();
         }
         if let Some(t) = self.threshold {
+            // The bound holds for the loose and confirmed tiers too, not only the strict one.
             config.rule.pdq_threshold = t;
+            config.rule.loose_threshold = config.rule.loose_threshold.map(|l| l.min(t));
+            if let Some(c) = &mut config.rule.confirm {
+                c.pdq_threshold = c.pdq_threshold.min(t);
+            }
         }
         if let Some(q) = self.quality_floor {
             config.rule.quality_floor = q;
