@@ -29,6 +29,7 @@
 //! candidate de-duplication, layout from the stored count) are in [`HammingIndex`].
 
 mod code;
+mod column;
 mod exact;
 mod hamming;
 mod layout;

@@ -1,11 +1,13 @@
 //! An immutable run of stored codes with its multi-index-hashing tables (flat sorted arrays),
 //! plus tombstone bits so deletes take effect without a rebuild.
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use super::code::Code;
+use super::column::Column;
 use super::layout::{inline_bits, scan_cost, slot_bits, Layout};
 use super::prefetch::prefetch;
 use crate::hashes::EntryId;
@@ -20,9 +22,9 @@ const SCAN_BLOCK: usize = 2048;
 /// Bucket boundaries of one table: bucket `v` holds entries `start(v) .. start(v + 1)`.
 enum Offsets {
     /// `start(v) = base[v >> 6] + rel[v]`: about 2 bytes per bucket.
-    Compact { base: Vec<u32>, rel: Vec<u16> },
+    Compact { base: Vec<u32>, rel: Column<u16> },
     /// Plain `u32` starts, used when some block of 64 buckets holds more than 65,535 entries.
-    Wide(Vec<u32>),
+    Wide(Column<u32>),
 }
 
 impl Offsets {
@@ -35,13 +37,12 @@ impl Offsets {
             .enumerate()
             .all(|(v, &s)| s - base[v >> BLOCK_SHIFT] <= u32::from(u16::MAX));
         if !fits {
-            return Offsets::Wide(starts);
+            return Offsets::Wide(Column::from_slice(&starts));
         }
-        let rel = starts
-            .iter()
-            .enumerate()
-            .map(|(v, &s)| (s - base[v >> BLOCK_SHIFT]) as u16)
-            .collect();
+        let mut rel = Column::zeroed(starts.len());
+        for (v, (r, &s)) in rel.iter_mut().zip(&starts).enumerate() {
+            *r = (s - base[v >> BLOCK_SHIFT]) as u16;
+        }
         Offsets::Compact { base, rel }
     }
 
@@ -81,25 +82,25 @@ struct Table {
     /// Boundaries of the coarse buckets in `entries`.
     offsets: Offsets,
     /// `slot << k | (substring & (2^k - 1))`, grouped by coarse bucket (unordered within one).
-    entries: Vec<u32>,
+    entries: Column<u32>,
 }
 
 impl Table {
     /// Groups `codes` by the substring at `start` of `bits` bits, keeping `k` low bits inline.
-    fn build<C: Code>(codes: &[C], start: u32, bits: u32, k: u32) -> Table {
+    fn build<C: Code>(codes: &Codes<C>, start: u32, bits: u32, k: u32) -> Table {
         let coarse = 1usize << (bits - k);
         let low_mask = low_mask(k);
         let mut starts = vec![0u32; coarse + 1];
-        for c in codes {
-            starts[(c.substring(start, bits) >> k) as usize + 1] += 1;
+        for slot in 0..codes.len() {
+            starts[(codes.get(slot).substring(start, bits) >> k) as usize + 1] += 1;
         }
         for v in 0..coarse {
             starts[v + 1] += starts[v];
         }
         let mut cursor = starts[..coarse].to_vec();
-        let mut entries = vec![0u32; codes.len()];
-        for (slot, c) in codes.iter().enumerate() {
-            let v = c.substring(start, bits);
+        let mut entries = Column::zeroed(codes.len());
+        for slot in 0..codes.len() {
+            let v = codes.get(slot).substring(start, bits);
             let at = &mut cursor[(v >> k) as usize];
             entries[*at as usize] = ((slot as u64) << k) as u32 | (v & low_mask);
             *at += 1;
@@ -112,6 +113,50 @@ impl Table {
 
     fn bytes(&self) -> usize {
         self.offsets.bytes() + self.entries.len() * 4
+    }
+}
+
+/// Stored codes as consecutive 64-bit words (so they can live in a [`Column`]).
+pub(crate) struct Codes<C> {
+    words: Column<u64>,
+    len: usize,
+    code: PhantomData<C>,
+}
+
+impl<C: Code> Codes<C> {
+    const WORDS: usize = (C::BITS / 64) as usize;
+
+    fn from_codes(codes: Vec<C>) -> Codes<C> {
+        let mut words = Column::zeroed(codes.len() * Self::WORDS);
+        for (chunk, c) in words.chunks_exact_mut(Self::WORDS).zip(&codes) {
+            for (k, w) in chunk.iter_mut().enumerate() {
+                *w = c.word(k);
+            }
+        }
+        Codes {
+            words,
+            len: codes.len(),
+            code: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn get(&self, slot: usize) -> C {
+        C::from_words(&self.words[slot * Self::WORDS..(slot + 1) * Self::WORDS])
+    }
+
+    #[inline]
+    fn prefetch(&self, slot: usize) {
+        prefetch(&self.words, slot * Self::WORDS);
+    }
+
+    fn bytes(&self) -> usize {
+        self.words.len() * 8
     }
 }
 
@@ -156,6 +201,9 @@ struct Probe {
     budget: u32,
     query: u32,
     table: u32,
+    /// When `k <= 6`: bit `j` set iff `j` is within `budget` flips of `low` (a table lookup
+    /// instead of a popcount per entry).
+    allowed: u64,
 }
 
 /// A non-empty coarse bucket's entry range, with its probe.
@@ -195,7 +243,7 @@ pub(crate) struct SearchCounts {
 
 /// An immutable set of (id, code) pairs, searchable by radius.
 pub(crate) struct Segment<C: Code> {
-    codes: Vec<C>,
+    codes: Codes<C>,
     ids: Vec<u32>,
     dead: Vec<AtomicU64>,
     dead_count: AtomicUsize,
@@ -210,7 +258,7 @@ pub(crate) struct Segment<C: Code> {
 impl<C: Code> Segment<C> {
     /// A segment without tables (always searched by a linear scan): the sealed delta.
     pub(crate) fn scan_only(ids: Vec<u32>, codes: Vec<C>) -> Segment<C> {
-        Segment::assemble(codes, ids, None, 0, Vec::new())
+        Segment::assemble(Codes::from_codes(codes), ids, None, 0, Vec::new())
     }
 
     /// A segment with multi-index-hashing tables laid out for queries at `design_radius` (or
@@ -243,6 +291,7 @@ impl<C: Code> Segment<C> {
             .max(b.saturating_sub(slot_bits(n) + 8))
             .min(b)
             .min(32 - slot_bits(n));
+        let codes = Codes::from_codes(codes);
         let tables: Vec<Table> = (0..layout.tables)
             .into_par_iter()
             .map(|t| Table::build(&codes, t * b, b, k))
@@ -253,7 +302,7 @@ impl<C: Code> Segment<C> {
     }
 
     fn assemble(
-        codes: Vec<C>,
+        codes: Codes<C>,
         ids: Vec<u32>,
         layout: Option<Layout>,
         low_bits: u32,
@@ -328,13 +377,13 @@ impl<C: Code> Segment<C> {
     pub(crate) fn live_items(&self, ids: &mut Vec<u32>, codes: &mut Vec<C>) {
         for s in (0..self.codes.len()).filter(|&s| !self.is_dead(s)) {
             ids.push(self.ids[s]);
-            codes.push(self.codes[s]);
+            codes.push(self.codes.get(s));
         }
     }
 
     /// Bytes held by this segment (codes, ids, tombstones, tables).
     pub(crate) fn bytes(&self) -> usize {
-        self.codes.len() * std::mem::size_of::<C>()
+        self.codes.bytes()
             + self.ids.len() * 4
             + self.dead.len() * 8
             + self.tables.iter().map(Table::bytes).sum::<usize>()
@@ -374,8 +423,11 @@ impl<C: Code> Segment<C> {
         counts: Option<&mut SearchCounts>,
         hit: &mut impl FnMut(usize, u32, u32),
     ) {
-        for (b, block) in self.codes.chunks(SCAN_BLOCK).enumerate() {
-            let base = b * SCAN_BLOCK;
+        let n = self.codes.len();
+        let mut block: Vec<C> = Vec::with_capacity(SCAN_BLOCK.min(n));
+        for base in (0..n).step_by(SCAN_BLOCK) {
+            block.clear();
+            block.extend((base..n.min(base + SCAN_BLOCK)).map(|s| self.codes.get(s)));
             for (qi, q) in queries.iter().enumerate() {
                 for (i, c) in block.iter().enumerate() {
                     let d = c.distance(q);
@@ -436,6 +488,16 @@ impl<C: Code> Segment<C> {
                 let v = q.substring(t as u32 * b, b);
                 substrings.push(v);
                 let Some(s) = *r else { continue };
+                let mut allowed = [0u64; 64];
+                if k <= 6 {
+                    for (budget, mask) in allowed.iter_mut().enumerate().take(s as usize + 1) {
+                        for j in 0..1u32 << k {
+                            if ((j ^ v) & low).count_ones() <= budget as u32 {
+                                *mask |= 1 << j;
+                            }
+                        }
+                    }
+                }
                 for_each_neighbour(v >> k, b - k, s, |coarse, flips| {
                     probes.push(Probe {
                         coarse,
@@ -443,6 +505,7 @@ impl<C: Code> Segment<C> {
                         budget: s - flips,
                         query: qi as u32,
                         table: t as u32,
+                        allowed: allowed[((s - flips) as usize).min(63)],
                     });
                 });
             }
@@ -480,7 +543,12 @@ impl<C: Code> Segment<C> {
                 &self.tables[sc.probe.table as usize].entries[sc.start as usize..sc.end as usize];
             entries_read += entries.len() as u64;
             for &e in entries {
-                if ((e & low) ^ sc.probe.low).count_ones() <= sc.probe.budget {
+                let pass = if k <= 6 {
+                    sc.probe.allowed >> (e & low) & 1 != 0
+                } else {
+                    ((e & low) ^ sc.probe.low).count_ones() <= sc.probe.budget
+                };
+                if pass {
                     candidates.push(Candidate {
                         slot: (u64::from(e) >> k) as u32,
                         query: sc.probe.query,
@@ -492,11 +560,11 @@ impl<C: Code> Segment<C> {
         // 4. Verification.
         for i in 0..candidates.len() {
             if let Some(ahead) = candidates.get(i + PREFETCH_DISTANCE) {
-                prefetch(&self.codes, ahead.slot as usize);
+                self.codes.prefetch(ahead.slot as usize);
             }
             let c = candidates[i];
             let slot = c.slot as usize;
-            let code = &self.codes[slot];
+            let code = &self.codes.get(slot);
             let q = &queries[c.query as usize];
             let d = code.distance(q);
             if d > radius {
