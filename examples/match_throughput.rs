@@ -138,7 +138,7 @@ impl<C: Code> Iterator for Clustered<C> {
 
 /// The queries: even ones a stored code with 0..=radius bits flipped, odd ones uniform random.
 fn make_queries<C: Code>(args: &Args) -> Vec<C> {
-    let mut rng = SplitMix(args.seed ^ 0x5eed_0f_9e3e);
+    let mut rng = SplitMix(args.seed ^ 0x005e_ed0f_9e3e);
     let mut wanted: Vec<(usize, usize)> = (0..args.queries)
         .step_by(2)
         .map(|i| (rng.below(args.n as u64) as usize, i))
