@@ -87,7 +87,7 @@ pub(crate) fn slot_bits(n: usize) -> u32 {
 /// ```
 /// use referral_dedup::index::inline_bits;
 /// assert_eq!(inline_bits(10_000_000, 23), 3); // 1.2 codes per value, 9.5 per coarse bucket
-/// assert_eq!(inline_bits(100, 16), 16); // one coarse bucket
+/// assert_eq!(inline_bits(100, 16), 12); // 16 coarse buckets of about 6
 /// assert_eq!(inline_bits(1 << 30, 32), 2); // 30 slot bits leave 2
 /// ```
 pub fn inline_bits(n: usize, bits: u32) -> u32 {
