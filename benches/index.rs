@@ -1,5 +1,6 @@
 //! Index benchmarks: inserts, exact lookups (dashmap vs hand-sharded maps) and radius queries
-//! at 1M codes (multi-index hashing vs a linear scan in the same run).
+//! at 1M codes (multi-index hashing one query at a time, in batches of 256, and a linear scan,
+//! in the same run).
 //!
 //! `cargo bench --bench index`
 
@@ -193,6 +194,27 @@ fn range_bench<C: Code>(c: &mut Criterion, name: &str, radius: u32) {
             index.range(&random[i], radius)
         })
     });
+    g.finish();
+    let mut g = c.benchmark_group(format!("range_batch_1M_{name}_r{radius}"));
+    g.throughput(Throughput::Elements(near.len() as u64));
+    // One thread for both, so the ratio is per thread (range_batch runs on the rayon pool).
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a thread pool");
+    g.bench_function("mih_near_batch_256", |b| {
+        b.iter(|| one_thread.install(|| index.range_batch(&near, radius)))
+    });
+    g.bench_function("mih_near_single_256", |b| {
+        b.iter(|| {
+            near.iter()
+                .map(|q| index.range(q, radius))
+                .collect::<Vec<_>>()
+        })
+    });
+    g.finish();
+    let mut g = c.benchmark_group(format!("range_1M_{name}_r{radius}_scan"));
+    g.throughput(Throughput::Elements(1));
     g.bench_function("linear_scan_baseline", |b| {
         let mut i = 0;
         b.iter(|| {
@@ -207,6 +229,7 @@ fn range_bench<C: Code>(c: &mut Criterion, name: &str, radius: u32) {
 fn range(c: &mut Criterion) {
     range_bench::<Pdq>(c, "pdq", 31);
     range_bench::<Hash64>(c, "hash64", 10);
+    range_bench::<Hash64>(c, "hash64", 16);
 }
 
 criterion_group! {

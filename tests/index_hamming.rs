@@ -86,6 +86,18 @@ fn run_ops<C: Code>(centres: &[C], ops: &[Op], cfg: HammingConfig) -> Result<(),
                     index.range_many(&[q, q2], *r),
                     brute_force(&model, &[q, q2], *r)
                 );
+                // The batch APIs answer each query (or group) exactly as one call would.
+                let q3 = make_code(centres, c + 2, &f[f.len() / 2..]);
+                let batch = index.range_batch(&[q, q2, q3], *r);
+                prop_assert_eq!(batch.len(), 3);
+                for (got, query) in batch.iter().zip([q, q2, q3]) {
+                    prop_assert_eq!(got, &brute_force(&model, &[query], *r));
+                }
+                let groups: [&[C]; 3] = [&[q, q2], &[], &[q3]];
+                let batch = index.range_many_batch(&groups, *r);
+                prop_assert_eq!(&batch[0], &brute_force(&model, &[q, q2], *r));
+                prop_assert!(batch[1].is_empty());
+                prop_assert_eq!(&batch[2], &brute_force(&model, &[q3], *r));
             }
             Op::Compact => index.compact(),
         }
@@ -111,12 +123,19 @@ fn centres64() -> Vec<Hash64> {
 
 /// Small deltas and forced tables, so that sealing, merging and the table search all happen
 /// within a few operations.
-fn small_cfg(layout: Option<Layout>, background: bool, delta: usize) -> HammingConfig {
+/// `inline` forces the low substring bits kept in the table entries (`None`: chosen by size).
+fn small_cfg(
+    layout: Option<Layout>,
+    inline: Option<u32>,
+    background: bool,
+    delta: usize,
+) -> HammingConfig {
     HammingConfig {
         delta_capacity: delta,
         merge_factor: 2,
         background_merge: background,
         force_layout: layout,
+        force_inline_bits: inline,
         ..HammingConfig::default()
     }
 }
@@ -125,20 +144,34 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn pdq_ops_match_brute_force(ops in ops(256), delta in 1usize..8, t in 0usize..3) {
-        let layout = [None, Some(Layout { tables: 16, bits: 16 }), Some(Layout { tables: 5, bits: 11 })][t];
-        run_ops(&centres256(), &ops, small_cfg(layout, false, delta))?;
+    fn pdq_ops_match_brute_force(
+        ops in ops(256), delta in 1usize..8, t in 0usize..4, inline in prop::option::of(0u32..=24),
+    ) {
+        let layout = [
+            None,
+            Some(Layout { tables: 16, bits: 16 }),
+            Some(Layout { tables: 5, bits: 11 }),
+            Some(Layout { tables: 11, bits: 23 }),
+        ][t];
+        run_ops(&centres256(), &ops, small_cfg(layout, inline, false, delta))?;
     }
 
     #[test]
-    fn hash64_ops_match_brute_force(ops in ops(64), delta in 1usize..8, t in 0usize..3) {
-        let layout = [None, Some(Layout { tables: 4, bits: 16 }), Some(Layout { tables: 3, bits: 9 })][t];
-        run_ops(&centres64(), &ops, small_cfg(layout, false, delta))?;
+    fn hash64_ops_match_brute_force(
+        ops in ops(64), delta in 1usize..8, t in 0usize..4, inline in prop::option::of(0u32..=21),
+    ) {
+        let layout = [
+            None,
+            Some(Layout { tables: 4, bits: 16 }),
+            Some(Layout { tables: 3, bits: 9 }),
+            Some(Layout { tables: 3, bits: 21 }),
+        ][t];
+        run_ops(&centres64(), &ops, small_cfg(layout, inline, false, delta))?;
     }
 
     #[test]
     fn background_merges_stay_exact(ops in ops(256), delta in 1usize..4) {
-        run_ops(&centres256(), &ops, small_cfg(Some(Layout { tables: 8, bits: 12 }), true, delta))?;
+        run_ops(&centres256(), &ops, small_cfg(Some(Layout { tables: 8, bits: 12 }), None, true, delta))?;
     }
 }
 
@@ -162,7 +195,12 @@ fn clustered<C: Code>(rng: &mut SplitMix, n: usize, max_flips: u32) -> Vec<C> {
     out
 }
 
-fn check_every_radius<C: Code>(n: usize, seed: u64, radii: impl Iterator<Item = u32>) {
+fn check_every_radius<C: Code>(
+    n: usize,
+    seed: u64,
+    cfg: HammingConfig,
+    radii: impl Iterator<Item = u32>,
+) {
     let mut rng = SplitMix(seed);
     let codes: Vec<C> = clustered(&mut rng, n, C::BITS / 6);
     let stored: Vec<(EntryId, C)> = codes
@@ -170,7 +208,7 @@ fn check_every_radius<C: Code>(n: usize, seed: u64, radii: impl Iterator<Item = 
         .enumerate()
         .map(|(i, c)| (EntryId(i as u32 / 2), *c)) // two codes per id
         .collect();
-    let index = HammingIndex::build(stored.iter().copied());
+    let index = HammingIndex::build_with_config(stored.iter().copied(), cfg);
     let queries: Vec<C> = (0..12)
         .map(|i| {
             if i % 2 == 0 {
@@ -185,24 +223,82 @@ fn check_every_radius<C: Code>(n: usize, seed: u64, radii: impl Iterator<Item = 
         })
         .collect();
     for r in radii {
-        for q in &queries {
-            assert_eq!(
-                index.range(q, r),
-                brute_force(&stored, std::slice::from_ref(q), r),
-                "radius {r}"
-            );
+        let batch = index.range_batch(&queries, r);
+        for (q, got) in queries.iter().zip(&batch) {
+            let want = brute_force(&stored, std::slice::from_ref(q), r);
+            assert_eq!(index.range(q, r), want, "radius {r}");
+            assert_eq!(got, &want, "radius {r}, batch");
         }
     }
 }
 
+/// The layouts and inline bits the exhaustive checks run with: the cost model's, and forced
+/// ones from no inline bits to one coarse bucket per table.
+fn configs(layouts: &[Layout], inline: &[u32]) -> Vec<HammingConfig> {
+    let mut out = vec![HammingConfig::default()];
+    for &layout in layouts {
+        for &k in inline {
+            out.push(HammingConfig {
+                force_layout: Some(layout),
+                force_inline_bits: Some(k),
+                ..HammingConfig::default()
+            });
+        }
+    }
+    out
+}
+
 #[test]
 fn built_pdq_index_is_exact_at_every_radius() {
-    check_every_radius::<Pdq>(20_000, 1, (0..=256).step_by(3).chain([31, 32, 47, 63, 256]));
+    check_every_radius::<Pdq>(
+        20_000,
+        1,
+        HammingConfig::default(),
+        (0..=256).step_by(3).chain([31, 32, 47, 52, 63, 256]),
+    );
+}
+
+#[test]
+fn built_pdq_index_is_exact_at_every_layout() {
+    let layouts = [
+        Layout {
+            tables: 11,
+            bits: 23,
+        },
+        Layout {
+            tables: 13,
+            bits: 19,
+        },
+        Layout {
+            tables: 16,
+            bits: 16,
+        },
+    ];
+    for cfg in configs(&layouts, &[0, 3, 7, 19]) {
+        check_every_radius::<Pdq>(20_000, 5, cfg, [0, 12, 31, 40, 52, 63].into_iter());
+    }
+}
+
+#[test]
+fn built_hash64_index_is_exact_at_every_layout() {
+    let layouts = [
+        Layout {
+            tables: 3,
+            bits: 21,
+        },
+        Layout {
+            tables: 4,
+            bits: 16,
+        },
+    ];
+    for cfg in configs(&layouts, &[0, 4, 16]) {
+        check_every_radius::<Hash64>(20_000, 6, cfg, [0, 5, 10, 16, 20].into_iter());
+    }
 }
 
 #[test]
 fn built_hash64_index_is_exact_at_every_radius() {
-    check_every_radius::<Hash64>(20_000, 2, 0..=64);
+    check_every_radius::<Hash64>(20_000, 2, HammingConfig::default(), 0..=64);
 }
 
 #[test]
@@ -257,12 +353,13 @@ fn layout_is_chosen_from_size_and_radius() {
     assert_eq!(n, 50_000);
     let layout = layout.expect("50k codes at radius 31 use tables");
     assert_eq!(Some(layout), Layout::choose(50_000, 31, 256));
-    // Codes, ids and tombstones (36.1 B), 4-byte slots for every table but the first, and
-    // 2-byte bucket offsets (plus a 4-byte start per 64 buckets) per table.
-    let m = layout.tables as f64;
-    let buckets = 2f64.powi(layout.bits as i32);
+    // Codes, ids and tombstones (36.1 B), a 4-byte entry per table, and 2-byte offsets (plus
+    // a 4-byte start per 64) over each table's coarse buckets.
+    let m = f64::from(layout.tables);
+    let k = referral_dedup::index::inline_bits(50_000, layout.bits);
+    let coarse = 2f64.powi((layout.bits - k) as i32) + 1.0;
     let expect =
-        32.0 + 4.0 + 0.125 + 4.0 * (m - 1.0) + m * (buckets * 2.0 + buckets / 16.0) / 50_000.0;
+        32.0 + 4.0 + 0.125 + 4.0 * m + m * (coarse * 2.0 + (coarse / 64.0).ceil() * 4.0) / 50_000.0;
     let per_code = index.memory_bytes() as f64 / 50_000.0;
     assert!(
         (per_code - expect).abs() < 1.0,

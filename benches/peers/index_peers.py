@@ -10,6 +10,12 @@ passed for "at most radius".
     PEERS_VENV=/work/peers-venv
     py=$(bash benches/peers/setup.sh)
     $py benches/peers/index_peers.py DIR [--queries 1000] [--threads 2] [--skip-flat]
+        [--rust RUST_JSON_FILE]
+
+With `--rust FILE` (the JSON line `match_throughput` printed for the same dump) it also prints
+one line per index with the Rust index's queries per second divided by FAISS's (`ratio`), and
+whether both returned the same hits on the timed queries. `benches/peers/index_compare.sh` runs
+the whole comparison in one command.
 """
 
 import argparse
@@ -28,6 +34,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-flat", action="store_true")
     ap.add_argument("--skip-multihash", action="store_true")
+    ap.add_argument("--rust", help="file holding match_throughput's JSON line for this dump")
     args = ap.parse_args()
 
     import faiss
@@ -59,6 +66,11 @@ def main() -> int:
 
         indexes.append((f"IndexBinaryMultiHash({bits},{nhash},{b})", multihash))
 
+    rust = None
+    if args.rust:
+        lines = [l for l in open(args.rust) if l.startswith("{")]
+        rust = json.loads(lines[-1])
+
     for name, make in indexes:
         t0 = time.perf_counter()
         idx = make()
@@ -71,10 +83,21 @@ def main() -> int:
         cpu = time.process_time() - c0
         hits = int(lims[-1])
         rust_hits = sum(meta["hits_per_query"][:nq])
+        qps = nq / elapsed
         print(json.dumps({
-            "index": name, "n": len(codes), "queries": nq, "radius": radius, "threads": threads,
-            "qps": round(nq / elapsed, 1), "queries_per_cpu_s": round(nq / max(cpu, 1e-9), 1), "total_hits": hits, "rust_hits": rust_hits, "same_hits": hits == rust_hits, "build_s": round(build_s, 3),
+            "index": name, "faiss": faiss.__version__, "n": len(codes), "queries": nq,
+            "radius": radius, "threads": threads, "qps": round(qps, 1),
+            "queries_per_cpu_s": round(nq / max(cpu, 1e-9), 1), "total_hits": hits,
+            "rust_hits": rust_hits, "same_hits": hits == rust_hits, "build_s": round(build_s, 3),
         }), flush=True)
+        if rust is not None:
+            print(json.dumps({
+                "ratio": f"referral-dedup range_batch / FAISS {name}",
+                "rust_qps": rust["qps"], "faiss_qps": round(qps, 1),
+                "ratio_batch": round(rust["qps"] / qps, 1),
+                "ratio_single": round(rust.get("qps_single", 0) / qps, 1),
+                "same_hits": hits == rust_hits,
+            }), flush=True)
         del idx
     return 0
 

@@ -4,10 +4,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 
 use super::code::Code;
-use super::segment::Segment;
-use super::{Hit, IndexError, Layout};
+use super::segment::{Scratch, SearchCounts, Segment};
+use super::{Hit, IndexError, Layout, SearchWork};
 use crate::hashes::EntryId;
 
 /// Tuning of a [`HammingIndex`]. The defaults suit PDQ (radius 31) and dHash/pHash (radius 10).
@@ -36,6 +37,10 @@ pub struct HammingConfig {
     /// instead of choosing by cost (for experiments and tests). Ignored unless
     /// `tables * bits <= BITS` and `1 <= bits <= 24`.
     pub force_layout: Option<Layout>,
+    /// Keep this many low substring bits inline in the table entries instead of the number
+    /// [`inline_bits`](super::inline_bits) chooses (capped to what fits beside the slot
+    /// number; for experiments and tests).
+    pub force_inline_bits: Option<u32>,
 }
 
 impl Default for HammingConfig {
@@ -46,6 +51,7 @@ impl Default for HammingConfig {
             merge_factor: 4,
             background_merge: true,
             force_layout: None,
+            force_inline_bits: None,
         }
     }
 }
@@ -71,6 +77,7 @@ struct Shared<C: Code> {
     merge_factor: usize,
     background_merge: bool,
     force_layout: Option<Layout>,
+    force_inline_bits: Option<u32>,
     view: RwLock<View<C>>,
     structure: Mutex<Structure>,
     /// Held for the whole of one merge: one merge at a time.
@@ -85,14 +92,22 @@ struct Shared<C: Code> {
 /// checked against a brute-force scan in the property tests.
 ///
 /// # Design
-/// - **Multi-index hashing over flat arrays.** The stored codes live in immutable *segments*.
-///   A segment keeps its codes sorted by their first substring, the entry ids beside them, and
-///   for every other substring a table of bucket offsets (2-byte offsets relative to a 4-byte
-///   start per 64 buckets) plus 4-byte slot numbers sorted by bucket: about 95 bytes per
-///   256-bit code at 10M codes instead of ~340 for hash maps of id lists.
-/// - **Layout from the stored count and the radius**: see [`Layout::choose`].
+/// - **Multi-index hashing over flat arrays.** The stored codes live in immutable *segments*:
+///   the codes, the entry ids beside them, and per substring a table of 4-byte entries (slot
+///   number and the substring's low `k` bits) grouped by the substring's top bits, with 2-byte
+///   bucket offsets (relative to a 4-byte start per 64 buckets) over those top bits only:
+///   about 83 bytes per 256-bit code at 10M codes, instead of ~340 for hash maps of id lists.
+/// - **Layout from the stored count and the radius**: see [`Layout::choose`]; tables are
+///   probed at the MIH paper's per-table radii ([`Layout::table_radius`]).
+/// - **Cheap buckets**: with the low bits inline, the offsets are small enough to stay in the
+///   cache and one read of a coarse bucket covers every neighbour that differs only in those
+///   bits; entries whose low bits are too far from the query's never become candidates.
+/// - **Memory-level parallelism**: a search runs as a software pipeline over its queries
+///   (list the buckets, read their offsets, read their entries, verify the candidates), each
+///   stage prefetching the random reads a few items ahead, so dozens of DRAM reads are in
+///   flight instead of one; [`HammingIndex::range_batch`] feeds it many queries at once.
 /// - **No per-query set**: a candidate is reported only by the first table in which its
-///   substring is within the per-table radius; candidates are verified with popcounts.
+///   substring is within that table's radius; candidates are verified with popcounts.
 /// - **Linear scan fallback**: small segments and radii where the cost model says the tables
 ///   lose are scanned in blocks (many queries against a cache-sized block of codes).
 /// - **Inserts** go to a small delta (scanned linearly) that is sealed into a segment when
@@ -163,6 +178,7 @@ impl<C: Code> HammingIndex<C> {
                 merge_factor: cfg.merge_factor.max(1),
                 background_merge: cfg.background_merge,
                 force_layout: cfg.force_layout,
+                force_inline_bits: cfg.force_inline_bits,
                 view: RwLock::new(View {
                     segments: Arc::new(segments),
                     delta: Vec::new(),
@@ -193,9 +209,14 @@ impl<C: Code> HammingIndex<C> {
         cfg: HammingConfig,
     ) -> Self {
         let index = Self::with_config(cfg);
-        let items: Vec<(EntryId, C)> = items.into_iter().collect();
-        if !items.is_empty() {
-            let seg = Segment::build(items, index.shared.design_radius, index.shared.force_layout);
+        // Straight into the two columns (no intermediate list of pairs), reserving the
+        // iterator's lower size bound.
+        let (mut ids, mut codes): (Vec<u32>, Vec<C>) =
+            items.into_iter().map(|(id, c)| (id.0, c)).unzip();
+        ids.shrink_to_fit();
+        codes.shrink_to_fit();
+        if !codes.is_empty() {
+            let seg = index.shared.build_segment(ids, codes);
             index.shared.view.write().segments = Arc::new(vec![Arc::new(seg)]);
         }
         index
@@ -219,7 +240,7 @@ impl<C: Code> HammingIndex<C> {
             if view.delta.len() >= self.shared.delta_capacity {
                 let items = std::mem::take(&mut view.delta);
                 let mut segments = Vec::clone(&view.segments);
-                segments.push(Arc::new(Segment::scan_only(items)));
+                segments.push(Arc::new(sealed_delta(items)));
                 view.segments = Arc::new(segments);
                 true
             } else {
@@ -297,29 +318,135 @@ impl<C: Code> HammingIndex<C> {
         let mut raw: Vec<(u32, u32)> = Vec::new();
         let segments = {
             let view = self.shared.view.read();
-            for (id, code) in &view.delta {
-                if let Some(d) = queries.iter().map(|q| q.distance(code)).min() {
-                    if d <= radius {
-                        raw.push((id.0, d));
-                    }
-                }
-            }
+            scan_delta(&view.delta, queries, radius, &mut |_, id, d| {
+                raw.push((id, d))
+            });
             view.segments.clone()
         };
+        let mut scratch = Scratch::default();
         for seg in segments.iter() {
-            seg.search(queries, radius, &mut raw);
+            seg.search(queries, radius, &mut scratch, None, &mut |_, id, d| {
+                raw.push((id, d))
+            });
         }
-        raw.sort_unstable();
-        raw.dedup_by_key(|(id, _)| *id);
-        let mut hits: Vec<Hit> = raw
-            .into_iter()
-            .map(|(id, distance)| Hit {
-                id: EntryId(id),
-                distance,
+        into_hits(raw)
+    }
+
+    /// [`HammingIndex::range`] for many queries at once: `result[i]` is exactly
+    /// `range(&queries[i], radius)`. Faster per query than one call each: the queries are
+    /// searched in groups, so the random reads of many candidates overlap (see
+    /// [`HammingIndex`]'s design notes), and the groups run in parallel on the rayon pool.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::{EntryId, Hash64};
+    /// use referral_dedup::index::{HammingIndex, Hit};
+    /// let index = HammingIndex::new();
+    /// index.insert(EntryId(1), Hash64(0b11));
+    /// index.insert(EntryId(2), Hash64(u64::MAX));
+    /// let hits = index.range_batch(&[Hash64(0), Hash64(u64::MAX), Hash64(0xf0f0)], 2);
+    /// assert_eq!(hits[0], vec![Hit { id: EntryId(1), distance: 2 }]);
+    /// assert_eq!(hits[1], vec![Hit { id: EntryId(2), distance: 0 }]);
+    /// assert!(hits[2].is_empty());
+    /// ```
+    pub fn range_batch(&self, queries: &[C], radius: u32) -> Vec<Vec<Hit>> {
+        let groups: Vec<&[C]> = queries.iter().map(std::slice::from_ref).collect();
+        self.range_many_batch(&groups, radius)
+    }
+
+    /// [`HammingIndex::range_many`] for many groups of queries at once (for example the
+    /// dihedral variants of many pictures): `result[i]` is exactly
+    /// `range_many(groups[i], radius)`, computed as in [`HammingIndex::range_batch`].
+    ///
+    /// ```
+    /// use referral_dedup::hashes::{EntryId, Hash64};
+    /// use referral_dedup::index::{HammingIndex, Hit};
+    /// let index = HammingIndex::new();
+    /// index.insert(EntryId(1), Hash64(0b11));
+    /// let groups: [&[Hash64]; 2] = [&[Hash64(0), Hash64(0b1)], &[Hash64(u64::MAX)]];
+    /// let hits = index.range_many_batch(&groups, 2);
+    /// assert_eq!(hits[0], vec![Hit { id: EntryId(1), distance: 1 }]);
+    /// assert!(hits[1].is_empty());
+    /// ```
+    pub fn range_many_batch(&self, groups: &[&[C]], radius: u32) -> Vec<Vec<Hit>> {
+        let radius = radius.min(C::BITS);
+        let (delta, segments) = {
+            let view = self.shared.view.read();
+            (view.delta.clone(), view.segments.clone())
+        };
+        // Runs of whole groups holding about `PIPELINE_QUERIES` queries each.
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut start = 0;
+        let mut queries = 0;
+        for (g, group) in groups.iter().enumerate() {
+            queries += group.len();
+            if queries >= PIPELINE_QUERIES {
+                runs.push(start..g + 1);
+                start = g + 1;
+                queries = 0;
+            }
+        }
+        if start < groups.len() {
+            runs.push(start..groups.len());
+        }
+        let per_run: Vec<Vec<Vec<Hit>>> = runs
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, run| {
+                let run_groups = &groups[run];
+                let mut flat: Vec<C> = Vec::new();
+                let mut owner: Vec<u32> = Vec::new();
+                for (g, group) in run_groups.iter().enumerate() {
+                    flat.extend_from_slice(group);
+                    owner.extend(std::iter::repeat_n(g as u32, group.len()));
+                }
+                let mut raw: Vec<Vec<(u32, u32)>> = vec![Vec::new(); run_groups.len()];
+                let mut push = |qi: usize, id: u32, d: u32| raw[owner[qi] as usize].push((id, d));
+                scan_delta(&delta, &flat, radius, &mut push);
+                for seg in segments.iter() {
+                    seg.search(&flat, radius, scratch, None, &mut push);
+                }
+                raw.into_iter().map(into_hits).collect()
             })
             .collect();
-        hits.sort_unstable_by_key(|h| (h.distance, h.id));
-        hits
+        per_run.into_iter().flatten().collect()
+    }
+
+    /// The work a [`HammingIndex::range_batch`] of `queries` does, summed over the queries (for
+    /// benchmarks: candidates verified per query, and the random memory reads behind them).
+    ///
+    /// ```
+    /// use referral_dedup::hashes::{EntryId, Hash64};
+    /// use referral_dedup::index::HammingIndex;
+    /// let index = HammingIndex::new();
+    /// index.insert(EntryId(1), Hash64(1));
+    /// let work = index.search_work(&[Hash64(0)], 3);
+    /// assert_eq!(work.candidates, 1); // the delta is scanned
+    /// ```
+    pub fn search_work(&self, queries: &[C], radius: u32) -> SearchWork {
+        let radius = radius.min(C::BITS);
+        let (delta_len, segments) = {
+            let view = self.shared.view.read();
+            (view.delta.len(), view.segments.clone())
+        };
+        let mut counts = SearchCounts {
+            candidates: (delta_len * queries.len()) as u64,
+            ..SearchCounts::default()
+        };
+        let mut scratch = Scratch::default();
+        for seg in segments.iter() {
+            seg.search(
+                queries,
+                radius,
+                &mut scratch,
+                Some(&mut counts),
+                &mut |_, _, _| {},
+            );
+        }
+        SearchWork {
+            probes: counts.probes,
+            bucket_reads: counts.scans,
+            entries: counts.entries,
+            candidates: counts.candidates,
+        }
     }
 
     /// Checks that `radius` is meaningful for this code length.
@@ -399,7 +526,7 @@ impl<C: Code> HammingIndex<C> {
             if !view.delta.is_empty() {
                 let items = std::mem::take(&mut view.delta);
                 let mut segments = Vec::clone(&view.segments);
-                segments.push(Arc::new(Segment::scan_only(items)));
+                segments.push(Arc::new(sealed_delta(items)));
                 view.segments = Arc::new(segments);
             }
         }
@@ -410,7 +537,60 @@ impl<C: Code> HammingIndex<C> {
     }
 }
 
+/// Queries searched together in one pass of the pipeline (see `Segment::search`): enough to
+/// keep it full, few enough that its work lists stay in the L2 cache.
+const PIPELINE_QUERIES: usize = 16;
+
+/// Reports every delta code within `radius` of each query.
+fn scan_delta<C: Code>(
+    delta: &[(EntryId, C)],
+    queries: &[C],
+    radius: u32,
+    hit: &mut impl FnMut(usize, u32, u32),
+) {
+    for (id, code) in delta {
+        for (qi, q) in queries.iter().enumerate() {
+            let d = q.distance(code);
+            if d <= radius {
+                hit(qi, id.0, d);
+            }
+        }
+    }
+}
+
+/// One hit per id (its smallest distance), sorted by distance, then id.
+fn into_hits(mut raw: Vec<(u32, u32)>) -> Vec<Hit> {
+    raw.sort_unstable();
+    raw.dedup_by_key(|(id, _)| *id);
+    let mut hits: Vec<Hit> = raw
+        .into_iter()
+        .map(|(id, distance)| Hit {
+            id: EntryId(id),
+            distance,
+        })
+        .collect();
+    hits.sort_unstable_by_key(|h| (h.distance, h.id));
+    hits
+}
+
+/// The delta's codes as a segment without tables.
+fn sealed_delta<C: Code>(items: Vec<(EntryId, C)>) -> Segment<C> {
+    let (ids, codes) = items.into_iter().map(|(id, c)| (id.0, c)).unzip();
+    Segment::scan_only(ids, codes)
+}
+
 impl<C: Code> Shared<C> {
+    /// A segment with tables laid out by this index's configuration.
+    fn build_segment(&self, ids: Vec<u32>, codes: Vec<C>) -> Segment<C> {
+        Segment::build(
+            ids,
+            codes,
+            self.design_radius,
+            self.force_layout,
+            self.force_inline_bits,
+        )
+    }
+
     /// Starts a background merge thread unless one is running.
     fn spawn_merger(shared: &Arc<Self>) {
         if shared.merge_thread.swap(true, Ordering::AcqRel) {
@@ -464,11 +644,12 @@ impl<C: Code> Shared<C> {
             structure.merging = true;
             structure.removed_since_snapshot.clear();
         }
-        let mut items = Vec::with_capacity(parts.iter().map(|s| s.live()).sum());
+        let live = parts.iter().map(|s| s.live()).sum();
+        let (mut ids, mut codes) = (Vec::with_capacity(live), Vec::with_capacity(live));
         for seg in &parts {
-            seg.live_items(&mut items);
+            seg.live_items(&mut ids, &mut codes);
         }
-        let merged = Segment::build(items, self.design_radius, self.force_layout);
+        let merged = self.build_segment(ids, codes);
         let mut structure = self.structure.lock();
         let mut removed = std::mem::take(&mut structure.removed_since_snapshot);
         removed.sort_unstable();

@@ -29,15 +29,17 @@
 //! candidate de-duplication, layout from the stored count) are in [`HammingIndex`].
 
 mod code;
+mod column;
 mod exact;
 mod hamming;
 mod layout;
+mod prefetch;
 mod segment;
 
 pub use code::Code;
 pub use exact::ExactIndex;
 pub use hamming::{HammingConfig, HammingIndex};
-pub use layout::Layout;
+pub use layout::{inline_bits, Layout};
 
 use crate::hashes::EntryId;
 
@@ -55,6 +57,36 @@ pub struct Hit {
     pub id: EntryId,
     /// Hamming distance between the query and the entry's nearest stored code.
     pub distance: u32,
+}
+
+/// The work of a radius search, summed over its queries ([`HammingIndex::search_work`]).
+///
+/// Every bucket read and every candidate is a read at a random address, usually a DRAM miss at
+/// 10M+ codes: `bucket_reads + candidates` (plus the `probes`' offset reads when the offsets do
+/// not fit in the cache) estimates the misses of a search.
+///
+/// ```
+/// use referral_dedup::index::SearchWork;
+/// let w = SearchWork { probes: 10, bucket_reads: 7, entries: 60, candidates: 5 };
+/// assert_eq!(w.random_reads(), 12);
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SearchWork {
+    /// Coarse buckets looked up (reads of the bucket offsets).
+    pub probes: u64,
+    /// Non-empty buckets whose entries were read.
+    pub bucket_reads: u64,
+    /// Table entries read from those buckets.
+    pub entries: u64,
+    /// Stored codes compared with a query by a full popcount (including linear scans).
+    pub candidates: u64,
+}
+
+impl SearchWork {
+    /// Reads at random addresses outside the bucket offsets: bucket reads plus candidates.
+    pub fn random_reads(&self) -> u64 {
+        self.bucket_reads + self.candidates
+    }
 }
 
 /// Why an index operation failed.

@@ -1,12 +1,15 @@
 //! An immutable run of stored codes with its multi-index-hashing tables (flat sorted arrays),
 //! plus tombstone bits so deletes take effect without a rebuild.
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use super::code::Code;
-use super::layout::{scan_cost, Layout};
+use super::column::Column;
+use super::layout::{inline_bits, scan_cost, slot_bits, Layout};
+use super::prefetch::prefetch;
 use crate::hashes::EntryId;
 
 /// Buckets per block in the compact offsets: the block start is a `u32`, each bucket's start
@@ -19,9 +22,9 @@ const SCAN_BLOCK: usize = 2048;
 /// Bucket boundaries of one table: bucket `v` holds entries `start(v) .. start(v + 1)`.
 enum Offsets {
     /// `start(v) = base[v >> 6] + rel[v]`: about 2 bytes per bucket.
-    Compact { base: Vec<u32>, rel: Vec<u16> },
+    Compact { base: Vec<u32>, rel: Column<u16> },
     /// Plain `u32` starts, used when some block of 64 buckets holds more than 65,535 entries.
-    Wide(Vec<u32>),
+    Wide(Column<u32>),
 }
 
 impl Offsets {
@@ -34,13 +37,12 @@ impl Offsets {
             .enumerate()
             .all(|(v, &s)| s - base[v >> BLOCK_SHIFT] <= u32::from(u16::MAX));
         if !fits {
-            return Offsets::Wide(starts);
+            return Offsets::Wide(Column::from_slice(&starts));
         }
-        let rel = starts
-            .iter()
-            .enumerate()
-            .map(|(v, &s)| (s - base[v >> BLOCK_SHIFT]) as u16)
-            .collect();
+        let mut rel = Column::zeroed(starts.len());
+        for (v, (r, &s)) in rel.iter_mut().zip(&starts).enumerate() {
+            *r = (s - base[v >> BLOCK_SHIFT]) as u16;
+        }
         Offsets::Compact { base, rel }
     }
 
@@ -49,6 +51,15 @@ impl Offsets {
         match self {
             Offsets::Compact { base, rel } => base[v >> BLOCK_SHIFT] as usize + rel[v] as usize,
             Offsets::Wide(starts) => starts[v] as usize,
+        }
+    }
+
+    /// Hints that bucket `v`'s boundaries will be read soon.
+    #[inline]
+    fn prefetch(&self, v: usize) {
+        match self {
+            Offsets::Compact { rel, .. } => prefetch(rel, v),
+            Offsets::Wide(starts) => prefetch(starts, v),
         }
     }
 
@@ -65,48 +76,109 @@ impl Offsets {
     }
 }
 
-/// One multi-index-hashing table: entries sorted by substring value.
+/// One multi-index-hashing table: the stored codes' slots grouped by coarse bucket (the top
+/// `bits - k` bits of the table's substring), each beside the substring's low `k` bits.
 struct Table {
+    /// Boundaries of the coarse buckets in `entries`.
     offsets: Offsets,
-    /// Slot of each entry, sorted by bucket. Empty for table 0, whose order *is* the slot order
-    /// (codes are stored sorted by their first substring).
-    positions: Vec<u32>,
+    /// `slot << k | (substring & (2^k - 1))`, grouped by coarse bucket (unordered within one).
+    entries: Column<u32>,
 }
 
-/// Counting sort of `0..n` by `key`: returns the bucket starts (length `2^bits + 1`) and the
-/// permutation (entries sorted by bucket, stable).
-fn counting_sort(n: usize, bits: u32, key: impl Fn(usize) -> u32) -> (Vec<u32>, Vec<u32>) {
-    let buckets = 1usize << bits;
-    let mut starts = vec![0u32; buckets + 1];
-    for i in 0..n {
-        starts[key(i) as usize + 1] += 1;
+impl Table {
+    /// Groups `codes` by the substring at `start` of `bits` bits, keeping `k` low bits inline.
+    fn build<C: Code>(codes: &Codes<C>, start: u32, bits: u32, k: u32) -> Table {
+        let coarse = 1usize << (bits - k);
+        let low_mask = low_mask(k);
+        let mut starts = vec![0u32; coarse + 1];
+        for slot in 0..codes.len() {
+            starts[(codes.get(slot).substring(start, bits) >> k) as usize + 1] += 1;
+        }
+        for v in 0..coarse {
+            starts[v + 1] += starts[v];
+        }
+        let mut cursor = starts[..coarse].to_vec();
+        let mut entries = Column::zeroed(codes.len());
+        for slot in 0..codes.len() {
+            let v = codes.get(slot).substring(start, bits);
+            let at = &mut cursor[(v >> k) as usize];
+            entries[*at as usize] = ((slot as u64) << k) as u32 | (v & low_mask);
+            *at += 1;
+        }
+        Table {
+            offsets: Offsets::from_starts(starts),
+            entries,
+        }
     }
-    for v in 0..buckets {
-        starts[v + 1] += starts[v];
+
+    fn bytes(&self) -> usize {
+        self.offsets.bytes() + self.entries.len() * 4
     }
-    let mut cursor = starts.clone();
-    let mut order = vec![0u32; n];
-    for i in 0..n {
-        let k = key(i) as usize;
-        order[cursor[k] as usize] = i as u32;
-        cursor[k] += 1;
-    }
-    (starts, order)
 }
 
-/// Every value within `s` bit flips of `value` over its low `bits` bits, in order of flips.
+/// Stored codes as consecutive 64-bit words (so they can live in a [`Column`]).
+pub(crate) struct Codes<C> {
+    words: Column<u64>,
+    len: usize,
+    code: PhantomData<C>,
+}
+
+impl<C: Code> Codes<C> {
+    const WORDS: usize = (C::BITS / 64) as usize;
+
+    fn from_codes(codes: Vec<C>) -> Codes<C> {
+        let mut words = Column::zeroed(codes.len() * Self::WORDS);
+        for (chunk, c) in words.chunks_exact_mut(Self::WORDS).zip(&codes) {
+            for (k, w) in chunk.iter_mut().enumerate() {
+                *w = c.word(k);
+            }
+        }
+        Codes {
+            words,
+            len: codes.len(),
+            code: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn get(&self, slot: usize) -> C {
+        C::from_words(&self.words[slot * Self::WORDS..(slot + 1) * Self::WORDS])
+    }
+
+    #[inline]
+    fn prefetch(&self, slot: usize) {
+        prefetch(&self.words, slot * Self::WORDS);
+    }
+
+    fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
 #[inline]
-fn for_each_neighbour(value: u32, bits: u32, s: u32, mut f: impl FnMut(u32)) {
+fn low_mask(k: u32) -> u32 {
+    ((1u64 << k) - 1) as u32
+}
+
+/// Every value within `s` bit flips of `value` over its low `bits` bits, in order of flips,
+/// with its number of flips.
+#[inline]
+fn for_each_neighbour(value: u32, bits: u32, s: u32, mut f: impl FnMut(u32, u32)) {
     let limit = 1u64 << bits;
     for k in 0..=s.min(bits) {
         if k == 0 {
-            f(value);
+            f(value, 0);
             continue;
         }
         // Gosper's hack: every `bits`-bit mask with exactly k bits set, increasing.
         let mut mask: u64 = (1u64 << k) - 1;
         while mask < limit {
-            f(value ^ mask as u32);
+            f(value ^ mask as u32, k);
             let c = mask & mask.wrapping_neg();
             let r = mask + c;
             mask = (((r ^ mask) >> 2) / c) | r;
@@ -114,78 +186,126 @@ fn for_each_neighbour(value: u32, bits: u32, s: u32, mut f: impl FnMut(u32)) {
     }
 }
 
+/// Most tables a segment may have (the cost model never picks substrings under 4 bits).
+const MAX_TABLES: u32 = 64;
+
+/// How many items ahead of use the search pipeline prefetches.
+const PREFETCH_DISTANCE: usize = 16;
+
+/// A coarse bucket to read for one query and table: entries whose low bits are within
+/// `budget` flips of `low` are candidates.
+#[derive(Clone, Copy)]
+struct Probe {
+    coarse: u32,
+    low: u32,
+    budget: u32,
+    query: u32,
+    table: u32,
+    /// When `k <= 6`: bit `j` set iff `j` is within `budget` flips of `low` (a table lookup
+    /// instead of a popcount per entry).
+    allowed: u64,
+}
+
+/// A non-empty coarse bucket's entry range, with its probe.
+#[derive(Clone, Copy)]
+struct Scan {
+    start: u32,
+    end: u32,
+    probe: Probe,
+}
+
+/// A stored code to verify against a query (found through `table`).
+#[derive(Clone, Copy)]
+struct Candidate {
+    slot: u32,
+    query: u32,
+    table: u32,
+}
+
+/// Work lists of one table search, reused across the queries of a batch.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    probes: Vec<Probe>,
+    scans: Vec<Scan>,
+    candidates: Vec<Candidate>,
+    /// `query * tables + t` -> the query's substring of table `t`.
+    substrings: Vec<u32>,
+}
+
+/// Counters of one search, for benchmarks (`HammingIndex::range_stats`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SearchCounts {
+    pub(crate) probes: u64,
+    pub(crate) scans: u64,
+    pub(crate) entries: u64,
+    pub(crate) candidates: u64,
+}
+
 /// An immutable set of (id, code) pairs, searchable by radius.
 pub(crate) struct Segment<C: Code> {
-    codes: Vec<C>,
+    codes: Codes<C>,
     ids: Vec<u32>,
     dead: Vec<AtomicU64>,
     dead_count: AtomicUsize,
     layout: Option<Layout>,
     /// The layout was forced: always search through the tables.
     forced: bool,
+    /// Low substring bits kept inline in the table entries (`k`).
+    low_bits: u32,
     tables: Vec<Table>,
 }
 
 impl<C: Code> Segment<C> {
     /// A segment without tables (always searched by a linear scan): the sealed delta.
-    pub(crate) fn scan_only(items: Vec<(EntryId, C)>) -> Segment<C> {
-        let (ids, codes) = items.into_iter().map(|(id, c)| (id.0, c)).unzip();
-        Segment::assemble(codes, ids, None, Vec::new())
+    pub(crate) fn scan_only(ids: Vec<u32>, codes: Vec<C>) -> Segment<C> {
+        Segment::assemble(Codes::from_codes(codes), ids, None, 0, Vec::new())
     }
 
     /// A segment with multi-index-hashing tables laid out for queries at `design_radius` (or
     /// none when a scan is cheaper at that size). Tables are built in parallel.
     /// `forced` (if valid for the code length) replaces the chosen layout and makes every
-    /// query go through the tables.
+    /// query go through the tables; `forced_low_bits` replaces [`inline_bits`]'s choice (capped
+    /// to what fits).
     pub(crate) fn build(
-        items: Vec<(EntryId, C)>,
+        ids: Vec<u32>,
+        codes: Vec<C>,
         design_radius: u32,
         forced: Option<Layout>,
+        forced_low_bits: Option<u32>,
     ) -> Segment<C> {
-        let n = items.len();
+        debug_assert_eq!(ids.len(), codes.len());
+        let n = codes.len();
         let forced = forced.filter(|l| {
-            l.tables >= 1 && (1..=24).contains(&l.bits) && l.tables * l.bits <= C::BITS
+            (1..=MAX_TABLES).contains(&l.tables)
+                && (1..=32).contains(&l.bits)
+                && l.tables * l.bits <= C::BITS
         });
         let Some(layout) = forced.or_else(|| Layout::choose(n, design_radius, C::BITS)) else {
-            return Segment::scan_only(items);
+            return Segment::scan_only(ids, codes);
         };
         let b = layout.bits;
-        // Table 0: store the codes sorted by their first substring.
-        let (starts0, order) = counting_sort(n, b, |i| items[i].1.substring(0, b));
-        let mut codes = Vec::with_capacity(n);
-        let mut ids = Vec::with_capacity(n);
-        for &i in &order {
-            let (id, code) = items[i as usize];
-            codes.push(code);
-            ids.push(id.0);
-        }
-        drop(items);
-        drop(order);
-        let rest: Vec<Table> = (1..layout.tables)
+        // At most about 256 coarse buckets per code whatever is forced, so a forced wide
+        // layout on a small segment stays small.
+        let k = forced_low_bits
+            .unwrap_or_else(|| inline_bits(n, b))
+            .max(b.saturating_sub(slot_bits(n) + 8))
+            .min(b)
+            .min(32 - slot_bits(n));
+        let codes = Codes::from_codes(codes);
+        let tables: Vec<Table> = (0..layout.tables)
             .into_par_iter()
-            .map(|t| {
-                let (starts, positions) = counting_sort(n, b, |i| codes[i].substring(t * b, b));
-                Table {
-                    offsets: Offsets::from_starts(starts),
-                    positions,
-                }
-            })
+            .map(|t| Table::build(&codes, t * b, b, k))
             .collect();
-        let mut tables = Vec::with_capacity(layout.tables as usize);
-        tables.push(Table {
-            offsets: Offsets::from_starts(starts0),
-            positions: Vec::new(),
-        });
-        tables.extend(rest);
-        let mut seg = Segment::assemble(codes, ids, Some(layout), tables);
+        let mut seg = Segment::assemble(codes, ids, Some(layout), k, tables);
         seg.forced = forced.is_some();
         seg
     }
 
     fn assemble(
-        codes: Vec<C>,
+        codes: Codes<C>,
         ids: Vec<u32>,
         layout: Option<Layout>,
+        low_bits: u32,
         tables: Vec<Table>,
     ) -> Segment<C> {
         let dead = (0..codes.len().div_ceil(64))
@@ -198,6 +318,7 @@ impl<C: Code> Segment<C> {
             dead_count: AtomicUsize::new(0),
             layout,
             forced: false,
+            low_bits,
             tables,
         }
     }
@@ -252,25 +373,20 @@ impl<C: Code> Segment<C> {
         }
     }
 
-    /// Live (id, code) pairs, appended to `out`.
-    pub(crate) fn live_items(&self, out: &mut Vec<(EntryId, C)>) {
-        out.extend(
-            (0..self.codes.len())
-                .filter(|&s| !self.is_dead(s))
-                .map(|s| (EntryId(self.ids[s]), self.codes[s])),
-        );
+    /// Live ids and codes, appended to `ids` and `codes`.
+    pub(crate) fn live_items(&self, ids: &mut Vec<u32>, codes: &mut Vec<C>) {
+        for s in (0..self.codes.len()).filter(|&s| !self.is_dead(s)) {
+            ids.push(self.ids[s]);
+            codes.push(self.codes.get(s));
+        }
     }
 
     /// Bytes held by this segment (codes, ids, tombstones, tables).
     pub(crate) fn bytes(&self) -> usize {
-        self.codes.len() * std::mem::size_of::<C>()
+        self.codes.bytes()
             + self.ids.len() * 4
             + self.dead.len() * 8
-            + self
-                .tables
-                .iter()
-                .map(|t| t.offsets.bytes() + t.positions.len() * 4)
-                .sum::<usize>()
+            + self.tables.iter().map(Table::bytes).sum::<usize>()
     }
 
     /// Whether a query at `radius` is cheaper through the tables than by a scan.
@@ -283,79 +399,191 @@ impl<C: Code> Segment<C> {
         (layout.query_cost(n, radius) < scan_cost(n, C::BITS)).then_some(layout)
     }
 
-    /// Appends `(id, distance)` for every live code within `radius` of any query to `out`
-    /// (an id may appear several times; the caller keeps the minimum).
-    pub(crate) fn search(&self, queries: &[C], radius: u32, out: &mut Vec<(u32, u32)>) {
+    /// Calls `hit(query, id, distance)` for every live code within `radius` of `queries[query]`
+    /// (an id may be reported several times; the caller keeps the minimum). `counts` (if
+    /// given) adds the work done.
+    pub(crate) fn search(
+        &self,
+        queries: &[C],
+        radius: u32,
+        scratch: &mut Scratch,
+        counts: Option<&mut SearchCounts>,
+        hit: &mut impl FnMut(usize, u32, u32),
+    ) {
         match self.use_tables(radius) {
-            Some(layout) => {
-                for q in queries {
-                    self.search_tables(layout, q, radius, out);
-                }
-            }
-            None => self.search_scan(queries, radius, out),
+            Some(layout) => self.search_tables(layout, queries, radius, scratch, counts, hit),
+            None => self.search_scan(queries, radius, counts, hit),
         }
     }
 
-    fn search_scan(&self, queries: &[C], radius: u32, out: &mut Vec<(u32, u32)>) {
-        for (b, block) in self.codes.chunks(SCAN_BLOCK).enumerate() {
-            let base = b * SCAN_BLOCK;
-            for q in queries {
+    fn search_scan(
+        &self,
+        queries: &[C],
+        radius: u32,
+        counts: Option<&mut SearchCounts>,
+        hit: &mut impl FnMut(usize, u32, u32),
+    ) {
+        let n = self.codes.len();
+        let mut block: Vec<C> = Vec::with_capacity(SCAN_BLOCK.min(n));
+        for base in (0..n).step_by(SCAN_BLOCK) {
+            block.clear();
+            block.extend((base..n.min(base + SCAN_BLOCK)).map(|s| self.codes.get(s)));
+            for (qi, q) in queries.iter().enumerate() {
                 for (i, c) in block.iter().enumerate() {
                     let d = c.distance(q);
                     if d <= radius && !self.is_dead(base + i) {
-                        out.push((self.ids[base + i], d));
+                        hit(qi, self.ids[base + i], d);
                     }
                 }
             }
         }
+        if let Some(counts) = counts {
+            counts.candidates += (self.codes.len() * queries.len()) as u64;
+        }
     }
 
-    /// Multi-index hashing: probe every bucket within `s` flips of each query substring and
-    /// verify candidates with a full popcount. A candidate found in table `t` is counted only
-    /// if no earlier table `u < t` also has its substring within `s` (that table reports it),
-    /// so no per-query set is needed to de-duplicate.
-    fn search_tables(&self, layout: Layout, q: &C, radius: u32, out: &mut Vec<(u32, u32)>) {
+    /// Multi-index hashing, as a software pipeline over all `queries` so that many random
+    /// reads are in flight at once:
+    /// 1. list every coarse bucket to probe (per query, per table, every value of the coarse
+    ///    bits within the table's radius), no memory touched;
+    /// 2. read each probe's bucket offsets (prefetched a few probes ahead);
+    /// 3. scan each non-empty bucket's entries (prefetched ahead), keeping those whose inline
+    ///    low bits keep the substring within the table's radius: the candidates;
+    /// 4. verify each candidate with a full popcount (its code prefetched ahead).
+    ///
+    /// A candidate found in table `t` is reported only if no earlier table `u < t` also has its
+    /// substring within that table's radius (that table reports it), so no per-query set is
+    /// needed to de-duplicate.
+    fn search_tables(
+        &self,
+        layout: Layout,
+        queries: &[C],
+        radius: u32,
+        scratch: &mut Scratch,
+        counts: Option<&mut SearchCounts>,
+        hit: &mut impl FnMut(usize, u32, u32),
+    ) {
         let b = layout.bits;
-        let s = layout.per_table_radius(radius);
+        let k = self.low_bits;
+        let low = low_mask(k);
         let m = layout.tables as usize;
-        let mut qsub = [0u32; 64];
-        for (t, slot) in qsub.iter_mut().enumerate().take(m) {
-            *slot = q.substring(t as u32 * b, b);
+        let mut radii = [None; MAX_TABLES as usize];
+        for (t, r) in radii.iter_mut().enumerate().take(m) {
+            *r = layout.table_radius(radius, t as u32);
         }
-        let qsub = &qsub[..m];
-        // Two passes per table: gather the candidate slots of every probed bucket, then verify
-        // them in one tight loop whose iterations are independent, so the CPU overlaps the
-        // random reads of many stored codes (one bucket at a time, the end of every short
-        // bucket loop is a mispredicted branch that cuts the overlap).
-        // The bucket offsets are read in a first pass of their own for the same reason.
-        let mut slots: Vec<u32> = Vec::new();
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
-        for (t, table) in self.tables.iter().enumerate() {
-            slots.clear();
-            ranges.clear();
-            for_each_neighbour(qsub[t], b, s, |v| {
-                ranges.push(table.offsets.range(v as usize));
-            });
-            for &(start, end) in &ranges {
-                if t == 0 {
-                    slots.extend(start as u32..end as u32);
+        let Scratch {
+            probes,
+            scans,
+            candidates,
+            substrings,
+        } = scratch;
+        probes.clear();
+        scans.clear();
+        candidates.clear();
+        substrings.clear();
+
+        // 1. Probes.
+        for (qi, q) in queries.iter().enumerate() {
+            for (t, r) in radii.iter().enumerate().take(m) {
+                let v = q.substring(t as u32 * b, b);
+                substrings.push(v);
+                let Some(s) = *r else { continue };
+                let mut allowed = [0u64; 64];
+                if k <= 6 {
+                    for (budget, mask) in allowed.iter_mut().enumerate().take(s as usize + 1) {
+                        for j in 0..1u32 << k {
+                            if ((j ^ v) & low).count_ones() <= budget as u32 {
+                                *mask |= 1 << j;
+                            }
+                        }
+                    }
+                }
+                for_each_neighbour(v >> k, b - k, s, |coarse, flips| {
+                    probes.push(Probe {
+                        coarse,
+                        low: v & low,
+                        budget: s - flips,
+                        query: qi as u32,
+                        table: t as u32,
+                        allowed: allowed[((s - flips) as usize).min(63)],
+                    });
+                });
+            }
+        }
+        // 2. Bucket offsets.
+        for i in 0..probes.len() {
+            if let Some(ahead) = probes.get(i + PREFETCH_DISTANCE) {
+                self.tables[ahead.table as usize]
+                    .offsets
+                    .prefetch(ahead.coarse as usize);
+            }
+            let p = probes[i];
+            let (start, end) = self.tables[p.table as usize]
+                .offsets
+                .range(p.coarse as usize);
+            if start < end {
+                scans.push(Scan {
+                    start: start as u32,
+                    end: end as u32,
+                    probe: p,
+                });
+            }
+        }
+        // 3. Entries.
+        let mut entries_read = 0u64;
+        for i in 0..scans.len() {
+            if let Some(ahead) = scans.get(i + PREFETCH_DISTANCE) {
+                prefetch(
+                    &self.tables[ahead.probe.table as usize].entries,
+                    ahead.start as usize,
+                );
+            }
+            let sc = scans[i];
+            let entries =
+                &self.tables[sc.probe.table as usize].entries[sc.start as usize..sc.end as usize];
+            entries_read += entries.len() as u64;
+            for &e in entries {
+                let pass = if k <= 6 {
+                    sc.probe.allowed >> (e & low) & 1 != 0
                 } else {
-                    slots.extend_from_slice(&table.positions[start..end]);
+                    ((e & low) ^ sc.probe.low).count_ones() <= sc.probe.budget
+                };
+                if pass {
+                    candidates.push(Candidate {
+                        slot: (u64::from(e) >> k) as u32,
+                        query: sc.probe.query,
+                        table: sc.probe.table,
+                    });
                 }
             }
-            for &slot in &slots {
-                let slot = slot as usize;
-                let code = &self.codes[slot];
-                let d = code.distance(q);
-                if d > radius {
-                    continue;
-                }
-                let earlier =
-                    (0..t).any(|u| (code.substring(u as u32 * b, b) ^ qsub[u]).count_ones() <= s);
-                if !earlier && !self.is_dead(slot) {
-                    out.push((self.ids[slot], d));
-                }
+        }
+        // 4. Verification.
+        for i in 0..candidates.len() {
+            if let Some(ahead) = candidates.get(i + PREFETCH_DISTANCE) {
+                self.codes.prefetch(ahead.slot as usize);
             }
+            let c = candidates[i];
+            let slot = c.slot as usize;
+            let code = &self.codes.get(slot);
+            let q = &queries[c.query as usize];
+            let d = code.distance(q);
+            if d > radius {
+                continue;
+            }
+            let qsub = &substrings[c.query as usize * m..][..m];
+            let earlier = (0..c.table as usize).any(|u| {
+                radii[u]
+                    .is_some_and(|s| (code.substring(u as u32 * b, b) ^ qsub[u]).count_ones() <= s)
+            });
+            if !earlier && !self.is_dead(slot) {
+                hit(c.query as usize, self.ids[slot], d);
+            }
+        }
+        if let Some(counts) = counts {
+            counts.probes += probes.len() as u64;
+            counts.scans += scans.len() as u64;
+            counts.entries += entries_read;
+            counts.candidates += candidates.len() as u64;
         }
     }
 }
@@ -368,7 +596,10 @@ mod tests {
     fn neighbours_are_exactly_the_ball() {
         for (bits, s) in [(5u32, 0u32), (5, 2), (8, 3), (6, 6)] {
             let mut seen = Vec::new();
-            for_each_neighbour(0b10110 & ((1 << bits) - 1), bits, s, |v| seen.push(v));
+            for_each_neighbour(0b10110 & ((1 << bits) - 1), bits, s, |v, f| {
+                assert_eq!((v ^ (0b10110 & ((1 << bits) - 1))).count_ones(), f);
+                seen.push(v);
+            });
             let mut expect: Vec<u32> = (0..1u32 << bits)
                 .filter(|v| (v ^ (0b10110 & ((1 << bits) - 1))).count_ones() <= s)
                 .collect();
