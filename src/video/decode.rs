@@ -383,7 +383,7 @@ fn run(
             seconds: limit.as_secs_f64(),
         });
     }
-    outcome?;
+    let _: ControlFlow<()> = outcome?;
     let status = status.map_err(VideoError::Io)?;
     if !status.success() && !stopped_early {
         let message = String::from_utf8_lossy(&tail);

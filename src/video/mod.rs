@@ -7,6 +7,7 @@
 //! - [`align`]: [`ClipRule`], the time-aware rule that finds an aligned segment, so excerpts and
 //!   videos with an added intro or outro match while a shared intro card never does.
 //! - [`tmk`]: [`TmkFeatures`], TMK+PDQF files read, written, computed from video and scored.
+//! - [`animation`]: animated GIF, APNG and WebP hashed in-process, frame by frame.
 //!
 //! Frames are hashed by the same PDQ as pictures ([`crate::media::pdq_from_luma`]) on the
 //! reference's float luma of each frame at its coded size, so a frame hash and a picture hash are
@@ -21,6 +22,7 @@
 //! ```
 
 pub mod align;
+pub mod animation;
 pub mod decode;
 pub mod tmk;
 pub mod vpdq;
@@ -29,6 +31,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 pub use align::{ClipMatch, ClipRule};
+pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
