@@ -27,7 +27,7 @@
 //! assert_eq!((m.query_start, m.query_end, m.known_start), (0.0, 59.0, 30.0));
 //! ```
 
-use super::{FrameHash, VideoHash};
+use super::{FrameHash, FrameVariant, VideoHash};
 
 /// The time-aware rule's settings.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,7 +44,8 @@ pub struct ClipRule {
     pub min_seconds: f64,
     /// Smallest share of the shorter video's duration the segment must cover (0.5).
     pub min_shorter_coverage: f64,
-    /// Fewest mutually distinct frames (more than `distance` apart) in the segment (4).
+    /// Fewest mutually distinct frames (more than `distance` apart) in the segment (4; for a
+    /// video with fewer than 8 usable frames, half of them and at least 2).
     pub min_distinct_frames: usize,
     /// Smallest share of usable query frames inside the segment that are matched (0.5).
     pub min_density: f64,
@@ -84,6 +85,8 @@ pub struct ClipMatch {
     pub distinct_frames: usize,
     /// Share of the shorter video's duration the segment covers.
     pub shorter_coverage: f64,
+    /// Which codes matched ([`FrameVariant::Plain`] from [`ClipRule::align`]).
+    pub variant: FrameVariant,
 }
 
 impl ClipRule {
@@ -99,18 +102,20 @@ impl ClipRule {
                 }
             }
         }
-        self.align_pairs(&q, &pairs, query.duration(), known.duration())
+        self.align_pairs(&q, &pairs, query.duration(), known.duration(), k.len())
     }
 
     /// The decision from candidate pairs already found (for example by the Hamming index):
     /// `pairs` holds `(index into query_frames, known time - query time)`; `query_frames` must be
-    /// the query's usable frames in time order.
+    /// the query's usable frames in time order; `known_frames` counts the known video's usable
+    /// frames.
     pub fn align_pairs(
         &self,
         query_frames: &[&FrameHash],
         pairs: &[(usize, f64)],
         query_duration: f64,
         known_duration: f64,
+        known_frames: usize,
     ) -> Option<ClipMatch> {
         if pairs.is_empty() {
             return None;
@@ -185,9 +190,15 @@ impl ClipRule {
             .count();
         let density = best_run.len() as f64 / usable_in_span.max(1) as f64;
         let long_enough = span >= self.min_seconds.min(0.8 * shorter);
+        // A video with few sampled frames (a few seconds at one frame per second) cannot show
+        // `min_distinct_frames` different pictures: ask for half of its frames, at least two.
+        let shorter_frames = query_frames.len().min(known_frames);
+        let min_distinct = self
+            .min_distinct_frames
+            .min(shorter_frames.div_ceil(2).max(2));
         let accepted = long_enough
             && shorter_coverage >= self.min_shorter_coverage
-            && distinct.len() >= self.min_distinct_frames
+            && distinct.len() >= min_distinct
             && density >= self.min_density;
         accepted.then_some(ClipMatch {
             query_start: first.timestamp,
@@ -198,6 +209,7 @@ impl ClipRule {
             matched_frames: best_run.len(),
             distinct_frames: distinct.len(),
             shorter_coverage,
+            variant: FrameVariant::Plain,
         })
     }
 
@@ -290,6 +302,30 @@ mod tests {
             .collect();
         assert_eq!(
             ClipRule::default().align(&video(&query), &video(&known)),
+            None
+        );
+    }
+
+    #[test]
+    fn short_videos_need_half_their_frames_distinct() {
+        // A 4-second clip at one frame per second and its re-upload match.
+        let codes: Vec<Pdq> = (40..44).map(code).collect();
+        let m = ClipRule::default()
+            .align(&video(&codes), &video(&codes))
+            .unwrap();
+        assert_eq!(m.distinct_frames, 4);
+        // Two short videos that are one static card each never do, nor does a card plus one
+        // shared frame against a long video.
+        let card = vec![code(1); 4];
+        assert_eq!(
+            ClipRule::default().align(&video(&card), &video(&card)),
+            None
+        );
+        let long: Vec<Pdq> = (0..60).map(code).collect();
+        let mut short = vec![code(1); 3];
+        short.push(code(30));
+        assert_eq!(
+            ClipRule::default().align(&video(&short), &video(&long)),
             None
         );
     }

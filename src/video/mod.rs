@@ -6,6 +6,8 @@
 //!   exchange forms; the reference's bag-of-frames rule ([`VpdqRule`]).
 //! - [`align`]: [`ClipRule`], the time-aware rule that finds an aligned segment, so excerpts and
 //!   videos with an added intro or outro match while a shared intro card never does.
+//! - [`fingerprint`]: [`VideoFingerprint`], the plain, border-trimmed and mirrored codes of every
+//!   sampled frame from one decode, for matching edited copies.
 //! - [`tmk`]: [`TmkFeatures`], TMK+PDQF files read, written, computed from video and scored.
 //! - [`animation`]: animated GIF, APNG and WebP hashed in-process, frame by frame.
 //!
@@ -24,6 +26,7 @@
 pub mod align;
 pub mod animation;
 pub mod decode;
+pub mod fingerprint;
 pub mod tmk;
 pub mod vpdq;
 
@@ -33,6 +36,7 @@ use std::path::Path;
 pub use align::{ClipMatch, ClipRule};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
+pub use fingerprint::{fingerprint_file, FrameVariant, VideoFingerprint};
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 
@@ -135,6 +139,25 @@ impl Default for VpdqOptions {
 /// # Errors
 /// Any [`VideoError`] from decoding.
 pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, VideoError> {
+    let mut frames = Vec::new();
+    hash_frames(path, options, |luma, w, h, frame| {
+        let pdq = pdq_from_luma(luma, w, h);
+        frames.push(FrameHash {
+            quality: pdq.quality,
+            pdq: pdq.hash,
+            ..frame
+        });
+    })?;
+    Ok(VideoHash { frames })
+}
+
+/// Decodes the sampled frames of a video and hands each one's reference luma, size, and a
+/// [`FrameHash`] carrying its number and timestamp (hash fields zero) to `on_frame`.
+fn hash_frames(
+    path: &Path,
+    options: &VpdqOptions,
+    mut on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
+) -> Result<(), VideoError> {
     let info = probe(path, &options.limits)?;
     let step = (options.seconds_per_hash * info.frame_rate).floor();
     let every = if step >= 1.0 { step as u64 } else { 1 };
@@ -144,22 +167,21 @@ pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, V
         every,
         scaler: "area",
     };
-    let mut frames = Vec::new();
     let mut luma = Vec::new();
     decode_frames(path, &request, &options.limits, |frame| {
         let (w, h) = (frame.width as usize, frame.height as usize);
         luma.resize(w * h, 0.0);
         rgb_to_luma::<3>(frame.rgb, &mut luma);
-        let pdq = pdq_from_luma(&luma, w, h);
-        frames.push(FrameHash {
+        let stamp = FrameHash {
             frame_number: frame.index,
-            quality: pdq.quality,
-            pdq: pdq.hash,
+            quality: 0,
+            pdq: crate::hashes::Pdq::default(),
             timestamp: frame.index as f64 / info.frame_rate,
-        });
+        };
+        on_frame(&luma, w, h, stamp);
         ControlFlow::Continue(())
     })?;
-    Ok(VideoHash { frames })
+    Ok(())
 }
 
 /// TMK+PDQF of a video file, computed as the reference does: frames resampled to 15 per second
