@@ -171,7 +171,8 @@ pub fn probe(path: &Path, limits: &DecodeLimits) -> Result<VideoInfo, VideoError
 }
 
 /// Decodes the first video stream and hands each requested frame to `on_frame`, which may stop
-/// early with [`ControlFlow::Break`]. Returns how many frames were decoded in all.
+/// early with [`ControlFlow::Break`]. Returns the index one past the last frame read (when
+/// sampling, frames after the last sampled one are not counted).
 ///
 /// # Errors
 /// As [`probe`], plus [`VideoError::TooManyFrames`] past the frame budget.
@@ -190,7 +191,14 @@ pub fn decode_frames(
         .arg("-i")
         .arg(file_url(path))
         .args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
+    let every = request.every.max(1);
     let mut filters = Vec::new();
+    // Sampling inside ffmpeg: skipped frames are never converted or piped, so hashing one frame
+    // per second costs little more than decoding.
+    let selecting = every > 1 && request.resample_fps.is_none();
+    if selecting {
+        filters.push(format!("select='not(mod(n,{every}))'"));
+    }
     if (width, height) != (info.width, info.height) {
         filters.push(format!("scale={width}:{height}:flags={}", request.scaler));
     }
@@ -204,9 +212,8 @@ pub fn decode_frames(
     }
     cmd.args(["-sws_flags", request.scaler])
         .args(["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
-    let every = request.every.max(1);
+    let (stride, mut index) = if selecting { (every, 0) } else { (1, 0u64) };
     let mut buffer = vec![0u8; frame_bytes];
-    let mut index = 0u64;
     run(cmd, "ffmpeg", limits.time_limit, |stdout| loop {
         if !read_frame(stdout, &mut buffer)? {
             return Ok(ControlFlow::Continue(()));
@@ -224,11 +231,11 @@ pub fn decode_frames(
                 rgb: &buffer,
             };
             if on_frame(&frame).is_break() {
-                index += 1;
+                index += stride;
                 return Ok(ControlFlow::Break(()));
             }
         }
-        index += 1;
+        index += stride;
     })?;
     Ok(index)
 }
