@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Video tests need the ffmpeg programs; install them where missing (they skip if that fails).
+bash scripts/ensure_ffmpeg.sh
+
 echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy (lib, bin, tests, examples, benches)"

@@ -22,6 +22,9 @@ pub enum Error {
     /// Persistence failed or found corruption.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A video could not be decoded, hashed or read as a hash list.
+    #[error(transparent)]
+    Video(#[from] crate::video::VideoError),
     /// The engine refused an operation.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),

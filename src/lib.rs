@@ -16,6 +16,8 @@
 //!   codes.
 //! - [`store`]: crash-safe persistence: a checksummed journal plus compacted snapshots.
 //! - [`engine`]: one verdict per referral (new / duplicate / known) with evidence.
+//! - [`video`]: video decoding through `ffmpeg`, vPDQ frame hashes, clip-aware matching and
+//!   TMK+PDQF.
 //! - [`batch`]: deduplicate a backlog in parallel into clusters, with a report.
 //!
 //! Layers depend downwards only: `url` and `media` are pure functions of their input, `index`
@@ -33,5 +35,6 @@ pub mod matching;
 pub mod media;
 pub mod store;
 pub mod url;
+pub mod video;
 
 pub use error::{Error, Result};

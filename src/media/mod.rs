@@ -64,7 +64,7 @@ pub use digest::{digest_bytes, digest_file, digest_reader, Digests};
 pub use luma::{LumaImage, REDUCED_MAX_SIDE};
 pub use pdq::{
     luma_from_image, pdq_dihedral_from_image, pdq_dihedral_from_luma, pdq_from_image,
-    pdq_from_luma, PdqHash, DIHEDRAL_NAMES,
+    pdq_from_luma, pdqf_from_luma, PdqHash, DIHEDRAL_NAMES,
 };
 pub use perceptual::{
     dhash, dhash_gray, dhash_phash, dhash_phash_gray, dhash_phash_luma, phash, phash_gray,

@@ -131,7 +131,7 @@ pub fn luma_from_image(img: &image::DynamicImage) -> Vec<f32> {
 /// Each of the three products is looked up in a 256-entry table of exactly the float32
 /// products [`luma_rgb`] computes, then summed in the same order, so the result is bit for
 /// bit `luma_rgb`'s while the loop does no conversions or multiplications.
-fn rgb_to_luma<const CHANNELS: usize>(raw: &[u8], out: &mut [f32]) {
+pub(crate) fn rgb_to_luma<const CHANNELS: usize>(raw: &[u8], out: &mut [f32]) {
     let table = |k: f32| -> [f32; 256] { std::array::from_fn(|v| k * v as f32) };
     let (tr, tg, tb) = (table(LUMA_R), table(LUMA_G), table(LUMA_B));
     for (o, p) in out.iter_mut().zip(raw.chunks_exact(CHANNELS)) {
@@ -212,6 +212,45 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> PdqHash {
         hash: threshold(&b),
         quality,
     }
+}
+
+/// PDQF: PDQ's 256 float DCT coefficients before binarisation (row-major 16×16), with the quality.
+///
+/// This is the per-frame feature of Meta's TMK+PDQF video hash, which feeds it 64×64 frames
+/// (so the blur is skipped, as in [`pdq_from_luma`]). Thresholding the result at its lower
+/// median gives exactly [`pdq_from_luma`]'s hash.
+///
+/// # Panics
+/// If `luma.len() != width * height`.
+///
+/// ```
+/// use referral_dedup::media::{pdq_from_luma, pdqf_from_luma};
+/// let luma: Vec<f32> = (0..64 * 64).map(|i| ((i * 7919) % 251) as f32).collect();
+/// let (pdqf, quality) = pdqf_from_luma(&luma, 64, 64);
+/// assert_eq!(quality, pdq_from_luma(&luma, 64, 64).quality);
+/// assert!(pdqf.iter().any(|&v| v != 0.0));
+/// ```
+pub fn pdqf_from_luma(luma: &[f32], width: usize, height: usize) -> ([f32; 256], u8) {
+    check_len(luma, width, height);
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return ([0.0; 256], 0);
+    }
+    let a = if width == SIDE && height == SIDE {
+        let mut a = Box::new([[0f32; SIDE]; SIDE]);
+        for (row, src) in a.iter_mut().zip(luma.chunks_exact(SIDE)) {
+            row.copy_from_slice(src);
+        }
+        a
+    } else {
+        blur_and_decimate(luma, width, height)
+    };
+    let quality = quality(&a);
+    let b = dct16(&a);
+    let mut out = [0f32; 256];
+    for (o, v) in out.iter_mut().zip(b.iter().flatten()) {
+        *o = *v;
+    }
+    (out, quality)
 }
 
 /// The eight dihedral PDQ hashes of a float32 luma plane, from one blur and one DCT; see

@@ -1,0 +1,342 @@
+//! Clip-aware video matching: frames that match must also agree on one time offset.
+//!
+//! vPDQ's bag-of-frames rule ignores time, so a 60-second excerpt of a 10-minute video fails on
+//! the long side's percentage, and two unrelated videos that share an intro card or black frames
+//! collect matched frames without sharing content. This rule votes: every pair of frames within the
+//! PDQ distance casts a vote for the offset `known time - query time`; the offset with the most
+//! distinct query frames wins; its matched frames are cut into runs (no gap over
+//! [`ClipRule::max_gap_seconds`]), and the longest run is the aligned segment. A segment counts
+//! only when it
+//! - spans at least [`ClipRule::min_seconds`] (or, for a shorter video, most of it),
+//! - covers at least [`ClipRule::min_shorter_coverage`] of the shorter video (an excerpt covers
+//!   all of itself; an added intro or outro leaves the known video covered; a shared intro card
+//!   covers a sliver),
+//! - shows at least [`ClipRule::min_distinct_frames`] frames that differ from each other (a static
+//!   card or a slide is one picture, however long it stays on screen),
+//! - and has matched frames for at least [`ClipRule::min_density`] of the usable query frames
+//!   inside it.
+//!
+//! ```
+//! use referral_dedup::hashes::Pdq;
+//! use referral_dedup::video::{ClipRule, FrameHash, VideoHash};
+//! // 120 one-second frames of changing content; the query is seconds 30..90 of it.
+//! let code = |i: u64| Pdq([i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i.wrapping_mul(0xc2b2_ae3d_27d4_eb4f), !i, i]);
+//! let video = |range: std::ops::Range<u64>| VideoHash { frames: range.clone().map(|i| FrameHash {
+//!     frame_number: i - range.start, quality: 90, pdq: code(i), timestamp: (i - range.start) as f64 }).collect() };
+//! let m = ClipRule::default().align(&video(30..90), &video(0..120)).unwrap();
+//! assert_eq!((m.query_start, m.query_end, m.known_start), (0.0, 59.0, 30.0));
+//! ```
+
+use super::{FrameHash, FrameVariant, VideoHash};
+
+/// The time-aware rule's settings.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClipRule {
+    /// Largest PDQ distance for two frames to match (31).
+    pub distance: u32,
+    /// Frames below this PDQ quality are ignored (50).
+    pub quality_floor: u8,
+    /// Width of an offset bin in seconds; neighbouring bins are pooled (1.0).
+    pub offset_tolerance: f64,
+    /// Largest gap between matched frames inside one segment, in seconds (3.0).
+    pub max_gap_seconds: f64,
+    /// Shortest segment, in seconds, unless the shorter video is itself shorter (5.0).
+    pub min_seconds: f64,
+    /// Smallest share of the shorter video's duration the segment must cover (0.5).
+    pub min_shorter_coverage: f64,
+    /// Fewest mutually distinct frames (more than `distance` apart) in the segment (4; for a
+    /// video with fewer than 8 usable frames, half of them and at least 2).
+    pub min_distinct_frames: usize,
+    /// Smallest share of usable query frames inside the segment that are matched (0.5).
+    pub min_density: f64,
+}
+
+impl Default for ClipRule {
+    fn default() -> Self {
+        ClipRule {
+            distance: 31,
+            quality_floor: 50,
+            offset_tolerance: 1.0,
+            max_gap_seconds: 3.0,
+            min_seconds: 5.0,
+            min_shorter_coverage: 0.5,
+            min_distinct_frames: 4,
+            min_density: 0.5,
+        }
+    }
+}
+
+/// An aligned segment: the evidence for a clip match, with the time ranges on both sides.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClipMatch {
+    /// Start of the segment in the query, seconds.
+    pub query_start: f64,
+    /// End of the segment in the query, seconds.
+    pub query_end: f64,
+    /// Start of the segment in the known video, seconds.
+    pub known_start: f64,
+    /// End of the segment in the known video, seconds.
+    pub known_end: f64,
+    /// Known time minus query time at the winning offset, seconds.
+    pub offset: f64,
+    /// Query frames in the segment matched at that offset.
+    pub matched_frames: usize,
+    /// Mutually distinct frames among them.
+    pub distinct_frames: usize,
+    /// Share of the shorter video's duration the segment covers.
+    pub shorter_coverage: f64,
+    /// Which codes matched ([`FrameVariant::Plain`] from [`ClipRule::align`]).
+    pub variant: FrameVariant,
+}
+
+impl ClipRule {
+    /// The aligned segment of `query` in `known`, when the rule accepts one.
+    pub fn align(&self, query: &VideoHash, known: &VideoHash) -> Option<ClipMatch> {
+        let q: Vec<&FrameHash> = self.usable(query);
+        let k: Vec<&FrameHash> = self.usable(known);
+        let mut pairs = Vec::new();
+        for (qi, qf) in q.iter().enumerate() {
+            for kf in &k {
+                if qf.pdq.distance(&kf.pdq) <= self.distance {
+                    pairs.push((qi, kf.timestamp - qf.timestamp));
+                }
+            }
+        }
+        self.align_pairs(&q, &pairs, query.duration(), known.duration(), k.len())
+    }
+
+    /// The decision from candidate pairs already found (for example by the Hamming index):
+    /// `pairs` holds `(index into query_frames, known time - query time)`; `query_frames` must be
+    /// the query's usable frames in time order; `known_frames` counts the known video's usable
+    /// frames.
+    pub fn align_pairs(
+        &self,
+        query_frames: &[&FrameHash],
+        pairs: &[(usize, f64)],
+        query_duration: f64,
+        known_duration: f64,
+        known_frames: usize,
+    ) -> Option<ClipMatch> {
+        if pairs.is_empty() {
+            return None;
+        }
+        let tol = self.offset_tolerance.max(1e-3);
+        let bin = |offset: f64| (offset / tol).round() as i64;
+        // Distinct query frames per offset bin.
+        let mut by_bin: std::collections::HashMap<i64, Vec<usize>> = Default::default();
+        for &(qi, offset) in pairs {
+            by_bin.entry(bin(offset)).or_default().push(qi);
+        }
+        for v in by_bin.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let pooled = |b: i64| -> usize {
+            (b - 1..=b + 1)
+                .filter_map(|x| by_bin.get(&x))
+                .map(Vec::len)
+                .sum()
+        };
+        let best = *by_bin
+            .keys()
+            .max_by_key(|&&b| (pooled(b), std::cmp::Reverse(b.abs())))
+            .expect("pairs is not empty");
+        // Matched query frames at the winning offset, with their mean offset.
+        let mut matched: Vec<(usize, f64)> = Vec::new();
+        for &(qi, offset) in pairs {
+            if (bin(offset) - best).abs() <= 1 {
+                matched.push((qi, offset));
+            }
+        }
+        matched.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        matched.dedup_by_key(|m| m.0);
+        // Longest run without a gap over max_gap_seconds.
+        let mut best_run: &[(usize, f64)] = &[];
+        let mut start = 0;
+        for i in 1..=matched.len() {
+            let split = i == matched.len()
+                || query_frames[matched[i].0].timestamp - query_frames[matched[i - 1].0].timestamp
+                    > self.max_gap_seconds;
+            if split {
+                if i - start > best_run.len() {
+                    best_run = &matched[start..i];
+                }
+                start = i;
+            }
+        }
+        let first = query_frames[best_run.first()?.0];
+        let last = query_frames[best_run.last()?.0];
+        let offset = best_run.iter().map(|m| m.1).sum::<f64>() / best_run.len() as f64;
+        let span = last.timestamp - first.timestamp;
+        let shorter = query_duration.min(known_duration);
+        let shorter_coverage = if shorter > 0.0 {
+            (span / shorter).min(1.0)
+        } else {
+            1.0
+        };
+        let mut distinct: Vec<&FrameHash> = Vec::new();
+        for m in best_run {
+            let f = query_frames[m.0];
+            if distinct
+                .iter()
+                .all(|d| d.pdq.distance(&f.pdq) > self.distance)
+            {
+                distinct.push(f);
+            }
+        }
+        let usable_in_span = query_frames
+            .iter()
+            .filter(|f| f.timestamp >= first.timestamp && f.timestamp <= last.timestamp)
+            .count();
+        let density = best_run.len() as f64 / usable_in_span.max(1) as f64;
+        let long_enough = span >= self.min_seconds.min(0.8 * shorter);
+        // A video with few sampled frames (a few seconds at one frame per second) cannot show
+        // `min_distinct_frames` different pictures: ask for half of its frames, at least two.
+        let shorter_frames = query_frames.len().min(known_frames);
+        let min_distinct = self
+            .min_distinct_frames
+            .min(shorter_frames.div_ceil(2).max(2));
+        let accepted = long_enough
+            && shorter_coverage >= self.min_shorter_coverage
+            && distinct.len() >= min_distinct
+            && density >= self.min_density;
+        accepted.then_some(ClipMatch {
+            query_start: first.timestamp,
+            query_end: last.timestamp,
+            known_start: first.timestamp + offset,
+            known_end: last.timestamp + offset,
+            offset,
+            matched_frames: best_run.len(),
+            distinct_frames: distinct.len(),
+            shorter_coverage,
+            variant: FrameVariant::Plain,
+        })
+    }
+
+    /// The frames this rule uses: quality at or above the floor, in time order.
+    pub fn usable<'a>(&self, video: &'a VideoHash) -> Vec<&'a FrameHash> {
+        let mut v: Vec<&FrameHash> = video
+            .frames
+            .iter()
+            .filter(|f| f.quality >= self.quality_floor)
+            .collect();
+        v.sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashes::Pdq;
+
+    fn code(seed: u64) -> Pdq {
+        let mut x = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        Pdq([next(), next(), next(), next()])
+    }
+
+    /// `codes[i]` at second `i`.
+    fn video(codes: &[Pdq]) -> VideoHash {
+        VideoHash {
+            frames: codes
+                .iter()
+                .enumerate()
+                .map(|(i, &pdq)| FrameHash {
+                    frame_number: i as u64,
+                    quality: 90,
+                    pdq,
+                    timestamp: i as f64,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn intro_and_outro_added_still_match_with_the_offset() {
+        let known: Vec<Pdq> = (0..60).map(code).collect();
+        let mut query: Vec<Pdq> = (1000..1010).map(code).collect();
+        query.extend(&known);
+        query.extend((2000..2010).map(code));
+        let m = ClipRule::default()
+            .align(&video(&query), &video(&known))
+            .unwrap();
+        assert_eq!((m.query_start, m.query_end, m.offset), (10.0, 69.0, -10.0));
+        assert_eq!(m.shorter_coverage, 1.0);
+    }
+
+    #[test]
+    fn a_shared_intro_card_or_short_shared_intro_never_matches() {
+        let card = code(7);
+        // 8 seconds of the same card, then different content.
+        let a: Vec<Pdq> = std::iter::repeat_n(card, 8)
+            .chain((100..160).map(code))
+            .collect();
+        let b: Vec<Pdq> = std::iter::repeat_n(card, 8)
+            .chain((500..560).map(code))
+            .collect();
+        assert_eq!(ClipRule::default().align(&video(&a), &video(&b)), None);
+        // A 6-second moving intro shared by two 60-second videos covers a tenth of them.
+        let a: Vec<Pdq> = (0..6).map(code).chain((100..154).map(code)).collect();
+        let b: Vec<Pdq> = (0..6).map(code).chain((500..554).map(code)).collect();
+        assert_eq!(ClipRule::default().align(&video(&a), &video(&b)), None);
+    }
+
+    #[test]
+    fn scattered_coincidences_at_different_offsets_never_match() {
+        // Ten query frames each equal to a known frame, at ten different offsets.
+        let known: Vec<Pdq> = (0..100).map(code).collect();
+        let query: Vec<Pdq> = (0..40)
+            .map(|i| {
+                if i % 4 == 0 {
+                    code((i * 7 + 13) % 100)
+                } else {
+                    code(5000 + i)
+                }
+            })
+            .collect();
+        assert_eq!(
+            ClipRule::default().align(&video(&query), &video(&known)),
+            None
+        );
+    }
+
+    #[test]
+    fn short_videos_need_half_their_frames_distinct() {
+        // A 4-second clip at one frame per second and its re-upload match.
+        let codes: Vec<Pdq> = (40..44).map(code).collect();
+        let m = ClipRule::default()
+            .align(&video(&codes), &video(&codes))
+            .unwrap();
+        assert_eq!(m.distinct_frames, 4);
+        // Two short videos that are one static card each never do, nor does a card plus one
+        // shared frame against a long video.
+        let card = vec![code(1); 4];
+        assert_eq!(
+            ClipRule::default().align(&video(&card), &video(&card)),
+            None
+        );
+        let long: Vec<Pdq> = (0..60).map(code).collect();
+        let mut short = vec![code(1); 3];
+        short.push(code(30));
+        assert_eq!(
+            ClipRule::default().align(&video(&short), &video(&long)),
+            None
+        );
+    }
+
+    #[test]
+    fn low_quality_frames_are_ignored() {
+        let codes: Vec<Pdq> = (0..30).map(code).collect();
+        let mut dark = video(&codes);
+        dark.frames.iter_mut().for_each(|f| f.quality = 10);
+        assert_eq!(ClipRule::default().align(&dark, &dark), None);
+        let v = video(&codes);
+        assert!(ClipRule::default().align(&v, &v).is_some());
+    }
+}

@@ -1,0 +1,210 @@
+//! Video: decoding through `ffmpeg`, vPDQ frame hashes, clip-aware matching and TMK+PDQF.
+//!
+//! - [`decode`](mod@decode): `ffmpeg`/`ffprobe` as bounded child processes (time limit, frame
+//!   budget, pixel cap, `file` protocol only, no auto-rotation, passthrough timing).
+//! - [`vpdq`]: [`VideoHash`], one PDQ per sampled frame, compatible with Meta's vPDQ; both
+//!   exchange forms; the reference's bag-of-frames rule ([`VpdqRule`]).
+//! - [`align`]: [`ClipRule`], the time-aware rule that finds an aligned segment, so excerpts and
+//!   videos with an added intro or outro match while a shared intro card never does.
+//! - [`fingerprint`]: [`VideoFingerprint`], the plain, border-trimmed and mirrored codes of every
+//!   sampled frame from one decode, for matching edited copies.
+//! - [`tmk`]: [`TmkFeatures`], TMK+PDQF files read, written, computed from video and scored.
+//! - [`animation`]: animated GIF, APNG and WebP hashed in-process, frame by frame.
+//!
+//! Frames are hashed by the same PDQ as pictures ([`crate::media::pdq_from_luma`]) on the
+//! reference's float luma of each frame at its coded size, so a frame hash and a picture hash are
+//! comparable codes.
+//!
+//! ```no_run
+//! use referral_dedup::video::{vpdq_from_file, VpdqOptions};
+//! # fn main() -> Result<(), referral_dedup::video::VideoError> {
+//! let hash = vpdq_from_file("speech.mp4".as_ref(), &VpdqOptions::default())?; // 1 frame/s
+//! print!("{}", hash.to_reference()); // frameNumber,quality,pdqhex,timestamp
+//! # Ok(()) }
+//! ```
+
+pub mod align;
+pub mod animation;
+pub mod decode;
+pub mod fingerprint;
+pub mod tmk;
+pub mod vpdq;
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+pub use align::{ClipMatch, ClipRule};
+pub use animation::vpdq_from_animation;
+pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
+pub use fingerprint::{fingerprint_file, FrameVariant, VideoFingerprint};
+pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
+pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
+
+use crate::media::pdq::rgb_to_luma;
+use crate::media::{pdq_from_luma, pdqf_from_luma};
+
+/// Why a video could not be decoded or hashed, or a video hash could not be read.
+///
+/// ```
+/// use referral_dedup::video::VideoError;
+/// assert_eq!(VideoError::ToolMissing("ffmpeg").to_string(),
+///     "ffmpeg is not installed (Debian: apt-get install ffmpeg)");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    /// `ffmpeg` or `ffprobe` is not on the `PATH`.
+    #[error("{0} is not installed (Debian: apt-get install ffmpeg)")]
+    ToolMissing(&'static str),
+    /// Reading the file or talking to the child process failed.
+    #[error("video I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The path is a directory, device, FIFO or socket.
+    #[error("not a regular file: {0}")]
+    NotAFile(String),
+    /// The file is over the size cap.
+    #[error("video file too large: {bytes} bytes exceeds the limit {limit}")]
+    TooLarge {
+        /// File size.
+        bytes: u64,
+        /// The configured cap.
+        limit: u64,
+    },
+    /// The file has no video stream.
+    #[error("no video stream")]
+    NoVideoStream,
+    /// The decoder failed; the message is the tool's own last line.
+    #[error("decoding video: {0}")]
+    Decode(String),
+    /// The child ran past the time limit and was killed.
+    #[error("{program} ran past the {seconds} s limit and was stopped")]
+    Timeout {
+        /// Which program.
+        program: &'static str,
+        /// The limit.
+        seconds: f64,
+    },
+    /// The video has more frames than the frame budget.
+    #[error("video has more than {limit} frames")]
+    TooManyFrames {
+        /// The budget.
+        limit: u64,
+    },
+    /// A vPDQ hash list line could not be read.
+    #[error("vPDQ hash line {line}: {reason}")]
+    Format {
+        /// 1-based line (or list position); 0 for the document as a whole.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A TMK file could not be read, or two TMK hashes are not comparable.
+    #[error("TMK: {0}")]
+    Tmk(String),
+}
+
+/// How to sample and size frames for vPDQ.
+///
+/// ```
+/// use referral_dedup::video::VpdqOptions;
+/// let every_frame = VpdqOptions { seconds_per_hash: 0.0, ..VpdqOptions::default() };
+/// assert_eq!(VpdqOptions::default().seconds_per_hash, 1.0);
+/// # let _ = every_frame;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VpdqOptions {
+    /// Seconds between hashed frames: frame `i` is hashed when `i % step == 0` with
+    /// `step = floor(seconds_per_hash * frame_rate)` (python-threatexchange's sampling); 0 hashes
+    /// every frame (the reference CLI's sample files).
+    pub seconds_per_hash: f64,
+    /// Hash frames resized to this size (the reference's `-128x128` files) instead of the coded
+    /// size.
+    pub size: Option<(u32, u32)>,
+    /// Decoding limits.
+    pub limits: DecodeLimits,
+}
+
+impl Default for VpdqOptions {
+    fn default() -> Self {
+        VpdqOptions {
+            seconds_per_hash: 1.0,
+            size: None,
+            limits: DecodeLimits::default(),
+        }
+    }
+}
+
+/// vPDQ of a video file: the PDQ of every sampled frame.
+///
+/// # Errors
+/// Any [`VideoError`] from decoding.
+pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, VideoError> {
+    let mut frames = Vec::new();
+    hash_frames(path, options, |luma, w, h, frame| {
+        let pdq = pdq_from_luma(luma, w, h);
+        frames.push(FrameHash {
+            quality: pdq.quality,
+            pdq: pdq.hash,
+            ..frame
+        });
+    })?;
+    Ok(VideoHash { frames })
+}
+
+/// Decodes the sampled frames of a video and hands each one's reference luma, size, and a
+/// [`FrameHash`] carrying its number and timestamp (hash fields zero) to `on_frame`.
+fn hash_frames(
+    path: &Path,
+    options: &VpdqOptions,
+    mut on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
+) -> Result<(), VideoError> {
+    let info = probe(path, &options.limits)?;
+    let step = (options.seconds_per_hash * info.frame_rate).floor();
+    let every = if step >= 1.0 { step as u64 } else { 1 };
+    let request = FrameRequest {
+        size: options.size,
+        resample_fps: None,
+        every,
+        scaler: "area",
+    };
+    let mut luma = Vec::new();
+    decode_frames(path, &request, &options.limits, |frame| {
+        let (w, h) = (frame.width as usize, frame.height as usize);
+        luma.resize(w * h, 0.0);
+        rgb_to_luma::<3>(frame.rgb, &mut luma);
+        let stamp = FrameHash {
+            frame_number: frame.index,
+            quality: 0,
+            pdq: crate::hashes::Pdq::default(),
+            timestamp: frame.index as f64 / info.frame_rate,
+        };
+        on_frame(&luma, w, h, stamp);
+        ControlFlow::Continue(())
+    })?;
+    Ok(())
+}
+
+/// TMK+PDQF of a video file, computed as the reference does: frames resampled to 15 per second
+/// and scaled to 64×64 by ffmpeg, PDQF per frame, the reference's periods and coefficients.
+///
+/// # Errors
+/// Any [`VideoError`] from decoding.
+pub fn tmk_from_file(path: &Path, limits: &DecodeLimits) -> Result<TmkFeatures, VideoError> {
+    let request = FrameRequest {
+        size: Some((64, 64)),
+        resample_fps: Some(TMK_FRAMES_PER_SECOND),
+        every: 1,
+        scaler: "bicubic",
+    };
+    let mut features = Vec::new();
+    let mut luma = vec![0f32; 64 * 64];
+    decode_frames(path, &request, limits, |frame| {
+        rgb_to_luma::<3>(frame.rgb, &mut luma);
+        features.push(pdqf_from_luma(&luma, 64, 64).0);
+        ControlFlow::Continue(())
+    })?;
+    Ok(TmkFeatures::from_frame_features(
+        TMK_FRAMES_PER_SECOND as i32,
+        features,
+    ))
+}
