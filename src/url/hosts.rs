@@ -805,12 +805,14 @@ fn parse_rules(text: &str, user: bool) -> Result<Vec<HostRule>, RulesError> {
             "class" => parse_class(rest, d).map_err(|r| RulesError { line, reason: r })?,
             "item" => parse_item(rest, d, line).map_err(|r| RulesError { line, reason: r })?,
             "canon" => parse_canon(rest, d, line).map_err(|r| RulesError { line, reason: r })?,
-            _ => return err(
-                line,
-                format!(
+            _ => {
+                return err(
+                    line,
+                    format!(
                     "unknown word {word:?}: expected prefix, hosts, fragment, class, item or canon"
                 ),
-            ),
+                )
+            }
         }
     }
     if let Some(d) = draft.take() {
