@@ -17,7 +17,9 @@
 //! environment variable `REFDEDUP_TOKEN` (the service refuses to start without one). Bodies
 //! larger than `REFDEDUP_MAX_BODY` bytes (default 16 MiB) are refused with 413. Other settings:
 //! `REFDEDUP_ADDR` (default `127.0.0.1:8080`; port 0 picks a free port), `REFDEDUP_DB` (a
-//! database directory; default: in memory). The first stdout line is `listening on http://ADDR`.
+//! database directory; default: in memory), `REFDEDUP_URL_RULES` (a host rules file added to the
+//! URL keyer's built-in rules; docs/url-hosts.md). The first stdout line is
+//! `listening on http://ADDR`.
 //!
 //! Hashing is CPU work, so each request runs on tokio's blocking pool; the engine is
 //! `Send + Sync` and shared through an `Arc`.
@@ -141,7 +143,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => 16 << 20,
     };
     let addr = std::env::var("REFDEDUP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let config = EngineConfig::default();
+    let mut config = EngineConfig::default();
+    if let Some(path) = std::env::var_os("REFDEDUP_URL_RULES") {
+        let rules = referral_dedup::url::HostRules::from_file(path.as_ref())
+            .map_err(|e| format!("REFDEDUP_URL_RULES: {e}"))?;
+        config.url_rules = Some(rules);
+    }
     let engine = match std::env::var_os("REFDEDUP_DB") {
         Some(dir) => Engine::open(dir, config)?,
         None => Engine::in_memory(config)?,

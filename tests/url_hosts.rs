@@ -476,3 +476,32 @@ fn a_thousand_host_rules_file_parses() {
         "yt:dQw4w9WgXcQ"
     );
 }
+
+#[test]
+fn engine_and_batch_use_user_rules() {
+    use referral_dedup::batch::{dedup_reader, BatchOptions};
+    use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    let config = EngineConfig {
+        url_rules: Some(HostRules::parse(USER_RULES).unwrap()),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::in_memory(config.clone()).unwrap();
+    engine
+        .record(&Referral::new("a").with_url("https://pastey.example/p/AbC123"))
+        .unwrap();
+    let v = engine
+        .check(&Referral::new("b").with_url("https://paste.example.net/view?id=AbC123"))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Duplicate);
+    let backlog = "{\"id\":\"1\",\"url\":\"https://pastey.example/raw/AbC123\"}\n{\"id\":\"2\",\"url\":\"pastey.example/p/AbC123\"}\n";
+    let report = dedup_reader(
+        backlog.as_bytes(),
+        ".".as_ref(),
+        None,
+        &config,
+        &BatchOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.clusters.len(), 1);
+    assert_eq!(report.clusters[0].members, ["1", "2"]);
+}
