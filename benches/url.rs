@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use referral_dedup::url::{canonicalize, UrlKeyer};
+use referral_dedup::url::{canonicalize, HostRules, KeyOptions, UrlKeyer};
 
 /// Number of URLs in the mix.
 const N: usize = 10_000;
@@ -19,13 +19,45 @@ fn bench_url(c: &mut Criterion) {
     if let Err(e) = std::fs::write(list, urls.join("\n") + "\n") {
         eprintln!("could not write {list}: {e}");
     }
+    let hosts = generate_host_mix(N);
+    let list = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/url-bench-urls-hosts.txt"
+    );
+    if let Err(e) = std::fs::write(list, hosts.join("\n") + "\n") {
+        eprintln!("could not write {list}: {e}");
+    }
     let keyer = UrlKeyer::new();
+    let user = KeyOptions::default()
+        .host_rules(HostRules::parse(&many_host_rules(1000)).expect("generated rules parse"))
+        .build();
     let mut g = c.benchmark_group("url");
     g.throughput(Throughput::Elements(urls.len() as u64));
     g.bench_function("key_mix", |b| {
         b.iter(|| {
             for u in &urls {
                 let _ = black_box(keyer.key(black_box(u)));
+            }
+        })
+    });
+    g.bench_function("key_host_mix", |b| {
+        b.iter(|| {
+            for u in &hosts {
+                let _ = black_box(keyer.key(black_box(u)));
+            }
+        })
+    });
+    g.bench_function("key_mix_user_rules_1000", |b| {
+        b.iter(|| {
+            for u in &urls {
+                let _ = black_box(user.key(black_box(u)));
+            }
+        })
+    });
+    g.bench_function("key_host_mix_user_rules_1000", |b| {
+        b.iter(|| {
+            for u in &hosts {
+                let _ = black_box(user.key(black_box(u)));
             }
         })
     });

@@ -149,3 +149,67 @@ pub fn generate_mix(n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// A mix where half the URLs are on the hosts of `src/url/hosts.rules` (file hosts, paste
+/// sites, smaller video platforms, fediverse), in their usual spellings, and half are the
+/// bench mix above.
+pub fn generate_host_mix(n: usize) -> Vec<String> {
+    let base = generate_mix(n);
+    let mut r = Rng(0x2545_F491_4F6C_DD1D);
+    base.into_iter()
+        .enumerate()
+        .map(|(i, u)| {
+            if i % 2 == 0 {
+                return u;
+            }
+            let b = r.id(B64, 8);
+            match r.below(16) {
+                0 => format!(
+                    "https://drive.google.com/file/d/1{}/view?usp=sharing",
+                    r.id(B64, 32)
+                ),
+                1 => format!("https://mega.nz/file/{b}#{}", r.id(B64, 22)),
+                2 => format!("https://mega.nz/#!{b}!{}", r.id(B64, 22)),
+                3 => format!(
+                    "https://www.dropbox.com/scl/fi/{}/report.pdf?rlkey={}&dl=0",
+                    r.id(LOWER36, 21),
+                    r.id(LOWER36, 25)
+                ),
+                4 => format!("https://archive.org/details/{}", r.id(ALNUM, 14)),
+                5 => format!("https://www.bitchute.com/video/{}/", r.id(ALNUM, 12)),
+                6 => format!("https://rumble.com/v{}-some-title.html", r.id(LOWER36, 6)),
+                7 => format!("https://vimeo.com/{}", r.digits(9)),
+                8 => format!("https://www.dailymotion.com/video/x{}", r.id(LOWER36, 6)),
+                9 => format!("https://vk.com/video-{}_{}", r.digits(8), r.digits(9)),
+                10 => format!("https://pastebin.com/raw/{}", r.id(ALNUM, 8)),
+                11 => format!(
+                    "https://www.mediafire.com/file/{}/file.zip/file",
+                    r.id(LOWER36, 15)
+                ),
+                12 => format!("https://ok.ru/video/{}", r.digits(11)),
+                13 => format!("https://streamable.com/{}", r.id(LOWER36, 6)),
+                14 => format!(
+                    "https://bsky.app/profile/{}.bsky.social/post/3k{}",
+                    r.id(LOWER36, 8),
+                    r.id(LOWER36, 11)
+                ),
+                _ => format!(
+                    "https://mastodon.social/@{}/{}",
+                    r.id(ALNUM, 8),
+                    r.digits(18)
+                ),
+            }
+        })
+        .collect()
+}
+
+/// A user rules file with `n` hosts (`files{i}.example`), for the rules-cost bench.
+pub fn many_host_rules(n: usize) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "[host{i}]\nhosts = files{i}.example\nclass id = alnum 4-20\nitem file /f/<id>\nitem file /dl ?id=<id>\ncanon file https://files{i}.example/f/{{id}}\n"
+        ));
+    }
+    text
+}

@@ -46,3 +46,20 @@ fn bench_mix_keys_are_unchanged() {
         &changed[..changed.len().min(5)]
     );
 }
+
+#[test]
+fn host_mix_keys_its_new_hosts() {
+    let keyer = UrlKeyer::new();
+    let mix = generate_host_mix(2000);
+    let hosted = mix
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|u| {
+            let k = keyer.key(u).unwrap();
+            !k.key.starts_with("url:")
+        })
+        .count();
+    assert_eq!(hosted, 1000, "every new-host URL gets an item key");
+    let _ = many_host_rules(3);
+}

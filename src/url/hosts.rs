@@ -1296,6 +1296,25 @@ fn finish(d: Draft, prefixes: &mut HashSet<String>, user: bool) -> Result<HostRu
             }
         }
     }
+    // Kept parameters belong to the kind: every shape of a kind keeps the same ones, so the
+    // canonical URL (whichever shape it takes) keys the same.
+    let mut shapes: Vec<Shape> = d.shapes.into_iter().map(|(s, _, _)| s).collect();
+    for k in 0..d.kinds.len() {
+        let mut keep: Vec<Box<str>> = Vec::new();
+        for s in shapes.iter().filter(|s| usize::from(s.kind) == k) {
+            for p in &s.keep {
+                if !keep.contains(p) {
+                    keep.push(p.clone());
+                }
+            }
+        }
+        if keep.len() > 4 {
+            return err(d.kinds[k].line, "more than 4 kept parameters in one kind");
+        }
+        for s in shapes.iter_mut().filter(|s| usize::from(s.kind) == k) {
+            s.keep = keep.clone();
+        }
+    }
     let prefix = d.prefix.unwrap_or_else(|| d.name.clone());
     if user && RESERVED.contains(&prefix.as_str()) {
         return err(line, format!("prefix {prefix:?} is reserved"));
@@ -1313,7 +1332,7 @@ fn finish(d: Draft, prefixes: &mut HashSet<String>, user: bool) -> Result<HostRu
         any_host: d.any_host,
         fragment: d.fragment,
         classes: d.classes,
-        shapes: d.shapes.into_iter().map(|(s, _, _)| s).collect(),
+        shapes,
         kinds: d.kinds,
         user,
         line,
