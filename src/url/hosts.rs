@@ -366,7 +366,14 @@ impl HostRule {
                 };
             }
         }
-        let host = view.host.strip_prefix("www.").unwrap_or(view.host);
+        // `{host}` (any-host rules): the host without `www.`, with its port (servers on two
+        // ports are two servers).
+        let bare = view.host.strip_prefix("www.").unwrap_or(view.host);
+        let host: Cow<'_, str> = match view.port {
+            Some(p) => Cow::Owned(format!("{bare}:{p}")),
+            None => Cow::Borrowed(bare),
+        };
+        let host = &*host;
         let mut value = String::with_capacity(32);
         for p in &shape.value {
             match p {
