@@ -18,7 +18,9 @@
 //! larger than `REFDEDUP_MAX_BODY` bytes (default 16 MiB) are refused with 413. Other settings:
 //! `REFDEDUP_ADDR` (default `127.0.0.1:8080`; port 0 picks a free port), `REFDEDUP_DB` (a
 //! database directory; default: in memory), `REFDEDUP_WAIT=1` (if another process holds the
-//! database's writer lock, wait for it instead of refusing to start). The first stdout line is
+//! database's writer lock, wait for it instead of refusing to start), `REFDEDUP_URL_RULES` (a
+//! host rules file added to the URL keyer's built-in rules; docs/url-hosts.md). The first stdout
+//! line is
 //! `listening on http://ADDR`.
 //!
 //! The service is the database's one writer while it runs: it holds the store's lock, so a
@@ -149,7 +151,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => 16 << 20,
     };
     let addr = std::env::var("REFDEDUP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let config = EngineConfig::default();
+    let mut config = EngineConfig::default();
+    if let Some(path) = std::env::var_os("REFDEDUP_URL_RULES") {
+        let rules = referral_dedup::url::HostRules::from_file(path.as_ref())
+            .map_err(|e| format!("REFDEDUP_URL_RULES: {e}"))?;
+        config.url_rules = Some(rules);
+    }
     let wait = std::env::var("REFDEDUP_WAIT").is_ok_and(|v| v == "1");
     let engine = match std::env::var_os("REFDEDUP_DB") {
         // Holds the writer lock until the service exits: one writer per database.

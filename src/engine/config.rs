@@ -155,6 +155,9 @@ pub struct EngineConfig {
     pub snapshot_every: Option<u64>,
     /// Most matches a verdict lists (strongest first).
     pub max_evidence: usize,
+    /// User host rules added to the URL keyer's built-in ones (`None`: built-in rules only).
+    /// Keys stored by an earlier run were made with the rules of that run.
+    pub url_rules: Option<crate::url::HostRules>,
 }
 
 impl Default for EngineConfig {
@@ -166,6 +169,7 @@ impl Default for EngineConfig {
             fsync: FsyncPolicy::EveryMillis(100),
             snapshot_every: Some(50_000),
             max_evidence: 32,
+            url_rules: None,
         }
     }
 }

@@ -187,6 +187,12 @@ impl Engine {
     fn empty(config: EngineConfig) -> Result<Engine, EngineError> {
         config.validate()?;
         let config_robust = config.robust.clone();
+        let keyer = match &config.url_rules {
+            Some(rules) => crate::url::KeyOptions::default()
+                .host_rules(rules.clone())
+                .build(),
+            None => UrlKeyer::new(),
+        };
         let confirm = config.rule.confirm.as_ref();
         let dhash_index = (config.rule.dhash_alone.is_some()
             || confirm.is_some_and(|c| c.dhash_threshold.is_some()))
@@ -196,7 +202,7 @@ impl Engine {
         .then(HammingIndex::new);
         Ok(Engine {
             config,
-            keyer: UrlKeyer::new(),
+            keyer,
             entries: DashMap::new(),
             by_external: DashMap::new(),
             aliases: DashMap::new(),

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use url::Url;
 
+use super::hosts::FragmentPolicy;
 use super::UrlError;
 
 /// Inputs longer than this many bytes are rejected with [`UrlError::TooLong`].
@@ -47,6 +48,35 @@ pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
         return Err(UrlError::UnsupportedScheme);
     }
     Ok((url, assumed))
+}
+
+/// An AT Protocol URI of a Bluesky post (`at://{actor}/app.bsky.feed.post/{rkey}`) rewritten
+/// to its `https://bsky.app/profile/{actor}/post/{rkey}` page; `None` for any other input.
+///
+/// # Errors
+/// [`UrlError::UnsupportedScheme`] for an `at://` URI that does not name a post.
+pub(crate) fn at_uri(input: &str) -> Result<Option<String>, UrlError> {
+    let s = input.trim();
+    if !(s.len() > 5 && s.as_bytes()[..5].eq_ignore_ascii_case(b"at://")) {
+        return Ok(None);
+    }
+    if s.len() > MAX_INPUT_LEN {
+        return Err(UrlError::TooLong { len: input.len() });
+    }
+    let mut parts = s[5..].split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(actor), Some("app.bsky.feed.post"), Some(rkey), None)
+            if !actor.is_empty()
+                && !rkey.is_empty()
+                && !actor.contains(['?', '#'])
+                && !rkey.contains(['?', '#']) =>
+        {
+            Ok(Some(format!(
+                "https://bsky.app/profile/{actor}/post/{rkey}"
+            )))
+        }
+        _ => Err(UrlError::UnsupportedScheme),
+    }
 }
 
 /// The scheme of `s` if it starts with one (`scheme:`), telling `host:port` apart from a scheme.
@@ -89,6 +119,8 @@ pub(crate) struct View<'a> {
     pub query: Option<Cow<'a, str>>,
     /// A `#!` route (the text after `#!`), escapes normalised.
     pub route: Option<Cow<'a, str>>,
+    /// The whole fragment (without `#`), escapes normalised; `None` when absent or empty.
+    pub fragment: Option<Cow<'a, str>>,
 }
 
 impl<'a> View<'a> {
@@ -113,10 +145,15 @@ impl<'a> View<'a> {
             normalize_escapes(path)
         };
         let query = url.query().filter(|q| !q.is_empty()).map(normalize_escapes);
-        let route = url
+        let fragment = url
             .fragment()
-            .and_then(|f| f.strip_prefix('!'))
+            .filter(|f| !f.is_empty())
             .map(normalize_escapes);
+        let route = match &fragment {
+            Some(Cow::Borrowed(f)) => f.strip_prefix('!').map(Cow::Borrowed),
+            Some(Cow::Owned(f)) => f.strip_prefix('!').map(|r| Cow::Owned(r.to_owned())),
+            None => None,
+        };
         let (sub, site) = split_site(host);
         Ok(View {
             https: url.scheme() == "https",
@@ -127,7 +164,22 @@ impl<'a> View<'a> {
             path,
             query,
             route,
+            fragment,
         })
+    }
+
+    /// The fragment a generic key keeps under `policy`: by default only hash-bang and route
+    /// fragments (`#!...`, `#F!...`, `#/...`), which name the item on single-page sites.
+    pub(crate) fn kept_fragment(&self, policy: FragmentPolicy) -> Option<&str> {
+        let f = self.fragment.as_deref()?;
+        match policy {
+            FragmentPolicy::Drop => None,
+            FragmentPolicy::Keep => Some(f),
+            FragmentPolicy::Route => {
+                (f.starts_with('!') || f.starts_with("F!") || (f.starts_with('/') && f.len() > 1))
+                    .then_some(f)
+            }
+        }
     }
 
     /// Non-empty path segments.
@@ -332,9 +384,9 @@ pub(crate) fn generic_canonical(input: &str) -> Result<String, UrlError> {
         out.push('?');
         out.push_str(q);
     }
-    if let Some(r) = &view.route {
-        out.push_str("#!");
-        out.push_str(r);
+    if let Some(f) = view.kept_fragment(FragmentPolicy::Route) {
+        out.push('#');
+        out.push_str(f);
     }
     Ok(out)
 }

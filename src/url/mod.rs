@@ -50,6 +50,7 @@
 //! query-engine UDF later.
 
 mod canon;
+mod hosts;
 mod platforms;
 mod rules;
 mod short_links;
@@ -64,10 +65,14 @@ use serde::Serialize;
 use url::Url;
 
 pub use canon::MAX_INPUT_LEN;
-pub use platforms::Platform;
+pub use hosts::{builtin_traps, HostRules, RulesError, MAX_RULES_LEN};
+pub use platforms::{HostName, Platform};
 pub use rules::{Rule, Rules};
 
+use std::sync::Arc;
+
 use canon::{parse_input, push_origin, push_port, View};
+use hosts::{FragmentPolicy, HostTable};
 use tracking::TrackingTable;
 use wrappers::Unwrapped;
 
@@ -138,12 +143,24 @@ pub struct UrlKey {
 /// assert_eq!(k.key, "url:youtu.be/dQw4w9WgXcQ");
 /// ```
 #[must_use]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct KeyOptions {
     max_hops: u8,
     platform_keys: bool,
     strip_tracking: bool,
+    hosts: Arc<HostTable>,
 }
+
+impl PartialEq for KeyOptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.max_hops == other.max_hops
+            && self.platform_keys == other.platform_keys
+            && self.strip_tracking == other.strip_tracking
+            && Arc::ptr_eq(&self.hosts, &other.hosts)
+    }
+}
+
+impl Eq for KeyOptions {}
 
 impl Default for KeyOptions {
     fn default() -> Self {
@@ -151,6 +168,7 @@ impl Default for KeyOptions {
             max_hops: 5,
             platform_keys: true,
             strip_tracking: true,
+            hosts: hosts::builtin_arc(),
         }
     }
 }
@@ -172,6 +190,29 @@ impl KeyOptions {
     /// Whether tracking parameters are removed from generic keys (default `true`).
     pub fn strip_tracking(mut self, on: bool) -> Self {
         self.strip_tracking = on;
+        self
+    }
+
+    /// Adds user host rules to the built-in ones (see [`HostRules`]): a user rule replaces the
+    /// built-in rule of the same name and comes first on every host it lists.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use referral_dedup::url::{HostRules, KeyOptions};
+    /// let rules = HostRules::parse(
+    ///     "[files]\nhosts = files.example\nclass id = alnum 4-20\nitem file /f/<id>\nitem file /dl ?id=<id>\ncanon file https://files.example/f/{id}\n",
+    /// )?;
+    /// let keyer = KeyOptions::default().host_rules(rules).build();
+    /// assert_eq!(keyer.key("https://files.example/dl?id=AbCd12&x=1")?.key, "files:file:AbCd12");
+    /// # Ok(()) }
+    /// ```
+    pub fn host_rules(mut self, rules: HostRules) -> Self {
+        self.hosts = Arc::new(HostTable::merged(hosts::builtin_table(), &rules));
+        self
+    }
+
+    pub(crate) fn host_table(mut self, table: Arc<HostTable>) -> Self {
+        self.hosts = table;
         self
     }
 
@@ -259,12 +300,16 @@ impl UrlKeyer {
     }
 
     fn key_inner(&self, input: &str, use_resolutions: bool) -> Result<UrlKey, UrlError> {
-        let (url, assumed) = parse_input(input)?;
+        let at = canon::at_uri(input)?;
+        let (url, assumed) = parse_input(at.as_deref().unwrap_or(input))?;
         let mut trail = Trail {
             rules: Rules::new(),
             via: None,
             hop_limited: false,
         };
+        if at.is_some() {
+            trail.rules.push(Rule::AtUri);
+        }
         if assumed {
             trail.rules.push(Rule::SchemeAssumed);
         }
@@ -273,12 +318,15 @@ impl UrlKeyer {
             // A chain longer than the bound keys the input itself, so that keying the canonical
             // URL (which has the same chain) gives the same key again.
             trail.rules.clear();
+            if at.is_some() {
+                trail.rules.push(Rule::AtUri);
+            }
             if assumed {
                 trail.rules.push(Rule::SchemeAssumed);
             }
             trail.rules.push(Rule::HopLimit);
             trail.via = None;
-            k = self.generic(&View::new(&url)?, &mut trail);
+            k = self.generic(&View::new(&url)?, &mut trail, FragmentPolicy::Route);
         }
         Ok(UrlKey {
             key: k.key,
@@ -357,7 +405,14 @@ impl UrlKeyer {
                 platform: None,
             });
         }
+        let mut fragment = FragmentPolicy::Route;
         if self.options.platform_keys {
+            let hosts = &*self.options.hosts;
+            if hosts.user_covers_platforms {
+                if let (_, Some((k, name))) = hosts.key(&view, true, false) {
+                    return Ok(host_keyed(k, name, trail));
+                }
+            }
             if let Some(p) = platforms::key(&view) {
                 if p.front_end {
                     trail.rules.push(Rule::FrontEnd);
@@ -369,12 +424,28 @@ impl UrlKeyer {
                     platform: Some(p.platform),
                 });
             }
+            let any_host = !platforms::is_platform_host(view.sub, view.site);
+            match hosts.key(&view, false, any_host) {
+                (Some(rule), None) => fragment = rule.fragment,
+                (rule, Some((k, name))) => {
+                    // An any-host rule (fediverse statuses) only applies when nothing but
+                    // tracking parameters would be dropped: its host is not known to it.
+                    let extra = rule.is_none()
+                        && view
+                            .pairs()
+                            .any(|(n, _)| !self.tracking.is_tracking(view.host, n));
+                    if !extra {
+                        return Ok(host_keyed(k, name, trail));
+                    }
+                }
+                (None, None) => {}
+            }
         }
-        Ok(self.generic(&view, trail))
+        Ok(self.generic(&view, trail, fragment))
     }
 
     /// The generic key and canonical URL.
-    fn generic(&self, view: &View<'_>, trail: &mut Trail) -> Keyed {
+    fn generic(&self, view: &View<'_>, trail: &mut Trail, fragment: FragmentPolicy) -> Keyed {
         let host_key = view.host.strip_prefix("www.").unwrap_or(view.host);
         // Query pairs kept, on the stack for all but unusually long queries.
         let mut kept: smallvec::SmallVec<[&str; 12]> = smallvec::SmallVec::new();
@@ -398,7 +469,8 @@ impl UrlKeyer {
             }
         }
         let query_len: usize = kept.iter().map(|p| p.len() + 1).sum();
-        let route_len = view.route.as_deref().map_or(0, |r| r.len() + 2);
+        let kept_fragment = view.kept_fragment(fragment);
+        let route_len = kept_fragment.map_or(0, |r| r.len() + 1);
 
         let mut canonical = String::with_capacity(
             8 + view.host.len() + 6 + view.path.len() + query_len + route_len,
@@ -406,9 +478,9 @@ impl UrlKeyer {
         push_origin(&mut canonical, view, view.host);
         canonical.push_str(&view.path);
         push_query(&mut canonical, &kept);
-        if let Some(r) = view.route.as_deref() {
-            canonical.push_str("#!");
-            canonical.push_str(r);
+        if let Some(f) = kept_fragment {
+            canonical.push('#');
+            canonical.push_str(f);
         }
 
         let mut key =
@@ -421,9 +493,9 @@ impl UrlKeyer {
             kept.sort_unstable();
         }
         push_query(&mut key, &kept);
-        if let Some(r) = view.route.as_deref() {
-            key.push_str("#!");
-            key.push_str(r);
+        if let Some(f) = kept_fragment {
+            key.push('#');
+            key.push_str(f);
         }
 
         if removed {
@@ -503,6 +575,17 @@ impl UrlKeyer {
             .collect();
         v.sort();
         v
+    }
+}
+
+/// A host-rule item key with its trail entry.
+fn host_keyed(k: hosts::HostKey, name: &'static str, trail: &mut Trail) -> Keyed {
+    let platform = Platform::Host(HostName::new(name));
+    trail.rules.push(Rule::Platform(platform));
+    Keyed {
+        key: k.key,
+        canonical: k.canonical,
+        platform: Some(platform),
     }
 }
 

@@ -9,9 +9,31 @@ use serde::Serialize;
 
 use super::canon::{rsplit_once_byte, split_once_byte, View};
 
-/// A platform whose items get content keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The name of a host rule (built-in `hosts.rules` or a user's [`HostRules`](super::HostRules)),
+/// shown as the platform of its keys: `mega`, `gdrive`, `vimeo`, ...
+///
+/// ```
+/// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+/// let k = referral_dedup::url::key("https://mega.nz/file/AbCdEfGh#key")?;
+/// assert_eq!(k.platform.unwrap().as_str(), "mega");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostName(&'static str);
+
+impl HostName {
+    pub(crate) fn new(name: &'static str) -> Self {
+        HostName(name)
+    }
+
+    /// The rule name.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// A platform whose items get content keys: the seven hand-written platforms, or a host rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Platform {
     /// YouTube (`yt:` keys).
@@ -28,6 +50,14 @@ pub enum Platform {
     Telegram,
     /// Reddit (`rd:` keys).
     Reddit,
+    /// A host rule's item (`mega:file:...`, `gdrive:folder:...`, a user rule's keys).
+    Host(HostName),
+}
+
+impl Serialize for Platform {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl Platform {
@@ -46,6 +76,7 @@ impl Platform {
             Platform::Tiktok => "tiktok",
             Platform::Telegram => "telegram",
             Platform::Reddit => "reddit",
+            Platform::Host(h) => h.as_str(),
         }
     }
 }
@@ -94,6 +125,16 @@ fn platform_of(sub: &str, site: &str) -> Option<(Platform, bool)> {
     Some(p)
 }
 
+/// Whether the host belongs to one of the seven hand-written platforms (or their front ends).
+pub(crate) fn is_platform_host(sub: &str, site: &str) -> bool {
+    platform_of(sub, site).is_some()
+}
+
+/// Whether a site (last two labels) belongs to one of the seven hand-written platforms.
+pub(crate) fn is_platform_site(site: &str) -> bool {
+    platform_of("", site).is_some()
+}
+
 /// The platform key for `view`, if its host is a platform and its shape names an item.
 pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
     let (platform, front_end) = platform_of(view.sub, view.site)?;
@@ -105,6 +146,7 @@ pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
         Platform::Tiktok => tiktok(view),
         Platform::Telegram => telegram(view),
         Platform::Reddit => reddit(view),
+        Platform::Host(_) => None,
     }?;
     Some(PlatformKey {
         platform,
@@ -242,7 +284,20 @@ fn yt_playlist(list: &str) -> Option<(String, String)> {
 }
 
 fn twitter(view: &View<'_>) -> Option<(String, String)> {
-    let (seg_arr, seg_n) = first_segments::<4>(view);
+    let (mut seg_arr, mut seg_n) = first_segments::<4>(view);
+    if seg_n == 0 {
+        // Legacy hash-bang links: `twitter.com/#!/user/status/ID`.
+        if let Some(route) = view.route.as_deref().and_then(|r| r.strip_prefix('/')) {
+            let route = split_once_byte(route, b'?').map_or(route, |(p, _)| p);
+            for s in super::canon::split_byte(route, b'/')
+                .filter(|s| !s.is_empty())
+                .take(4)
+            {
+                seg_arr[seg_n] = s;
+                seg_n += 1;
+            }
+        }
+    }
     let segs = &seg_arr[..seg_n];
     let id = match segs {
         ["i", "web", "status", id, ..] | ["i", "status", id, ..] | ["statuses", id, ..] => *id,

@@ -45,22 +45,43 @@ pub enum Rule {
     /// More wrappers or resolutions than [`KeyOptions::max_hops`] allows: the input URL itself
     /// was keyed generically (`hop-limit`).
     HopLimit,
+    /// An `at://` URI of a Bluesky post was read as its bsky.app page (`at-uri`).
+    AtUri,
+}
+
+impl Rule {
+    /// The rule string in two parts, name and argument: `("platform", Some("x"))` for
+    /// `platform:x`, `("generic", None)` for `generic`. Lets writers emit rule strings without
+    /// formatting machinery.
+    ///
+    /// ```
+    /// use referral_dedup::url::Rule;
+    /// assert_eq!(Rule::Unwrapped("google").parts(), ("unwrapped", Some("google")));
+    /// assert_eq!(Rule::Generic.parts(), ("generic", None));
+    /// ```
+    pub fn parts(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Rule::SchemeAssumed => ("scheme-assumed", None),
+            Rule::Unwrapped(w) => ("unwrapped", Some(w)),
+            Rule::Via(s) => ("via", Some(s)),
+            Rule::Snapshot => ("snapshot", None),
+            Rule::ShortLink => ("short-link", None),
+            Rule::Resolved => ("resolved", None),
+            Rule::FrontEnd => ("front-end", None),
+            Rule::Platform(p) => ("platform", Some(p.as_str())),
+            Rule::TrackingRemoved => ("tracking-removed", None),
+            Rule::Generic => ("generic", None),
+            Rule::HopLimit => ("hop-limit", None),
+            Rule::AtUri => ("at-uri", None),
+        }
+    }
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rule::SchemeAssumed => f.write_str("scheme-assumed"),
-            Rule::Unwrapped(w) => write!(f, "unwrapped:{w}"),
-            Rule::Via(s) => write!(f, "via:{s}"),
-            Rule::Snapshot => f.write_str("snapshot"),
-            Rule::ShortLink => f.write_str("short-link"),
-            Rule::Resolved => f.write_str("resolved"),
-            Rule::FrontEnd => f.write_str("front-end"),
-            Rule::Platform(p) => write!(f, "platform:{p}"),
-            Rule::TrackingRemoved => f.write_str("tracking-removed"),
-            Rule::Generic => f.write_str("generic"),
-            Rule::HopLimit => f.write_str("hop-limit"),
+        match self.parts() {
+            (name, None) => f.write_str(name),
+            (name, Some(arg)) => write!(f, "{name}:{arg}"),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// FNV-1a: the table's keys are short ASCII names, for which it is several times faster than the
 /// default SipHash; the table is built from our own data file, so hash flooding is not a concern.
 #[derive(Default, Clone, Copy)]
-struct Fnv1a(u64);
+pub(crate) struct Fnv1a(u64);
 
 impl Hasher for Fnv1a {
     fn finish(&self) -> u64 {
@@ -31,7 +31,7 @@ impl Hasher for Fnv1a {
     }
 }
 
-type FnvBuild = BuildHasherDefault<Fnv1a>;
+pub(crate) type FnvBuild = BuildHasherDefault<Fnv1a>;
 
 /// The built-in rule table text.
 pub(crate) const BUILTIN_TABLE: &str = include_str!("tracking_params.txt");

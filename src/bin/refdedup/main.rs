@@ -33,6 +33,9 @@ enum Command {
     UrlKey {
         /// File with one URL per line; stdin when absent.
         file: Option<std::path::PathBuf>,
+        /// Host rules to add to the built-in ones (format: docs/url-hosts.md).
+        #[arg(long, value_name = "FILE")]
+        rules: Option<std::path::PathBuf>,
     },
     /// Hash image files (digests, PDQ, dHash, pHash) as JSON lines.
     Hash(hash::HashArgs),
@@ -251,7 +254,7 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::UrlKey { file } => match url_key::run(file.as_deref()) {
+        Command::UrlKey { file, rules } => match url_key::run(file.as_deref(), rules.as_deref()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.map_err(Failure::from),
         },

@@ -1,55 +1,67 @@
-//! `refdedup url-key [FILE]`: one URL per input line in, one JSON object per line out.
+//! `refdedup url-key [--rules FILE] [FILE]`: one URL per input line in, one JSON object per
+//! line out.
+//!
+//! Input is read in bounded pieces (`BufRead::fill_buf`): a line longer than
+//! [`MAX_INPUT_LEN`] is answered with a `too long` error line and skipped without being held in
+//! memory, so even `/dev/zero` keeps memory flat. A leading UTF-8 byte order mark is skipped;
+//! a line that is not valid UTF-8 is an error line (its bytes are never replaced and keyed).
+//! Lines are keyed in parallel batches and written in input order, with the JSON written by
+//! hand into one buffer per chunk of lines.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use rayon::prelude::*;
-use referral_dedup::url::{Platform, Rule, UrlKeyer};
-use serde::Serialize;
+use referral_dedup::url::{HostRules, KeyOptions, UrlError, UrlKeyer, MAX_INPUT_LEN};
 
-/// Lines handled per batch: large inputs are keyed in parallel a batch at a time, so memory
-/// stays bounded and output order equals input order.
-const BATCH_LINES: usize = 16_384;
+/// Lines handled per batch: keyed in parallel, then written in order; memory stays bounded.
+const BATCH_LINES: usize = 65_536;
+/// Lines per parallel work item (one output buffer each).
+const CHUNK_LINES: usize = 2_048;
 /// Below this many lines in a batch, keying runs on the calling thread.
 const PARALLEL_MIN: usize = 512;
+/// Bytes of an over-long line echoed in its error line.
+const ECHO_LONG: usize = 256;
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-#[derive(Serialize)]
-struct KeyLine<'a> {
-    input: &'a str,
-    key: &'a str,
-    canonical: &'a str,
-    platform: Option<Platform>,
-    rules: &'a [Rule],
+/// One input line of a batch.
+enum Line {
+    /// The line's bytes are `data[start..end]` (newline and a final `\r` removed).
+    Whole { start: usize, end: usize },
+    /// The line was longer than the keyer accepts: its first bytes and its full length.
+    TooLong {
+        start: usize,
+        end: usize,
+        len: usize,
+    },
 }
 
-#[derive(Serialize)]
-struct ErrorLine<'a> {
-    input: &'a str,
-    error: String,
-}
-
-/// One output line (without the newline) for one input line.
-fn render(keyer: &UrlKeyer, input: &str) -> String {
-    let out = match keyer.key(input) {
-        Ok(k) => serde_json::to_string(&KeyLine {
-            input,
-            key: &k.key,
-            canonical: &k.canonical,
-            platform: k.platform,
-            rules: &k.rules,
-        }),
-        Err(e) => serde_json::to_string(&ErrorLine {
-            input,
-            error: e.to_string(),
-        }),
-    };
-    // Serialising plain strings and enums cannot fail; fall back to an error line regardless.
-    out.unwrap_or_else(|e| format!(r#"{{"input":null,"error":"{e}"}}"#))
+/// Lines read but not yet keyed.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    lines: Vec<Line>,
 }
 
 /// Runs the command on `file` (stdin when `None`), writing to stdout.
-pub fn run(file: Option<&Path>) -> io::Result<()> {
+///
+/// # Errors
+/// An I/O error, or a rules file that is unreadable or refused (as `InvalidInput`).
+pub fn run(file: Option<&Path>, rules: Option<&Path>) -> io::Result<()> {
+    let keyer = match rules {
+        Some(p) => {
+            let rules = HostRules::from_file(p).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("rules {}: {e}", p.display()),
+                )
+            })?;
+            KeyOptions::default().host_rules(rules).build()
+        }
+        None => UrlKeyer::new(),
+    };
     let reader: Box<dyn Read> = match file {
         Some(p) => Box::new(
             File::open(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
@@ -57,40 +69,258 @@ pub fn run(file: Option<&Path>) -> io::Result<()> {
         None => Box::new(io::stdin().lock()),
     };
     let stdout = io::stdout().lock();
-    key_lines(
-        BufReader::with_capacity(1 << 16, reader),
-        BufWriter::with_capacity(1 << 16, stdout),
-    )
+    key_lines(&keyer, BufReader::with_capacity(1 << 20, reader), stdout)
 }
 
 /// Keys every line of `input` into `output`.
-pub fn key_lines(mut input: impl BufRead, mut output: impl Write) -> io::Result<()> {
-    let keyer = UrlKeyer::new();
-    let mut batch: Vec<String> = Vec::with_capacity(BATCH_LINES);
-    let mut buf = Vec::new();
+pub fn key_lines(
+    keyer: &UrlKeyer,
+    mut input: impl BufRead,
+    mut output: impl Write,
+) -> io::Result<()> {
+    let mut batch = Batch::default();
+    // The current line: where it starts in `batch.data`, its full length so far, whether it
+    // outgrew the limit, and whether it is the first line (which may start with a BOM).
+    let mut line_start = 0usize;
+    let mut line_len = 0usize;
+    let mut first_line = true;
     loop {
-        buf.clear();
-        let n = input.read_until(b'\n', &mut buf)?;
-        if n > 0 {
-            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            batch.push(String::from_utf8_lossy(line).into_owned());
-        }
-        if batch.len() == BATCH_LINES || (n == 0 && !batch.is_empty()) {
-            let rendered: Vec<String> = if batch.len() >= PARALLEL_MIN {
-                batch.par_iter().map(|l| render(&keyer, l)).collect()
-            } else {
-                batch.iter().map(|l| render(&keyer, l)).collect()
-            };
-            for line in &rendered {
-                output.write_all(line.as_bytes())?;
-                output.write_all(b"\n")?;
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            if line_len > 0 {
+                end_line(&mut batch, line_start, line_len, first_line);
             }
-            batch.clear();
-        }
-        if n == 0 {
+            flush_batch(keyer, &mut batch, &mut output)?;
             break;
         }
+        let n = buf.len();
+        let mut at = 0;
+        while at < n {
+            let nl = memchr::memchr(b'\n', &buf[at..]);
+            let piece_end = nl.map_or(n, |i| at + i);
+            let piece = &buf[at..piece_end];
+            // Keep at most MAX_INPUT_LEN + 1 bytes of a line (room for a final `\r`).
+            let room = (MAX_INPUT_LEN + 1).saturating_sub(line_len);
+            batch
+                .data
+                .extend_from_slice(&piece[..piece.len().min(room)]);
+            line_len += piece.len();
+            at = piece_end;
+            if nl.is_some() {
+                at += 1;
+                end_line(&mut batch, line_start, line_len, first_line);
+                first_line = false;
+                line_start = batch.data.len();
+                line_len = 0;
+                if batch.lines.len() >= BATCH_LINES {
+                    flush_batch(keyer, &mut batch, &mut output)?;
+                    line_start = 0;
+                }
+            }
+        }
+        input.consume(n);
     }
     output.flush()
+}
+
+/// Records the line that starts at `start` in the batch (its bytes are already there).
+fn end_line(batch: &mut Batch, start: usize, len: usize, first: bool) {
+    let mut s = start;
+    let kept_end = batch.data.len();
+    if first && batch.data[s..kept_end].starts_with(BOM) {
+        s += BOM.len();
+    }
+    let full = len - (s - start);
+    if len > MAX_INPUT_LEN + 1 || (len == MAX_INPUT_LEN + 1 && batch.data[kept_end - 1] != b'\r') {
+        let echo_end = (s + ECHO_LONG).min(kept_end);
+        batch.lines.push(Line::TooLong {
+            start: s,
+            end: echo_end,
+            len: full,
+        });
+        // The over-long tail is not needed: keep only the echoed prefix.
+        batch.data.truncate(echo_end);
+        return;
+    }
+    let mut end = kept_end;
+    if end > s && batch.data[end - 1] == b'\r' {
+        end -= 1;
+    }
+    batch.lines.push(Line::Whole { start: s, end });
+}
+
+/// Keys and writes the batch, then empties it.
+fn flush_batch(keyer: &UrlKeyer, batch: &mut Batch, output: &mut impl Write) -> io::Result<()> {
+    if batch.lines.is_empty() {
+        batch.data.clear();
+        return Ok(());
+    }
+    let data = &batch.data;
+    let render_chunk = |lines: &[Line]| {
+        let mut out = Vec::with_capacity(lines.len() * 200);
+        for l in lines {
+            render(keyer, data, l, &mut out);
+        }
+        out
+    };
+    if batch.lines.len() >= PARALLEL_MIN {
+        let chunks: Vec<Vec<u8>> = batch
+            .lines
+            .par_chunks(CHUNK_LINES)
+            .map(render_chunk)
+            .collect();
+        for c in &chunks {
+            output.write_all(c)?;
+        }
+    } else {
+        output.write_all(&render_chunk(&batch.lines))?;
+    }
+    batch.lines.clear();
+    batch.data.clear();
+    Ok(())
+}
+
+/// Appends the output line for one input line.
+fn render(keyer: &UrlKeyer, data: &[u8], line: &Line, out: &mut Vec<u8>) {
+    match *line {
+        Line::Whole { start, end } => {
+            let bytes = &data[start..end];
+            match std::str::from_utf8(bytes) {
+                Ok(input) => match keyer.key(input) {
+                    Ok(k) => {
+                        out.extend_from_slice(b"{\"input\":");
+                        push_json_str(out, input);
+                        out.extend_from_slice(b",\"key\":");
+                        push_json_str(out, &k.key);
+                        out.extend_from_slice(b",\"canonical\":");
+                        push_json_str(out, &k.canonical);
+                        out.extend_from_slice(b",\"platform\":");
+                        match k.platform {
+                            Some(p) => push_json_str(out, p.as_str()),
+                            None => out.extend_from_slice(b"null"),
+                        }
+                        out.extend_from_slice(b",\"rules\":[");
+                        for (i, r) in k.rules.iter().enumerate() {
+                            if i > 0 {
+                                out.push(b',');
+                            }
+                            let (name, arg) = r.parts();
+                            out.push(b'"');
+                            push_json_body(out, name);
+                            if let Some(a) = arg {
+                                out.push(b':');
+                                push_json_body(out, a);
+                            }
+                            out.push(b'"');
+                        }
+                        out.extend_from_slice(b"]}\n");
+                    }
+                    Err(e) => error_line(out, input, &e.to_string()),
+                },
+                Err(e) => error_line(
+                    out,
+                    &String::from_utf8_lossy(bytes),
+                    &format!(
+                        "invalid UTF-8 at byte {}: URLs are keyed only from valid UTF-8",
+                        e.valid_up_to()
+                    ),
+                ),
+            }
+        }
+        Line::TooLong { start, end, len } => {
+            let prefix = String::from_utf8_lossy(&data[start..end]);
+            let mut echo = prefix.into_owned();
+            echo.push('…');
+            error_line(out, &echo, &UrlError::TooLong { len }.to_string());
+        }
+    }
+}
+
+fn error_line(out: &mut Vec<u8>, input: &str, error: &str) {
+    out.extend_from_slice(b"{\"input\":");
+    push_json_str(out, input);
+    out.extend_from_slice(b",\"error\":");
+    push_json_str(out, error);
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends `s` as a JSON string (escaping as serde_json does).
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    push_json_body(out, s);
+    out.push(b'"');
+}
+
+fn push_json_body(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    if !b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\') {
+        out.extend_from_slice(b);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut from = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => &[],
+            _ => continue,
+        };
+        out.extend_from_slice(&b[from..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 15)]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&b[from..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_on(input: &[u8]) -> String {
+        let mut out = Vec::new();
+        key_lines(&UrlKeyer::new(), input, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_strings_escape_like_serde_json() {
+        for s in [
+            "plain",
+            "a\"b\\c",
+            "tab\there\nline\u{1}\u{1f}",
+            "é ü \u{7f}",
+        ] {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_and_crlf() {
+        let out = run_on(b"https://x.com/a/status/1\r\nhttps://x.com/a/status/2");
+        let keys: Vec<&str> = out.lines().collect();
+        assert_eq!(keys.len(), 2);
+        assert!(keys[0].contains(r#""key":"x:1""#));
+        assert!(keys[1].contains(r#""key":"x:2""#));
+    }
 }
