@@ -1,6 +1,6 @@
 //! Engine policy: which hashes count, at what distance, and how entries are persisted.
 
-use crate::matching::RobustOptions;
+use crate::matching::{ContentCheck, RobustOptions};
 use crate::media::HashOptions;
 use crate::store::FsyncPolicy;
 
@@ -43,7 +43,7 @@ use crate::store::FsyncPolicy;
 /// let plain = MatchRule::plain_pdq();
 /// assert!(!plain.dihedral && !plain.variants && plain.confirm.is_none() && plain.loose_threshold.is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MatchRule {
     /// Largest PDQ Hamming distance that matches on its own (0..=256).
     pub pdq_threshold: u32,
@@ -62,6 +62,13 @@ pub struct MatchRule {
     pub dhash_alone: Option<u32>,
     /// pHash radius at which pHash alone decides (`None`: never).
     pub phash_alone: Option<u32>,
+    /// Content over frame: a PDQ match between two pictures that both carry luma grids
+    /// counts only through an alignment whose content agrees ([`crate::matching::content`]).
+    /// `None`: PDQ distances decide alone.
+    pub content: Option<ContentCheck>,
+    /// The perceptual rule for pictures under [`quality_floor`](Self::quality_floor)
+    /// (`None`: they match on keys and digests only).
+    pub low_quality: Option<LowQualityRule>,
 }
 
 impl Default for MatchRule {
@@ -81,6 +88,36 @@ impl Default for MatchRule {
             }),
             dhash_alone: None,
             phash_alone: None,
+            content: Some(ContentCheck::default()),
+            low_quality: Some(LowQualityRule::default()),
+        }
+    }
+}
+
+/// How pictures whose PDQ quality is under the floor (text on a flat colour, dark or blurred
+/// pictures) match: a tight PDQ distance through an alignment whose content agrees
+/// ([`MatchRule::content`], required), confirmed by the dHash *and* the pHash of the whole
+/// pictures. Without luma grids on both sides (hash-list items) they do not match
+/// perceptually.
+///
+/// ```
+/// use referral_dedup::engine::LowQualityRule;
+/// let r = LowQualityRule::default();
+/// assert!(r.pdq_threshold <= 31 && r.hash64_threshold <= 16);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowQualityRule {
+    /// Largest PDQ distance.
+    pub pdq_threshold: u32,
+    /// Largest dHash and pHash distance (of 64 bits), both required.
+    pub hash64_threshold: u32,
+}
+
+impl Default for LowQualityRule {
+    fn default() -> Self {
+        LowQualityRule {
+            pdq_threshold: 24,
+            hash64_threshold: 10,
         }
     }
 }
@@ -104,6 +141,8 @@ impl MatchRule {
             confirm: None,
             dhash_alone: None,
             phash_alone: None,
+            content: None,
+            low_quality: None,
         }
     }
 }
