@@ -11,9 +11,9 @@ use crate::store::FsyncPolicy;
 /// [`crate::matching::MatchRule`]):
 ///
 /// 1. URL keys and exact digests (BLAKE3, SHA-256, MD5) match when equal.
-/// 2. Every PDQ tier needs both hashes to reach [`quality_floor`](Self::quality_floor) (50): a
-///    low-quality PDQ hash (flat or tiny pictures) never matches. A known item whose list gave
-///    no quality is trusted as the list provider vetted it.
+/// 2. The strict, loose and confirmed tiers need both hashes to reach
+///    [`quality_floor`](Self::quality_floor) (50); below it only the low-quality rule (7.)
+///    applies. A known item whose list gave no quality is trusted as the list provider vetted it.
 /// 3. **Strict**: some query code within [`pdq_threshold`](Self::pdq_threshold) (31 bits,
 ///    Meta's recommended value) of some stored code.
 /// 4. **Loose**: within [`loose_threshold`](Self::loose_threshold) (52).
@@ -27,7 +27,12 @@ use crate::store::FsyncPolicy;
 ///    Referrals store only their boxes, which keeps batch dedup within about 2.5x of plain PDQ
 ///    (storing and looking up every crop made it 9x slower), so a crop of an earlier
 ///    *referral* is caught by the loose and confirmed tiers only.
-/// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
+/// 7. Content over frame ([`content`](Self::content)): when both pictures carry luma grids
+///    (pictures hashed by this engine; not hash-list items or entries replayed from disk), a
+///    tier counts only the distance of an alignment whose content agrees
+///    ([`crate::matching::ContentCheck`]). Pictures under the quality floor match only that
+///    way, within 24 bits, with dHash and pHash within 10 ([`low_quality`](Self::low_quality)).
+/// 8. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
 ///    [`phash_alone`](Self::phash_alone) are `None`): measured on unrelated pictures they give
 ///    false matches at any useful radius.
 ///
@@ -243,6 +248,23 @@ impl EngineConfig {
                 || c.phash_threshold.is_some_and(|t| t > 64)
             {
                 return bad("dHash/pHash radius must be at most 64");
+            }
+        }
+        if let Some(c) = &r.content {
+            let ok = (0.0..=255.0).contains(&c.cell_tolerance)
+                && (0.0..=1.0).contains(&c.max_disagreement);
+            if !ok {
+                return bad(
+                    "rule.content: cell_tolerance must be in 0..=255, max_disagreement in 0..=1",
+                );
+            }
+        }
+        if let Some(l) = &r.low_quality {
+            if l.pdq_threshold > 256 || l.hash64_threshold > 64 {
+                return bad("rule.low_quality: PDQ threshold at most 256, dHash/pHash at most 64");
+            }
+            if r.content.is_none() {
+                return bad("rule.low_quality needs rule.content (it matches only through agreeing content)");
             }
         }
         if self.max_evidence == 0 {

@@ -12,7 +12,12 @@
 //! bits, within 52, or within 80 when dHash and pHash both agree within 16 of 64 bits,
 //! comparing the query's 8 dihedral variants and its border-trimmed boxes with every stored
 //! code (plain PDQ, trimmed boxes; for known content also crops and ±3° rotations). dHash and pHash never decide on their own (they
-//! falsely match unrelated pictures). [`MatchRule::plain_pdq`] is plain reference matching.
+//! falsely match unrelated pictures). Between two pictures that both carry luma grids, a PDQ
+//! match counts only through an alignment whose *content* agrees, so two different pictures in
+//! one frame (a page screenshot, caption bands, a poster template) never match on the frame
+//! ([`MatchRule::content`], [`crate::matching::content`]); pictures under the quality floor
+//! match through such an alignment within 24 bits with dHash and pHash close
+//! ([`MatchRule::low_quality`]). [`MatchRule::plain_pdq`] is plain reference matching.
 //!
 //! The engine is `Send + Sync`: checks run concurrently without locks on the hot path (the
 //! indexes are concurrent); recording, deleting and importing are serialised by one writer so

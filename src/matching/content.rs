@@ -10,10 +10,13 @@
 //! 16x16 grid of cells over the region (squashed to a square, as PDQ squashes it). For a
 //! candidate pair, [`ContentCheck::closest_agreeing`] looks at every alignment whose PDQ codes
 //! are within the tier's bound (query region and dihedral variant against stored region),
-//! brings the grids into that alignment, normalises each (mean 0, unit spread) and counts the
-//! cells that disagree: a cell disagrees when no cell of the other grid within one cell of it
-//! is within [`ContentCheck::cell_tolerance`]. The alignment counts only when at most
-//! [`ContentCheck::max_disagreement`] of the cells disagree. A shared frame cannot hide a
+//! brings the grids into that alignment, tone maps one onto the other by rank (histogram
+//! matching: brightness, contrast, gamma and greyscale edits cancel) and counts the cells that
+//! disagree: a cell disagrees when no cell of the other grid within one cell of it is within
+//! [`ContentCheck::cell_tolerance`] luma levels. The alignment counts only when at most
+//! [`ContentCheck::max_disagreement`] of the cells disagree (9%: a watermark or a small logo
+//! added to a copy stays under it; the content region of a shared frame, at least 15% of the
+//! picture on the harness, does not). A shared frame cannot hide a
 //! content region: however much of the picture the frame covers, the cells of the content
 //! region disagree when the content differs. Edits that keep the picture (re-encoding,
 //! rescaling, tone changes, mirrors through the matching dihedral variant, small shifts) leave
@@ -142,17 +145,13 @@ pub struct ContentCheck {
     pub cell_tolerance: f32,
     /// Largest fraction of disagreeing cells for the regions to agree.
     pub max_disagreement: f32,
-    /// A grid whose luma spread is under this (0..=255 levels: a nearly flat picture) is
-    /// not fitted for contrast, only for brightness.
-    pub min_spread: f32,
 }
 
 impl Default for ContentCheck {
     fn default() -> Self {
         ContentCheck {
-            cell_tolerance: 10.0,
-            max_disagreement: 0.03,
-            min_spread: 4.0,
+            cell_tolerance: 6.0,
+            max_disagreement: 0.09,
         }
     }
 }
@@ -185,9 +184,9 @@ pub struct ContentMatch {
 }
 
 impl ContentCheck {
-    /// Fraction of cells of `a` and `b` (already aligned) that disagree: `b` is first fitted
-    /// to `a` by a least-squares tone map (gain and offset, so brightness and contrast edits
-    /// do not count), then a cell disagrees when no cell within one cell of it on the other
+    /// Fraction of cells of `a` and `b` (already aligned) that disagree: `a` is first tone
+    /// mapped onto `b` by rank (so brightness, contrast and gamma edits do not count), then a
+    /// cell disagrees when no cell within one cell of it on the other
     /// side comes within [`ContentCheck::cell_tolerance`] luma levels, either way.
     ///
     /// ```
@@ -197,24 +196,19 @@ impl ContentCheck {
     /// ```
     pub fn disagreement(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
         let n = (GRID * GRID) as f32;
-        let fa: [f32; GRID * GRID] = a.0.map(f32::from);
         let fb: [f32; GRID * GRID] = b.0.map(f32::from);
-        let (ma, mb) = (fa.iter().sum::<f32>() / n, fb.iter().sum::<f32>() / n);
-        let (mut cov, mut var_a, mut var_b) = (0f32, 0f32, 0f32);
-        for (x, y) in fa.iter().zip(&fb) {
-            cov += (x - ma) * (y - mb);
-            var_a += (x - ma).powi(2);
-            var_b += (y - mb).powi(2);
+        // Tone map a onto b by rank (histogram matching): the cell of a with the k-th
+        // smallest value takes the k-th smallest value of b. Any monotone tone change
+        // (brightness, contrast, gamma, greyscale) cancels; where the two differ in place,
+        // the difference stays.
+        let mut order: Vec<usize> = (0..GRID * GRID).collect();
+        order.sort_by_key(|&i| (a.0[i], i));
+        let mut sorted_b = b.0;
+        sorted_b.sort_unstable();
+        let mut mapped = [0f32; GRID * GRID];
+        for (k, &i) in order.iter().enumerate() {
+            mapped[i] = f32::from(sorted_b[k]);
         }
-        // Gain of the tone map from a to b; a flat side keeps gain 1.
-        let floor = self.min_spread.powi(2) * n;
-        let gain = if var_a < floor || var_b < floor {
-            1.0
-        } else {
-            (cov / var_a).clamp(0.5, 2.0)
-        };
-        // Map a onto b's scale: a' = gain * (a - ma) + mb.
-        let mapped: [f32; GRID * GRID] = fa.map(|x| gain * (x - ma) + mb);
         let near = |x: &[f32; GRID * GRID], y: &[f32; GRID * GRID], cy: usize, cx: usize| {
             let v = x[cy * GRID + cx];
             let mut best = f32::INFINITY;
