@@ -27,10 +27,11 @@ use crate::store::FsyncPolicy;
 ///    Referrals store only their boxes, which keeps batch dedup within about 2.5x of plain PDQ
 ///    (storing and looking up every crop made it 9x slower), so a crop of an earlier
 ///    *referral* is caught by the loose and confirmed tiers only.
-/// 7. Content over frame ([`content`](Self::content)): when both pictures carry luma grids
-///    (pictures hashed by this engine; not hash-list items or entries replayed from disk), a
-///    tier counts only the distance of an alignment whose content agrees
-///    ([`crate::matching::ContentCheck`]). Pictures under the quality floor match only that
+/// 7. Content over frame ([`content`](Self::content)): against an earlier *referral* whose
+///    picture this engine hashed (not entries replayed from disk), a distance beyond the
+///    strict tier counts only as the
+///    distance of an alignment whose content agrees ([`crate::matching::ContentCheck`]);
+///    known content keeps the plain tiers. Pictures under the quality floor match only that
 ///    way, within 24 bits, with dHash and pHash within 10 ([`low_quality`](Self::low_quality)).
 /// 8. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
 ///    [`phash_alone`](Self::phash_alone) are `None`): measured on unrelated pictures they give

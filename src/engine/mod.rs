@@ -12,7 +12,7 @@
 //! bits, within 52, or within 80 when dHash and pHash both agree within 16 of 64 bits,
 //! comparing the query's 8 dihedral variants and its border-trimmed boxes with every stored
 //! code (plain PDQ, trimmed boxes; for known content also crops and ±3° rotations). dHash and pHash never decide on their own (they
-//! falsely match unrelated pictures). Between two pictures that both carry luma grids, a PDQ
+//! falsely match unrelated pictures). Between two referrals that both carry luma grids, a PDQ
 //! match counts only through an alignment whose *content* agrees, so two different pictures in
 //! one frame (a page screenshot, caption bands, a poster template) never match on the frame
 //! ([`MatchRule::content`], [`crate::matching::content`]); pictures under the quality floor
@@ -503,9 +503,9 @@ impl Engine {
     }
 
     /// The PDQ distance, at most `bound`, of the closest alignment of the query with the entry
-    /// whose content agrees ([`MatchRule::content`]). Without the check (rule off, or no luma
-    /// grids on one side: hash-list items, entries replayed from disk) it is the plain
-    /// distance `closest` when within the bound.
+    /// whose content agrees ([`MatchRule::content`]), when the entry is an earlier referral.
+    /// Without the check (rule off, known content, or no luma grids on one side: entries
+    /// replayed from disk) it is the plain distance `closest` when within the bound.
     fn content_distance(
         &self,
         media: &MediaFingerprint,
@@ -514,8 +514,16 @@ impl Engine {
         bound: u32,
     ) -> Option<u32> {
         let rule = &self.config.rule;
-        let stored = self.regions.get(&entry.id);
+        // Between referrals only: a referral against known content keeps the PDQ tiers (clean
+        // originals; the check cost the match-quality harness 0.1 of recall on crops,
+        // watermarks and tone edits against them).
+        let stored = (entry.source == EntrySource::Referral)
+            .then(|| self.regions.get(&entry.id))
+            .flatten();
         match (&rule.content, stored) {
+            // A strict-tier distance stands on its own (the frame alone never came that close
+            // on the harness; copies edited with crops and watermarks often do).
+            _ if closest <= rule.pdq_threshold && closest <= bound => Some(closest),
             (Some(check), Some(stored)) if !media.query_regions.is_empty() => check
                 .closest_agreeing(&media.query_regions, stored.value(), bound, rule.dihedral)
                 .map(|m| m.distance),
@@ -548,7 +556,16 @@ impl Engine {
         if !(close64(media.dhash, entry.dhash) && close64(media.phash, entry.phash)) {
             return None;
         }
-        self.content_distance(media, entry, closest, low.pdq_threshold)
+        // Always through agreeing content, whatever the entry's source.
+        let stored = self.regions.get(&entry.id)?;
+        rule.content?
+            .closest_agreeing(
+                &media.query_regions,
+                stored.value(),
+                low.pdq_threshold,
+                rule.dihedral,
+            )
+            .map(|m| m.distance)
     }
 
     /// Entries whose dHash or pHash (or both) is within the confirm rule's radius of the query's (whole

@@ -14,9 +14,9 @@
 //! matching: brightness, contrast, gamma and greyscale edits cancel) and counts the cells that
 //! disagree: a cell disagrees when no cell of the other grid within one cell of it is within
 //! [`ContentCheck::cell_tolerance`] luma levels. The alignment counts only when at most
-//! [`ContentCheck::max_disagreement`] of the cells disagree (9%: a watermark or a small logo
-//! added to a copy stays under it; the content region of a shared frame, at least 15% of the
-//! picture on the harness, does not). A shared frame cannot hide a
+//! [`ContentCheck::max_disagreement`] of the cells disagree (5%; on the harness, different
+//! pictures in one frame disagreed on at least 7% of the cells at this tolerance, copies of
+//! one picture on none). A shared frame cannot hide a
 //! content region: however much of the picture the frame covers, the cells of the content
 //! region disagree when the content differs. Edits that keep the picture (re-encoding,
 //! rescaling, tone changes, mirrors through the matching dihedral variant, small shifts) leave
@@ -151,7 +151,7 @@ impl Default for ContentCheck {
     fn default() -> Self {
         ContentCheck {
             cell_tolerance: 6.0,
-            max_disagreement: 0.09,
+            max_disagreement: 0.05,
         }
     }
 }
