@@ -425,7 +425,7 @@ fn logo(style: u32, picture: &RgbImage) -> RgbImage {
         3 => (420.0, 300.0, 95.0),
         _ => (120.0, 290.0, 105.0),
     };
-    if style % 2 == 0 {
+    if style.is_multiple_of(2) {
         // An emoji: a yellow face.
         fill_disc(&mut img, cx, cy, r, [250, 205, 40]);
         fill_disc(
@@ -485,8 +485,8 @@ fn stripes(style: u32, picture: &RgbImage) -> RgbImage {
     for (x, y, p) in img.enumerate_pixels_mut() {
         let t = if diagonal { (x + y) as f32 } else { y as f32 };
         if (t / period).fract() < 0.5 {
-            for k in 0..3 {
-                p.0[k] = clamp8(f32::from(p.0[k]) * (1.0 - alpha) + f32::from(c[k]) * alpha);
+            for (v, &s) in p.0.iter_mut().zip(&c) {
+                *v = clamp8(f32::from(*v) * (1.0 - alpha) + f32::from(s) * alpha);
             }
         }
     }
@@ -767,7 +767,7 @@ impl Split {
     fn seed(self) -> u64 {
         match self {
             Split::Tune => 0x7e57,
-            Split::HeldOut => 0x401d_07,
+            Split::HeldOut => 0x0040_1d07,
         }
     }
 }
@@ -1042,7 +1042,7 @@ fn main() {
             "low-quality recall per edit (--plain-pdq):  {:?}",
             low_quality_recall(&rep)
         );
-        let refs = low_quality_backlog(n, d, 0x401d_0a);
+        let refs = low_quality_backlog(n, d, 0x0040_1d0a);
         run("low_quality".into(), "held_out", &refs, &mut rows);
         let rep = dedup_and_score(&refs, MatchRule::default()).1;
         println!(
@@ -1100,7 +1100,6 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                         let c = ContentCheck {
                             cell_tolerance: t,
                             max_disagreement: 1.0,
-                            ..ContentCheck::default()
                         };
                         match c.closest_agreeing(&a.query_regions, &b.stored_regions, 80, true) {
                             Some(m) => format!("[{},{:.4}]", m.distance, m.disagreement),
@@ -1119,7 +1118,6 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                         let c = ContentCheck {
                             cell_tolerance: t,
                             max_disagreement: 1.0,
-                            ..ContentCheck::default()
                         };
                         let mut lo = f32::INFINITY;
                         for q in &a.query_regions {
@@ -1140,7 +1138,6 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                         let c = ContentCheck {
                             cell_tolerance: t,
                             max_disagreement: 1.0,
-                            ..ContentCheck::default()
                         };
                         format!(
                             "{:.4}",
