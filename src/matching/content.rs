@@ -26,8 +26,10 @@
 //!
 //! ```
 //! use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
-//! let photo = |seed: usize| LumaImage::new(64, 64, (0..64 * 64).map(|i| ((i * 7919 + seed * 104729) % 251) as f32).collect()).unwrap();
-//! let (a, b) = (LumaGrid::of(&photo(1)).unwrap(), LumaGrid::of(&photo(2)).unwrap());
+//! // A picture lit from the left and one lit from the top: same tones, different places.
+//! let across = LumaImage::new(64, 64, (0..64 * 64).map(|i| (i % 64 * 4) as f32).collect()).unwrap();
+//! let down = LumaImage::new(64, 64, (0..64 * 64).map(|i| (i / 64 * 4) as f32).collect()).unwrap();
+//! let (a, b) = (LumaGrid::of(&across).unwrap(), LumaGrid::of(&down).unwrap());
 //! let check = ContentCheck::default();
 //! assert!(check.agrees(&a, &a));
 //! assert!(!check.agrees(&a, &b));
