@@ -102,23 +102,23 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
     }
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn f32(&mut self) -> f32 {
+    pub fn f32(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
         lo + (hi - lo) * self.f32()
     }
-    fn below(&mut self, n: u32) -> u32 {
+    pub fn below(&mut self, n: u32) -> u32 {
         (self.next_u64() % u64::from(n.max(1))) as u32
     }
-    fn colour(&mut self) -> [f32; 3] {
+    pub fn colour(&mut self) -> [f32; 3] {
         [
             self.range(0.0, 255.0),
             self.range(0.0, 255.0),
@@ -265,14 +265,14 @@ fn add3(a: [f32; 3], d: f32) -> [f32; 3] {
     [a[0] + d, a[1] + d, a[2] + d]
 }
 
-fn clamp8(v: f32) -> u8 {
+pub fn clamp8(v: f32) -> u8 {
     v.round().clamp(0.0, 255.0) as u8
 }
 
 // ---------------------------------------------------------------------------------------------
 // Photographs.
 
-fn load_photos(dir: &Path) -> Vec<(String, RgbImage)> {
+pub fn load_photos(dir: &Path) -> Vec<(String, RgbImage)> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
@@ -290,7 +290,7 @@ fn load_photos(dir: &Path) -> Vec<(String, RgbImage)> {
 
 /// Exports scikit-image's photographs into `target/match_quality/skimage` with the peer
 /// venv's python; `None` (with a notice) when python or scikit-image is not available.
-fn export_skimage() -> Option<PathBuf> {
+pub fn export_skimage() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/match_quality/skimage");
     if out.join("astronaut.png").exists() {
@@ -551,7 +551,7 @@ fn rotate_rgb(img: &RgbImage, degrees: f32) -> RgbImage {
 }
 
 /// Glyph-like text: each glyph is 2 to 4 strokes on a 3x5 grid, light with a dark shadow.
-fn draw_text(
+pub fn draw_text(
     img: &mut RgbImage,
     x0: f32,
     y0: f32,
@@ -666,7 +666,7 @@ pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
-fn png(img: &RgbImage) -> Vec<u8> {
+pub fn png(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
         .write_image(

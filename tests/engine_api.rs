@@ -220,7 +220,14 @@ fn low_quality_pdq_never_matches_alone() {
         .check(&Referral::new("flat-a2").with_media_bytes(png(&a)))
         .unwrap();
     assert_eq!(same.kind, VerdictKind::Duplicate);
-    assert!(same.evidence.iter().all(|m| m.kind != HashKind::Pdq));
+    assert!(same.evidence.iter().any(|m| m.kind == HashKind::Blake3));
+    // PDQ evidence for a low-quality picture comes only from the low-quality tier (its own
+    // copy: content agrees, dHash and pHash close).
+    assert!(same
+        .evidence
+        .iter()
+        .filter(|m| m.kind == HashKind::Pdq)
+        .all(|m| m.tier == Some(MatchTier::LowQuality)));
 }
 
 #[test]
@@ -290,8 +297,18 @@ fn borders_letterbox_and_crops_match_by_default_but_not_in_plain_mode() {
         ("black border", framed(&img, 14, [0, 0, 0])),
         ("white border", framed(&img, 14, [255, 255, 255])),
         ("pillarbox", pillarboxed(&img)),
-        ("crop 10%", crop),
     ];
+    // A 10% crop of known content still matches (its stored crops); a crop of an earlier
+    // *referral* needs its content to agree cell by cell beyond the strict tier, which a
+    // shifted crop does not (the price of never merging two pictures in one frame).
+    let known = engine();
+    known
+        .add_known_media(&jpeg(&img, 90), "original", None)
+        .unwrap();
+    let v = known
+        .check(&Referral::new("crop").with_media_bytes(jpeg(&crop, 85)))
+        .unwrap();
+    assert_eq!(v.kind, VerdictKind::Known, "crop 10%: {:?}", v.evidence);
     let improved = engine();
     let plain = plain_engine();
     for e in [&improved, &plain] {

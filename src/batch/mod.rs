@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, EngineConfig, EngineError, Fingerprint, Match, Referral};
 use crate::hashes::{EntryId, HashKind};
+use crate::matching::MatchTier;
 use crate::store::EntrySource;
 
 pub use union_find::UnionFind;
@@ -111,6 +112,16 @@ pub struct Reason {
     pub kind: HashKind,
     /// Hamming distance (0 for keys and digests).
     pub distance: u32,
+    /// How the link joined the clusters: `exact` (a URL key or digest: such links chain),
+    /// `representative` (a perceptual match with the cluster's representative, its first
+    /// member with a picture), `majority` (perceptual matches with more than half of the
+    /// cluster's members with a picture) or `database_entry` (a perceptual match with the
+    /// same database entry as another member). A perceptual match with a single member never
+    /// joins on its own.
+    pub link: &'static str,
+    /// The tier of a PDQ match (`strict`, `loose`, `confirmed`, `low_quality`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<MatchTier>,
 }
 
 /// Known content a cluster matches.
@@ -318,6 +329,9 @@ struct Run<'a> {
     base: PathBuf,
     members: Vec<Member>,
     sets: UnionFind,
+    /// Per set root: the set's first member whose picture is recorded, and how many members
+    /// with a recorded picture it has (who perceptual links must agree with).
+    pictures: HashMap<usize, (usize, usize)>,
     /// Batch-engine entry id -> member index.
     member_of_entry: HashMap<EntryId, usize>,
     /// Database entry id -> the first member that matched it.
@@ -360,6 +374,7 @@ fn run<R: Read>(
         base: base.to_path_buf(),
         members: Vec::new(),
         sets: UnionFind::default(),
+        pictures: HashMap::new(),
         member_of_entry: HashMap::new(),
         first_member_of_db_entry: HashMap::new(),
         reasons: Vec::new(),
@@ -546,11 +561,15 @@ impl Run<'_> {
             (None, None) => {}
         }
 
-        // Against earlier referrals of this backlog.
+        // Against earlier referrals of this backlog. Exact links (URL key, digests) join at
+        // once and may chain; perceptual links join a cluster only when they agree with its
+        // representative or with most of its members with a picture, never through a single
+        // member, and join at most one cluster.
         let mut within: Vec<Match> = self.engine.matches(&fp);
         within.sort_by_key(|m| (m.entry, rank_kind(m.kind), m.distance));
         let mut seen = None;
         let (mut url_seen, mut bytes_seen) = (false, false);
+        let mut perceptual: Vec<(usize, Match)> = Vec::new();
         for m in within {
             url_seen |= m.kind == HashKind::UrlKey;
             bytes_seen |= m.kind == HashKind::Blake3;
@@ -561,20 +580,21 @@ impl Run<'_> {
             let Some(&other) = self.member_of_entry.get(&m.entry) else {
                 continue;
             };
-            // Reasons form a spanning tree of each cluster: one per merge, not one per pair.
-            if !self.sets.union(index, other) {
+            if !is_exact(m.kind) {
+                perceptual.push((other, m));
                 continue;
             }
-            self.reasons.push((
-                index,
-                Reason {
-                    member: referral.id.clone(),
-                    matched: self.members[other].id.clone(),
-                    source: "referral",
-                    kind: m.kind,
-                    distance: m.distance,
-                },
-            ));
+            // Reasons form a spanning tree of each cluster: one per merge, not one per pair.
+            if self.join(index, other) {
+                self.reasons
+                    .push((index, self.reason(referral, other, &m, "exact")));
+            }
+        }
+        if let Some((other, m, link)) = self.agreeing_cluster(index, &perceptual) {
+            if self.join(index, other) {
+                self.reasons
+                    .push((index, self.reason(referral, other, &m, link)));
+            }
         }
 
         // Against the database: known content and referrals recorded earlier.
@@ -609,7 +629,7 @@ impl Run<'_> {
                 // Two members matching one database entry are the same item.
                 match self.first_member_of_db_entry.get(&m.entry) {
                     Some(&other) => {
-                        if self.sets.union(index, other) {
+                        if self.join(index, other) {
                             self.reasons.push((
                                 index,
                                 Reason {
@@ -621,6 +641,12 @@ impl Run<'_> {
                                     },
                                     kind: m.kind,
                                     distance: m.distance,
+                                    link: if is_exact(m.kind) {
+                                        "exact"
+                                    } else {
+                                        "database_entry"
+                                    },
+                                    tier: m.tier,
                                 },
                             ));
                         }
@@ -645,11 +671,86 @@ impl Run<'_> {
         if bytes_seen {
             novel.media = None;
         }
+        let picture = novel.media.as_ref().is_some_and(|m| m.pdq.is_some());
         if novel.url.is_some() || novel.media.is_some() {
             let id = self.engine.record_fingerprint(referral, &novel)?;
             self.member_of_entry.insert(id, index);
         }
+        if picture {
+            let root = self.sets.find(index);
+            let entry = self.pictures.entry(root).or_insert((index, 0));
+            entry.1 += 1;
+        }
         Ok(())
+    }
+
+    /// Unions the sets of `a` and `b`, merging their picture records.
+    fn join(&mut self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (self.sets.find(a), self.sets.find(b));
+        if !self.sets.union(a, b) {
+            return false;
+        }
+        let root = self.sets.find(a);
+        let merged = match (self.pictures.remove(&ra), self.pictures.remove(&rb)) {
+            (Some((fa, na)), Some((fb, nb))) => Some((fa.min(fb), na + nb)),
+            (one, other) => one.or(other),
+        };
+        if let Some(p) = merged {
+            self.pictures.insert(root, p);
+        }
+        true
+    }
+
+    /// The cluster a referral's perceptual matches (`(member, match)`, one per matched
+    /// member) let it join, with the match to report and how it agreed: the cluster's
+    /// representative among the matched members, or more than half of its members with a
+    /// picture. Of several such clusters, the one with the closest match to its
+    /// representative (then the earliest) wins; the others stay apart.
+    fn agreeing_cluster(
+        &mut self,
+        index: usize,
+        perceptual: &[(usize, Match)],
+    ) -> Option<(usize, Match, &'static str)> {
+        let own = self.sets.find(index);
+        let mut by_root: HashMap<usize, Vec<&(usize, Match)>> = HashMap::new();
+        for link in perceptual {
+            let root = self.sets.find(link.0);
+            if root != own {
+                by_root.entry(root).or_default().push(link);
+            }
+        }
+        let mut best: Option<((u32, usize), usize, Match, &'static str)> = None;
+        for (root, links) in by_root {
+            let Some(&(first, pictures)) = self.pictures.get(&root) else {
+                continue;
+            };
+            let to_rep = links.iter().find(|(member, _)| *member == first);
+            let (m, link, rank) = match to_rep {
+                Some((_, m)) => (m, "representative", (m.distance, first)),
+                None if 2 * links.len() > pictures => {
+                    let closest = links.iter().min_by_key(|(_, m)| m.distance)?;
+                    (&closest.1, "majority", (u32::MAX, first))
+                }
+                None => continue,
+            };
+            if best.as_ref().is_none_or(|b| rank < b.0) {
+                let other = links.iter().find(|(_, x)| x.entry == m.entry)?.0;
+                best = Some((rank, other, m.clone(), link));
+            }
+        }
+        best.map(|(_, other, m, link)| (other, m, link))
+    }
+
+    fn reason(&self, referral: &Referral, other: usize, m: &Match, link: &'static str) -> Reason {
+        Reason {
+            member: referral.id.clone(),
+            matched: self.members[other].id.clone(),
+            source: "referral",
+            kind: m.kind,
+            distance: m.distance,
+            link,
+            tier: m.tier,
+        }
     }
 
     fn finish(mut self, started: Instant) -> BatchReport {
@@ -704,6 +805,14 @@ impl Run<'_> {
             summary: self.summary,
         }
     }
+}
+
+/// URL keys and digests: links that may chain.
+fn is_exact(kind: HashKind) -> bool {
+    matches!(
+        kind,
+        HashKind::UrlKey | HashKind::Blake3 | HashKind::Sha256 | HashKind::Md5
+    )
 }
 
 fn rank_kind(kind: HashKind) -> usize {

@@ -1,6 +1,6 @@
 //! Engine policy: which hashes count, at what distance, and how entries are persisted.
 
-use crate::matching::RobustOptions;
+use crate::matching::{ContentCheck, RobustOptions};
 use crate::media::HashOptions;
 use crate::store::FsyncPolicy;
 
@@ -11,9 +11,9 @@ use crate::store::FsyncPolicy;
 /// [`crate::matching::MatchRule`]):
 ///
 /// 1. URL keys and exact digests (BLAKE3, SHA-256, MD5) match when equal.
-/// 2. Every PDQ tier needs both hashes to reach [`quality_floor`](Self::quality_floor) (50): a
-///    low-quality PDQ hash (flat or tiny pictures) never matches. A known item whose list gave
-///    no quality is trusted as the list provider vetted it.
+/// 2. The strict, loose and confirmed tiers need both hashes to reach
+///    [`quality_floor`](Self::quality_floor) (50); below it only the low-quality rule (7.)
+///    applies. A known item whose list gave no quality is trusted as the list provider vetted it.
 /// 3. **Strict**: some query code within [`pdq_threshold`](Self::pdq_threshold) (31 bits,
 ///    Meta's recommended value) of some stored code.
 /// 4. **Loose**: within [`loose_threshold`](Self::loose_threshold) (52).
@@ -27,7 +27,13 @@ use crate::store::FsyncPolicy;
 ///    Referrals store only their boxes, which keeps batch dedup within about 2.5x of plain PDQ
 ///    (storing and looking up every crop made it 9x slower), so a crop of an earlier
 ///    *referral* is caught by the loose and confirmed tiers only.
-/// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
+/// 7. Content over frame ([`content`](Self::content)): against an earlier *referral* whose
+///    picture this engine hashed (not entries replayed from disk), a distance beyond the
+///    strict tier counts only as the
+///    distance of an alignment whose content agrees ([`crate::matching::ContentCheck`]);
+///    known content keeps the plain tiers. Pictures under the quality floor match only that
+///    way, within 24 bits, with dHash and pHash within 10 ([`low_quality`](Self::low_quality)).
+/// 8. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
 ///    [`phash_alone`](Self::phash_alone) are `None`): measured on unrelated pictures they give
 ///    false matches at any useful radius.
 ///
@@ -43,7 +49,7 @@ use crate::store::FsyncPolicy;
 /// let plain = MatchRule::plain_pdq();
 /// assert!(!plain.dihedral && !plain.variants && plain.confirm.is_none() && plain.loose_threshold.is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MatchRule {
     /// Largest PDQ Hamming distance that matches on its own (0..=256).
     pub pdq_threshold: u32,
@@ -62,6 +68,13 @@ pub struct MatchRule {
     pub dhash_alone: Option<u32>,
     /// pHash radius at which pHash alone decides (`None`: never).
     pub phash_alone: Option<u32>,
+    /// Content over frame: a PDQ match between two pictures that both carry luma grids
+    /// counts only through an alignment whose content agrees ([`crate::matching::content`]).
+    /// `None`: PDQ distances decide alone.
+    pub content: Option<ContentCheck>,
+    /// The perceptual rule for pictures under [`quality_floor`](Self::quality_floor)
+    /// (`None`: they match on keys and digests only).
+    pub low_quality: Option<LowQualityRule>,
 }
 
 impl Default for MatchRule {
@@ -81,6 +94,36 @@ impl Default for MatchRule {
             }),
             dhash_alone: None,
             phash_alone: None,
+            content: Some(ContentCheck::default()),
+            low_quality: Some(LowQualityRule::default()),
+        }
+    }
+}
+
+/// How pictures whose PDQ quality is under the floor (text on a flat colour, dark or blurred
+/// pictures) match: a tight PDQ distance through an alignment whose content agrees
+/// ([`MatchRule::content`], required), confirmed by the dHash *and* the pHash of the whole
+/// pictures. Without luma grids on both sides (hash-list items) they do not match
+/// perceptually.
+///
+/// ```
+/// use referral_dedup::engine::LowQualityRule;
+/// let r = LowQualityRule::default();
+/// assert!(r.pdq_threshold <= 31 && r.hash64_threshold <= 16);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowQualityRule {
+    /// Largest PDQ distance.
+    pub pdq_threshold: u32,
+    /// Largest dHash and pHash distance (of 64 bits), both required.
+    pub hash64_threshold: u32,
+}
+
+impl Default for LowQualityRule {
+    fn default() -> Self {
+        LowQualityRule {
+            pdq_threshold: 24,
+            hash64_threshold: 10,
         }
     }
 }
@@ -104,6 +147,8 @@ impl MatchRule {
             confirm: None,
             dhash_alone: None,
             phash_alone: None,
+            content: None,
+            low_quality: None,
         }
     }
 }
@@ -208,6 +253,23 @@ impl EngineConfig {
                 || c.phash_threshold.is_some_and(|t| t > 64)
             {
                 return bad("dHash/pHash radius must be at most 64");
+            }
+        }
+        if let Some(c) = &r.content {
+            let ok = (0.0..=255.0).contains(&c.cell_tolerance)
+                && (0.0..=1.0).contains(&c.max_disagreement);
+            if !ok {
+                return bad(
+                    "rule.content: cell_tolerance must be in 0..=255, max_disagreement in 0..=1",
+                );
+            }
+        }
+        if let Some(l) = &r.low_quality {
+            if l.pdq_threshold > 256 || l.hash64_threshold > 64 {
+                return bad("rule.low_quality: PDQ threshold at most 256, dHash/pHash at most 64");
+            }
+            if r.content.is_none() {
+                return bad("rule.low_quality needs rule.content (it matches only through agreeing content)");
             }
         }
         if self.max_evidence == 0 {

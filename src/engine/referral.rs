@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use crate::matching::{QueryRegion, StoredRegion};
 use crate::media::{Digests, MediaHashes};
 use crate::url::UrlKey;
 
@@ -135,6 +136,14 @@ pub struct MediaFingerprint {
     /// (not stored).
     #[serde(skip)]
     pub query_second: Vec<(Hash64, Hash64)>,
+    /// Query-only regions for the content check (whole picture and boxes, each with its 8
+    /// dihedral codes and its luma grid; [`crate::matching::content`]).
+    #[serde(skip)]
+    pub query_regions: Vec<QueryRegion>,
+    /// Every stored code with the luma grid of the picture it was computed from (kept by
+    /// the engine beside the entry for the content check).
+    #[serde(skip)]
+    pub stored_regions: Vec<StoredRegion>,
 }
 
 impl MediaFingerprint {
@@ -160,6 +169,8 @@ impl MediaFingerprint {
             extra_pdq: Vec::new(),
             query_pdq: Vec::new(),
             query_second: Vec::new(),
+            query_regions: Vec::new(),
+            stored_regions: Vec::new(),
         }
     }
 
@@ -180,6 +191,8 @@ impl MediaFingerprint {
             extra_pdq: Vec::new(),
             query_pdq: Vec::new(),
             query_second: Vec::new(),
+            query_regions: Vec::new(),
+            stored_regions: Vec::new(),
         }
     }
 }

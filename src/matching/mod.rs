@@ -75,10 +75,13 @@ pub fn pdq_variants(luma: &LumaImage) -> Option<PdqVariants> {
     })
 }
 
+pub mod content;
 pub mod robust;
 pub mod trim;
 
-pub use robust::{KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
+pub use content::{ContentCheck, ContentMatch, LumaGrid, QueryRegion, StoredRegion};
+
+pub use robust::{regions, KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
 pub use trim::{frame_box, trim_box, TrimBox, TrimOptions};
 pub mod rule;
 pub use rule::{MatchEvidence, MatchRule, MatchTier};

@@ -2,6 +2,7 @@
 
 use image::DynamicImage;
 
+use super::content::{LumaGrid, QueryRegion, StoredRegion};
 use super::trim::{frame_box, trim_box, TrimBox, TrimOptions};
 use super::{pdq_variants, LumaImage, PdqVariants};
 use crate::hashes::{Hash64, Pdq};
@@ -424,6 +425,73 @@ fn known_with_boxes(
             phash: h.phash,
         },
     }
+}
+
+/// The regions of a picture for the content check ([`crate::matching::content`]): the query
+/// regions (the whole picture and its trimmed and framed boxes, each with its eight dihedral
+/// codes from `query`) and the stored regions (every code of `known`, each with the grid of
+/// the picture it was computed from). `query` and `known` must come from `hashed` and `opts`.
+///
+/// ```
+/// use image::{DynamicImage, RgbImage};
+/// use referral_dedup::matching::{regions, KnownHashes, QueryHashes, RobustOptions};
+/// use referral_dedup::media::{digest_bytes, hash_image_with_luma, HashOptions};
+/// let img = DynamicImage::ImageRgb8(RgbImage::from_fn(96, 64, |x, y| image::Rgb([(x * 5 % 256) as u8, (y * 9 % 256) as u8, 7])));
+/// let h = hash_image_with_luma(0, digest_bytes(b""), &img, &HashOptions { dihedral: true, ..HashOptions::default() });
+/// let opts = RobustOptions::default();
+/// let q = QueryHashes::from_hashed(&h, &opts).unwrap();
+/// let k = KnownHashes::from_query(&h, &q, &opts).unwrap();
+/// let (query, stored) = regions(&h, Some(&q), Some(&k), &opts);
+/// assert_eq!(query.len(), 1); // no borders: the whole picture only
+/// assert_eq!(stored.len(), k.codes().len());
+/// ```
+pub fn regions(
+    hashed: &HashedImage,
+    query: Option<&QueryHashes>,
+    known: Option<&KnownHashes>,
+    opts: &RobustOptions,
+) -> (Vec<QueryRegion>, Vec<StoredRegion>) {
+    let small = &hashed.reduced;
+    let Some(full) = LumaGrid::of(small) else {
+        return (Vec::new(), Vec::new());
+    };
+    let (trimmed_box, framed_box) = boxes(small, &opts.trim);
+    let box_grid =
+        |b: Option<TrimBox>| b.and_then(|b| LumaGrid::of(&small.crop(b.x0, b.y0, b.x1, b.y1)));
+    let (trimmed, framed) = (box_grid(trimmed_box), box_grid(framed_box));
+    let mut query_regions = Vec::new();
+    if let Some(q) = query {
+        query_regions.push(QueryRegion {
+            dihedral: q.full.dihedral,
+            grid: full,
+        });
+        for (codes, grid) in [(q.trimmed, trimmed), (q.framed, framed)] {
+            if let (Some(codes), Some(grid)) = (codes, grid) {
+                query_regions.push(QueryRegion {
+                    dihedral: codes.dihedral,
+                    grid,
+                });
+            }
+        }
+    }
+    let mut stored = Vec::new();
+    if let Some(k) = known {
+        stored.push(StoredRegion {
+            code: k.pdq,
+            grid: full,
+        });
+        for &(kind, code) in &k.extra {
+            let grid = match kind {
+                VariantKind::Trimmed => trimmed,
+                VariantKind::Framed => framed,
+                other => variant_image(small, other).as_ref().and_then(LumaGrid::of),
+            };
+            if let Some(grid) = grid {
+                stored.push(StoredRegion { code, grid });
+            }
+        }
+    }
+    (query_regions, stored)
 }
 
 /// The trimmed box and, when it differs, the framed box of a reduced luma.

@@ -80,6 +80,9 @@ pub enum MatchTier {
     Loose,
     /// PDQ within `confirm_radius`, qualities high, dHash and pHash close.
     Confirmed,
+    /// A picture under the quality floor: a tight PDQ distance through an alignment whose
+    /// content agrees, dHash and pHash close (the engine's `MatchRule::low_quality`).
+    LowQuality,
 }
 
 /// Why a pair matched: the smallest distance, which codes produced it, and the tier.

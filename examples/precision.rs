@@ -1,0 +1,1188 @@
+//! Precision harness: backlogs in which many *different* pictures share one frame, deduplicated
+//! through the real batch path (`referral_dedup::batch::dedup_backlog`, what `refdedup dedup`
+//! runs), scored by pair precision and pair recall against the ground truth.
+//!
+//! Frames (one backlog per kind, every picture of a style drawn through the identical frame):
+//! - `page`: a drawn social-media page (header, sidebar, avatars, text lines, navigation bar;
+//!   five layouts, light and dark, the picture taking 15-60% of the page);
+//! - `meme`: caption bands with identical text above and below;
+//! - `pad_caption`: padding to a square in one colour plus one caption;
+//! - `logo`: the same logo or emoji at the same place;
+//! - `stripes`: semi-transparent stripes over the picture;
+//! - `poster`: posters on one layout (logo, title bar and colours shared; photo and body text
+//!   differ);
+//! - `low_detail`: text on a flat colour (different text, same colour and layout).
+//!
+//! Every framed picture is uploaded three times (true re-uploads through the same frame:
+//! re-encoded, re-compressed, rescaled), so recall is measured as well. Styles 0-2 with the
+//! `tune` seeds are the set the rule was designed on; styles 3-4, other pictures, other seeds
+//! and other re-upload settings are the `held_out` set, reported beside it. A last section
+//! checks low-quality originals (PDQ quality under 50): re-encoded, greyscale and blurred
+//! copies against low-detail distractors.
+//!
+//! Pictures: scikit-image's photographs (exported by `benches/peers/export_skimage.py` through
+//! the venv of `benches/peers/setup.sh`, never committed) plus generated scenes.
+//!
+//! Run (one command, from the repository root):
+//! ```text
+//! cargo run --release --example precision
+//! ```
+//! Options: `--quick` (small generated-only run, as the tests use), `--photos DIR`,
+//! `--per-style N` (pictures per frame style), `--json FILE`, `--only KIND`.
+
+#[allow(dead_code)]
+#[path = "match_quality.rs"]
+pub mod match_quality;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, Rgb, RgbImage};
+use match_quality::{clamp8, draw_text, export_skimage, jpeg, load_photos, scene, Rng};
+use rayon::prelude::*;
+use referral_dedup::batch::{dedup_backlog, BatchOptions, BatchReport};
+use referral_dedup::engine::{EngineConfig, MatchRule};
+
+/// The frame kinds measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// A social-media page around the picture.
+    Page,
+    /// Identical caption bands above and below.
+    Meme,
+    /// Square padding of one colour with one caption.
+    PadCaption,
+    /// The same logo or emoji at the same place.
+    Logo,
+    /// Semi-transparent stripes.
+    Stripes,
+    /// One poster layout, different photo and text.
+    Poster,
+    /// Text on a flat colour.
+    LowDetail,
+}
+
+/// Every kind, in report order.
+pub const KINDS: [Kind; 7] = [
+    Kind::Page,
+    Kind::Meme,
+    Kind::PadCaption,
+    Kind::Logo,
+    Kind::Stripes,
+    Kind::Poster,
+    Kind::LowDetail,
+];
+
+impl Kind {
+    /// Report name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Page => "page",
+            Kind::Meme => "meme",
+            Kind::PadCaption => "pad_caption",
+            Kind::Logo => "logo",
+            Kind::Stripes => "stripes",
+            Kind::Poster => "poster",
+            Kind::LowDetail => "low_detail",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing.
+
+fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, w: i64, h: i64, c: [u8; 3]) {
+    let (iw, ih) = (i64::from(img.width()), i64::from(img.height()));
+    for y in y0.max(0)..(y0 + h).min(ih) {
+        for x in x0.max(0)..(x0 + w).min(iw) {
+            img.put_pixel(x as u32, y as u32, Rgb(c));
+        }
+    }
+}
+
+fn fill_disc(img: &mut RgbImage, cx: f32, cy: f32, r: f32, c: [u8; 3]) {
+    let (iw, ih) = (img.width() as f32, img.height() as f32);
+    let (x0, x1) = ((cx - r).max(0.0) as u32, (cx + r + 1.0).min(iw) as u32);
+    let (y0, y1) = ((cy - r).max(0.0) as u32, (cy + r + 1.0).min(ih) as u32);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) <= r * r {
+                img.put_pixel(x, y, Rgb(c));
+            }
+        }
+    }
+}
+
+/// Lines of glyph-like text filling a box, the same for the same seed.
+fn text_block(
+    img: &mut RgbImage,
+    (x, y, w, h): (f32, f32, f32, f32),
+    line_h: f32,
+    seed: u64,
+    c: [u8; 3],
+) {
+    let mut r = Rng::new(seed);
+    let lines = (h / (line_h * 1.6)).floor().max(1.0) as u32;
+    for l in 0..lines {
+        let max_glyphs = (w / (line_h * 0.6 * 1.35)).max(1.0) as u32;
+        let glyphs = (max_glyphs / 2 + r.below(max_glyphs / 2 + 1)).max(1);
+        draw_text(
+            img,
+            x,
+            y + l as f32 * line_h * 1.6,
+            line_h,
+            glyphs,
+            &mut r,
+            c,
+        );
+    }
+}
+
+/// `picture` scaled to fit inside `w` x `h` (aspect kept).
+fn fit(picture: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let (pw, ph) = picture.dimensions();
+    let s = (w as f32 / pw as f32).min(h as f32 / ph as f32);
+    let (nw, nh) = (
+        ((pw as f32 * s) as u32).max(8),
+        ((ph as f32 * s) as u32).max(8),
+    );
+    imageops::resize(picture, nw, nh, FilterType::Triangle)
+}
+
+/// `picture` scaled and centre-cropped to fill `w` x `h` exactly.
+fn cover(picture: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let (pw, ph) = picture.dimensions();
+    let s = (w as f32 / pw as f32).max(h as f32 / ph as f32);
+    let (nw, nh) = (
+        ((pw as f32 * s).ceil() as u32).max(w),
+        ((ph as f32 * s).ceil() as u32).max(h),
+    );
+    let big = imageops::resize(picture, nw, nh, FilterType::Triangle);
+    imageops::crop_imm(&big, (nw - w) / 2, (nh - h) / 2, w, h).to_image()
+}
+
+fn paste_centred(canvas: &mut RgbImage, img: &RgbImage, x: u32, y: u32, w: u32, h: u32) {
+    let (iw, ih) = img.dimensions();
+    imageops::replace(
+        canvas,
+        img,
+        i64::from(x + (w - iw.min(w)) / 2),
+        i64::from(y + (h - ih.min(h)) / 2),
+    );
+}
+
+/// A social-media page: five layouts (phone, desktop with a sidebar, dark themes, tablet).
+/// Returns the page with the picture fitted into the layout's picture area.
+fn page(style: u32, picture: &RgbImage) -> RgbImage {
+    // (page w, h, dark, sidebar width (negative: right), picture area w, h)
+    let layouts: [(u32, u32, bool, i32, u32, u32); 5] = [
+        (480, 900, false, 0, 480, 400),
+        (1000, 700, false, 220, 380, 300),
+        (450, 950, true, 0, 450, 560),
+        (1100, 760, true, -260, 500, 380),
+        (800, 1000, false, 0, 620, 460),
+    ];
+    let (w, h, dark, side, pw, ph) = layouts[style as usize % 5];
+    let seed = 0x9a9e_0000 + u64::from(style);
+    let (bg, fg, bar, muted, accent) = if dark {
+        (
+            [21, 32, 43],
+            [230, 233, 236],
+            [15, 20, 25],
+            [120, 130, 140],
+            [29, 155, 240],
+        )
+    } else {
+        (
+            [255, 255, 255],
+            [20, 20, 20],
+            [248, 248, 250],
+            [110, 118, 125],
+            [66, 103, 178],
+        )
+    };
+    let mut img = RgbImage::from_pixel(w, h, Rgb(bg));
+    let header = 56;
+    fill_rect(&mut img, 0, 0, i64::from(w), header, accent);
+    fill_disc(&mut img, 28.0, 28.0, 16.0, [255, 255, 255]);
+    text_block(
+        &mut img,
+        (60.0, 18.0, 160.0, 20.0),
+        18.0,
+        seed,
+        [255, 255, 255],
+    );
+    fill_rect(&mut img, i64::from(w) - 220, 14, 180, 28, [255, 255, 255]);
+    // Sidebar with avatars and names.
+    let (col0, col_w) = match side {
+        s if s > 0 => (s as u32, w - s as u32),
+        s if s < 0 => (0, w - (-s) as u32),
+        _ => (0, w),
+    };
+    if side != 0 {
+        let sx = if side > 0 { 0 } else { w - (-side) as u32 };
+        let sw = side.unsigned_abs();
+        fill_rect(
+            &mut img,
+            i64::from(sx),
+            header,
+            i64::from(sw),
+            i64::from(h),
+            bar,
+        );
+        for k in 0..8u32 {
+            let y = header as f32 + 30.0 + k as f32 * 70.0;
+            fill_disc(
+                &mut img,
+                sx as f32 + 30.0,
+                y + 12.0,
+                18.0,
+                [(60 + k * 20) as u8, 120, (200 - k * 15) as u8],
+            );
+            text_block(
+                &mut img,
+                (sx as f32 + 60.0, y, sw as f32 - 80.0, 30.0),
+                11.0,
+                seed + 10 + u64::from(k),
+                fg,
+            );
+        }
+    }
+    // Post: avatar, name, handle, text, picture, counters.
+    let mx = col0 + (col_w - pw.min(col_w)) / 2;
+    let mut y = header as u32 + 16;
+    fill_disc(
+        &mut img,
+        mx as f32 + 24.0,
+        y as f32 + 22.0,
+        20.0,
+        [200, 140, 60],
+    );
+    text_block(
+        &mut img,
+        (mx as f32 + 56.0, y as f32 + 6.0, 200.0, 14.0),
+        13.0,
+        seed + 1,
+        fg,
+    );
+    text_block(
+        &mut img,
+        (mx as f32 + 56.0, y as f32 + 26.0, 140.0, 12.0),
+        10.0,
+        seed + 2,
+        muted,
+    );
+    y += 56;
+    text_block(
+        &mut img,
+        (mx as f32 + 8.0, y as f32, pw as f32 - 16.0, 44.0),
+        12.0,
+        seed + 3,
+        fg,
+    );
+    y += 56;
+    let fitted = fit(picture, pw, ph);
+    fill_rect(
+        &mut img,
+        i64::from(mx),
+        i64::from(y),
+        i64::from(pw),
+        i64::from(ph),
+        bar,
+    );
+    paste_centred(&mut img, &fitted, mx, y, pw, ph);
+    y += ph + 12;
+    for k in 0..4u32 {
+        let x = mx as f32 + 20.0 + k as f32 * pw as f32 / 4.0;
+        fill_disc(&mut img, x, y as f32 + 10.0, 8.0, muted);
+        text_block(
+            &mut img,
+            (x + 14.0, y as f32 + 4.0, 40.0, 12.0),
+            10.0,
+            seed + 20 + u64::from(k),
+            muted,
+        );
+    }
+    y += 36;
+    // Replies under the post, down to the navigation bar.
+    let mut k = 0u32;
+    while y + 90 < h - 60 {
+        fill_disc(
+            &mut img,
+            mx as f32 + 20.0,
+            y as f32 + 18.0,
+            14.0,
+            [(90 + k * 30 % 150) as u8, 90, 160],
+        );
+        text_block(
+            &mut img,
+            (mx as f32 + 44.0, y as f32 + 4.0, pw as f32 - 60.0, 50.0),
+            11.0,
+            seed + 40 + u64::from(k),
+            fg,
+        );
+        y += 74;
+        k += 1;
+    }
+    fill_rect(&mut img, 0, i64::from(h) - 56, i64::from(w), 56, bar);
+    for k in 0..5u32 {
+        fill_disc(
+            &mut img,
+            (w as f32 / 5.0) * (k as f32 + 0.5),
+            h as f32 - 28.0,
+            11.0,
+            muted,
+        );
+    }
+    img
+}
+
+/// A meme: identical caption bands (five styles of band colour, height and sides).
+fn meme(style: u32, picture: &RgbImage) -> RgbImage {
+    let (band_c, text_c, band_frac, top, bottom) = match style % 5 {
+        0 => ([255, 255, 255], [0, 0, 0], 0.18, true, true),
+        1 => ([0, 0, 0], [255, 255, 255], 0.15, true, true),
+        2 => ([255, 255, 255], [10, 10, 10], 0.25, true, false),
+        3 => ([250, 250, 250], [20, 20, 20], 0.2, false, true),
+        _ => ([15, 15, 15], [250, 250, 90], 0.22, true, true),
+    };
+    let body = cover(picture, 500, 400);
+    let band = (400.0 * band_frac) as u32;
+    let h = 400 + band * (u32::from(top) + u32::from(bottom));
+    let mut img = RgbImage::from_pixel(500, h, Rgb(band_c));
+    let y0 = if top { band } else { 0 };
+    imageops::replace(&mut img, &body, 0, i64::from(y0));
+    let seed = 0x3e3e_0000 + u64::from(style);
+    let gh = band as f32 * 0.3;
+    if top {
+        text_block(
+            &mut img,
+            (30.0, band as f32 * 0.2, 440.0, band as f32 * 0.7),
+            gh,
+            seed,
+            text_c,
+        );
+    }
+    if bottom {
+        let by = (y0 + 400) as f32;
+        text_block(
+            &mut img,
+            (30.0, by + band as f32 * 0.2, 440.0, band as f32 * 0.7),
+            gh,
+            seed + 1,
+            text_c,
+        );
+    }
+    img
+}
+
+/// Square padding of one colour around the picture, with one caption in the padding.
+fn pad_caption(style: u32, picture: &RgbImage) -> RgbImage {
+    let colours = [
+        [255, 255, 255],
+        [0, 0, 0],
+        [30, 60, 120],
+        [235, 225, 200],
+        [200, 30, 40],
+    ];
+    let c = colours[style as usize % 5];
+    let text_c = if c[0] as u32 + c[1] as u32 + c[2] as u32 > 380 {
+        [15, 15, 15]
+    } else {
+        [245, 245, 245]
+    };
+    let side = 600;
+    let mut img = RgbImage::from_pixel(side, side, Rgb(c));
+    let caption = 110 + 20 * (style % 3);
+    text_block(
+        &mut img,
+        (40.0, 30.0, 520.0, caption as f32 - 40.0),
+        20.0,
+        0x7a7a_0000 + u64::from(style),
+        text_c,
+    );
+    let fitted = fit(picture, side - 40, side - caption - 20);
+    paste_centred(
+        &mut img,
+        &fitted,
+        20,
+        caption,
+        side - 40,
+        side - caption - 20,
+    );
+    img
+}
+
+/// The same logo or emoji at the same place.
+fn logo(style: u32, picture: &RgbImage) -> RgbImage {
+    let mut img = cover(picture, 520, 400);
+    let (cx, cy, r) = match style % 5 {
+        0 => (110.0, 110.0, 95.0),
+        1 => (400.0, 100.0, 90.0),
+        2 => (260.0, 200.0, 120.0),
+        3 => (420.0, 300.0, 95.0),
+        _ => (120.0, 290.0, 105.0),
+    };
+    if style.is_multiple_of(2) {
+        // An emoji: a yellow face.
+        fill_disc(&mut img, cx, cy, r, [250, 205, 40]);
+        fill_disc(
+            &mut img,
+            cx - r * 0.35,
+            cy - r * 0.25,
+            r * 0.14,
+            [60, 40, 10],
+        );
+        fill_disc(
+            &mut img,
+            cx + r * 0.35,
+            cy - r * 0.25,
+            r * 0.14,
+            [60, 40, 10],
+        );
+        fill_rect(
+            &mut img,
+            (cx - r * 0.45) as i64,
+            (cy + r * 0.35) as i64,
+            (r * 0.9) as i64,
+            (r * 0.12).max(2.0) as i64,
+            [60, 40, 10],
+        );
+    } else {
+        // A channel logo: a dark plate with a white mark and a name.
+        fill_rect(
+            &mut img,
+            (cx - r) as i64,
+            (cy - r * 0.6) as i64,
+            (2.0 * r) as i64,
+            (1.2 * r) as i64,
+            [20, 20, 20],
+        );
+        fill_disc(&mut img, cx - r * 0.5, cy, r * 0.35, [255, 255, 255]);
+        text_block(
+            &mut img,
+            (cx - r * 0.05, cy - r * 0.3, r, r * 0.6),
+            r * 0.25,
+            0x10a0 + u64::from(style),
+            [255, 255, 255],
+        );
+    }
+    img
+}
+
+/// Semi-transparent stripes over the picture.
+fn stripes(style: u32, picture: &RgbImage) -> RgbImage {
+    let mut img = cover(picture, 520, 400);
+    let (c, alpha, period, diagonal): ([u8; 3], f32, f32, bool) = match style % 5 {
+        0 => ([0, 0, 0], 0.65, 40.0, false),
+        1 => ([255, 255, 255], 0.6, 32.0, true),
+        2 => ([220, 30, 30], 0.6, 50.0, false),
+        3 => ([0, 0, 0], 0.7, 28.0, true),
+        _ => ([255, 255, 255], 0.65, 60.0, false),
+    };
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let t = if diagonal { (x + y) as f32 } else { y as f32 };
+        if (t / period).fract() < 0.5 {
+            for (v, &s) in p.0.iter_mut().zip(&c) {
+                *v = clamp8(f32::from(*v) * (1.0 - alpha) + f32::from(s) * alpha);
+            }
+        }
+    }
+    img
+}
+
+/// A poster on one layout: background, title bar with logo, photo, body text (per item), footer.
+fn poster(style: u32, picture: &RgbImage, item_seed: u64) -> RgbImage {
+    let palettes = [
+        ([12, 12, 12], [190, 20, 20], [240, 240, 240]),
+        ([240, 235, 220], [20, 60, 40], [20, 20, 20]),
+        ([20, 40, 80], [240, 200, 40], [250, 250, 250]),
+        ([60, 10, 10], [0, 0, 0], [240, 220, 200]),
+        ([250, 250, 250], [30, 30, 30], [30, 30, 30]),
+    ];
+    let (bg, bar, text_c) = palettes[style as usize % 5];
+    let (w, h) = (600, 850);
+    let mut img = RgbImage::from_pixel(w, h, Rgb(bg));
+    fill_rect(&mut img, 0, 0, i64::from(w), 110, bar);
+    fill_disc(&mut img, 60.0, 55.0, 38.0, text_c);
+    fill_disc(&mut img, 60.0, 55.0, 24.0, bar);
+    text_block(
+        &mut img,
+        (120.0, 30.0, 440.0, 60.0),
+        22.0,
+        0x5e5e + u64::from(style),
+        text_c,
+    );
+    let photo_h = 380 + 40 * (style % 3);
+    let photo = cover(picture, 520, photo_h);
+    imageops::replace(&mut img, &photo, 40, 140);
+    let body_y = 140 + photo_h + 30;
+    text_block(
+        &mut img,
+        (50.0, body_y as f32, 500.0, (h - 90 - body_y) as f32),
+        16.0,
+        item_seed,
+        text_c,
+    );
+    fill_rect(&mut img, 0, i64::from(h) - 70, i64::from(w), 70, bar);
+    text_block(
+        &mut img,
+        (150.0, h as f32 - 50.0, 300.0, 24.0),
+        14.0,
+        0x5f5f + u64::from(style),
+        text_c,
+    );
+    img
+}
+
+/// Text on a flat colour: one colour and layout per style, different text per item.
+pub fn low_detail(style: u32, item_seed: u64) -> RgbImage {
+    let styles = [
+        ([250, 250, 250], [20, 20, 20], 26.0),
+        ([10, 10, 10], [240, 240, 240], 30.0),
+        ([200, 30, 30], [255, 255, 255], 34.0),
+        ([30, 60, 140], [250, 250, 250], 24.0),
+        ([245, 230, 170], [60, 30, 10], 28.0),
+    ];
+    let (bg, fg, size) = styles[style as usize % 5];
+    let mut img = RgbImage::from_pixel(640, 480, Rgb(bg));
+    let mut r = Rng::new(item_seed);
+    let lines = 2 + r.below(3);
+    let top = r.range(80.0, 200.0);
+    text_block(
+        &mut img,
+        (60.0, top, 520.0, lines as f32 * size * 1.6),
+        size,
+        item_seed ^ 0x7e47,
+        fg,
+    );
+    img
+}
+
+/// The framed picture of one item.
+pub fn framed(kind: Kind, style: u32, picture: &RgbImage, item_seed: u64) -> RgbImage {
+    match kind {
+        Kind::Page => page(style, picture),
+        Kind::Meme => meme(style, picture),
+        Kind::PadCaption => pad_caption(style, picture),
+        Kind::Logo => logo(style, picture),
+        Kind::Stripes => stripes(style, picture),
+        Kind::Poster => poster(style, picture, item_seed),
+        Kind::LowDetail => low_detail(style, item_seed),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads.
+
+/// One re-upload of a framed picture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Upload {
+    /// JPEG at this quality.
+    Jpeg(u8),
+    /// Rescaled by the factor, then JPEG.
+    Resize(f32, u8),
+    /// Brightened, then JPEG.
+    Brighten(i32, u8),
+    /// Greyscale, then JPEG.
+    Grey(u8),
+    /// Gaussian blur of this sigma, then JPEG.
+    Blur(f32, u8),
+}
+
+impl Upload {
+    /// Report name.
+    pub fn name(self) -> String {
+        match self {
+            Upload::Jpeg(q) => format!("jpeg_q{q}"),
+            Upload::Resize(s, q) => format!("resize_{}_q{q}", (s * 100.0).round()),
+            Upload::Brighten(d, q) => format!("brighten_{d:+}_q{q}"),
+            Upload::Grey(q) => format!("greyscale_q{q}"),
+            Upload::Blur(s, q) => format!("blur_{s}_q{q}"),
+        }
+    }
+
+    /// The uploaded bytes.
+    pub fn apply(self, img: &RgbImage) -> Vec<u8> {
+        match self {
+            Upload::Jpeg(q) => jpeg(img, q),
+            Upload::Resize(s, q) => {
+                let (w, h) = img.dimensions();
+                let (nw, nh) = (
+                    ((w as f32 * s) as u32).max(8),
+                    ((h as f32 * s) as u32).max(8),
+                );
+                jpeg(&imageops::resize(img, nw, nh, FilterType::Triangle), q)
+            }
+            Upload::Brighten(d, q) => jpeg(&imageops::brighten(img, d), q),
+            Upload::Grey(q) => jpeg(
+                &DynamicImage::ImageLuma8(imageops::grayscale(img)).to_rgb8(),
+                q,
+            ),
+            Upload::Blur(s, q) => jpeg(&imageops::blur(img, s), q),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backlogs and scores.
+
+/// One referral of a generated backlog and the item it shows.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// Referral id.
+    pub id: String,
+    /// Ground-truth item.
+    pub item: String,
+    /// Uploaded bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Writes the media and the backlog file into `dir`; returns the backlog path.
+pub fn write_backlog(dir: &Path, referrals: &[Generated]) -> PathBuf {
+    std::fs::create_dir_all(dir.join("m")).expect("creating the media directory");
+    let mut lines = String::new();
+    for r in referrals {
+        let file = format!("m/{}.jpg", r.id);
+        std::fs::write(dir.join(&file), &r.bytes).expect("writing media");
+        lines.push_str(&serde_json::json!({"id": r.id, "media": file}).to_string());
+        lines.push('\n');
+    }
+    let path = dir.join("backlog.jsonl");
+    std::fs::write(&path, lines).expect("writing the backlog");
+    path
+}
+
+/// Pair precision and recall of one clustering.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Score {
+    /// Referrals in the backlog.
+    pub referrals: usize,
+    /// Different items among them.
+    pub items: usize,
+    /// Pairs of referrals showing the same item.
+    pub true_pairs: u64,
+    /// Pairs placed in one cluster.
+    pub merged_pairs: u64,
+    /// Merged pairs that show different items.
+    pub wrong_pairs: u64,
+    /// `1 - wrong / merged` (1 when nothing merged).
+    pub precision: f64,
+    /// Merged true pairs over all true pairs.
+    pub recall: f64,
+    /// Most different items in one cluster.
+    pub worst_cluster_items: usize,
+}
+
+/// Scores clusters against `item_of` (referral id -> item).
+pub fn score(report: &BatchReport, item_of: &HashMap<String, String>) -> Score {
+    let c2 = |n: u64| n * n.saturating_sub(1) / 2;
+    let mut per_item: HashMap<&str, u64> = HashMap::new();
+    for item in item_of.values() {
+        *per_item.entry(item).or_default() += 1;
+    }
+    let true_pairs = per_item.values().map(|&n| c2(n)).sum();
+    let (mut merged, mut right, mut worst) = (0u64, 0u64, 0usize);
+    for c in &report.clusters {
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for m in &c.members {
+            *counts.entry(item_of[m].as_str()).or_default() += 1;
+        }
+        merged += c2(c.members.len() as u64);
+        right += counts.values().map(|&n| c2(n)).sum::<u64>();
+        worst = worst.max(counts.len());
+    }
+    Score {
+        referrals: item_of.len(),
+        items: per_item.len(),
+        true_pairs,
+        merged_pairs: merged,
+        wrong_pairs: merged - right,
+        precision: if merged == 0 {
+            1.0
+        } else {
+            right as f64 / merged as f64
+        },
+        recall: if true_pairs == 0 {
+            1.0
+        } else {
+            right as f64 / true_pairs as f64
+        },
+        worst_cluster_items: worst,
+    }
+}
+
+/// Runs batch dedup on generated referrals under a rule and scores it.
+pub fn dedup_and_score(referrals: &[Generated], rule: MatchRule) -> (Score, BatchReport) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = write_backlog(dir.path(), referrals);
+    let config = EngineConfig {
+        rule,
+        ..EngineConfig::default()
+    };
+    let report = dedup_backlog(&path, None, &config, &BatchOptions::default())
+        .expect("batch dedup of a generated backlog");
+    let item_of = referrals
+        .iter()
+        .map(|r| (r.id.clone(), r.item.clone()))
+        .collect();
+    (score(&report, &item_of), report)
+}
+
+/// Which settings a backlog is generated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Styles 0-2, tuning seeds, the first re-upload set.
+    Tune,
+    /// Styles 3-4, other seeds and pictures, other re-uploads: never looked at while tuning.
+    HeldOut,
+}
+
+impl Split {
+    fn name(self) -> &'static str {
+        match self {
+            Split::Tune => "tune",
+            Split::HeldOut => "held_out",
+        }
+    }
+    fn styles(self) -> &'static [u32] {
+        match self {
+            Split::Tune => &[0, 1, 2],
+            Split::HeldOut => &[3, 4],
+        }
+    }
+    /// The re-uploads of every framed picture.
+    pub fn uploads(self) -> [Upload; 3] {
+        match self {
+            Split::Tune => [Upload::Jpeg(90), Upload::Jpeg(55), Upload::Resize(0.7, 80)],
+            Split::HeldOut => [
+                Upload::Jpeg(85),
+                Upload::Resize(0.6, 70),
+                Upload::Brighten(12, 88),
+            ],
+        }
+    }
+    fn seed(self) -> u64 {
+        match self {
+            Split::Tune => 0x7e57,
+            Split::HeldOut => 0x0040_1d07,
+        }
+    }
+}
+
+/// The referrals of one kind's backlog: `per_style` pictures through every style's frame,
+/// each uploaded with the split's re-uploads.
+pub fn kind_backlog(
+    kind: Kind,
+    split: Split,
+    pictures: &[RgbImage],
+    per_style: usize,
+) -> Vec<Generated> {
+    let jobs: Vec<(u32, usize)> = split
+        .styles()
+        .iter()
+        .flat_map(|&s| (0..per_style).map(move |p| (s, p)))
+        .collect();
+    jobs.par_iter()
+        .flat_map_iter(|&(style, p)| {
+            let item_seed = split.seed() * 1_000_003 + u64::from(style) * 7_919 + p as u64;
+            // Different styles take different pictures where there are enough.
+            let pic = &pictures[(p + style as usize * per_style) % pictures.len().max(1)];
+            let img = framed(kind, style, pic, item_seed);
+            let item = format!("{}-{}-s{style}-p{p}", kind.name(), split.name());
+            split
+                .uploads()
+                .into_iter()
+                .enumerate()
+                .map(move |(u, up)| Generated {
+                    id: format!("{item}-u{u}"),
+                    item: item.clone(),
+                    bytes: up.apply(&img),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The pictures of a split: photographs (alternating between the splits) and generated scenes.
+pub fn pictures(split: Split, photos: &[RgbImage], scenes: usize) -> Vec<RgbImage> {
+    let parity = usize::from(split == Split::HeldOut);
+    let mut out: Vec<RgbImage> = photos.iter().skip(parity).step_by(2).cloned().collect();
+    let base = split.seed() * 31;
+    out.extend(
+        (0..scenes as u64)
+            .into_par_iter()
+            .map(|i| scene(base + i, (360, 640)))
+            .collect::<Vec<_>>(),
+    );
+    // Interleave so that small runs see both photographs and scenes.
+    let photos_n = out.len() - scenes;
+    let mut mixed = Vec::with_capacity(out.len());
+    let (mut a, mut b) = (0, photos_n);
+    while a < photos_n || b < out.len() {
+        if a < photos_n {
+            mixed.push(out[a].clone());
+            a += 1;
+        }
+        if b < out.len() {
+            mixed.push(out[b].clone());
+            b += 1;
+        }
+    }
+    mixed
+}
+
+/// Low-quality originals (PDQ quality under 50): text cards and dark, blurred scenes, with
+/// re-encoded, greyscale and blurred copies, plus low-detail distractors (other text on the
+/// same colours). Returns the referrals and the names of the edits.
+pub fn low_quality_backlog(originals: usize, distractors: usize, seed: u64) -> Vec<Generated> {
+    let mut cards: Vec<(String, RgbImage)> = Vec::new();
+    let mut i = 0u64;
+    while cards.len() < originals + distractors && i < 50 * (originals + distractors) as u64 {
+        let s = seed * 7_777 + i;
+        let img = if i % 3 == 2 {
+            // A dark, blurred scene.
+            let sc = scene(s, (300, 500));
+            let dark = imageops::brighten(&imageops::contrast(&sc, -60.0), -70);
+            imageops::blur(&dark, 3.0)
+        } else {
+            low_detail((i % 5) as u32, s)
+        };
+        i += 1;
+        let q =
+            referral_dedup::media::pdq_from_image(&DynamicImage::ImageRgb8(img.clone())).quality;
+        if q < 50 {
+            cards.push((format!("lq{}", cards.len()), img));
+        }
+    }
+    let edits = [
+        Upload::Jpeg(90),
+        Upload::Jpeg(50),
+        Upload::Grey(85),
+        Upload::Blur(1.2, 85),
+    ];
+    let mut out = Vec::new();
+    for (k, (name, img)) in cards.iter().enumerate() {
+        let uploads: &[Upload] = if k < originals { &edits } else { &edits[..1] };
+        for (u, up) in uploads.iter().enumerate() {
+            out.push(Generated {
+                id: format!(
+                    "{name}-{}",
+                    if u == 0 {
+                        "orig".to_string()
+                    } else {
+                        up.name()
+                    }
+                ),
+                item: name.clone(),
+                bytes: up.apply(img),
+            });
+        }
+    }
+    out
+}
+
+/// Per-edit recall of the low-quality set: copies clustered with their original.
+pub fn low_quality_recall(report: &BatchReport) -> BTreeMap<String, f64> {
+    let mut cluster_of: HashMap<&str, usize> = HashMap::new();
+    for (c, cl) in report.clusters.iter().enumerate() {
+        for m in &cl.members {
+            cluster_of.insert(m, c);
+        }
+    }
+    let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for m in cluster_of.keys() {
+        let Some((item, edit)) = m.split_once('-') else {
+            continue;
+        };
+        if edit == "orig" {
+            continue;
+        }
+        let orig = format!("{item}-orig");
+        let e = counts.entry(edit.to_string()).or_default();
+        e.1 += 1;
+        e.0 += u32::from(cluster_of.get(orig.as_str()) == cluster_of.get(m));
+    }
+    counts
+        .into_iter()
+        .map(|(k, (hit, n))| (k, f64::from(hit) / f64::from(n.max(1))))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+/// One row of the report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// Frame kind (or `low_quality`).
+    pub kind: String,
+    /// `tune` or `held_out`.
+    pub split: String,
+    /// Default rule.
+    pub default: Score,
+    /// `--plain-pdq`.
+    pub plain_pdq: Score,
+    /// Seconds the default rule's dedup took.
+    pub default_seconds: f64,
+    /// Seconds the plain rule's dedup took.
+    pub plain_seconds: f64,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut quick = false;
+    let mut photos_dir: Option<PathBuf> = None;
+    let mut per_style = 16;
+    let mut json: Option<PathBuf> = None;
+    let mut only: Option<String> = None;
+    let mut diag: Option<PathBuf> = None;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--photos" => photos_dir = Some(PathBuf::from(value())),
+            "--per-style" => per_style = value().parse().expect("--per-style N"),
+            "--json" => json = Some(PathBuf::from(value())),
+            "--only" => only = Some(value()),
+            "--diag" => diag = Some(PathBuf::from(value())),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    if quick {
+        per_style = per_style.min(6);
+    }
+    if let Some(path) = diag {
+        let photos: Vec<RgbImage> = export_skimage()
+            .as_deref()
+            .map(load_photos)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        diagnose(&path, &photos, per_style);
+        return;
+    }
+    if photos_dir.is_none() && !quick {
+        photos_dir = export_skimage();
+        if photos_dir.is_none() {
+            eprintln!("notice: scikit-image photos unavailable (see benches/peers/setup.sh); generated scenes only");
+        }
+    }
+    let photos: Vec<RgbImage> = photos_dir
+        .as_deref()
+        .map(load_photos)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    let started = Instant::now();
+    let mut rows: Vec<Row> = Vec::new();
+    let run = |kind: String, split: &str, refs: &[Generated], rows: &mut Vec<Row>| {
+        let t = Instant::now();
+        let (default, _) = dedup_and_score(refs, MatchRule::default());
+        let default_seconds = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let (plain_pdq, _) = dedup_and_score(refs, MatchRule::plain_pdq());
+        let plain_seconds = t.elapsed().as_secs_f64();
+        let row = Row {
+            kind,
+            split: split.to_string(),
+            default,
+            plain_pdq,
+            default_seconds,
+            plain_seconds,
+        };
+        print_row(&row);
+        rows.push(row);
+    };
+    println!(
+        "{:<12} {:<9} {:>5} {:>6} | {:>9} {:>7} {:>6} {:>5} | {:>9} {:>7} {:>6} {:>5}",
+        "kind",
+        "split",
+        "refs",
+        "items",
+        "precision",
+        "recall",
+        "wrong",
+        "worst",
+        "precision",
+        "recall",
+        "wrong",
+        "worst"
+    );
+    println!(
+        "{:<35} | {:^31} | {:^31}",
+        "", "default rule", "--plain-pdq"
+    );
+    for split in [Split::Tune, Split::HeldOut] {
+        let pics = pictures(split, &photos, per_style.max(8) * 3);
+        for kind in KINDS {
+            if only.as_deref().is_some_and(|o| o != kind.name()) {
+                continue;
+            }
+            let refs = kind_backlog(kind, split, &pics, per_style);
+            run(kind.name().to_string(), split.name(), &refs, &mut rows);
+        }
+    }
+    if only.as_deref().is_none_or(|o| o == "low_quality") {
+        let (n, d) = if quick { (6, 12) } else { (40, 120) };
+        let refs = low_quality_backlog(n, d, 0x10_9a);
+        run("low_quality".into(), "tune", &refs, &mut rows);
+        let (rep, _) = (dedup_and_score(&refs, MatchRule::default()).1, ());
+        println!(
+            "low-quality recall per edit (default rule): {:?}",
+            low_quality_recall(&rep)
+        );
+        let rep = dedup_and_score(&refs, MatchRule::plain_pdq()).1;
+        println!(
+            "low-quality recall per edit (--plain-pdq):  {:?}",
+            low_quality_recall(&rep)
+        );
+        let refs = low_quality_backlog(n, d, 0x0040_1d0a);
+        run("low_quality".into(), "held_out", &refs, &mut rows);
+        let rep = dedup_and_score(&refs, MatchRule::default()).1;
+        println!(
+            "held-out low-quality recall per edit (default rule): {:?}",
+            low_quality_recall(&rep)
+        );
+    }
+    let text = serde_json::to_string_pretty(&rows).expect("rows serialise");
+    if let Some(path) = json {
+        std::fs::write(&path, &text).expect("writing --json file");
+    }
+    eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// `--diag FILE`: for every pair of referrals of the tuning set whose closest codes are within
+/// 80 bits, JSON lines with the ground truth, the PDQ distance and the disagreement of the
+/// closest alignment at several cell tolerances (for choosing the content check's thresholds).
+fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::{ContentCheck, RobustOptions};
+    use referral_dedup::media::HashOptions;
+    use std::io::Write;
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(path).expect("creating --diag file"));
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions {
+        known_variants: Vec::new(),
+        ..RobustOptions::default()
+    };
+    let pics = pictures(Split::Tune, photos, per_style.max(8) * 3);
+    let mut sets: Vec<(String, Vec<Generated>)> = KINDS
+        .iter()
+        .map(|&k| {
+            (
+                k.name().to_string(),
+                kind_backlog(k, Split::Tune, &pics, per_style),
+            )
+        })
+        .collect();
+    sets.push(("low_quality".into(), low_quality_backlog(20, 40, 0x10_9a)));
+    for (kind, refs) in sets {
+        let prints: Vec<_> = refs
+            .par_iter()
+            .map(|r| media_fingerprint_with(&r.bytes, &opts, Some(&robust)).0)
+            .collect();
+        for i in 0..refs.len() {
+            for j in 0..i {
+                let (a, b) = (&prints[i], &prints[j]);
+                let lines: Vec<String> = [4.0f32, 6.0, 8.0, 12.0, 16.0, 24.0]
+                    .iter()
+                    .map(|&t| {
+                        let c = ContentCheck {
+                            cell_tolerance: t,
+                            max_disagreement: 1.0,
+                        };
+                        match c.closest_agreeing(&a.query_regions, &b.stored_regions, 80, true) {
+                            Some(m) => format!("[{},{:.4}]", m.distance, m.disagreement),
+                            None => "null".into(),
+                        }
+                    })
+                    .collect();
+                let best = c_best(a, b);
+                if best > 80 {
+                    continue;
+                }
+                // The smallest disagreement among alignments within 80 bits, per tolerance.
+                let mins: Vec<String> = [4.0f32, 6.0, 8.0, 12.0, 16.0, 24.0]
+                    .iter()
+                    .map(|&t| {
+                        let c = ContentCheck {
+                            cell_tolerance: t,
+                            max_disagreement: 1.0,
+                        };
+                        let mut lo = f32::INFINITY;
+                        for q in &a.query_regions {
+                            for (d, code) in q.dihedral.iter().enumerate() {
+                                for s in &b.stored_regions {
+                                    if code.distance(&s.code) <= 80 {
+                                        lo = lo.min(c.disagreement(&q.grid.dihedral(d), &s.grid));
+                                    }
+                                }
+                            }
+                        }
+                        format!("{lo:.4}")
+                    })
+                    .collect();
+                let full: Vec<String> = [4.0f32, 6.0, 8.0, 12.0, 16.0, 24.0]
+                    .iter()
+                    .map(|&t| {
+                        let c = ContentCheck {
+                            cell_tolerance: t,
+                            max_disagreement: 1.0,
+                        };
+                        format!(
+                            "{:.4}",
+                            c.disagreement(&a.query_regions[0].grid, &b.stored_regions[0].grid)
+                        )
+                    })
+                    .collect();
+                let full_d = a.query_regions[0].dihedral[0].distance(&b.stored_regions[0].code);
+                writeln!(out, "{{\"kind\":\"{kind}\",\"full_d\":{},\"full\":[{}],\"same\":{},\"best\":{best},\"qa\":{},\"qb\":{},\"closest\":[{}],\"min\":[{}]}}",
+                    full_d, full.join(","), refs[i].item == refs[j].item, a.pdq_quality.unwrap_or(0), b.pdq_quality.unwrap_or(0), lines.join(","), mins.join(",")).expect("writing");
+            }
+        }
+    }
+}
+
+fn c_best(
+    a: &referral_dedup::engine::MediaFingerprint,
+    b: &referral_dedup::engine::MediaFingerprint,
+) -> u32 {
+    let mut best = 256;
+    for q in &a.query_regions {
+        for code in &q.dihedral {
+            for s in &b.stored_regions {
+                best = best.min(code.distance(&s.code));
+            }
+        }
+    }
+    best
+}
+
+fn print_row(r: &Row) {
+    let items = r.default.items;
+    let s = |x: &Score| {
+        format!(
+            "{:>9.3} {:>7.3} {:>6} {:>5}",
+            x.precision, x.recall, x.wrong_pairs, x.worst_cluster_items
+        )
+    };
+    println!(
+        "{:<12} {:<9} {:>5} {:>6} | {} | {}",
+        r.kind,
+        r.split,
+        r.default.referrals,
+        items,
+        s(&r.default),
+        s(&r.plain_pdq)
+    );
+}

@@ -1,0 +1,284 @@
+//! Content over frame: a perceptual match must rest on the picture, not on the frame around it.
+//!
+//! Two *different* pictures put through the same frame (a social-media page, meme caption bands,
+//! padding with a caption, a poster layout, a logo, semi-transparent stripes) share most of
+//! their pixels, so their whole-image PDQ hashes can be close although their content differs.
+//! What tells them apart is *where* they differ: the frame agrees, the content region does not.
+//!
+//! Every region a code is computed from (the whole picture, its trimmed and framed boxes, the
+//! stored crops and rotations of known content) also keeps a [`LumaGrid`]: the mean luma of a
+//! 16x16 grid of cells over the region (squashed to a square, as PDQ squashes it). For a
+//! candidate pair, [`ContentCheck::closest_agreeing`] looks at every alignment whose PDQ codes
+//! are within the tier's bound (query region and dihedral variant against stored region),
+//! brings the grids into that alignment, tone maps one onto the other by rank (histogram
+//! matching: brightness, contrast, gamma and greyscale edits cancel) and counts the cells that
+//! disagree: a cell disagrees when no cell of the other grid within one cell of it is within
+//! [`ContentCheck::cell_tolerance`] luma levels. The alignment counts only when at most
+//! [`ContentCheck::max_disagreement`] of the cells disagree (5%; on the harness, different
+//! pictures in one frame disagreed on at least 7% of the cells at this tolerance, copies of
+//! one picture on none). A shared frame cannot hide a
+//! content region: however much of the picture the frame covers, the cells of the content
+//! region disagree when the content differs. Edits that keep the picture (re-encoding,
+//! rescaling, tone changes, mirrors through the matching dihedral variant, small shifts) leave
+//! the cells in place.
+//!
+//! Thresholds: measured on the precision harness (`examples/precision.rs`, `BENCHMARKS.md`).
+//!
+//! ```
+//! use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
+//! // A picture lit from the left and one lit from the top: same tones, different places.
+//! let across = LumaImage::new(64, 64, (0..64 * 64).map(|i| (i % 64 * 4) as f32).collect()).unwrap();
+//! let down = LumaImage::new(64, 64, (0..64 * 64).map(|i| (i / 64 * 4) as f32).collect()).unwrap();
+//! let (a, b) = (LumaGrid::of(&across).unwrap(), LumaGrid::of(&down).unwrap());
+//! let check = ContentCheck::default();
+//! assert!(check.agrees(&a, &a));
+//! assert!(!check.agrees(&a, &b));
+//! ```
+
+use super::LumaImage;
+use crate::hashes::Pdq;
+
+/// Cells per side of a [`LumaGrid`].
+pub const GRID: usize = 16;
+
+/// Mean luma of a 16x16 grid of cells over a picture or region (row-major, 0..=255).
+///
+/// ```
+/// use referral_dedup::matching::{LumaGrid, LumaImage};
+/// let g = LumaGrid::of(&LumaImage::new(32, 32, vec![200.0; 32 * 32]).unwrap()).unwrap();
+/// assert!(g.cells().iter().all(|&c| c == 200));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LumaGrid([u8; GRID * GRID]);
+
+impl std::fmt::Debug for LumaGrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "LumaGrid(mean {})",
+            self.0.iter().map(|&c| u32::from(c)).sum::<u32>() / 256
+        )
+    }
+}
+
+impl LumaGrid {
+    /// The grid of a luma picture; `None` when a side is under 5 pixels (PDQ's minimum).
+    ///
+    /// ```
+    /// use referral_dedup::matching::{LumaGrid, LumaImage};
+    /// assert!(LumaGrid::of(&LumaImage::new(4, 40, vec![0.0; 160]).unwrap()).is_none());
+    /// ```
+    pub fn of(luma: &LumaImage) -> Option<LumaGrid> {
+        let (w, h) = (luma.width(), luma.height());
+        if w < 5 || h < 5 {
+            return None;
+        }
+        let px = luma.pixels();
+        let bounds = |n: usize, c: usize| {
+            let a = c * n / GRID;
+            (a, ((c + 1) * n / GRID).max(a + 1).min(n))
+        };
+        let mut cells = [0u8; GRID * GRID];
+        for cy in 0..GRID {
+            let (y0, y1) = bounds(h, cy);
+            for cx in 0..GRID {
+                let (x0, x1) = bounds(w, cx);
+                let mut sum = 0f32;
+                for y in y0..y1 {
+                    sum += px[y * w + x0..y * w + x1].iter().sum::<f32>();
+                }
+                let mean = sum / ((y1 - y0) * (x1 - x0)) as f32;
+                cells[cy * GRID + cx] = mean.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        Some(LumaGrid(cells))
+    }
+
+    /// The cells, row-major.
+    pub fn cells(&self) -> &[u8; GRID * GRID] {
+        &self.0
+    }
+
+    /// The grid of the picture transformed like PDQ's dihedral variant `d` (the order of
+    /// [`crate::media::DIHEDRAL_NAMES`]: original, rot90 (counter-clockwise), rot180, rot270,
+    /// top-bottom flip, left-right mirror, main-diagonal and anti-diagonal transposes).
+    ///
+    /// ```
+    /// use referral_dedup::matching::{LumaGrid, LumaImage};
+    /// let l = LumaImage::new(16, 16, (0..256).map(|i| i as f32).collect()).unwrap();
+    /// let g = LumaGrid::of(&l).unwrap();
+    /// assert_eq!(g.dihedral(5).cells()[0], 15); // the mirror starts with the top-right cell
+    /// assert_eq!(g.dihedral(1).dihedral(3), g);
+    /// ```
+    pub fn dihedral(&self, d: usize) -> LumaGrid {
+        let n = GRID - 1;
+        let g = &self.0;
+        let at = |y: usize, x: usize| g[y * GRID + x];
+        let mut out = [0u8; GRID * GRID];
+        for y in 0..GRID {
+            for x in 0..GRID {
+                out[y * GRID + x] = match d % 8 {
+                    0 => at(y, x),
+                    1 => at(x, n - y),
+                    2 => at(n - y, n - x),
+                    3 => at(n - x, y),
+                    4 => at(n - y, x),
+                    5 => at(y, n - x),
+                    6 => at(x, y),
+                    _ => at(n - x, n - y),
+                };
+            }
+        }
+        LumaGrid(out)
+    }
+}
+
+/// When the content of two aligned regions agrees.
+///
+/// ```
+/// use referral_dedup::matching::ContentCheck;
+/// let c = ContentCheck::default();
+/// assert!(c.max_disagreement < 0.1 && c.cell_tolerance > 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContentCheck {
+    /// Luma difference (0..=255 levels, after the tone map) above which a cell disagrees
+    /// with every cell within one cell of it in the other grid.
+    pub cell_tolerance: f32,
+    /// Largest fraction of disagreeing cells for the regions to agree.
+    pub max_disagreement: f32,
+}
+
+impl Default for ContentCheck {
+    fn default() -> Self {
+        ContentCheck {
+            cell_tolerance: 6.0,
+            max_disagreement: 0.05,
+        }
+    }
+}
+
+/// A region of a query: its eight dihedral PDQ codes (identity first) and its grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryRegion {
+    /// PDQ of the region and of its seven rotations and mirrors.
+    pub dihedral: [Pdq; 8],
+    /// The region's grid (untransformed).
+    pub grid: LumaGrid,
+}
+
+/// A stored PDQ code and the grid of the picture it was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRegion {
+    /// The stored code.
+    pub code: Pdq,
+    /// The grid of the region the code was computed from.
+    pub grid: LumaGrid,
+}
+
+/// The closest alignment of two items whose content agrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContentMatch {
+    /// PDQ distance of that alignment.
+    pub distance: u32,
+    /// Fraction of its grid cells that disagree.
+    pub disagreement: f32,
+}
+
+impl ContentCheck {
+    /// Fraction of cells of `a` and `b` (already aligned) that disagree: `a` is first tone
+    /// mapped onto `b` by rank (so brightness, contrast and gamma edits do not count), then a
+    /// cell disagrees when no cell within one cell of it on the other
+    /// side comes within [`ContentCheck::cell_tolerance`] luma levels, either way.
+    ///
+    /// ```
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
+    /// let g = LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(|i| (i % 23 * 11) as f32).collect()).unwrap()).unwrap();
+    /// assert_eq!(ContentCheck::default().disagreement(&g, &g), 0.0);
+    /// ```
+    pub fn disagreement(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
+        let n = (GRID * GRID) as f32;
+        let fb: [f32; GRID * GRID] = b.0.map(f32::from);
+        // Tone map a onto b by rank (histogram matching): the cell of a with the k-th
+        // smallest value takes the k-th smallest value of b. Any monotone tone change
+        // (brightness, contrast, gamma, greyscale) cancels; where the two differ in place,
+        // the difference stays.
+        let mut order: Vec<usize> = (0..GRID * GRID).collect();
+        order.sort_by_key(|&i| (a.0[i], i));
+        let mut sorted_b = b.0;
+        sorted_b.sort_unstable();
+        let mut mapped = [0f32; GRID * GRID];
+        for (k, &i) in order.iter().enumerate() {
+            mapped[i] = f32::from(sorted_b[k]);
+        }
+        let near = |x: &[f32; GRID * GRID], y: &[f32; GRID * GRID], cy: usize, cx: usize| {
+            let v = x[cy * GRID + cx];
+            let mut best = f32::INFINITY;
+            for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
+                for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
+                    best = best.min((v - y[yy * GRID + xx]).abs());
+                }
+            }
+            best
+        };
+        let mut bad = 0usize;
+        for cy in 0..GRID {
+            for cx in 0..GRID {
+                let e = near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx));
+                bad += usize::from(e > self.cell_tolerance);
+            }
+        }
+        bad as f32 / n
+    }
+
+    /// True when the aligned grids agree ([`ContentCheck::disagreement`] at most
+    /// [`ContentCheck::max_disagreement`]).
+    pub fn agrees(&self, a: &LumaGrid, b: &LumaGrid) -> bool {
+        self.disagreement(a, b) <= self.max_disagreement
+    }
+
+    /// The smallest PDQ distance, at most `max_distance`, of an alignment (query region and
+    /// dihedral variant against stored region) whose content agrees; `None` when no
+    /// alignment within the bound agrees. With `dihedral` false only the identity variant
+    /// is tried.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grid(1) }];
+    /// let same = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(1) }];
+    /// let framed_other = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(2) }];
+    /// let c = ContentCheck::default();
+    /// assert_eq!(c.closest_agreeing(&q, &same, 31, true).unwrap().distance, 1);
+    /// assert!(c.closest_agreeing(&q, &framed_other, 31, true).is_none());
+    /// ```
+    pub fn closest_agreeing(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        dihedral: bool,
+    ) -> Option<ContentMatch> {
+        let variants = if dihedral { 8 } else { 1 };
+        let mut candidates: Vec<(u32, usize, usize, usize)> = Vec::new();
+        for (qi, q) in query.iter().enumerate() {
+            for (d, code) in q.dihedral.iter().enumerate().take(variants) {
+                for (si, s) in stored.iter().enumerate() {
+                    let distance = code.distance(&s.code);
+                    if distance <= max_distance {
+                        candidates.push((distance, qi, d, si));
+                    }
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.into_iter().find_map(|(distance, qi, d, si)| {
+            let disagreement = self.disagreement(&query[qi].grid.dihedral(d), &stored[si].grid);
+            (disagreement <= self.max_disagreement).then_some(ContentMatch {
+                distance,
+                disagreement,
+            })
+        })
+    }
+}
