@@ -103,6 +103,16 @@ pub enum VideoError {
     Tmk(String),
 }
 
+/// Seconds between the frames hashed for a video stored as known content (0.2: five a second).
+///
+/// Queries are sampled once a second (the [`VpdqOptions`] default, HMA's setting), at whatever
+/// phase their first frame falls; a known video sampled only once a second would then be up to
+/// half a second off every query frame, which in moving footage is more than PDQ's distance 31
+/// (the video harness, `examples/video_quality.rs`: middle excerpts matched 0 of 10 known videos at
+/// 1 s, 5 of 10 at 0.2 s; the rest are clips of a few seconds or fast-scrolling automata).
+/// Denser known frames keep one within 0.1 s of any query frame, for five times the index size.
+pub const KNOWN_SECONDS_PER_HASH: f64 = 0.2;
+
 /// How to sample and size frames for vPDQ.
 ///
 /// ```

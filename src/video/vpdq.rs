@@ -40,7 +40,7 @@ pub struct FrameHash {
 /// A video's vPDQ hash: its sampled frames in decoding order.
 ///
 /// ```
-/// use referral_dedup::video::{FrameHash, VideoHash};
+/// use referral_dedup::video::VideoHash;
 /// let v = VideoHash { frames: vec![] };
 /// assert_eq!(v.duration(), 0.0);
 /// ```
