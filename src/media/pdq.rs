@@ -190,12 +190,24 @@ pub fn pdq_dihedral_from_image(img: &image::DynamicImage) -> [PdqHash; 8] {
 /// assert_eq!((tiny.hash, tiny.quality), (Default::default(), 0)); // below 5×5
 /// ```
 pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> PdqHash {
-    check_len(luma, width, height);
-    if width < MIN_SIDE || height < MIN_SIDE {
-        return PdqHash {
+    match plain_dct(luma, width, height) {
+        Some((b, quality)) => PdqHash {
+            hash: threshold(&b),
+            quality,
+        },
+        None => PdqHash {
             hash: Pdq::default(),
             quality: 0,
-        };
+        },
+    }
+}
+
+/// The reference's plain path up to the DCT: the 16×16 block and the quality, or `None` below
+/// 5×5. An exactly 64×64 input is used as it is (no blur).
+fn plain_dct(luma: &[f32], width: usize, height: usize) -> Option<(Block16, u8)> {
+    check_len(luma, width, height);
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return None;
     }
     let a = if width == SIDE && height == SIDE {
         let mut a = Box::new([[0f32; SIDE]; SIDE]);
@@ -206,12 +218,7 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> PdqHash {
     } else {
         blur_and_decimate(luma, width, height)
     };
-    let quality = quality(&a);
-    let b = dct16(&a);
-    PdqHash {
-        hash: threshold(&b),
-        quality,
-    }
+    Some((dct16(&a), quality(&a)))
 }
 
 /// PDQF: PDQ's 256 float DCT coefficients before binarisation (row-major 16×16), with the quality.
@@ -231,21 +238,9 @@ pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> PdqHash {
 /// assert!(pdqf.iter().any(|&v| v != 0.0));
 /// ```
 pub fn pdqf_from_luma(luma: &[f32], width: usize, height: usize) -> ([f32; 256], u8) {
-    check_len(luma, width, height);
-    if width < MIN_SIDE || height < MIN_SIDE {
+    let Some((b, quality)) = plain_dct(luma, width, height) else {
         return ([0.0; 256], 0);
-    }
-    let a = if width == SIDE && height == SIDE {
-        let mut a = Box::new([[0f32; SIDE]; SIDE]);
-        for (row, src) in a.iter_mut().zip(luma.chunks_exact(SIDE)) {
-            row.copy_from_slice(src);
-        }
-        a
-    } else {
-        blur_and_decimate(luma, width, height)
     };
-    let quality = quality(&a);
-    let b = dct16(&a);
     let mut out = [0f32; 256];
     for (o, v) in out.iter_mut().zip(b.iter().flatten()) {
         *o = *v;
