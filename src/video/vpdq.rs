@@ -85,15 +85,7 @@ impl VideoHash {
                 .trim()
                 .parse::<u64>()
                 .map_err(|e| bad(format!("frame number {number:?}: {e}")))?;
-            frames.push(FrameHash {
-                frame_number,
-                quality: parse_quality(quality).map_err(bad)?,
-                pdq: hex
-                    .trim()
-                    .parse()
-                    .map_err(|e| bad(format!("pdq hash {hex:?}: {e}")))?,
-                timestamp: parse_timestamp(timestamp).map_err(bad)?,
-            });
+            frames.push(parse_frame(frame_number, quality, hex, timestamp).map_err(bad)?);
         }
         Ok(VideoHash { frames })
     }
@@ -152,15 +144,7 @@ impl VideoHash {
                     fields.len()
                 )));
             };
-            frames.push(FrameHash {
-                frame_number: i as u64,
-                quality: parse_quality(quality).map_err(bad)?,
-                pdq: hex
-                    .trim()
-                    .parse()
-                    .map_err(|e| bad(format!("pdq hash {hex:?}: {e}")))?,
-                timestamp: parse_timestamp(timestamp).map_err(bad)?,
-            });
+            frames.push(parse_frame(i as u64, quality, hex, timestamp).map_err(bad)?);
         }
         Ok(VideoHash { frames })
     }
@@ -193,6 +177,24 @@ impl VideoHash {
     pub fn duration(&self) -> f64 {
         self.frames.last().map_or(0.0, |f| f.timestamp)
     }
+}
+
+/// One frame from its text fields (shared by both exchange forms).
+fn parse_frame(
+    frame_number: u64,
+    quality: &str,
+    hex: &str,
+    timestamp: &str,
+) -> Result<FrameHash, String> {
+    Ok(FrameHash {
+        frame_number,
+        quality: parse_quality(quality)?,
+        pdq: hex
+            .trim()
+            .parse()
+            .map_err(|e| format!("pdq hash {hex:?}: {e}"))?,
+        timestamp: parse_timestamp(timestamp)?,
+    })
 }
 
 fn parse_quality(field: &str) -> Result<u8, String> {
