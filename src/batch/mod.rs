@@ -238,13 +238,7 @@ pub fn dedup_backlog(
     config: &EngineConfig,
     options: &BatchOptions,
 ) -> crate::Result<BatchReport> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        EngineError::Io(std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", path.display()),
-        ))
-    })?;
-    let base = path.parent().unwrap_or(Path::new("."));
+    let (file, base) = open_backlog(path)?;
     let total = if options.progress && std::io::stderr().is_terminal() {
         count_lines(path).ok()
     } else {
@@ -277,14 +271,19 @@ pub fn dedup_backlog_recording(
     config: &EngineConfig,
     options: &BatchOptions,
 ) -> crate::Result<BatchReport> {
+    let (file, base) = open_backlog(path)?;
+    run(file, base, Some(db), config, options, None, true)
+}
+
+/// Opens a backlog file (the error names it) and the folder its relative media paths start from.
+fn open_backlog(path: &Path) -> crate::Result<(std::fs::File, &Path)> {
     let file = std::fs::File::open(path).map_err(|e| {
         EngineError::Io(std::io::Error::new(
             e.kind(),
             format!("{}: {e}", path.display()),
         ))
     })?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    run(file, base, Some(db), config, options, None, true)
+    Ok((file, path.parent().unwrap_or(Path::new("."))))
 }
 
 /// Deduplicates a backlog read from `reader`; relative media paths are resolved against `base`.
