@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A cold CI build gains nothing from incremental compilation, which would write gigabytes of
+# session data beside the binaries.
+if [ "${CI:-}" = "true" ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 # Video tests need the ffmpeg programs; install them where missing (they skip if that fails).
 bash scripts/ensure_ffmpeg.sh
 
@@ -23,3 +29,4 @@ if [ "${REFDEDUP_LONG:-0}" = "1" ]; then
     (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build)
   fi
 fi
+echo "== disk used by target/: $(du -sh target 2>/dev/null | cut -f1)"

@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 use referral_dedup::store::{Store, StoreOptions};
 use serde_json::Value;
 
-#[allow(dead_code)]
-#[path = "support/splitmix.rs"]
-mod splitmix;
-use splitmix::SplitMix;
+use crate::splitmix::SplitMix;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_refdedup"))

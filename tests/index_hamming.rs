@@ -5,10 +5,7 @@ use proptest::prelude::*;
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
 use referral_dedup::index::{Code, HammingConfig, HammingIndex, Hit, Layout};
 
-#[allow(dead_code)]
-#[path = "support/splitmix.rs"]
-mod splitmix;
-use splitmix::SplitMix;
+use crate::splitmix::SplitMix;
 
 /// The expected answer: per id the smallest distance among its codes within `radius` of any
 /// query, sorted by (distance, id).

@@ -3,9 +3,7 @@
 //! The pictures come from the match-quality harness's scene generator (the example is compiled
 //! in as a module), so the tests use only data the project generates.
 
-#[allow(dead_code)]
-#[path = "../examples/match_quality.rs"]
-mod match_quality;
+use crate::match_quality_harness as match_quality;
 
 use image::{imageops, DynamicImage, Rgb, RgbImage};
 use match_quality::{decode, jpeg, scene, Edit, Rng};

@@ -6,9 +6,7 @@
 //! check (the PDQ-only rule of earlier versions) and asserts that it merges different
 //! pictures, so the set is hard enough for the assertion on the default rule to mean something.
 
-#[allow(dead_code)]
-#[path = "../examples/precision.rs"]
-mod precision;
+use crate::precision_harness as precision;
 
 use image::{imageops, DynamicImage, RgbImage};
 use precision::{dedup_and_score, kind_backlog, Generated, Kind, Split, Upload};

@@ -14,10 +14,7 @@ use std::time::{Duration, Instant};
 use referral_dedup::hashes::{EntryId, Hash64, Pdq};
 use referral_dedup::store::{EntryRecord, EntrySource, FsyncPolicy, Record, Store, StoreOptions};
 
-#[allow(dead_code)]
-#[path = "support/splitmix.rs"]
-mod splitmix;
-use splitmix::SplitMix;
+use crate::splitmix::SplitMix;
 
 const CHILD_DIR: &str = "REFDEDUP_CRASH_CHILD_DIR";
 const CHILD_ROUND: &str = "REFDEDUP_CRASH_CHILD_ROUND";
