@@ -12,6 +12,7 @@
 //! - [`media`]: safe decoding with limits, BLAKE3/SHA-256/MD5 digests, PDQ (bit-compatible with
 //!   Meta's reference), dHash and pHash.
 //! - [`hashes`]: the hash value types every layer shares.
+//! - [`entry`]: the entries the engine indexes (one per earlier referral or known item).
 //! - [`index`]: exact lookups and Hamming-radius search (multi-index hashing) over 64- and 256-bit
 //!   codes.
 //! - [`store`]: crash-safe persistence: a checksummed journal plus compacted snapshots.
@@ -28,6 +29,7 @@
 
 pub mod batch;
 pub mod engine;
+pub mod entry;
 pub mod error;
 pub mod hashes;
 pub mod index;

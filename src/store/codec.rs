@@ -20,9 +20,10 @@
 //! ```
 //! A payload must be consumed exactly: trailing bytes are corruption.
 
+use crate::entry::{EntryRecord, EntrySource};
 use crate::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
 
-use super::record::{EntryRecord, EntrySource, Record};
+use super::record::Record;
 
 const TAG_INSERT: u8 = 1;
 const TAG_DELETE: u8 = 2;

@@ -1,9 +1,8 @@
-//! [`Store`]: the store directory, its single journal writer, the fsync flusher, recovery on
-//! open and snapshot compaction.
+//! [`Store`]: the store directory, its single journal writer, the fsync flusher, clean-up on
+//! open and snapshot compaction (loading itself is `recovery`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -11,380 +10,17 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use crate::hashes::EntryId;
+use crate::entry::EntryRecord;
 
-use super::journal::{
-    journal_file_name, parse_journal_file_name, scan_journal_with, JournalWriter,
-    JOURNAL_HEADER_LEN, JOURNAL_VERSION,
-};
+use super::error::StoreError;
+use super::files::{atomic_write_with, set_aside, snapshot_file_name, Listing};
+use super::journal::{JournalWriter, JOURNAL_VERSION};
 use super::lock::WriterLock;
-use super::manifest::{Manifest, MANIFEST_MAX_LEN, MANIFEST_NAME};
-use super::snapshot::{
-    parse_snapshot_file_name, snapshot_file_name, write_snapshot, SnapshotColumns,
-};
-use super::{
-    Corruption, EntryRecord, FsyncPolicy, Record, Recovered, RecoveryReport, StoreError,
-    StoreOptions,
-};
-
-/// Suffix of files being written before their atomic rename.
-const TMP_SUFFIX: &str = ".tmp";
-
-/// Fsyncs a directory so renames and new files in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)?.sync_all()?;
-    Ok(())
-}
-
-/// Writes `DIR/name` atomically: `fill` writes a temp file in the same directory, which is
-/// fsynced, renamed over `name`, and the directory fsynced.
-pub(crate) fn atomic_write_with(
-    dir: &Path,
-    name: &str,
-    fill: impl FnOnce(&mut File) -> Result<(), StoreError>,
-) -> Result<PathBuf, StoreError> {
-    let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
-    let target = dir.join(name);
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&tmp)?;
-        fill(&mut file)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, &target)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|()| target)
-}
-
-/// [`atomic_write_with`] for bytes already in memory.
-pub(crate) fn atomic_write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-    use std::io::Write;
-    atomic_write_with(dir, name, |f| Ok(f.write_all(bytes)?)).map(|_| ())
-}
-
-/// The store's files, by kind.
-#[derive(Default)]
-struct Listing {
-    journals: BTreeMap<u64, PathBuf>,
-    snapshots: BTreeMap<u64, (String, PathBuf)>,
-    /// Atomic writes that never reached their rename.
-    temps: Vec<PathBuf>,
-}
-
-impl Listing {
-    fn is_empty(&self) -> bool {
-        self.journals.is_empty() && self.snapshots.is_empty()
-    }
-}
-
-fn list_dir(dir: &Path) -> Result<Listing, StoreError> {
-    let mut out = Listing::default();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(n) = parse_journal_file_name(name) {
-            out.journals.insert(n, entry.path());
-        } else if let Some(n) = parse_snapshot_file_name(name) {
-            out.snapshots.insert(n, (name.to_owned(), entry.path()));
-        } else if name.ends_with(TMP_SUFFIX)
-            && (name.starts_with("snapshot-") || name.starts_with(MANIFEST_NAME))
-        {
-            out.temps.push(entry.path());
-        }
-    }
-    Ok(out)
-}
-
-/// The sub-directory damaged files are moved into (never deleted).
-pub(crate) const DAMAGED_DIR: &str = "damaged";
-
-/// Moves `path` into `DIR/damaged/` under its own name (plus `.1`, `.2`, ... if taken).
-fn set_aside(dir: &Path, path: &Path) -> Result<PathBuf, StoreError> {
-    let aside = dir.join(DAMAGED_DIR);
-    std::fs::create_dir_all(&aside)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let mut target = aside.join(&name);
-    let mut n = 1;
-    while target.exists() {
-        target = aside.join(format!("{name}.{n}"));
-        n += 1;
-    }
-    std::fs::rename(path, &target)?;
-    sync_dir(&aside)?;
-    sync_dir(dir)?;
-    Ok(target)
-}
-
-/// One journal as loaded.
-struct LoadedJournal {
-    number: u64,
-    path: PathBuf,
-    /// Bytes in the file when read.
-    len: u64,
-    /// Ends cleanly after its last record: a writer may append to it.
-    clean: bool,
-    /// A crash while it was being created left a prefix of its header (no records).
-    header_only_torn: bool,
-    version: u32,
-}
-
-/// A store's state as read from disk, before anything is changed.
-struct Loaded {
-    /// The MANIFEST as read, or as inferred from the files when it is damaged or missing.
-    manifest: Manifest,
-    manifest_intact: bool,
-    state: LiveState,
-    report: RecoveryReport,
-    journals: Vec<LoadedJournal>,
-    listing: Listing,
-}
-
-/// Reads `DIR/MANIFEST`'s raw bytes (`None` when absent), to tell whether it changed.
-fn manifest_bytes(dir: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match std::fs::read(dir.join(MANIFEST_NAME)) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Loads the store in `dir` without changing anything on disk.
-///
-/// `locked`: the caller holds the writer lock, so nothing changes underneath. Otherwise a
-/// writer may be appending or compacting meanwhile: every file is opened first and the MANIFEST
-/// read again; if it changed (a compaction finished) the load starts over, and once it has not,
-/// the open handles see one consistent generation even if the files are deleted next (POSIX
-/// keeps an open file readable). A torn tail at the end of the last journal while a writer holds
-/// the lock is a write in progress, not damage.
-fn load(dir: &Path, locked: bool) -> Result<Option<Loaded>, StoreError> {
-    const ATTEMPTS: usize = 50;
-    for _ in 0..ATTEMPTS {
-        let before = manifest_bytes(dir)?;
-        let listing = list_dir(dir)?;
-        if before.is_none() && listing.is_empty() {
-            return Ok(None);
-        }
-        let mut report = RecoveryReport::default();
-        let manifest_path = dir.join(MANIFEST_NAME);
-        let parsed = match &before {
-            Some(bytes) if bytes.len() as u64 <= MANIFEST_MAX_LEN => {
-                Manifest::decode(bytes, &manifest_path).map(Some)
-            }
-            Some(_) => Err(StoreError::Corruption(Corruption {
-                path: manifest_path.clone(),
-                offset: MANIFEST_MAX_LEN,
-                reason: "manifest is too large".into(),
-            })),
-            None => Ok(None),
-        };
-        let (manifest, manifest_intact) = match parsed {
-            Ok(Some(m)) => (m, true),
-            Err(StoreError::UnsupportedVersion { .. }) | Err(StoreError::Io(_)) => {
-                return Err(parsed.unwrap_err())
-            }
-            other => {
-                let why = match other {
-                    Err(StoreError::Corruption(c)) => format!("damaged ({})", c.reason),
-                    _ => "missing".to_string(),
-                };
-                let m = infer_manifest(&listing);
-                report.damaged.push(Corruption {
-                    path: manifest_path.clone(),
-                    offset: 0,
-                    reason: format!(
-                        "MANIFEST is {why}; the files present were read instead (snapshot {},                          journals from {}); `refdedup db repair` writes a new one",
-                        m.snapshot.as_deref().unwrap_or("none"),
-                        m.first_journal
-                    ),
-                });
-                (m, false)
-            }
-        };
-
-        // Open every file of this generation before checking the MANIFEST again.
-        let snapshot_file = match &manifest.snapshot {
-            None => None,
-            Some(name) => {
-                let path = dir.join(name);
-                match std::fs::File::open(&path) {
-                    Ok(f) => Some((path, f)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        if !locked && manifest_bytes(dir)? != before {
-                            continue;
-                        }
-                        return Err(StoreError::MissingFile { path });
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        let first = manifest.first_journal;
-        let mut journal_files = Vec::new();
-        for (&n, path) in listing.journals.range(first..) {
-            let expected = first + journal_files.len() as u64;
-            if n != expected {
-                if !locked && manifest_bytes(dir)? != before {
-                    break;
-                }
-                return Err(StoreError::MissingFile {
-                    path: dir.join(journal_file_name(expected)),
-                });
-            }
-            match std::fs::File::open(path) {
-                Ok(f) => journal_files.push((n, path.clone(), f)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if !locked && manifest_bytes(dir)? != before {
-            continue;
-        }
-
-        let mut state = LiveState::default();
-        if let Some((path, file)) = snapshot_file {
-            let cols = SnapshotColumns::read_from(file, &path)?;
-            if cols.first_journal() != manifest.first_journal {
-                return Err(StoreError::Corruption(Corruption {
-                    path,
-                    offset: 32,
-                    reason: format!(
-                        "snapshot continues at journal {}, MANIFEST says {}",
-                        cols.first_journal(),
-                        manifest.first_journal
-                    ),
-                }));
-            }
-            state.base = cols.entries()?;
-            state.resolutions = cols.resolutions().into_iter().collect();
-            report.snapshot_entries = cols.len() as u64;
-            report.snapshot = Some(path);
-        }
-        let last = journal_files.len().saturating_sub(1);
-        let mut journals = Vec::new();
-        for (i, (n, path, mut file)) in journal_files.into_iter().enumerate() {
-            use std::io::Read;
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes)?;
-            let end = scan_journal_with(&bytes, &path, Some(n), |r| {
-                report.journal_records += 1;
-                state.apply(r);
-            })?;
-            let damaged = !end.damaged.is_empty() || end.torn.is_some();
-            report.damaged.extend(end.damaged);
-            if let Some(torn) = end.torn {
-                if i != last {
-                    report.damaged.push(torn);
-                } else if locked || !super::lock::writer_active(dir) {
-                    report.torn = Some(torn);
-                }
-                // Else: the last journal of a store a writer has open; its tail is being written.
-            }
-            if damaged {
-                report.damaged_files.push(path.clone());
-            }
-            journals.push(LoadedJournal {
-                number: n,
-                path,
-                len: bytes.len() as u64,
-                clean: end.clean && end.valid_len == bytes.len() as u64,
-                header_only_torn: end.clean && bytes.len() < JOURNAL_HEADER_LEN,
-                version: end.version,
-            });
-        }
-        if journals.is_empty() && manifest.snapshot.is_some() {
-            return Err(StoreError::MissingFile {
-                path: dir.join(journal_file_name(first)),
-            });
-        }
-        return Ok(Some(Loaded {
-            manifest,
-            manifest_intact,
-            state,
-            report,
-            journals,
-            listing,
-        }));
-    }
-    Err(StoreError::Io(std::io::Error::other(format!(
-        "{}: the store kept changing while it was read ({ATTEMPTS} attempts)",
-        dir.display()
-    ))))
-}
-
-/// What the MANIFEST most likely said, from the files present: the newest snapshot whose
-/// header names its first journal, with the journals from there; without a snapshot, every
-/// journal.
-fn infer_manifest(listing: &Listing) -> Manifest {
-    if let Some((&n, (name, _))) = listing.snapshots.iter().next_back() {
-        return Manifest {
-            snapshot: Some(name.clone()),
-            first_journal: n,
-        };
-    }
-    Manifest {
-        snapshot: None,
-        first_journal: listing.journals.keys().next().copied().unwrap_or(1),
-    }
-}
-
-/// Live state being rebuilt: the snapshot's rows plus the journal's changes on top.
-#[derive(Default)]
-struct LiveState {
-    /// Snapshot entries, in id order.
-    base: Vec<EntryRecord>,
-    /// Journal changes by id: `Some` = inserted/replaced, `None` = deleted.
-    overlay: HashMap<EntryId, Option<EntryRecord>>,
-    resolutions: BTreeMap<String, String>,
-}
-
-impl LiveState {
-    fn apply(&mut self, record: Record) {
-        match record {
-            Record::Insert(e) => {
-                self.overlay.insert(e.id, Some(e));
-            }
-            Record::Delete(id) => {
-                self.overlay.insert(id, None);
-            }
-            Record::Resolve { short_key, target } => {
-                self.resolutions.insert(short_key, target);
-            }
-        }
-    }
-
-    fn finish(self) -> (Vec<EntryRecord>, Vec<(String, String)>) {
-        let LiveState {
-            mut base,
-            mut overlay,
-            resolutions,
-        } = self;
-        if !overlay.is_empty() {
-            base.retain_mut(|e| match overlay.remove(&e.id) {
-                None => true,
-                Some(None) => false,
-                Some(Some(new)) => {
-                    *e = new;
-                    true
-                }
-            });
-            base.extend(overlay.into_values().flatten());
-            // Two sorted runs: the stable sort merges them in linear time.
-            base.sort_by_key(|e| e.id);
-        }
-        (base, resolutions.into_iter().collect())
-    }
-}
+use super::manifest::Manifest;
+use super::options::{FsyncPolicy, StoreOptions};
+use super::record::Record;
+use super::recovery::{load, Loaded, Recovered};
+use super::snapshot::write_snapshot;
 
 /// The writer side shared with the flusher thread.
 struct Writer {
@@ -523,7 +159,7 @@ impl Store {
     /// Nothing valid is ever cut off or deleted: a damaged record is skipped and replay resumes
     /// at the next record whose own checksum holds; a torn tail (a write cut short by a crash)
     /// is left in place and appends go to a new journal. Both are listed in the
-    /// [`RecoveryReport`] on every open until [`Store::snapshot`] moves the damaged journals
+    /// [`RecoveryReport`](super::RecoveryReport) on every open until [`Store::snapshot`] moves the damaged journals
     /// into `DIR/damaged/`. Left-over temp files of atomic writes, journals older than the
     /// snapshot and snapshots an intact MANIFEST does not name are deleted (their content is in
     /// the current snapshot).
@@ -800,7 +436,7 @@ impl Store {
             first_journal: next,
         }
         .write(dir)?;
-        let listing = list_dir(dir)?;
+        let listing = Listing::read(dir)?;
         let mut damaged = self.shared.damaged.lock();
         for (n, p) in listing.journals.range(..next) {
             // Its records are in the snapshot; a damaged one is kept aside for inspection.

@@ -24,16 +24,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::codec::{decode_record, encode_record, put_u32, put_u64, ByteReader};
+use super::error::{Corruption, StoreError};
+use super::files::{journal_file_name, sync_dir};
+use super::framing::{FileFormat, HeaderDamage, JOURNAL};
 use super::record::Record;
-use super::{Corruption, StoreError};
 
-/// Magic bytes opening every journal file.
-pub(crate) const JOURNAL_MAGIC: [u8; 8] = *b"RDDJOURN";
 /// Journal format version written by this build: version 1 framing and record codec, plus group
 /// markers around multi-record appends.
-pub const JOURNAL_VERSION: u32 = 2;
+pub const JOURNAL_VERSION: u32 = JOURNAL.current;
 /// The oldest journal format version this build reads (version 1: no group markers).
-pub const MIN_JOURNAL_VERSION: u32 = 1;
+pub const MIN_JOURNAL_VERSION: u32 = JOURNAL.oldest;
+/// Bytes of the header's own fields: journal number u64, reserved u32.
+const HEADER_FIELDS_LEN: usize = 12;
 /// Payload tag of a group's begin marker (tag, record count u32).
 const TAG_GROUP_BEGIN: u8 = 0x10;
 /// Payload tag of a group's commit marker (tag, record count u32).
@@ -41,37 +43,24 @@ const TAG_GROUP_COMMIT: u8 = 0x11;
 /// Size of a whole marker frame: frame header plus the 5-byte payload.
 const MARKER_FRAME_LEN: usize = FRAME_HEADER_LEN + 5;
 /// Size of the journal file header in bytes.
-pub(crate) const JOURNAL_HEADER_LEN: usize = 28;
+pub(crate) const JOURNAL_HEADER_LEN: usize = FileFormat::header_len(HEADER_FIELDS_LEN);
 /// Size of a record frame header (length + checksum) in bytes.
 pub(crate) const FRAME_HEADER_LEN: usize = 8;
 /// The largest record payload the journal writes or reads (16 MiB). A length field above it is
 /// corruption, so a damaged length can never make replay allocate more than this.
 pub const MAX_RECORD_LEN: usize = 16 << 20;
 
-/// The file name of journal number `n`.
-pub(crate) fn journal_file_name(n: u64) -> String {
-    format!("journal-{n:06}.log")
-}
-
-/// The journal number in a file name, if it is a journal file name.
-pub(crate) fn parse_journal_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("journal-")?.strip_suffix(".log")?;
-    if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
 /// The 28-byte header of journal number `number`.
 pub(crate) fn journal_header(number: u64) -> Vec<u8> {
-    let mut h = Vec::with_capacity(JOURNAL_HEADER_LEN);
-    h.extend_from_slice(&JOURNAL_MAGIC);
-    put_u32(&mut h, JOURNAL_VERSION);
-    put_u64(&mut h, number);
-    put_u32(&mut h, 0);
-    let crc = crc32fast::hash(&h);
-    put_u32(&mut h, crc);
-    h
+    JOURNAL.header(&header_fields(number))
+}
+
+/// The header's own fields: the journal number and a reserved word.
+fn header_fields(number: u64) -> Vec<u8> {
+    let mut fields = Vec::with_capacity(HEADER_FIELDS_LEN);
+    put_u64(&mut fields, number);
+    put_u32(&mut fields, 0);
+    fields
 }
 
 /// Appends the frame of `record` to `out`.
@@ -515,8 +504,8 @@ pub(crate) fn scan_journal_with(
 }
 
 /// Checks a complete header. `Ok(Ok(version))` when it is intact; `Ok(Err(damage))` when its
-/// checksum fails (the frames are read anyway); `Err` for an intact header of a version this
-/// build cannot read.
+/// magic or checksum fails (the frames are read anyway); `Err` for an intact header of a version
+/// this build cannot read.
 fn check_header(
     h: &[u8],
     path: &Path,
@@ -527,28 +516,25 @@ fn check_header(
         offset,
         reason,
     };
-    let mut r = ByteReader::new(&h[8..]);
-    let parsed = (|| Ok::<_, String>((r.u32()?, r.u64()?, r.u32()?, r.u32()?)))();
-    let Ok((version, number, _reserved, crc)) = parsed else {
-        return Ok(Err(corrupt(8, "journal header unreadable".into())));
+    let header = match JOURNAL.read_header(h, HEADER_FIELDS_LEN) {
+        Ok(header) => header,
+        Err(damage) => {
+            let why = match damage {
+                HeaderDamage::Checksum { stored, computed } => {
+                    format!("checksum stored {stored:08x}, computed {computed:08x}")
+                }
+                HeaderDamage::BadMagic => "not a journal: bad magic".into(),
+                HeaderDamage::Truncated { len } => format!("{len} bytes"),
+                HeaderDamage::Malformed(what) => what.into(),
+            };
+            return Ok(Err(corrupt(
+                0,
+                format!("journal header is damaged ({why}); the records after it were read anyway"),
+            )));
+        }
     };
-    let actual = crc32fast::hash(&h[..24]);
-    if actual != crc || h[..8] != JOURNAL_MAGIC {
-        return Ok(Err(corrupt(
-            0,
-            format!(
-                "journal header is damaged (checksum stored {crc:08x}, computed {actual:08x}); \
-                 the records after it were read anyway"
-            ),
-        )));
-    }
-    if !(MIN_JOURNAL_VERSION..=JOURNAL_VERSION).contains(&version) {
-        return Err(StoreError::UnsupportedVersion {
-            path: path.to_path_buf(),
-            found: version,
-            supported: JOURNAL_VERSION,
-        });
-    }
+    let version = JOURNAL.check_version(header.version, path)?;
+    let number = ByteReader::new(header.fields).u64().unwrap_or_default();
     if let Some(expected) = expected_number {
         if number != expected {
             return Ok(Err(corrupt(
@@ -585,7 +571,7 @@ impl JournalWriter {
         let header = journal_header(number);
         file.write_all(&header)?;
         file.sync_all()?;
-        super::directory::sync_dir(dir)?;
+        sync_dir(dir)?;
         Ok(JournalWriter {
             file: Arc::new(file),
             path,
@@ -670,19 +656,6 @@ impl JournalWriter {
 mod tests {
     use super::*;
     use crate::hashes::EntryId;
-
-    #[test]
-    fn file_names_round_trip_and_reject_lookalikes() {
-        assert_eq!(journal_file_name(7), "journal-000007.log");
-        assert_eq!(parse_journal_file_name("journal-000007.log"), Some(7));
-        assert_eq!(
-            parse_journal_file_name("journal-1234567.log"),
-            Some(1234567)
-        );
-        assert_eq!(parse_journal_file_name("journal-07.log"), None);
-        assert_eq!(parse_journal_file_name("journal-00000x.log"), None);
-        assert_eq!(parse_journal_file_name("journal-000007.log.tmp"), None);
-    }
 
     #[test]
     fn a_frame_with_a_flipped_length_is_caught_by_the_checksum() {

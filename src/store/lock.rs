@@ -16,10 +16,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::StoreError;
+use super::error::StoreError;
+use super::files::LOCK_NAME;
 
-/// The lock file's name in the store directory.
-pub(crate) const LOCK_NAME: &str = "LOCK";
 /// How long a writer keeps retrying before it reports the store as busy (covers readers' probes).
 const GRACE: Duration = Duration::from_millis(300);
 /// The holder description is a few lines; anything longer is cut when read.

@@ -11,12 +11,14 @@
 
 use std::path::Path;
 
-use super::{Corruption, StoreError};
+use super::error::{Corruption, StoreError};
+use super::files::{atomic_write, parse_snapshot_file_name, MANIFEST_NAME};
+use super::framing::{HeaderDamage, MANIFEST};
 
-/// The manifest file name.
-pub(crate) const MANIFEST_NAME: &str = "MANIFEST";
-/// Manifest format version written by this build.
-pub(crate) const MANIFEST_VERSION: u32 = 1;
+/// MANIFEST format version written by this build.
+pub const MANIFEST_VERSION: u32 = MANIFEST.current;
+/// The oldest MANIFEST format version this build reads.
+pub const MIN_MANIFEST_VERSION: u32 = MANIFEST.oldest;
 /// A manifest is a few dozen bytes; anything over this is not one (bounds the read).
 pub(crate) const MANIFEST_MAX_LEN: u64 = 4096;
 
@@ -30,18 +32,16 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
+    /// The file's text in the current version.
     pub(crate) fn encode(&self) -> String {
-        let mut body = format!("refdedup-manifest {MANIFEST_VERSION}\n");
-        body.push_str(&format!(
-            "snapshot {}\n",
-            self.snapshot.as_deref().unwrap_or("-")
-        ));
-        body.push_str(&format!("journal {}\n", self.first_journal));
-        let crc = crc32fast::hash(body.as_bytes());
-        body.push_str(&format!("crc32 {crc:08x}\n"));
-        body
+        MANIFEST.seal_text(&format!(
+            "snapshot {}\njournal {}\n",
+            self.snapshot.as_deref().unwrap_or("-"),
+            self.first_journal
+        ))
     }
 
+    /// Reads a manifest of any version this build reads; `path` is only used in errors.
     pub(crate) fn decode(bytes: &[u8], path: &Path) -> Result<Manifest, StoreError> {
         let corrupt = |offset: usize, reason: &str| {
             StoreError::Corruption(Corruption {
@@ -50,37 +50,21 @@ impl Manifest {
                 reason: format!("manifest: {reason}"),
             })
         };
-        let text = std::str::from_utf8(bytes).map_err(|_| corrupt(0, "not UTF-8"))?;
-        let crc_at = text
-            .rfind("crc32 ")
-            .ok_or_else(|| corrupt(0, "no checksum line"))?;
-        let (body, crc_line) = text.split_at(crc_at);
-        let stored = crc_line
-            .strip_prefix("crc32 ")
-            .and_then(|s| s.strip_suffix('\n'))
-            .and_then(|s| u32::from_str_radix(s, 16).ok())
-            .ok_or_else(|| corrupt(crc_at, "bad checksum line"))?;
-        if crc32fast::hash(body.as_bytes()) != stored {
-            return Err(corrupt(crc_at, "checksum mismatch"));
-        }
+        let header = MANIFEST.open_text(bytes).map_err(|damage| match damage {
+            HeaderDamage::Checksum { .. } => corrupt(
+                String::from_utf8_lossy(bytes).rfind("crc32 ").unwrap_or(0),
+                "checksum mismatch",
+            ),
+            HeaderDamage::Malformed(what) => corrupt(0, what),
+            HeaderDamage::BadMagic | HeaderDamage::Truncated { .. } => corrupt(0, "bad first line"),
+        })?;
+        MANIFEST.check_version(header.version, path)?;
+        // Version 1 (the only one so far): "snapshot NAME|-" and "journal N".
+        let body = std::str::from_utf8(header.fields).map_err(|_| corrupt(0, "not UTF-8"))?;
         let mut lines = body.lines();
-        let version = lines
-            .next()
-            .and_then(|l| l.strip_prefix("refdedup-manifest "))
-            .and_then(|v| v.parse::<u32>().ok())
-            .ok_or_else(|| corrupt(0, "bad first line"))?;
-        if version != MANIFEST_VERSION {
-            return Err(StoreError::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found: version,
-                supported: MANIFEST_VERSION,
-            });
-        }
         let snapshot = match lines.next().and_then(|l| l.strip_prefix("snapshot ")) {
             Some("-") => None,
-            Some(name) if super::snapshot::parse_snapshot_file_name(name).is_some() => {
-                Some(name.to_owned())
-            }
+            Some(name) if parse_snapshot_file_name(name).is_some() => Some(name.to_owned()),
             _ => return Err(corrupt(0, "bad snapshot line")),
         };
         let first_journal = lines
@@ -99,7 +83,7 @@ impl Manifest {
 
     /// Replaces `DIR/MANIFEST` atomically and durably.
     pub(crate) fn write(&self, dir: &Path) -> Result<(), StoreError> {
-        super::directory::atomic_write(dir, MANIFEST_NAME, self.encode().as_bytes())
+        Ok(atomic_write(dir, MANIFEST_NAME, self.encode().as_bytes())?)
     }
 }
 

@@ -4,12 +4,12 @@
 //! The layout is flat and columnar so a 10M-entry snapshot loads with one read, a checksum pass
 //! and a linear decode, with no per-record parsing or framing:
 //! ```text
-//! header (64 bytes):  magic "RDDSNAPS", version u32, section count u32, entry count u64,
+//! header (64 bytes):  magic "RDDSNAPS", version u32 (the shared `framing` header), section count u32, entry count u64,
 //!                     resolution count u64, first journal u64, string count u64,
 //!                     extra-PDQ count u64, reserved u32, crc32 of the preceding 60 bytes u32
 //! section table:      per section: kind u32, crc32 u32, offset u64, length u64;
 //!                     then crc32 of the table u32, 4 zero bytes
-//! sections (8-byte aligned, in kind order, all present):
+//! sections (8-byte aligned, in kind order; `sections::SECTIONS` declares them):
 //!   1 ids            n x u32, strictly increasing
 //!   2 flags          n x u16: the codec's presence bits, bit 15 = source is Known
 //!   3 pdq            one 4 x u64 per row with a PDQ (rows in id order; "sparse")
@@ -38,131 +38,87 @@ use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
+use crate::entry::{EntryRecord, EntrySource};
+use crate::hashes::{EntryId, Hash64, Pdq};
 
 use super::codec::{
-    presence, put_pdq, put_u16, put_u32, put_u64, source_code, ByteReader, FIELD_ALL, FIELD_BLAKE3,
-    FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_MD5, FIELD_PDQ, FIELD_PDQ_QUALITY,
-    FIELD_PHASH, FIELD_RECEIVED_AT, FIELD_SHA256, FIELD_URL_KEY,
+    presence, put_pdq, put_u16, put_u32, put_u64, ByteReader, FIELD_ALL, FIELD_DHASH,
+    FIELD_EXTRA_PDQ, FIELD_PDQ, FIELD_PHASH,
 };
-use super::record::{EntryRecord, EntrySource};
-use super::{Corruption, StoreError};
+use super::error::{Corruption, StoreError};
+use super::framing::{FileFormat, HeaderDamage, SNAPSHOT};
 
-/// Magic bytes opening every snapshot file.
-pub(crate) const SNAPSHOT_MAGIC: [u8; 8] = *b"RDDSNAPS";
+mod sections;
+
+use sections::{
+    column_position, read_pdq, read_u32, read_u64, Counts, Layout, Section, EXTRA_COUNTS,
+    EXTRA_PDQ, FLAGS, IDS, ROW_STRINGS, SECTIONS, SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES,
+    STRING_LENS,
+};
+
 /// Snapshot format version written by this build.
-pub const SNAPSHOT_VERSION: u32 = 1;
-const HEADER_LEN: usize = 64;
+pub const SNAPSHOT_VERSION: u32 = SNAPSHOT.current;
+/// The oldest snapshot format version this build reads.
+pub const MIN_SNAPSHOT_VERSION: u32 = SNAPSHOT.oldest;
+/// Bytes of the header's own fields: section count u32, five counts u64, reserved u32.
+const HEADER_FIELDS_LEN: usize = 48;
+const HEADER_LEN: usize = FileFormat::header_len(HEADER_FIELDS_LEN);
 const SECTION_ENTRY_LEN: usize = 24;
-const SOURCE_KNOWN_BIT: u16 = 1 << 15;
 
-const SEC_IDS: usize = 0;
-const SEC_FLAGS: usize = 1;
-const SEC_PDQ: usize = 2;
-const SEC_PDQ_QUALITY: usize = 3;
-const SEC_DHASH: usize = 4;
-const SEC_PHASH: usize = 5;
-const SEC_BLAKE3: usize = 6;
-const SEC_SHA256: usize = 7;
-const SEC_MD5: usize = 8;
-const SEC_EXTRA_COUNTS: usize = 9;
-const SEC_EXTRA_PDQ: usize = 10;
-const SEC_STRING_LENS: usize = 11;
-const SEC_STRING_BYTES: usize = 12;
-const SECTION_COUNT: usize = 13;
-const SECTION_NAMES: [&str; SECTION_COUNT] = [
-    "ids",
-    "flags",
-    "pdq",
-    "pdq_quality",
-    "dhash",
-    "phash",
-    "blake3",
-    "sha256",
-    "md5",
-    "extra counts",
-    "extra pdq",
-    "string lens",
-    "string bytes",
-];
-
-/// The file name of the snapshot whose replay starts at journal `first_journal`.
-pub(crate) fn snapshot_file_name(first_journal: u64) -> String {
-    format!("snapshot-{first_journal:06}.bin")
+/// The sections a file of `version` has, with their positions in [`SECTIONS`].
+fn sections_of(version: u32) -> impl Iterator<Item = (usize, &'static Section)> {
+    SECTIONS
+        .iter()
+        .enumerate()
+        .filter(move |(_, s)| s.since <= version)
 }
 
-/// The journal number in a snapshot file name, if it is one.
-pub(crate) fn parse_snapshot_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("snapshot-")?.strip_suffix(".bin")?;
-    if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// Column builders for one snapshot.
-#[derive(Default)]
-struct Columns {
+/// Section builders for one snapshot.
+struct Builder {
     sections: [Vec<u8>; SECTION_COUNT],
     strings: u64,
     extra_pdq: u64,
 }
 
-impl Columns {
+impl Builder {
     fn put_str(&mut self, s: &str) -> Result<(), StoreError> {
         let len = u32::try_from(s.len()).map_err(|_| StoreError::RecordTooLarge {
             len: s.len(),
             max: u32::MAX as usize,
         })?;
-        put_u32(&mut self.sections[SEC_STRING_LENS], len);
-        self.sections[SEC_STRING_BYTES].extend_from_slice(s.as_bytes());
+        put_u32(&mut self.sections[STRING_LENS], len);
+        self.sections[STRING_BYTES].extend_from_slice(s.as_bytes());
         self.strings += 1;
         Ok(())
     }
 
     fn push_entry(&mut self, e: &EntryRecord) -> Result<(), StoreError> {
-        let s = &mut self.sections;
-        put_u32(&mut s[SEC_IDS], e.id.0);
-        let mut flags = presence(e);
-        if e.source == EntrySource::Known {
-            flags |= SOURCE_KNOWN_BIT;
-        }
-        debug_assert_eq!(source_code(EntrySource::Known), 1);
-        put_u16(&mut s[SEC_FLAGS], flags);
-        if let Some(p) = &e.pdq {
-            put_pdq(&mut s[SEC_PDQ], p);
-        }
-        if let Some(q) = e.pdq_quality {
-            s[SEC_PDQ_QUALITY].push(q);
-        }
-        if let Some(h) = e.dhash {
-            put_u64(&mut s[SEC_DHASH], h.0);
-        }
-        if let Some(h) = e.phash {
-            put_u64(&mut s[SEC_PHASH], h.0);
-        }
-        if let Some(d) = &e.blake3 {
-            s[SEC_BLAKE3].extend_from_slice(&d.0);
-        }
-        if let Some(d) = &e.sha256 {
-            s[SEC_SHA256].extend_from_slice(&d.0);
-        }
-        if let Some(d) = &e.md5 {
-            s[SEC_MD5].extend_from_slice(&d.0);
-        }
-        if !e.extra_pdq.is_empty() {
-            let n = u32::try_from(e.extra_pdq.len()).map_err(|_| StoreError::RecordTooLarge {
-                len: e.extra_pdq.len(),
-                max: u32::MAX as usize,
-            })?;
-            put_u32(&mut s[SEC_EXTRA_COUNTS], n);
-            for p in &e.extra_pdq {
-                put_pdq(&mut s[SEC_EXTRA_PDQ], p);
+        let present = presence(e);
+        for (section, out) in SECTIONS.iter().zip(self.sections.iter_mut()) {
+            match section.layout {
+                Layout::Ids => put_u32(out, e.id.0),
+                Layout::Flags => {
+                    let known = e.source == EntrySource::Known;
+                    put_u16(out, present | if known { SOURCE_KNOWN_BIT } else { 0 });
+                }
+                Layout::Column { field, put, .. } if present & field != 0 => put(e, out),
+                Layout::ExtraCounts if !e.extra_pdq.is_empty() => {
+                    let n = u32::try_from(e.extra_pdq.len()).map_err(|_| {
+                        StoreError::RecordTooLarge {
+                            len: e.extra_pdq.len(),
+                            max: u32::MAX as usize,
+                        }
+                    })?;
+                    put_u32(out, n);
+                    self.extra_pdq += u64::from(n);
+                }
+                Layout::ExtraPdq => e.extra_pdq.iter().for_each(|p| put_pdq(out, p)),
+                // Strings go through `put_str`, below.
+                _ => {}
             }
-            self.extra_pdq += u64::from(n);
         }
         self.put_str(&e.external_id)?;
-        for s in [&e.label, &e.url_key, &e.received_at].into_iter().flatten() {
+        for s in ROW_STRINGS.iter().filter_map(|r| (r.get)(e)) {
             self.put_str(s)?;
         }
         Ok(())
@@ -199,7 +155,11 @@ pub(crate) fn write_snapshot<'a, W: Write>(
         }
     }
 
-    let mut cols = Columns::default();
+    let mut cols = Builder {
+        sections: Default::default(),
+        strings: 0,
+        extra_pdq: 0,
+    };
     for e in &sorted {
         cols.push_entry(e)?;
     }
@@ -208,31 +168,30 @@ pub(crate) fn write_snapshot<'a, W: Write>(
         cols.put_str(target)?;
     }
 
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(&SNAPSHOT_MAGIC);
-    put_u32(&mut header, SNAPSHOT_VERSION);
-    put_u32(&mut header, SECTION_COUNT as u32);
-    put_u64(&mut header, sorted.len() as u64);
-    put_u64(&mut header, deduped.len() as u64);
-    put_u64(&mut header, first_journal);
-    put_u64(&mut header, cols.strings);
-    put_u64(&mut header, cols.extra_pdq);
-    put_u32(&mut header, 0);
-    let crc = crc32fast::hash(&header);
-    put_u32(&mut header, crc);
+    let mut fields = Vec::with_capacity(HEADER_FIELDS_LEN);
+    put_u32(&mut fields, sections_of(SNAPSHOT_VERSION).count() as u32);
+    put_u64(&mut fields, sorted.len() as u64);
+    put_u64(&mut fields, deduped.len() as u64);
+    put_u64(&mut fields, first_journal);
+    put_u64(&mut fields, cols.strings);
+    put_u64(&mut fields, cols.extra_pdq);
+    put_u32(&mut fields, 0);
+    let header = SNAPSHOT.header(&fields);
     debug_assert_eq!(header.len(), HEADER_LEN);
 
-    let mut table = Vec::with_capacity(SECTION_COUNT * SECTION_ENTRY_LEN + 8);
-    let mut offset = (HEADER_LEN + SECTION_COUNT * SECTION_ENTRY_LEN + 8) as u64;
+    let present = sections_of(SNAPSHOT_VERSION).count();
+    let mut table = Vec::with_capacity(present * SECTION_ENTRY_LEN + 8);
+    let mut offset = (HEADER_LEN + present * SECTION_ENTRY_LEN + 8) as u64;
     let mut pads = [0usize; SECTION_COUNT];
-    for (kind, sec) in cols.sections.iter().enumerate() {
-        put_u32(&mut table, kind as u32 + 1);
-        put_u32(&mut table, crc32fast::hash(sec));
+    for (i, section) in sections_of(SNAPSHOT_VERSION) {
+        let bytes = &cols.sections[i];
+        put_u32(&mut table, section.kind);
+        put_u32(&mut table, crc32fast::hash(bytes));
         put_u64(&mut table, offset);
-        put_u64(&mut table, sec.len() as u64);
-        let end = offset + sec.len() as u64;
+        put_u64(&mut table, bytes.len() as u64);
+        let end = offset + bytes.len() as u64;
         let aligned = end.next_multiple_of(8);
-        pads[kind] = (aligned - end) as usize;
+        pads[i] = (aligned - end) as usize;
         offset = aligned;
     }
     let crc = crc32fast::hash(&table);
@@ -242,9 +201,9 @@ pub(crate) fn write_snapshot<'a, W: Write>(
     let mut w = BufWriter::with_capacity(1 << 20, out);
     w.write_all(&header)?;
     w.write_all(&table)?;
-    for (sec, pad) in cols.sections.iter().zip(pads) {
-        w.write_all(sec)?;
-        w.write_all(&[0u8; 8][..pad])?;
+    for (i, _) in sections_of(SNAPSHOT_VERSION) {
+        w.write_all(&cols.sections[i])?;
+        w.write_all(&[0u8; 8][..pads[i]])?;
     }
     w.flush()?;
     Ok(())
@@ -277,6 +236,17 @@ pub fn encode_snapshot<'a>(
     Ok(out)
 }
 
+/// The header's counts, as read.
+struct HeaderCounts {
+    version: u32,
+    section_count: u32,
+    rows: u64,
+    resolutions: u64,
+    first_journal: u64,
+    strings: u64,
+    extra_pdq: u64,
+}
+
 /// A validated snapshot held in memory, with column accessors for fast bulk loads.
 ///
 /// Decoding checks the header, the section table, every section's checksum and length, id
@@ -298,9 +268,11 @@ pub fn encode_snapshot<'a>(
 pub struct SnapshotColumns {
     bytes: Vec<u8>,
     path: PathBuf,
+    version: u32,
     entries: usize,
     resolutions: usize,
     first_journal: u64,
+    /// Byte ranges by position in [`SECTIONS`]; empty for sections the version lacks.
     sections: [Range<usize>; SECTION_COUNT],
 }
 
@@ -309,7 +281,7 @@ impl SnapshotColumns {
     ///
     /// # Errors
     /// I/O errors, [`StoreError::Corruption`] (with the offset and reason) for any damage,
-    /// [`StoreError::UnsupportedVersion`] for a newer format.
+    /// [`StoreError::UnsupportedVersion`] for a format version this build does not read.
     pub fn read(path: &Path) -> Result<SnapshotColumns, StoreError> {
         let bytes = std::fs::read(path)?;
         SnapshotColumns::decode(bytes, path.to_path_buf())
@@ -329,257 +301,100 @@ impl SnapshotColumns {
         SnapshotColumns::decode(bytes, path.to_path_buf())
     }
 
-    /// Validates snapshot `bytes`; `path` is only used in error reports.
+    /// Validates snapshot `bytes` of any version this build reads; `path` is only used in error
+    /// reports.
     ///
     /// # Errors
     /// As [`SnapshotColumns::read`].
     pub fn decode(bytes: Vec<u8>, path: PathBuf) -> Result<SnapshotColumns, StoreError> {
-        let report_path = path.clone();
         let corrupt = |offset: usize, reason: String| {
             StoreError::Corruption(Corruption {
-                path: report_path.clone(),
+                path: path.clone(),
                 offset: offset as u64,
                 reason,
             })
         };
-        if bytes.len() < HEADER_LEN {
-            return Err(corrupt(
-                0,
-                format!("snapshot header is truncated: {} bytes", bytes.len()),
-            ));
-        }
-        if bytes[..8] != SNAPSHOT_MAGIC {
-            return Err(corrupt(0, "not a snapshot file: bad magic".into()));
-        }
-        let mut h = ByteReader::new(&bytes[8..HEADER_LEN]);
-        let fields = (|| {
-            Ok::<_, String>((
-                h.u32()?,
-                h.u32()?,
-                h.u64()?,
-                h.u64()?,
-                h.u64()?,
-                h.u64()?,
-                h.u64()?,
-                h.u32()?,
-                h.u32()?,
-            ))
-        })();
-        let (version, section_count, n, n_res, first_journal, n_strings, n_extra, _, crc) =
-            fields.map_err(|e| corrupt(8, e))?;
-        let actual = crc32fast::hash(&bytes[..HEADER_LEN - 4]);
-        if actual != crc {
-            return Err(corrupt(
-                HEADER_LEN - 4,
-                format!("header checksum mismatch: stored {crc:08x}, computed {actual:08x}"),
-            ));
-        }
-        if version != SNAPSHOT_VERSION {
-            return Err(StoreError::UnsupportedVersion {
-                path,
-                found: version,
-                supported: SNAPSHOT_VERSION,
-            });
-        }
-        if section_count as usize != SECTION_COUNT {
+        let h = read_header(&bytes, &path)?;
+        let (version, rows) = (h.version, h.rows as usize);
+        let expected_sections = sections_of(version).count();
+        if h.section_count as usize != expected_sections {
             return Err(corrupt(
                 12,
-                format!("{section_count} sections, version 1 has {SECTION_COUNT}"),
-            ));
-        }
-        let table_len = SECTION_COUNT * SECTION_ENTRY_LEN;
-        let table_end = HEADER_LEN + table_len + 8;
-        if bytes.len() < table_end {
-            return Err(corrupt(HEADER_LEN, "section table is truncated".into()));
-        }
-        let table = &bytes[HEADER_LEN..HEADER_LEN + table_len];
-        let mut t = ByteReader::new(&bytes[HEADER_LEN + table_len..table_end]);
-        let stored = t.u32().map_err(|e| corrupt(HEADER_LEN, e))?;
-        let actual = crc32fast::hash(table);
-        if stored != actual {
-            return Err(corrupt(
-                HEADER_LEN + table_len,
                 format!(
-                    "section table checksum mismatch: stored {stored:08x}, computed {actual:08x}"
+                    "{} sections, version {version} has {expected_sections}",
+                    h.section_count
                 ),
             ));
         }
-        let mut sections: [Range<usize>; SECTION_COUNT] = Default::default();
-        let mut t = ByteReader::new(table);
-        for (kind, slot) in sections.iter_mut().enumerate() {
-            let at = HEADER_LEN + kind * SECTION_ENTRY_LEN;
-            let read = (|| Ok::<_, String>((t.u32()?, t.u32()?, t.u64()?, t.u64()?)))();
-            let (k, crc, off, len) = read.map_err(|e| corrupt(at, e))?;
-            if k as usize != kind + 1 {
-                return Err(corrupt(at, format!("section {} has kind {k}", kind + 1)));
-            }
-            let end = off.checked_add(len).filter(|&e| e <= bytes.len() as u64);
-            let Some(end) = end.filter(|_| off >= table_end as u64) else {
-                return Err(corrupt(
-                    at,
-                    format!(
-                        "section {} ({} bytes at {off}) lies outside the {}-byte file",
-                        SECTION_NAMES[kind],
-                        len,
-                        bytes.len()
-                    ),
-                ));
+        let sections = read_section_table(&bytes, version, &corrupt)?;
+
+        // Lengths implied by the counts: first the flags (which the other counts come from),
+        // then every section.
+        let mut counts = Counts {
+            rows: h.rows,
+            strings: h.strings,
+            extra_pdq: h.extra_pdq,
+            per_bit: [0; 16],
+        };
+        let check_len = |i: usize, counts: &Counts| -> Result<(), StoreError> {
+            let Some(expected) = SECTIONS[i].expected_len(counts) else {
+                return Ok(());
             };
-            let range = off as usize..end as usize;
-            let actual = crc32fast::hash(&bytes[range.clone()]);
-            if actual != crc {
-                return Err(corrupt(
-                    off as usize,
-                    format!(
-                        "section {} checksum mismatch: stored {crc:08x}, computed {actual:08x}",
-                        SECTION_NAMES[kind]
-                    ),
-                ));
-            }
-            *slot = range;
-        }
-
-        // The writer pads the last section to 8 bytes and stops: anything else is truncation
-        // or trailing garbage.
-        let data_end = sections.iter().map(|r| r.end).max().unwrap_or(table_end);
-        if bytes.len() != data_end.next_multiple_of(8) {
-            return Err(corrupt(
-                data_end,
-                format!(
-                    "file is {} bytes, its sections end at {data_end}",
-                    bytes.len()
-                ),
-            ));
-        }
-
-        // Lengths implied by the counts and the flags column.
-        let check_len = |kind: usize, expected: Option<u64>| -> Result<(), StoreError> {
-            let actual = sections[kind].len() as u64;
+            let actual = sections[i].len() as u64;
             if expected != Some(actual) {
                 return Err(corrupt(
-                    sections[kind].start,
+                    sections[i].start,
                     format!(
                         "section {} is {actual} bytes, counts say {}",
-                        SECTION_NAMES[kind],
+                        SECTIONS[i].name,
                         expected.map_or("an overflowing size".to_string(), |e| e.to_string())
                     ),
                 ));
             }
             Ok(())
         };
-        check_len(SEC_IDS, n.checked_mul(4))?;
-        check_len(SEC_FLAGS, n.checked_mul(2))?;
-        check_len(SEC_STRING_LENS, n_strings.checked_mul(4))?;
-        check_len(SEC_EXTRA_PDQ, n_extra.checked_mul(32))?;
-        let n = n as usize;
-        let flags_bytes = &bytes[sections[SEC_FLAGS].clone()];
-        let mut count = [0u64; 16];
-        for (row, f) in flags_bytes.chunks_exact(2).enumerate() {
+        check_len(FLAGS, &counts)?;
+        for (row, f) in bytes[sections[FLAGS].clone()].chunks_exact(2).enumerate() {
             let f = u16::from_le_bytes([f[0], f[1]]);
             if f & !(FIELD_ALL | SOURCE_KNOWN_BIT) != 0 {
                 return Err(corrupt(
-                    sections[SEC_FLAGS].start + 2 * row,
+                    sections[FLAGS].start + 2 * row,
                     format!("row {row} has unknown flag bits {f:#06x}"),
                 ));
             }
-            for (bit, c) in count.iter_mut().enumerate() {
+            for (bit, c) in counts.per_bit.iter_mut().enumerate() {
                 *c += u64::from((f >> bit) & 1);
             }
         }
-        let bit_count = |field: u16| count[field.trailing_zeros() as usize];
-        check_len(SEC_PDQ, Some(bit_count(FIELD_PDQ) * 32))?;
-        check_len(SEC_PDQ_QUALITY, Some(bit_count(FIELD_PDQ_QUALITY)))?;
-        check_len(SEC_DHASH, Some(bit_count(FIELD_DHASH) * 8))?;
-        check_len(SEC_PHASH, Some(bit_count(FIELD_PHASH) * 8))?;
-        check_len(SEC_BLAKE3, Some(bit_count(FIELD_BLAKE3) * 32))?;
-        check_len(SEC_SHA256, Some(bit_count(FIELD_SHA256) * 32))?;
-        check_len(SEC_MD5, Some(bit_count(FIELD_MD5) * 16))?;
-        check_len(SEC_EXTRA_COUNTS, Some(bit_count(FIELD_EXTRA_PDQ) * 4))?;
-        let strings_needed = (n as u64)
-            + bit_count(FIELD_LABEL)
-            + bit_count(FIELD_URL_KEY)
-            + bit_count(FIELD_RECEIVED_AT);
-        let expected_strings = n_res
+        for i in 0..SECTION_COUNT {
+            check_len(i, &counts)?;
+        }
+        let strings_needed = ROW_STRINGS
+            .iter()
+            .fold(h.rows, |n, r| n + counts.with(r.field));
+        let expected_strings = h
+            .resolutions
             .checked_mul(2)
             .and_then(|r| r.checked_add(strings_needed));
-        if expected_strings != Some(n_strings) {
+        if expected_strings != Some(h.strings) {
             return Err(corrupt(
                 40,
-                format!("{n_strings} strings, rows and resolutions need {expected_strings:?}"),
+                format!(
+                    "{} strings, rows and resolutions need {expected_strings:?}",
+                    h.strings
+                ),
             ));
         }
-
-        // Ids strictly increasing.
-        let ids = &bytes[sections[SEC_IDS].clone()];
-        let mut prev: Option<u32> = None;
-        for (row, c) in ids.chunks_exact(4).enumerate() {
-            let id = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            if prev.is_some_and(|p| p >= id) {
-                return Err(corrupt(
-                    sections[SEC_IDS].start + 4 * row,
-                    format!("ids are not strictly increasing at row {row}"),
-                ));
-            }
-            prev = Some(id);
-        }
-        // Extra-PDQ counts: each >= 1, summing to the header's count.
-        let mut extra_sum = 0u64;
-        for (i, c) in bytes[sections[SEC_EXTRA_COUNTS].clone()]
-            .chunks_exact(4)
-            .enumerate()
-        {
-            let c = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            if c == 0 {
-                return Err(corrupt(
-                    sections[SEC_EXTRA_COUNTS].start + 4 * i,
-                    "extra PDQ count 0".into(),
-                ));
-            }
-            extra_sum += u64::from(c);
-        }
-        if extra_sum != n_extra {
-            return Err(corrupt(
-                sections[SEC_EXTRA_COUNTS].start,
-                format!("extra PDQ counts sum to {extra_sum}, header says {n_extra}"),
-            ));
-        }
-        // The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
-        // character boundary, and the lengths sum to the blob.
-        let blob_bytes = &bytes[sections[SEC_STRING_BYTES].clone()];
-        let blob = std::str::from_utf8(blob_bytes).map_err(|e| {
-            corrupt(
-                sections[SEC_STRING_BYTES].start + e.valid_up_to(),
-                "string bytes are not UTF-8".into(),
-            )
-        })?;
-        let mut at = 0usize;
-        for (i, c) in bytes[sections[SEC_STRING_LENS].clone()]
-            .chunks_exact(4)
-            .enumerate()
-        {
-            let len = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
-            if blob.get(at..at.saturating_add(len)).is_none() {
-                return Err(corrupt(
-                    sections[SEC_STRING_LENS].start + 4 * i,
-                    format!(
-                        "string {i} of {len} bytes at {at} runs past the string bytes or splits a character"
-                    ),
-                ));
-            }
-            at += len;
-        }
-        if at != blob.len() {
-            return Err(corrupt(
-                sections[SEC_STRING_BYTES].start + at,
-                format!("{} unused bytes after the strings", blob.len() - at),
-            ));
-        }
+        check_ids(&bytes, &sections, &corrupt)?;
+        check_extra_counts(&bytes, &sections, h.extra_pdq, &corrupt)?;
+        check_strings(&bytes, &sections, &corrupt)?;
         let cols = SnapshotColumns {
             bytes,
-            path,
-            entries: n,
-            resolutions: n_res as usize,
-            first_journal,
+            path: path.clone(),
+            version,
+            entries: rows,
+            resolutions: h.resolutions as usize,
+            first_journal: h.first_journal,
             sections,
         };
         // Short keys strictly increasing.
@@ -587,7 +402,7 @@ impl SnapshotColumns {
         for (i, (short, _)) in cols.resolution_strs().enumerate() {
             if prev.is_some_and(|p| p >= short) {
                 return Err(corrupt(
-                    cols.sections[SEC_STRING_LENS].start,
+                    cols.sections[STRING_LENS].start,
                     format!("resolution {i}: short keys are not strictly increasing"),
                 ));
             }
@@ -595,7 +410,6 @@ impl SnapshotColumns {
         }
         Ok(cols)
     }
-
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries
@@ -627,13 +441,13 @@ impl SnapshotColumns {
 
     /// Entry ids, in increasing order.
     pub fn ids(&self) -> impl ExactSizeIterator<Item = EntryId> + '_ {
-        self.section(SEC_IDS)
+        self.section(IDS)
             .chunks_exact(4)
             .map(|c| EntryId(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
     }
 
     fn flags(&self) -> impl ExactSizeIterator<Item = u16> + '_ {
-        self.section(SEC_FLAGS)
+        self.section(FLAGS)
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
     }
@@ -642,49 +456,62 @@ impl SnapshotColumns {
     fn sparse<'s, T: 's>(
         &'s self,
         field: u16,
-        kind: usize,
+        section: usize,
         width: usize,
         read: impl Fn(&[u8]) -> T + 's,
     ) -> impl Iterator<Item = (EntryId, T)> + 's {
         self.ids()
             .zip(self.flags())
             .filter(move |(_, f)| f & field != 0)
-            .zip(self.section(kind).chunks_exact(width))
+            .zip(self.section(section).chunks_exact(width))
             .map(move |((id, _), v)| (id, read(v)))
+    }
+
+    /// [`Self::sparse`] over the column [`SECTIONS`] declares for `field`.
+    fn column<'s, T: 's>(
+        &'s self,
+        field: u16,
+        read: impl Fn(&[u8]) -> T + 's,
+    ) -> impl Iterator<Item = (EntryId, T)> + 's {
+        let (position, width) = column_position(field)
+            .and_then(|i| match SECTIONS[i].layout {
+                Layout::Column { width, .. } => Some((i, width)),
+                _ => None,
+            })
+            .unwrap_or((IDS, 4));
+        self.sparse(field, position, width, read)
     }
 
     /// `(id, PDQ)` for every entry with a primary PDQ hash, in id order.
     pub fn pdq(&self) -> impl Iterator<Item = (EntryId, Pdq)> + '_ {
-        self.sparse(FIELD_PDQ, SEC_PDQ, 32, read_pdq)
+        self.column(FIELD_PDQ, read_pdq)
     }
 
     /// `(id, dHash)` for every entry with one, in id order.
     pub fn dhash(&self) -> impl Iterator<Item = (EntryId, Hash64)> + '_ {
-        self.sparse(FIELD_DHASH, SEC_DHASH, 8, |v| Hash64(read_u64(v)))
+        self.column(FIELD_DHASH, |v| Hash64(read_u64(v)))
     }
 
     /// `(id, pHash)` for every entry with one, in id order.
     pub fn phash(&self) -> impl Iterator<Item = (EntryId, Hash64)> + '_ {
-        self.sparse(FIELD_PHASH, SEC_PHASH, 8, |v| Hash64(read_u64(v)))
+        self.column(FIELD_PHASH, |v| Hash64(read_u64(v)))
     }
 
     /// `(id, extra PDQ)` for every extra PDQ hash, in id order.
     pub fn extra_pdq(&self) -> impl Iterator<Item = (EntryId, Pdq)> + '_ {
-        let counts = self.sparse(FIELD_EXTRA_PDQ, SEC_EXTRA_COUNTS, 4, |v| {
-            u32::from_le_bytes([v[0], v[1], v[2], v[3]]) as usize
-        });
+        let counts = self.sparse(FIELD_EXTRA_PDQ, EXTRA_COUNTS, 4, |v| read_u32(v) as usize);
         counts
             .flat_map(|(id, n)| std::iter::repeat_n(id, n))
-            .zip(self.section(SEC_EXTRA_PDQ).chunks_exact(32))
+            .zip(self.section(EXTRA_PDQ).chunks_exact(32))
             .map(|(id, v)| (id, read_pdq(v)))
     }
 
     fn strings(&self) -> impl Iterator<Item = &str> + '_ {
         // Validated in `decode` (UTF-8 and boundaries), so neither fallback is ever taken; they
         // keep a logic error from becoming a panic.
-        let blob = std::str::from_utf8(self.section(SEC_STRING_BYTES)).unwrap_or_default();
+        let blob = std::str::from_utf8(self.section(STRING_BYTES)).unwrap_or_default();
         let mut at = 0usize;
-        self.section(SEC_STRING_LENS).chunks_exact(4).map(move |c| {
+        self.section(STRING_LENS).chunks_exact(4).map(move |c| {
             let len = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
             let s = blob.get(at..at + len).unwrap_or_default();
             at += len;
@@ -699,7 +526,7 @@ impl SnapshotColumns {
     }
 
     fn string_count(&self) -> usize {
-        self.sections[SEC_STRING_LENS].len() / 4
+        self.sections[STRING_LENS].len() / 4
     }
 
     /// The short-link resolutions `(short_key, target)`, in short-key order.
@@ -717,13 +544,14 @@ impl SnapshotColumns {
     pub fn entries(&self) -> Result<Vec<EntryRecord>, StoreError> {
         let mut out = Vec::with_capacity(self.entries);
         let mut strings = self.strings();
-        let mut cursors = [0usize; SECTION_COUNT];
-        let mut next = |kind: usize, width: usize| {
-            let at = cursors[kind];
-            cursors[kind] += width;
-            &self.bytes[self.sections[kind].start + at..self.sections[kind].start + at + width]
-        };
         let mut next_str = || strings.next().unwrap_or_default().to_owned();
+        // Where the next value of each section starts (validated lengths: never past its end).
+        let mut cursors: [usize; SECTION_COUNT] = std::array::from_fn(|i| self.sections[i].start);
+        let mut next = |i: usize, width: usize| {
+            let at = cursors[i];
+            cursors[i] += width;
+            &self.bytes[at..at + width]
+        };
         for (id, flags) in self.ids().zip(self.flags()) {
             let has = |bit: u16| flags & bit != 0;
             let source = if has(SOURCE_KNOWN_BIT) {
@@ -732,70 +560,245 @@ impl SnapshotColumns {
                 EntrySource::Referral
             };
             let mut e = EntryRecord::new(id, source, next_str());
-            if has(FIELD_LABEL) {
-                e.label = Some(next_str());
+            for r in &ROW_STRINGS {
+                if has(r.field) {
+                    (r.set)(&mut e, next_str());
+                }
             }
-            if has(FIELD_URL_KEY) {
-                e.url_key = Some(next_str());
-            }
-            if has(FIELD_RECEIVED_AT) {
-                e.received_at = Some(next_str());
-            }
-            if has(FIELD_PDQ) {
-                e.pdq = Some(read_pdq(next(SEC_PDQ, 32)));
-            }
-            if has(FIELD_PDQ_QUALITY) {
-                e.pdq_quality = Some(next(SEC_PDQ_QUALITY, 1)[0]);
-            }
-            if has(FIELD_DHASH) {
-                e.dhash = Some(Hash64(read_u64(next(SEC_DHASH, 8))));
-            }
-            if has(FIELD_PHASH) {
-                e.phash = Some(Hash64(read_u64(next(SEC_PHASH, 8))));
-            }
-            if has(FIELD_BLAKE3) {
-                e.blake3 = Some(Blake3(read_array(next(SEC_BLAKE3, 32))));
-            }
-            if has(FIELD_SHA256) {
-                e.sha256 = Some(Sha256(read_array(next(SEC_SHA256, 32))));
-            }
-            if has(FIELD_MD5) {
-                e.md5 = Some(Md5(read_array(next(SEC_MD5, 16))));
-            }
-            if has(FIELD_EXTRA_PDQ) {
-                let c = next(SEC_EXTRA_COUNTS, 4);
-                let k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
-                let v = next(SEC_EXTRA_PDQ, 32 * k);
-                e.extra_pdq = v.chunks_exact(32).map(read_pdq).collect();
+            for (i, section) in SECTIONS.iter().enumerate() {
+                match section.layout {
+                    Layout::Column {
+                        field, width, get, ..
+                    } if has(field) => get(next(i, width), &mut e),
+                    Layout::ExtraCounts if has(FIELD_EXTRA_PDQ) => {
+                        let k = read_u32(next(i, 4)) as usize;
+                        let v = next(EXTRA_PDQ, 32 * k);
+                        e.extra_pdq = v.chunks_exact(32).map(read_pdq).collect();
+                    }
+                    _ => {}
+                }
             }
             out.push(e);
         }
         Ok(out)
     }
+
+    /// The format version the file declares.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
 }
 
-fn read_u64(v: &[u8]) -> u64 {
-    u64::from_le_bytes(read_array(v))
+/// Reads and checks the header: magic, checksum, version, counts.
+fn read_header(bytes: &[u8], path: &Path) -> Result<HeaderCounts, StoreError> {
+    let corrupt = |offset: usize, reason: String| {
+        StoreError::Corruption(Corruption {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            reason,
+        })
+    };
+    let header = SNAPSHOT
+        .read_header(bytes, HEADER_FIELDS_LEN)
+        .map_err(|damage| match damage {
+            HeaderDamage::Truncated { len } => {
+                corrupt(0, format!("snapshot header is truncated: {len} bytes"))
+            }
+            HeaderDamage::BadMagic => corrupt(0, "not a snapshot file: bad magic".into()),
+            HeaderDamage::Checksum { stored, computed } => corrupt(
+                HEADER_LEN - 4,
+                format!("header checksum mismatch: stored {stored:08x}, computed {computed:08x}"),
+            ),
+            HeaderDamage::Malformed(what) => corrupt(0, what.into()),
+        })?;
+    let version = SNAPSHOT.check_version(header.version, path)?;
+    let mut r = ByteReader::new(header.fields);
+    let fields =
+        (|| Ok::<_, String>((r.u32()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?)))();
+    let (section_count, rows, resolutions, first_journal, strings, extra_pdq) =
+        fields.map_err(|e| corrupt(12, e))?;
+    Ok(HeaderCounts {
+        version,
+        section_count,
+        rows,
+        resolutions,
+        first_journal,
+        strings,
+        extra_pdq,
+    })
 }
 
-fn read_array<const N: usize>(v: &[u8]) -> [u8; N] {
-    let mut out = [0u8; N];
-    out.copy_from_slice(&v[..N]);
-    out
+/// Reads the section table of a file of `version`: every section the version has lies inside
+/// the file after the table, matches its checksum, and the file ends with the last one (plus
+/// its padding). Sections the version lacks get empty ranges.
+fn read_section_table(
+    bytes: &[u8],
+    version: u32,
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<[Range<usize>; SECTION_COUNT], StoreError> {
+    let present = sections_of(version).count();
+    let table_len = present * SECTION_ENTRY_LEN;
+    let table_end = HEADER_LEN + table_len + 8;
+    if bytes.len() < table_end {
+        return Err(corrupt(HEADER_LEN, "section table is truncated".into()));
+    }
+    let table = &bytes[HEADER_LEN..HEADER_LEN + table_len];
+    let stored = read_u32(&bytes[HEADER_LEN + table_len..]);
+    let actual = crc32fast::hash(table);
+    if stored != actual {
+        return Err(corrupt(
+            HEADER_LEN + table_len,
+            format!("section table checksum mismatch: stored {stored:08x}, computed {actual:08x}"),
+        ));
+    }
+    let mut sections: [Range<usize>; SECTION_COUNT] = Default::default();
+    let mut t = ByteReader::new(table);
+    for (row, (i, section)) in sections_of(version).enumerate() {
+        let at = HEADER_LEN + row * SECTION_ENTRY_LEN;
+        let read = (|| Ok::<_, String>((t.u32()?, t.u32()?, t.u64()?, t.u64()?)))();
+        let (kind, crc, off, len) = read.map_err(|e| corrupt(at, e))?;
+        if kind != section.kind {
+            return Err(corrupt(
+                at,
+                format!("section {} has kind {kind}", section.kind),
+            ));
+        }
+        let end = off.checked_add(len).filter(|&e| e <= bytes.len() as u64);
+        let Some(end) = end.filter(|_| off >= table_end as u64) else {
+            return Err(corrupt(
+                at,
+                format!(
+                    "section {} ({len} bytes at {off}) lies outside the {}-byte file",
+                    section.name,
+                    bytes.len()
+                ),
+            ));
+        };
+        let range = off as usize..end as usize;
+        let actual = crc32fast::hash(&bytes[range.clone()]);
+        if actual != crc {
+            return Err(corrupt(
+                off as usize,
+                format!(
+                    "section {} checksum mismatch: stored {crc:08x}, computed {actual:08x}",
+                    section.name
+                ),
+            ));
+        }
+        sections[i] = range;
+    }
+    // The writer pads the last section to 8 bytes and stops: anything else is truncation or
+    // trailing garbage.
+    let data_end = sections
+        .iter()
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0)
+        .max(table_end);
+    if bytes.len() != data_end.next_multiple_of(8) {
+        return Err(corrupt(
+            data_end,
+            format!(
+                "file is {} bytes, its sections end at {data_end}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(sections)
 }
 
-fn read_pdq(v: &[u8]) -> Pdq {
-    Pdq([
-        read_u64(&v[0..8]),
-        read_u64(&v[8..16]),
-        read_u64(&v[16..24]),
-        read_u64(&v[24..32]),
-    ])
+/// Ids strictly increasing.
+fn check_ids(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let mut prev: Option<u32> = None;
+    for (row, c) in bytes[sections[IDS].clone()].chunks_exact(4).enumerate() {
+        let id = read_u32(c);
+        if prev.is_some_and(|p| p >= id) {
+            return Err(corrupt(
+                sections[IDS].start + 4 * row,
+                format!("ids are not strictly increasing at row {row}"),
+            ));
+        }
+        prev = Some(id);
+    }
+    Ok(())
+}
+
+/// Extra-PDQ counts: each at least 1, summing to the header's count.
+fn check_extra_counts(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    expected: u64,
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let mut sum = 0u64;
+    for (i, c) in bytes[sections[EXTRA_COUNTS].clone()]
+        .chunks_exact(4)
+        .enumerate()
+    {
+        let c = read_u32(c);
+        if c == 0 {
+            return Err(corrupt(
+                sections[EXTRA_COUNTS].start + 4 * i,
+                "extra PDQ count 0".into(),
+            ));
+        }
+        sum += u64::from(c);
+    }
+    if sum != expected {
+        return Err(corrupt(
+            sections[EXTRA_COUNTS].start,
+            format!("extra PDQ counts sum to {sum}, header says {expected}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
+/// character boundary, and the lengths sum to the blob.
+fn check_strings(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let blob = std::str::from_utf8(&bytes[sections[STRING_BYTES].clone()]).map_err(|e| {
+        corrupt(
+            sections[STRING_BYTES].start + e.valid_up_to(),
+            "string bytes are not UTF-8".into(),
+        )
+    })?;
+    let mut at = 0usize;
+    for (i, c) in bytes[sections[STRING_LENS].clone()]
+        .chunks_exact(4)
+        .enumerate()
+    {
+        let len = read_u32(c) as usize;
+        if blob.get(at..at.saturating_add(len)).is_none() {
+            return Err(corrupt(
+                sections[STRING_LENS].start + 4 * i,
+                format!(
+                    "string {i} of {len} bytes at {at} runs past the string bytes or splits a character"
+                ),
+            ));
+        }
+        at += len;
+    }
+    if at != blob.len() {
+        return Err(corrupt(
+            sections[STRING_BYTES].start + at,
+            format!("{} unused bytes after the strings", blob.len() - at),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hashes::{Blake3, Md5, Sha256};
 
     fn sample() -> Vec<EntryRecord> {
         let mut a = EntryRecord::new(EntryId(3), EntrySource::Known, "k-3");

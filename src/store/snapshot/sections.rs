@@ -1,0 +1,307 @@
+//! The snapshot's sections, declared once: [`SECTIONS`] lists every section with its id in the
+//! file, its name in messages, the first format version that has it, and its [`Layout`] (how a
+//! row is written into it, how long it must be, how a row is read back). The writer, the
+//! validating decoder and the row decoder all walk this one table.
+//!
+//! Adding a field: give it a presence bit in the record codec, add a row here with
+//! `since` = the new snapshot version (older files simply lack the section: it reads as empty),
+//! bump `framing::SNAPSHOT.current`, and commit a fixture of the new version.
+
+use crate::entry::EntryRecord;
+use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+
+use super::super::codec::{
+    put_pdq, put_u64, FIELD_BLAKE3, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_MD5,
+    FIELD_PDQ, FIELD_PDQ_QUALITY, FIELD_PHASH, FIELD_RECEIVED_AT, FIELD_SHA256, FIELD_URL_KEY,
+};
+
+/// How a section's bytes relate to the rows.
+#[derive(Clone, Copy)]
+pub(crate) enum Layout {
+    /// One `u32` id per row, strictly increasing.
+    Ids,
+    /// One `u16` per row: the codec's presence bits, plus [`SOURCE_KNOWN_BIT`].
+    Flags,
+    /// `width` bytes per row whose flags have `field`, in row order ("sparse").
+    Column {
+        /// The presence bit of the field.
+        field: u16,
+        /// Bytes per value.
+        width: usize,
+        /// Appends the row's value (called only when the field is present).
+        put: fn(&EntryRecord, &mut Vec<u8>),
+        /// Reads the row's value from exactly `width` bytes.
+        get: fn(&[u8], &mut EntryRecord),
+    },
+    /// One `u32` count (at least 1) per row with extra PDQs.
+    ExtraCounts,
+    /// 32 bytes per extra PDQ, rows in order.
+    ExtraPdq,
+    /// One `u32` byte length per string: per row its strings (see [`ROW_STRINGS`]), then
+    /// `short_key`, `target` per resolution.
+    StringLens,
+    /// The strings' UTF-8 bytes, concatenated.
+    StringBytes,
+}
+
+/// One section of the snapshot file.
+#[derive(Clone, Copy)]
+pub(crate) struct Section {
+    /// Its id in the file's section table.
+    pub(crate) kind: u32,
+    /// Its name in messages.
+    pub(crate) name: &'static str,
+    /// The first snapshot version that has it.
+    pub(crate) since: u32,
+    /// What it holds.
+    pub(crate) layout: Layout,
+}
+
+/// Flag bit 15: the entry is known content (clear: a referral).
+pub(crate) const SOURCE_KNOWN_BIT: u16 = 1 << 15;
+
+const fn column(
+    kind: u32,
+    name: &'static str,
+    field: u16,
+    width: usize,
+    put: fn(&EntryRecord, &mut Vec<u8>),
+    get: fn(&[u8], &mut EntryRecord),
+) -> Section {
+    Section {
+        kind,
+        name,
+        since: 1,
+        layout: Layout::Column {
+            field,
+            width,
+            put,
+            get,
+        },
+    }
+}
+
+const fn section(kind: u32, name: &'static str, layout: Layout) -> Section {
+    Section {
+        kind,
+        name,
+        since: 1,
+        layout,
+    }
+}
+
+/// Every section, in file order.
+pub(crate) const SECTIONS: [Section; 13] = [
+    section(1, "ids", Layout::Ids),
+    section(2, "flags", Layout::Flags),
+    column(
+        3,
+        "pdq",
+        FIELD_PDQ,
+        32,
+        |e, out| put_pdq(out, &e.pdq.unwrap_or_default()),
+        |v, e| e.pdq = Some(read_pdq(v)),
+    ),
+    column(
+        4,
+        "pdq_quality",
+        FIELD_PDQ_QUALITY,
+        1,
+        |e, out| out.push(e.pdq_quality.unwrap_or_default()),
+        |v, e| e.pdq_quality = Some(v[0]),
+    ),
+    column(
+        5,
+        "dhash",
+        FIELD_DHASH,
+        8,
+        |e, out| put_u64(out, e.dhash.unwrap_or_default().0),
+        |v, e| e.dhash = Some(Hash64(read_u64(v))),
+    ),
+    column(
+        6,
+        "phash",
+        FIELD_PHASH,
+        8,
+        |e, out| put_u64(out, e.phash.unwrap_or_default().0),
+        |v, e| e.phash = Some(Hash64(read_u64(v))),
+    ),
+    column(
+        7,
+        "blake3",
+        FIELD_BLAKE3,
+        32,
+        |e, out| out.extend_from_slice(&e.blake3.map_or([0; 32], |d| d.0)),
+        |v, e| e.blake3 = Some(Blake3(read_array(v))),
+    ),
+    column(
+        8,
+        "sha256",
+        FIELD_SHA256,
+        32,
+        |e, out| out.extend_from_slice(&e.sha256.map_or([0; 32], |d| d.0)),
+        |v, e| e.sha256 = Some(Sha256(read_array(v))),
+    ),
+    column(
+        9,
+        "md5",
+        FIELD_MD5,
+        16,
+        |e, out| out.extend_from_slice(&e.md5.map_or([0; 16], |d| d.0)),
+        |v, e| e.md5 = Some(Md5(read_array(v))),
+    ),
+    section(10, "extra counts", Layout::ExtraCounts),
+    section(11, "extra pdq", Layout::ExtraPdq),
+    section(12, "string lens", Layout::StringLens),
+    section(13, "string bytes", Layout::StringBytes),
+];
+
+/// Number of sections in the table (all versions).
+pub(crate) const SECTION_COUNT: usize = SECTIONS.len();
+
+/// Position in [`SECTIONS`] of the column holding `field`, if one does.
+pub(crate) fn column_position(field: u16) -> Option<usize> {
+    SECTIONS
+        .iter()
+        .position(|s| matches!(s.layout, Layout::Column { field: f, .. } if f == field))
+}
+
+/// Where the ids are in [`SECTIONS`].
+pub(crate) const IDS: usize = 0;
+/// Where the flags are.
+pub(crate) const FLAGS: usize = 1;
+/// Where the extra-PDQ counts are.
+pub(crate) const EXTRA_COUNTS: usize = 9;
+/// Where the extra PDQs are.
+pub(crate) const EXTRA_PDQ: usize = 10;
+/// Where the string lengths are.
+pub(crate) const STRING_LENS: usize = 11;
+/// Where the string bytes are.
+pub(crate) const STRING_BYTES: usize = 12;
+
+/// An optional string of a row: its presence bit, how to read it from an entry and how to set
+/// it. A row's strings are its `external_id`, then these in this order, each when present.
+pub(crate) struct RowString {
+    /// The presence bit.
+    pub(crate) field: u16,
+    /// The entry's value.
+    pub(crate) get: fn(&EntryRecord) -> Option<&str>,
+    /// Sets the entry's value.
+    pub(crate) set: fn(&mut EntryRecord, String),
+}
+
+/// The optional strings of a row, in file order.
+pub(crate) const ROW_STRINGS: [RowString; 3] = [
+    RowString {
+        field: FIELD_LABEL,
+        get: |e| e.label.as_deref(),
+        set: |e, s| e.label = Some(s),
+    },
+    RowString {
+        field: FIELD_URL_KEY,
+        get: |e| e.url_key.as_deref(),
+        set: |e, s| e.url_key = Some(s),
+    },
+    RowString {
+        field: FIELD_RECEIVED_AT,
+        get: |e| e.received_at.as_deref(),
+        set: |e, s| e.received_at = Some(s),
+    },
+];
+
+/// The counts a snapshot's section lengths follow from: the header's, plus how many rows have
+/// each flag bit.
+pub(crate) struct Counts {
+    /// Rows (entries).
+    pub(crate) rows: u64,
+    /// Strings, rows' and resolutions'.
+    pub(crate) strings: u64,
+    /// Extra PDQs over all rows.
+    pub(crate) extra_pdq: u64,
+    /// Rows with each flag bit set.
+    pub(crate) per_bit: [u64; 16],
+}
+
+impl Counts {
+    /// Rows whose flags have `field`.
+    pub(crate) fn with(&self, field: u16) -> u64 {
+        self.per_bit[field.trailing_zeros() as usize]
+    }
+}
+
+impl Section {
+    /// The length in bytes the counts imply (`Some(None)` when that overflows), or `None` when
+    /// the counts do not fix it (the string bytes, checked against the lengths instead).
+    pub(crate) fn expected_len(&self, c: &Counts) -> Option<Option<u64>> {
+        Some(match self.layout {
+            Layout::Ids => c.rows.checked_mul(4),
+            Layout::Flags => c.rows.checked_mul(2),
+            Layout::Column { field, width, .. } => c.with(field).checked_mul(width as u64),
+            Layout::ExtraCounts => c.with(FIELD_EXTRA_PDQ).checked_mul(4),
+            Layout::ExtraPdq => c.extra_pdq.checked_mul(32),
+            Layout::StringLens => c.strings.checked_mul(4),
+            Layout::StringBytes => return None,
+        })
+    }
+}
+
+/// A little-endian `u32` from the first 4 bytes of `v`.
+pub(crate) fn read_u32(v: &[u8]) -> u32 {
+    u32::from_le_bytes(read_array(v))
+}
+
+/// A little-endian `u64` from the first 8 bytes of `v`.
+pub(crate) fn read_u64(v: &[u8]) -> u64 {
+    u64::from_le_bytes(read_array(v))
+}
+
+/// The first `N` bytes of `v` (which the caller has checked are there).
+pub(crate) fn read_array<const N: usize>(v: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&v[..N]);
+    out
+}
+
+/// A PDQ from 32 bytes, lanes in order.
+pub(crate) fn read_pdq(v: &[u8]) -> Pdq {
+    Pdq([
+        read_u64(&v[0..8]),
+        read_u64(&v[8..16]),
+        read_u64(&v[16..24]),
+        read_u64(&v[24..32]),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::codec::FIELD_ALL;
+
+    #[test]
+    fn the_table_is_in_file_order_and_covers_every_field_once() {
+        for (i, s) in SECTIONS.iter().enumerate() {
+            assert_eq!(s.kind as usize, i + 1, "{}", s.name);
+        }
+        let mut fields = FIELD_EXTRA_PDQ;
+        for s in &SECTIONS {
+            if let Layout::Column { field, .. } = s.layout {
+                assert_eq!(fields & field, 0, "{} twice", s.name);
+                fields |= field;
+            }
+        }
+        for r in &ROW_STRINGS {
+            assert_eq!(fields & r.field, 0);
+            fields |= r.field;
+        }
+        assert_eq!(fields, FIELD_ALL, "a field without a section");
+        assert_eq!(FIELD_ALL & SOURCE_KNOWN_BIT, 0);
+        assert!(matches!(SECTIONS[IDS].layout, Layout::Ids));
+        assert!(matches!(SECTIONS[FLAGS].layout, Layout::Flags));
+        assert!(matches!(SECTIONS[EXTRA_COUNTS].layout, Layout::ExtraCounts));
+        assert!(matches!(SECTIONS[EXTRA_PDQ].layout, Layout::ExtraPdq));
+        assert!(matches!(SECTIONS[STRING_LENS].layout, Layout::StringLens));
+        assert!(matches!(SECTIONS[STRING_BYTES].layout, Layout::StringBytes));
+        assert_eq!(column_position(FIELD_PDQ), Some(2));
+        assert_eq!(column_position(FIELD_LABEL), None);
+    }
+}
