@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
 use referral_dedup::store::{
     encode_journal, encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record,
-    Store, StoreOptions, JOURNAL_VERSION, MIN_JOURNAL_VERSION, SNAPSHOT_VERSION,
+    SnapshotColumns, Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION,
+    MIN_JOURNAL_VERSION, MIN_MANIFEST_VERSION, MIN_SNAPSHOT_VERSION, SNAPSHOT_VERSION,
 };
 
 fn fixture_dir(version: u32) -> PathBuf {
@@ -173,6 +174,82 @@ fn current_encoders_match_the_fixture_of_the_current_version() {
     let crc = crc32fast::hash(&unframed[..24]);
     unframed[24..28].copy_from_slice(&crc.to_le_bytes());
     assert!(v1 == unframed, "v1 journal layout");
+}
+
+/// The format versions each fixture directory's files declare: (journal, snapshot, manifest).
+fn fixture_versions(version: u32) -> (u32, u32, u32) {
+    let dir = fixture_dir(version);
+    let le = |b: &[u8]| u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+    let journal = le(&std::fs::read(dir.join("journal-000002.log")).unwrap());
+    let snapshot = le(&std::fs::read(dir.join("snapshot-000002.bin")).unwrap());
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST")).unwrap();
+    let manifest = manifest
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("refdedup-manifest "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    (journal, snapshot, manifest)
+}
+
+#[test]
+fn every_readable_version_of_every_kind_has_a_fixture_that_opens() {
+    // Fixture directories are named by journal version; each also holds the snapshot and
+    // MANIFEST versions current when it was written. Every version in each kind's readable
+    // range must appear in some fixture, and every fixture opens (above).
+    let fixtures: Vec<(u32, u32, u32)> = (MIN_JOURNAL_VERSION..=JOURNAL_VERSION)
+        .map(fixture_versions)
+        .collect();
+    for (dir, (journal, snapshot, manifest)) in
+        (MIN_JOURNAL_VERSION..=JOURNAL_VERSION).zip(&fixtures)
+    {
+        assert_eq!(*journal, dir, "fixture v{dir} journal version");
+        assert!((MIN_SNAPSHOT_VERSION..=SNAPSHOT_VERSION).contains(snapshot));
+        assert!((MIN_MANIFEST_VERSION..=MANIFEST_VERSION).contains(manifest));
+    }
+    for v in MIN_SNAPSHOT_VERSION..=SNAPSHOT_VERSION {
+        assert!(fixtures.iter().any(|f| f.1 == v), "no fixture of snapshot v{v}");
+    }
+    for v in MIN_MANIFEST_VERSION..=MANIFEST_VERSION {
+        assert!(fixtures.iter().any(|f| f.2 == v), "no fixture of MANIFEST v{v}");
+    }
+}
+
+#[test]
+fn versions_outside_each_readable_range_are_typed_errors() {
+    // A snapshot declaring a version this build does not read, with a valid header checksum.
+    let good = std::fs::read(fixture_dir(JOURNAL_VERSION).join("snapshot-000002.bin")).unwrap();
+    for v in [MIN_SNAPSHOT_VERSION - 1, SNAPSHOT_VERSION + 1] {
+        let mut b = good.clone();
+        b[8..12].copy_from_slice(&v.to_le_bytes());
+        let crc = crc32fast::hash(&b[..60]);
+        b[60..64].copy_from_slice(&crc.to_le_bytes());
+        match SnapshotColumns::decode(b, "s".into()) {
+            Err(StoreError::UnsupportedVersion {
+                found,
+                supported,
+                oldest,
+                ..
+            }) => {
+                assert_eq!((found, supported, oldest), (v, SNAPSHOT_VERSION, MIN_SNAPSHOT_VERSION))
+            }
+            other => panic!("snapshot v{v}: {other:?}"),
+        }
+    }
+    // A MANIFEST declaring one, checksum valid: the store does not open (nothing is guessed).
+    for v in [MIN_MANIFEST_VERSION - 1, MANIFEST_VERSION + 1] {
+        let dir = copy_fixture(JOURNAL_VERSION);
+        let mut text = format!("refdedup-manifest {v}\nsnapshot snapshot-000002.bin\njournal 2\n");
+        let crc = crc32fast::hash(text.as_bytes());
+        text.push_str(&format!("crc32 {crc:08x}\n"));
+        std::fs::write(dir.path().join("MANIFEST"), &text).unwrap();
+        let err = Store::read_only(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::UnsupportedVersion { found, .. } if found == v),
+            "MANIFEST v{v}: {err:?}"
+        );
+        assert!(err.to_string().contains("reads versions"), "{err}");
+    }
 }
 
 /// Writes the current version's fixture through the real store (not a test: run on purpose).

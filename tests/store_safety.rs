@@ -102,3 +102,38 @@ fn readers_see_an_acknowledged_prefix_while_the_writer_appends_and_compacts() {
         assert!(r.join().unwrap() > 0);
     }
 }
+
+#[test]
+fn special_files_under_store_names_are_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    store.append(&Record::Insert(entry(1))).unwrap();
+    drop(store);
+    // A FIFO where the next journal would be (opening it for reading would block forever), and
+    // a directory named like a snapshot: both are refused with an error, never opened.
+    let fifo = dir.path().join("journal-000002.log");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        std::fs::create_dir(&fifo).unwrap();
+    }
+    let path = dir.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send((
+            Store::read_only(&path).map(|_| ()),
+            Store::open(&path, StoreOptions::default()).map(|_| ()),
+        ));
+    });
+    let (read, write) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("opening a store with a FIFO in it hung");
+    for r in [read, write] {
+        match r {
+            Err(StoreError::Io(e)) => assert!(e.to_string().contains("not a regular file"), "{e}"),
+            other => panic!("special file accepted: {other:?}"),
+        }
+    }
+}

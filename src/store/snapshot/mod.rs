@@ -34,218 +34,34 @@
 //! is `unsafe` (the crate denies unsafe code), and the measured load time at 10M entries
 //! (BENCHMARKS.md, store section) is dominated by building the records, not by the read.
 
-use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::entry::{EntryRecord, EntrySource};
 use crate::hashes::{EntryId, Hash64, Pdq};
 
-use super::codec::{
-    presence, put_pdq, put_u16, put_u32, put_u64, ByteReader, FIELD_ALL, FIELD_DHASH,
-    FIELD_EXTRA_PDQ, FIELD_PDQ, FIELD_PHASH,
-};
+use super::codec::{FIELD_ALL, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_PDQ, FIELD_PHASH};
 use super::error::{Corruption, StoreError};
-use super::framing::{FileFormat, HeaderDamage, SNAPSHOT};
+use super::files::open_regular;
+use super::framing::SNAPSHOT;
 
+mod checks;
 mod sections;
+mod writer;
 
+use checks::{check_extra_counts, check_ids, check_strings, read_header, read_section_table};
 use sections::{
-    column_position, read_pdq, read_u32, read_u64, Counts, Layout, Section, EXTRA_COUNTS,
+    column_position, read_pdq, read_u32, read_u64, sections_of, Counts, Layout, EXTRA_COUNTS,
     EXTRA_PDQ, FLAGS, IDS, ROW_STRINGS, SECTIONS, SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES,
     STRING_LENS,
 };
+pub use writer::encode_snapshot;
+pub(crate) use writer::write_snapshot;
 
 /// Snapshot format version written by this build.
 pub const SNAPSHOT_VERSION: u32 = SNAPSHOT.current;
 /// The oldest snapshot format version this build reads.
 pub const MIN_SNAPSHOT_VERSION: u32 = SNAPSHOT.oldest;
-/// Bytes of the header's own fields: section count u32, five counts u64, reserved u32.
-const HEADER_FIELDS_LEN: usize = 48;
-const HEADER_LEN: usize = FileFormat::header_len(HEADER_FIELDS_LEN);
-const SECTION_ENTRY_LEN: usize = 24;
-
-/// The sections a file of `version` has, with their positions in [`SECTIONS`].
-fn sections_of(version: u32) -> impl Iterator<Item = (usize, &'static Section)> {
-    SECTIONS
-        .iter()
-        .enumerate()
-        .filter(move |(_, s)| s.since <= version)
-}
-
-/// Section builders for one snapshot.
-struct Builder {
-    sections: [Vec<u8>; SECTION_COUNT],
-    strings: u64,
-    extra_pdq: u64,
-}
-
-impl Builder {
-    fn put_str(&mut self, s: &str) -> Result<(), StoreError> {
-        let len = u32::try_from(s.len()).map_err(|_| StoreError::RecordTooLarge {
-            len: s.len(),
-            max: u32::MAX as usize,
-        })?;
-        put_u32(&mut self.sections[STRING_LENS], len);
-        self.sections[STRING_BYTES].extend_from_slice(s.as_bytes());
-        self.strings += 1;
-        Ok(())
-    }
-
-    fn push_entry(&mut self, e: &EntryRecord) -> Result<(), StoreError> {
-        let present = presence(e);
-        for (section, out) in SECTIONS.iter().zip(self.sections.iter_mut()) {
-            match section.layout {
-                Layout::Ids => put_u32(out, e.id.0),
-                Layout::Flags => {
-                    let known = e.source == EntrySource::Known;
-                    put_u16(out, present | if known { SOURCE_KNOWN_BIT } else { 0 });
-                }
-                Layout::Column { field, put, .. } if present & field != 0 => put(e, out),
-                Layout::ExtraCounts if !e.extra_pdq.is_empty() => {
-                    let n = u32::try_from(e.extra_pdq.len()).map_err(|_| {
-                        StoreError::RecordTooLarge {
-                            len: e.extra_pdq.len(),
-                            max: u32::MAX as usize,
-                        }
-                    })?;
-                    put_u32(out, n);
-                    self.extra_pdq += u64::from(n);
-                }
-                Layout::ExtraPdq => e.extra_pdq.iter().for_each(|p| put_pdq(out, p)),
-                // Strings go through `put_str`, below.
-                _ => {}
-            }
-        }
-        self.put_str(&e.external_id)?;
-        for s in ROW_STRINGS.iter().filter_map(|r| (r.get)(e)) {
-            self.put_str(s)?;
-        }
-        Ok(())
-    }
-}
-
-/// Writes a snapshot of `entries` and `resolutions` to `out` in the format above. Entries are
-/// written in id order; resolutions in short-key order, the last one given winning for a
-/// repeated short key.
-///
-/// # Errors
-/// [`StoreError::DuplicateId`] if two entries share an id; I/O errors from `out`.
-pub(crate) fn write_snapshot<'a, W: Write>(
-    out: W,
-    entries: impl IntoIterator<Item = &'a EntryRecord>,
-    resolutions: &[(String, String)],
-    first_journal: u64,
-) -> Result<(), StoreError> {
-    let mut sorted: Vec<&EntryRecord> = entries.into_iter().collect();
-    if !sorted.windows(2).all(|w| w[0].id < w[1].id) {
-        sorted.sort_by_key(|e| e.id);
-        if let Some(w) = sorted.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(StoreError::DuplicateId(w[0].id));
-        }
-    }
-    let mut res: Vec<&(String, String)> = resolutions.iter().collect();
-    // Stable sort keeps the given order among equal keys; keep the last of each run.
-    res.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut deduped: Vec<&(String, String)> = Vec::with_capacity(res.len());
-    for r in res {
-        match deduped.last_mut() {
-            Some(last) if last.0 == r.0 => *last = r,
-            _ => deduped.push(r),
-        }
-    }
-
-    let mut cols = Builder {
-        sections: Default::default(),
-        strings: 0,
-        extra_pdq: 0,
-    };
-    for e in &sorted {
-        cols.push_entry(e)?;
-    }
-    for (short_key, target) in &deduped {
-        cols.put_str(short_key)?;
-        cols.put_str(target)?;
-    }
-
-    let mut fields = Vec::with_capacity(HEADER_FIELDS_LEN);
-    put_u32(&mut fields, sections_of(SNAPSHOT_VERSION).count() as u32);
-    put_u64(&mut fields, sorted.len() as u64);
-    put_u64(&mut fields, deduped.len() as u64);
-    put_u64(&mut fields, first_journal);
-    put_u64(&mut fields, cols.strings);
-    put_u64(&mut fields, cols.extra_pdq);
-    put_u32(&mut fields, 0);
-    let header = SNAPSHOT.header(&fields);
-    debug_assert_eq!(header.len(), HEADER_LEN);
-
-    let present = sections_of(SNAPSHOT_VERSION).count();
-    let mut table = Vec::with_capacity(present * SECTION_ENTRY_LEN + 8);
-    let mut offset = (HEADER_LEN + present * SECTION_ENTRY_LEN + 8) as u64;
-    let mut pads = [0usize; SECTION_COUNT];
-    for (i, section) in sections_of(SNAPSHOT_VERSION) {
-        let bytes = &cols.sections[i];
-        put_u32(&mut table, section.kind);
-        put_u32(&mut table, crc32fast::hash(bytes));
-        put_u64(&mut table, offset);
-        put_u64(&mut table, bytes.len() as u64);
-        let end = offset + bytes.len() as u64;
-        let aligned = end.next_multiple_of(8);
-        pads[i] = (aligned - end) as usize;
-        offset = aligned;
-    }
-    let crc = crc32fast::hash(&table);
-    put_u32(&mut table, crc);
-    put_u32(&mut table, 0);
-
-    let mut w = BufWriter::with_capacity(1 << 20, out);
-    w.write_all(&header)?;
-    w.write_all(&table)?;
-    for (i, _) in sections_of(SNAPSHOT_VERSION) {
-        w.write_all(&cols.sections[i])?;
-        w.write_all(&[0u8; 8][..pads[i]])?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-/// The bytes of a snapshot holding `entries` and `resolutions`: the in-memory twin of
-/// [`Store::snapshot`](super::Store::snapshot), for fixtures and tests.
-///
-/// ```
-/// use referral_dedup::hashes::EntryId;
-/// use referral_dedup::store::{encode_snapshot, EntryRecord, EntrySource, SnapshotColumns};
-/// # fn main() -> Result<(), referral_dedup::store::StoreError> {
-/// let e = EntryRecord::new(EntryId(5), EntrySource::Known, "list-a");
-/// let bytes = encode_snapshot([&e], &[], 2)?;
-/// let cols = SnapshotColumns::decode(bytes, "snapshot-000002.bin".into())?;
-/// assert_eq!(cols.entries()?, vec![e]);
-/// assert_eq!(cols.first_journal(), 2);
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-/// [`StoreError::DuplicateId`] if two entries share an id.
-pub fn encode_snapshot<'a>(
-    entries: impl IntoIterator<Item = &'a EntryRecord>,
-    resolutions: &[(String, String)],
-    first_journal: u64,
-) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::new();
-    write_snapshot(&mut out, entries, resolutions, first_journal)?;
-    Ok(out)
-}
-
-/// The header's counts, as read.
-struct HeaderCounts {
-    version: u32,
-    section_count: u32,
-    rows: u64,
-    resolutions: u64,
-    first_journal: u64,
-    strings: u64,
-    extra_pdq: u64,
-}
 
 /// A validated snapshot held in memory, with column accessors for fast bulk loads.
 ///
@@ -280,11 +96,11 @@ impl SnapshotColumns {
     /// Reads and validates the snapshot file at `path` (one read of the whole file).
     ///
     /// # Errors
-    /// I/O errors, [`StoreError::Corruption`] (with the offset and reason) for any damage,
+    /// I/O errors (a path that is not a regular file is one), [`StoreError::Corruption`] (with
+    /// the offset and reason) for any damage,
     /// [`StoreError::UnsupportedVersion`] for a format version this build does not read.
     pub fn read(path: &Path) -> Result<SnapshotColumns, StoreError> {
-        let bytes = std::fs::read(path)?;
-        SnapshotColumns::decode(bytes, path.to_path_buf())
+        SnapshotColumns::read_from(open_regular(path)?, path)
     }
 
     /// Reads and validates a snapshot from an open file (`path` is only used in error reports).
@@ -589,216 +405,12 @@ impl SnapshotColumns {
     }
 }
 
-/// Reads and checks the header: magic, checksum, version, counts.
-fn read_header(bytes: &[u8], path: &Path) -> Result<HeaderCounts, StoreError> {
-    let corrupt = |offset: usize, reason: String| {
-        StoreError::Corruption(Corruption {
-            path: path.to_path_buf(),
-            offset: offset as u64,
-            reason,
-        })
-    };
-    let header = SNAPSHOT
-        .read_header(bytes, HEADER_FIELDS_LEN)
-        .map_err(|damage| match damage {
-            HeaderDamage::Truncated { len } => {
-                corrupt(0, format!("snapshot header is truncated: {len} bytes"))
-            }
-            HeaderDamage::BadMagic => corrupt(0, "not a snapshot file: bad magic".into()),
-            HeaderDamage::Checksum { stored, computed } => corrupt(
-                HEADER_LEN - 4,
-                format!("header checksum mismatch: stored {stored:08x}, computed {computed:08x}"),
-            ),
-            HeaderDamage::Malformed(what) => corrupt(0, what.into()),
-        })?;
-    let version = SNAPSHOT.check_version(header.version, path)?;
-    let mut r = ByteReader::new(header.fields);
-    let fields =
-        (|| Ok::<_, String>((r.u32()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?)))();
-    let (section_count, rows, resolutions, first_journal, strings, extra_pdq) =
-        fields.map_err(|e| corrupt(12, e))?;
-    Ok(HeaderCounts {
-        version,
-        section_count,
-        rows,
-        resolutions,
-        first_journal,
-        strings,
-        extra_pdq,
-    })
-}
-
-/// Reads the section table of a file of `version`: every section the version has lies inside
-/// the file after the table, matches its checksum, and the file ends with the last one (plus
-/// its padding). Sections the version lacks get empty ranges.
-fn read_section_table(
-    bytes: &[u8],
-    version: u32,
-    corrupt: &impl Fn(usize, String) -> StoreError,
-) -> Result<[Range<usize>; SECTION_COUNT], StoreError> {
-    let present = sections_of(version).count();
-    let table_len = present * SECTION_ENTRY_LEN;
-    let table_end = HEADER_LEN + table_len + 8;
-    if bytes.len() < table_end {
-        return Err(corrupt(HEADER_LEN, "section table is truncated".into()));
-    }
-    let table = &bytes[HEADER_LEN..HEADER_LEN + table_len];
-    let stored = read_u32(&bytes[HEADER_LEN + table_len..]);
-    let actual = crc32fast::hash(table);
-    if stored != actual {
-        return Err(corrupt(
-            HEADER_LEN + table_len,
-            format!("section table checksum mismatch: stored {stored:08x}, computed {actual:08x}"),
-        ));
-    }
-    let mut sections: [Range<usize>; SECTION_COUNT] = Default::default();
-    let mut t = ByteReader::new(table);
-    for (row, (i, section)) in sections_of(version).enumerate() {
-        let at = HEADER_LEN + row * SECTION_ENTRY_LEN;
-        let read = (|| Ok::<_, String>((t.u32()?, t.u32()?, t.u64()?, t.u64()?)))();
-        let (kind, crc, off, len) = read.map_err(|e| corrupt(at, e))?;
-        if kind != section.kind {
-            return Err(corrupt(
-                at,
-                format!("section {} has kind {kind}", section.kind),
-            ));
-        }
-        let end = off.checked_add(len).filter(|&e| e <= bytes.len() as u64);
-        let Some(end) = end.filter(|_| off >= table_end as u64) else {
-            return Err(corrupt(
-                at,
-                format!(
-                    "section {} ({len} bytes at {off}) lies outside the {}-byte file",
-                    section.name,
-                    bytes.len()
-                ),
-            ));
-        };
-        let range = off as usize..end as usize;
-        let actual = crc32fast::hash(&bytes[range.clone()]);
-        if actual != crc {
-            return Err(corrupt(
-                off as usize,
-                format!(
-                    "section {} checksum mismatch: stored {crc:08x}, computed {actual:08x}",
-                    section.name
-                ),
-            ));
-        }
-        sections[i] = range;
-    }
-    // The writer pads the last section to 8 bytes and stops: anything else is truncation or
-    // trailing garbage.
-    let data_end = sections
-        .iter()
-        .map(|r| r.end)
-        .max()
-        .unwrap_or(0)
-        .max(table_end);
-    if bytes.len() != data_end.next_multiple_of(8) {
-        return Err(corrupt(
-            data_end,
-            format!(
-                "file is {} bytes, its sections end at {data_end}",
-                bytes.len()
-            ),
-        ));
-    }
-    Ok(sections)
-}
-
-/// Ids strictly increasing.
-fn check_ids(
-    bytes: &[u8],
-    sections: &[Range<usize>; SECTION_COUNT],
-    corrupt: &impl Fn(usize, String) -> StoreError,
-) -> Result<(), StoreError> {
-    let mut prev: Option<u32> = None;
-    for (row, c) in bytes[sections[IDS].clone()].chunks_exact(4).enumerate() {
-        let id = read_u32(c);
-        if prev.is_some_and(|p| p >= id) {
-            return Err(corrupt(
-                sections[IDS].start + 4 * row,
-                format!("ids are not strictly increasing at row {row}"),
-            ));
-        }
-        prev = Some(id);
-    }
-    Ok(())
-}
-
-/// Extra-PDQ counts: each at least 1, summing to the header's count.
-fn check_extra_counts(
-    bytes: &[u8],
-    sections: &[Range<usize>; SECTION_COUNT],
-    expected: u64,
-    corrupt: &impl Fn(usize, String) -> StoreError,
-) -> Result<(), StoreError> {
-    let mut sum = 0u64;
-    for (i, c) in bytes[sections[EXTRA_COUNTS].clone()]
-        .chunks_exact(4)
-        .enumerate()
-    {
-        let c = read_u32(c);
-        if c == 0 {
-            return Err(corrupt(
-                sections[EXTRA_COUNTS].start + 4 * i,
-                "extra PDQ count 0".into(),
-            ));
-        }
-        sum += u64::from(c);
-    }
-    if sum != expected {
-        return Err(corrupt(
-            sections[EXTRA_COUNTS].start,
-            format!("extra PDQ counts sum to {sum}, header says {expected}"),
-        ));
-    }
-    Ok(())
-}
-
-/// The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
-/// character boundary, and the lengths sum to the blob.
-fn check_strings(
-    bytes: &[u8],
-    sections: &[Range<usize>; SECTION_COUNT],
-    corrupt: &impl Fn(usize, String) -> StoreError,
-) -> Result<(), StoreError> {
-    let blob = std::str::from_utf8(&bytes[sections[STRING_BYTES].clone()]).map_err(|e| {
-        corrupt(
-            sections[STRING_BYTES].start + e.valid_up_to(),
-            "string bytes are not UTF-8".into(),
-        )
-    })?;
-    let mut at = 0usize;
-    for (i, c) in bytes[sections[STRING_LENS].clone()]
-        .chunks_exact(4)
-        .enumerate()
-    {
-        let len = read_u32(c) as usize;
-        if blob.get(at..at.saturating_add(len)).is_none() {
-            return Err(corrupt(
-                sections[STRING_LENS].start + 4 * i,
-                format!(
-                    "string {i} of {len} bytes at {at} runs past the string bytes or splits a character"
-                ),
-            ));
-        }
-        at += len;
-    }
-    if at != blob.len() {
-        return Err(corrupt(
-            sections[STRING_BYTES].start + at,
-            format!("{} unused bytes after the strings", blob.len() - at),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::sections::{HEADER_LEN, SECTION_ENTRY_LEN};
     use super::*;
     use crate::hashes::{Blake3, Md5, Sha256};
+    use crate::store::codec::ByteReader;
 
     fn sample() -> Vec<EntryRecord> {
         let mut a = EntryRecord::new(EntryId(3), EntrySource::Known, "k-3");

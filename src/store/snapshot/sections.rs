@@ -10,6 +10,7 @@
 use crate::entry::EntryRecord;
 use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 
+use super::super::framing::FileFormat;
 use super::super::codec::{
     put_pdq, put_u64, FIELD_BLAKE3, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_MD5,
     FIELD_PDQ, FIELD_PDQ_QUALITY, FIELD_PHASH, FIELD_RECEIVED_AT, FIELD_SHA256, FIELD_URL_KEY,
@@ -55,6 +56,21 @@ pub(crate) struct Section {
     pub(crate) since: u32,
     /// What it holds.
     pub(crate) layout: Layout,
+}
+
+/// Bytes of the header's own fields: section count u32, five counts u64, reserved u32.
+pub(crate) const HEADER_FIELDS_LEN: usize = 48;
+/// The whole header (the shared framing around those fields).
+pub(crate) const HEADER_LEN: usize = FileFormat::header_len(HEADER_FIELDS_LEN);
+/// One row of the section table: kind u32, crc32 u32, offset u64, length u64.
+pub(crate) const SECTION_ENTRY_LEN: usize = 24;
+
+/// The sections a file of `version` has, with their positions in [`SECTIONS`].
+pub(crate) fn sections_of(version: u32) -> impl Iterator<Item = (usize, &'static Section)> {
+    SECTIONS
+        .iter()
+        .enumerate()
+        .filter(move |(_, s)| s.since <= version)
 }
 
 /// Flag bit 15: the entry is known content (clear: a referral).

@@ -1,0 +1,231 @@
+//! The checks that make a decoded snapshot safe to read without further checks: the header,
+//! the section table (bounds and checksums), id order, extra-PDQ counts and the strings.
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::super::codec::ByteReader;
+use super::super::error::{Corruption, StoreError};
+use super::super::framing::{HeaderDamage, SNAPSHOT};
+use super::sections::{
+    read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, SECTION_COUNT,
+    SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
+};
+
+/// The header's counts, as read.
+pub(super) struct HeaderCounts {
+    pub(super) version: u32,
+    pub(super) section_count: u32,
+    pub(super) rows: u64,
+    pub(super) resolutions: u64,
+    pub(super) first_journal: u64,
+    pub(super) strings: u64,
+    pub(super) extra_pdq: u64,
+}
+
+/// Reads and checks the header: magic, checksum, version, counts.
+pub(super) fn read_header(bytes: &[u8], path: &Path) -> Result<HeaderCounts, StoreError> {
+    let corrupt = |offset: usize, reason: String| {
+        StoreError::Corruption(Corruption {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            reason,
+        })
+    };
+    let header = SNAPSHOT
+        .read_header(bytes, HEADER_FIELDS_LEN)
+        .map_err(|damage| match damage {
+            HeaderDamage::Truncated { len } => {
+                corrupt(0, format!("snapshot header is truncated: {len} bytes"))
+            }
+            HeaderDamage::BadMagic => corrupt(0, "not a snapshot file: bad magic".into()),
+            HeaderDamage::Checksum { stored, computed } => corrupt(
+                HEADER_LEN - 4,
+                format!("header checksum mismatch: stored {stored:08x}, computed {computed:08x}"),
+            ),
+            HeaderDamage::Malformed(what) => corrupt(0, what.into()),
+        })?;
+    let version = SNAPSHOT.check_version(header.version, path)?;
+    let mut r = ByteReader::new(header.fields);
+    let fields =
+        (|| Ok::<_, String>((r.u32()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?)))();
+    let (section_count, rows, resolutions, first_journal, strings, extra_pdq) =
+        fields.map_err(|e| corrupt(12, e))?;
+    Ok(HeaderCounts {
+        version,
+        section_count,
+        rows,
+        resolutions,
+        first_journal,
+        strings,
+        extra_pdq,
+    })
+}
+
+/// Reads the section table of a file of `version`: every section the version has lies inside
+/// the file after the table, matches its checksum, and the file ends with the last one (plus
+/// its padding). Sections the version lacks get empty ranges.
+pub(super) fn read_section_table(
+    bytes: &[u8],
+    version: u32,
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<[Range<usize>; SECTION_COUNT], StoreError> {
+    let present = sections_of(version).count();
+    let table_len = present * SECTION_ENTRY_LEN;
+    let table_end = HEADER_LEN + table_len + 8;
+    if bytes.len() < table_end {
+        return Err(corrupt(HEADER_LEN, "section table is truncated".into()));
+    }
+    let table = &bytes[HEADER_LEN..HEADER_LEN + table_len];
+    let stored = read_u32(&bytes[HEADER_LEN + table_len..]);
+    let actual = crc32fast::hash(table);
+    if stored != actual {
+        return Err(corrupt(
+            HEADER_LEN + table_len,
+            format!("section table checksum mismatch: stored {stored:08x}, computed {actual:08x}"),
+        ));
+    }
+    let mut sections: [Range<usize>; SECTION_COUNT] = Default::default();
+    let mut t = ByteReader::new(table);
+    for (row, (i, section)) in sections_of(version).enumerate() {
+        let at = HEADER_LEN + row * SECTION_ENTRY_LEN;
+        let read = (|| Ok::<_, String>((t.u32()?, t.u32()?, t.u64()?, t.u64()?)))();
+        let (kind, crc, off, len) = read.map_err(|e| corrupt(at, e))?;
+        if kind != section.kind {
+            return Err(corrupt(
+                at,
+                format!("section {} has kind {kind}", section.kind),
+            ));
+        }
+        let end = off.checked_add(len).filter(|&e| e <= bytes.len() as u64);
+        let Some(end) = end.filter(|_| off >= table_end as u64) else {
+            return Err(corrupt(
+                at,
+                format!(
+                    "section {} ({len} bytes at {off}) lies outside the {}-byte file",
+                    section.name,
+                    bytes.len()
+                ),
+            ));
+        };
+        let range = off as usize..end as usize;
+        let actual = crc32fast::hash(&bytes[range.clone()]);
+        if actual != crc {
+            return Err(corrupt(
+                off as usize,
+                format!(
+                    "section {} checksum mismatch: stored {crc:08x}, computed {actual:08x}",
+                    section.name
+                ),
+            ));
+        }
+        sections[i] = range;
+    }
+    // The writer pads the last section to 8 bytes and stops: anything else is truncation or
+    // trailing garbage.
+    let data_end = sections
+        .iter()
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0)
+        .max(table_end);
+    if bytes.len() != data_end.next_multiple_of(8) {
+        return Err(corrupt(
+            data_end,
+            format!(
+                "file is {} bytes, its sections end at {data_end}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(sections)
+}
+
+/// Ids strictly increasing.
+pub(super) fn check_ids(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let mut prev: Option<u32> = None;
+    for (row, c) in bytes[sections[IDS].clone()].chunks_exact(4).enumerate() {
+        let id = read_u32(c);
+        if prev.is_some_and(|p| p >= id) {
+            return Err(corrupt(
+                sections[IDS].start + 4 * row,
+                format!("ids are not strictly increasing at row {row}"),
+            ));
+        }
+        prev = Some(id);
+    }
+    Ok(())
+}
+
+/// Extra-PDQ counts: each at least 1, summing to the header's count.
+pub(super) fn check_extra_counts(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    expected: u64,
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let mut sum = 0u64;
+    for (i, c) in bytes[sections[EXTRA_COUNTS].clone()]
+        .chunks_exact(4)
+        .enumerate()
+    {
+        let c = read_u32(c);
+        if c == 0 {
+            return Err(corrupt(
+                sections[EXTRA_COUNTS].start + 4 * i,
+                "extra PDQ count 0".into(),
+            ));
+        }
+        sum += u64::from(c);
+    }
+    if sum != expected {
+        return Err(corrupt(
+            sections[EXTRA_COUNTS].start,
+            format!("extra PDQ counts sum to {sum}, header says {expected}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
+/// character boundary, and the lengths sum to the blob.
+pub(super) fn check_strings(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let blob = std::str::from_utf8(&bytes[sections[STRING_BYTES].clone()]).map_err(|e| {
+        corrupt(
+            sections[STRING_BYTES].start + e.valid_up_to(),
+            "string bytes are not UTF-8".into(),
+        )
+    })?;
+    let mut at = 0usize;
+    for (i, c) in bytes[sections[STRING_LENS].clone()]
+        .chunks_exact(4)
+        .enumerate()
+    {
+        let len = read_u32(c) as usize;
+        if blob.get(at..at.saturating_add(len)).is_none() {
+            return Err(corrupt(
+                sections[STRING_LENS].start + 4 * i,
+                format!(
+                    "string {i} of {len} bytes at {at} runs past the string bytes or splits a character"
+                ),
+            ));
+        }
+        at += len;
+    }
+    if at != blob.len() {
+        return Err(corrupt(
+            sections[STRING_BYTES].start + at,
+            format!("{} unused bytes after the strings", blob.len() - at),
+        ));
+    }
+    Ok(())
+}
+
