@@ -3,7 +3,7 @@
 //! The pictures come from the match-quality harness's scene generator (the example is compiled
 //! in as a module), so the tests use only data the project generates.
 
-use crate::match_quality_harness as match_quality;
+use crate::precision_harness::match_quality;
 
 use image::{imageops, DynamicImage, Rgb, RgbImage};
 use match_quality::{decode, jpeg, scene, Edit, Rng};

@@ -2,7 +2,7 @@
 //! (`tests/data/store/v<N>/`: MANIFEST, a snapshot and a journal written by that version) must
 //! keep opening to the same state. Regenerate the current version's fixture, only when its
 //! format version is bumped, with
-//! `cargo test --test store_compat -- --ignored write_current_fixture`.
+//! `cargo test --test integration store_compat:: -- --ignored write_current_fixture`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

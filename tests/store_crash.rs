@@ -54,7 +54,7 @@ fn run_writer(dir: &Path, round: u32) {
     let mut out = stdout.lock();
     let base = round * ID_STRIDE;
     let mut k = 0u32;
-    // On its own line: the test harness has printed "test crash_writer_child ... " already.
+    // On its own line: the test harness has printed "test store_crash::crash_writer_child ... " already.
     writeln!(out, "\nready").unwrap();
     out.flush().unwrap();
     loop {
@@ -194,7 +194,7 @@ fn acknowledged_records_survive_sigkill() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "crash_writer_child",
+                "store_crash::crash_writer_child",
                 "--nocapture",
                 "--test-threads=1",
             ])

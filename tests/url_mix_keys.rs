@@ -4,7 +4,7 @@
 //! keys, the wrappers, short links and generic keys did not change.
 //!
 //! Regenerate (only for an intended key change) with
-//! `REFDEDUP_WRITE_KEYS=1 cargo test --test url_mix_keys`.
+//! `REFDEDUP_WRITE_KEYS=1 cargo test --test integration url_mix_keys::`.
 
 #![allow(dead_code)]
 
