@@ -208,10 +208,16 @@ fn every_readable_version_of_every_kind_has_a_fixture_that_opens() {
         assert!((MIN_MANIFEST_VERSION..=MANIFEST_VERSION).contains(manifest));
     }
     for v in MIN_SNAPSHOT_VERSION..=SNAPSHOT_VERSION {
-        assert!(fixtures.iter().any(|f| f.1 == v), "no fixture of snapshot v{v}");
+        assert!(
+            fixtures.iter().any(|f| f.1 == v),
+            "no fixture of snapshot v{v}"
+        );
     }
     for v in MIN_MANIFEST_VERSION..=MANIFEST_VERSION {
-        assert!(fixtures.iter().any(|f| f.2 == v), "no fixture of MANIFEST v{v}");
+        assert!(
+            fixtures.iter().any(|f| f.2 == v),
+            "no fixture of MANIFEST v{v}"
+        );
     }
 }
 
@@ -231,7 +237,10 @@ fn versions_outside_each_readable_range_are_typed_errors() {
                 oldest,
                 ..
             }) => {
-                assert_eq!((found, supported, oldest), (v, SNAPSHOT_VERSION, MIN_SNAPSHOT_VERSION))
+                assert_eq!(
+                    (found, supported, oldest),
+                    (v, SNAPSHOT_VERSION, MIN_SNAPSHOT_VERSION)
+                )
             }
             other => panic!("snapshot v{v}: {other:?}"),
         }

@@ -228,4 +228,3 @@ pub(super) fn check_strings(
     }
     Ok(())
 }
-

@@ -10,11 +10,11 @@
 use crate::entry::EntryRecord;
 use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 
-use super::super::framing::FileFormat;
 use super::super::codec::{
     put_pdq, put_u64, FIELD_BLAKE3, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_MD5,
     FIELD_PDQ, FIELD_PDQ_QUALITY, FIELD_PHASH, FIELD_RECEIVED_AT, FIELD_SHA256, FIELD_URL_KEY,
 };
+use super::super::framing::FileFormat;
 
 /// How a section's bytes relate to the rows.
 #[derive(Clone, Copy)]

@@ -175,4 +175,3 @@ pub fn encode_snapshot<'a>(
     write_snapshot(&mut out, entries, resolutions, first_journal)?;
     Ok(out)
 }
-
