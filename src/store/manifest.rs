@@ -17,7 +17,13 @@ use super::framing::{HeaderDamage, MANIFEST};
 
 /// MANIFEST format version written by this build.
 pub const MANIFEST_VERSION: u32 = MANIFEST.current;
-/// The oldest MANIFEST format version this build reads.
+/// The oldest MANIFEST format version this build reads: every version in
+/// `MIN_MANIFEST_VERSION..=MANIFEST_VERSION` opens.
+///
+/// ```
+/// use referral_dedup::store::{MANIFEST_VERSION, MIN_MANIFEST_VERSION};
+/// assert!(MIN_MANIFEST_VERSION <= MANIFEST_VERSION);
+/// ```
 pub const MIN_MANIFEST_VERSION: u32 = MANIFEST.oldest;
 /// A manifest is a few dozen bytes; anything over this is not one (bounds the read).
 pub(crate) const MANIFEST_MAX_LEN: u64 = 4096;

@@ -60,7 +60,13 @@ pub(crate) use writer::write_snapshot;
 
 /// Snapshot format version written by this build.
 pub const SNAPSHOT_VERSION: u32 = SNAPSHOT.current;
-/// The oldest snapshot format version this build reads.
+/// The oldest snapshot format version this build reads: every version in
+/// `MIN_SNAPSHOT_VERSION..=SNAPSHOT_VERSION` opens.
+///
+/// ```
+/// use referral_dedup::store::{MIN_SNAPSHOT_VERSION, SNAPSHOT_VERSION};
+/// assert!(MIN_SNAPSHOT_VERSION <= SNAPSHOT_VERSION);
+/// ```
 pub const MIN_SNAPSHOT_VERSION: u32 = SNAPSHOT.oldest;
 
 /// A validated snapshot held in memory, with column accessors for fast bulk loads.
@@ -399,7 +405,18 @@ impl SnapshotColumns {
         Ok(out)
     }
 
-    /// The format version the file declares.
+    /// The format version the file declares (one in
+    /// [`MIN_SNAPSHOT_VERSION`]`..=`[`SNAPSHOT_VERSION`]).
+    ///
+    /// ```
+    /// use referral_dedup::hashes::EntryId;
+    /// use referral_dedup::store::{encode_snapshot, EntryRecord, EntrySource, SnapshotColumns, SNAPSHOT_VERSION};
+    /// # fn main() -> Result<(), referral_dedup::store::StoreError> {
+    /// let e = EntryRecord::new(EntryId(1), EntrySource::Known, "k");
+    /// let cols = SnapshotColumns::decode(encode_snapshot([&e], &[], 1)?, "s".into())?;
+    /// assert_eq!(cols.version(), SNAPSHOT_VERSION);
+    /// # Ok(()) }
+    /// ```
     pub fn version(&self) -> u32 {
         self.version
     }

@@ -65,7 +65,7 @@ impl Builder {
     }
 }
 
-/// Writes a snapshot of `entries` and `resolutions` to `out` in the format above. Entries are
+/// Writes a snapshot of `entries` and `resolutions` to `out` in the format [`super`] describes. Entries are
 /// written in id order; resolutions in short-key order, the last one given winning for a
 /// repeated short key.
 ///
