@@ -14,7 +14,8 @@ use crate::entry::EntryRecord;
 
 use super::error::StoreError;
 use super::files::{atomic_write_with, set_aside, snapshot_file_name, Listing};
-use super::journal::{JournalWriter, JOURNAL_VERSION};
+use super::journal::JOURNAL_VERSION;
+use super::journal_writer::JournalWriter;
 use super::lock::WriterLock;
 use super::manifest::Manifest;
 use super::options::{FsyncPolicy, StoreOptions};

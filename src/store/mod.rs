@@ -47,8 +47,8 @@
 //! - `framing`: the header every file shares (magic, version, CRC-32) and the version range
 //!   each kind's reader accepts.
 //! - `journal`, `snapshot` (its sections declared in one table), `manifest`: the three formats.
-//! - `lock`: the writer lock. `recovery`: loading a directory into live state.
-//!   `directory`: [`Store`], the writer.
+//! - `lock`: the writer lock. `journal_writer`: appending to the open journal. `recovery`:
+//!   loading a directory into live state. `directory`: [`Store`], the writer.
 //!
 //! ## Format versions
 //! Every reader accepts a range of versions, `oldest..=current`, and writes `current`:
@@ -83,6 +83,7 @@ mod error;
 mod files;
 mod framing;
 mod journal;
+mod journal_writer;
 mod lock;
 mod manifest;
 mod options;
