@@ -19,9 +19,25 @@
 //! 5. **Platform keys** for YouTube, X, Facebook, Instagram, TikTok, Telegram and Reddit: every
 //!    URL shape of one item gives one key (`yt:dQw4w9WgXcQ`, `x:20`, `fb:video:10153`, `ig:CODE`,
 //!    `tt:ID`, `tg:channel/5`, `rd:abc12`), identifiers kept case-sensitive where the platform is.
-//! 6. Otherwise a **generic key**: `url:` + host without `www.` + port + path + sorted query
-//!    parameters with tracking parameters removed (by the crate's own rule table,
-//!    `src/url/tracking_params.txt`); http and https key alike.
+//! 6. **Host rules** (`hosts.rules`, and a user's [`HostRules`]) key the items of file hosts,
+//!    paste sites and smaller platforms (`mega:file:ID`, `vimeo:video:ID`, ...).
+//! 7. Otherwise a **generic key**: `url:` + host without `www.` + port + path + sorted query
+//!    parameters with tracking parameters removed; http and https key alike.
+//!
+//! # Where the URL knowledge lives
+//!
+//! | knowledge | built-in platforms (7) | everything else |
+//! |---|---|---|
+//! | hosts and item keys | `platforms/{name}.rs` (`SPEC.sites`, `SPEC.key`) | `hosts.rules` (data), user rules |
+//! | short links | `platforms/{name}.rs` (`short_hosts`, `share_path`) | `short_links.rs` (generic shorteners) |
+//! | redirect wrappers | `platforms/{name}.rs` (`redirects`) | `wrappers.rs` (search engines, mail filters, archives) |
+//! | tracking parameters | `platforms/{name}.rs` (`tracking`) | `tracking_params.txt` (global and per-site) |
+//! | trap pairs (must never merge) | `traps.txt` | `traps.txt` |
+//!
+//! To add a host whose items a template can describe, add a rule to `hosts.rules`, its shapes to
+//! `docs/url-hosts.md`, a trap pair to `traps.txt` and spellings to `tests/url_hosts.rs`. To add
+//! a platform that needs code, add `platforms/{name}.rs` declaring its `SPEC`, list it in
+//! `platforms::BUILTIN` with a [`Platform`] variant, and add traps and tests the same way.
 //!
 //! ```
 //! # fn main() -> Result<(), referral_dedup::url::UrlError> {

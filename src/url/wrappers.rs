@@ -3,8 +3,13 @@
 //!
 //! Hosts and positions follow `../shared/url-platforms.md`; the matching is plain string work on
 //! the parsed [`View`] so that a wrapper costs a few compares and a non-wrapper almost nothing.
+//!
+//! Generic wrappers (search engines, mail filters, archives, other sites' link shims) are listed
+//! here; the redirect wrappers a built-in platform runs (`l.facebook.com/l.php`,
+//! `youtube.com/redirect`, `out.reddit.com`, ...) are declared in its file under `platforms/`.
 
 use super::canon::{decode_value, split_byte, split_once_byte, View};
+use super::platforms;
 
 /// What unwrapping one layer found.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,7 +29,8 @@ pub(crate) enum Unwrapped {
     Snapshot { service: &'static str, code: String },
 }
 
-/// Query parameter that carries the target, per wrapper.
+/// Query parameter that carries the target, per wrapper: a platform's own wrappers (declared
+/// in `platforms/`), then the generic ones. Their sites do not overlap, so the order is free.
 fn redirect_param(
     sub: &str,
     site: &str,
@@ -33,22 +39,16 @@ fn redirect_param(
 ) -> Option<(&'static str, &'static [&'static str])> {
     let first = path.trim_start_matches('/');
     let first = split_once_byte(first, b'/').map_or(first, |(f, _)| f);
+    if let Some(r) = platforms::redirect(sub, site, first, path) {
+        return Some(r);
+    }
     let r: (&'static str, &'static [&'static str]) = match site {
         "googleadservices.com" => ("googleadservices", &["adurl"]),
-        "facebook.com" if is_l_sub(sub) && first == "l.php" => ("facebook", &["u"]),
-        "facebook.com" if path.starts_with("/flx/warn") => ("facebook", &["u"]),
-        "facebook.com" if path.starts_with("/plugins/") => ("facebook-embed", &["href"]),
-        "messenger.com" if sub == "l" && first == "l.php" => ("messenger", &["u"]),
-        "instagram.com" if sub == "l" => ("instagram", &["u"]),
-        "reddit.com" if sub == "out" => ("reddit", &["url"]),
-        "redditmail.com" if sub == "click" => ("reddit", &["url"]),
         "umblr.com" if sub == "t" && first == "redirect" => ("tumblr", &["z"]),
-        "youtube.com" if first == "redirect" => ("youtube", &["q"]),
         "vk.com" if first == "away.php" => ("vk", &["to"]),
         "steamcommunity.com" if first == "linkfilter" => ("steam", &["url"]),
         "duckduckgo.com" if first == "l" => ("duckduckgo", &["uddg"]),
         "disq.us" => ("disqus", &["url"]),
-        "t.me" if first == "iv" => ("telegram-iv", &["url"]),
         "outlook.com" if sub.ends_with("safelinks.protection") => ("outlook-safelinks", &["url"]),
         "linkedin.com" if path.starts_with("/redir/redirect") => ("linkedin", &["url"]),
         "slack-redir.net" if first == "link" => ("slack", &["url"]),
@@ -56,12 +56,6 @@ fn redirect_param(
         _ => return None,
     };
     Some(r)
-}
-
-/// `l`, `lm` and other one-letter-ish link-shim subdomains of facebook.com (`l[a-z]?`).
-fn is_l_sub(sub: &str) -> bool {
-    let b = sub.as_bytes();
-    matches!(b, [b'l'] | [b'l', b'a'..=b'z'])
 }
 
 /// `google.<tld>` or `google.<sld>.<tld>`, optionally under `www.`.

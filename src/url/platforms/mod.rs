@@ -1,0 +1,424 @@
+//! The seven built-in platforms (YouTube, X, Facebook, Instagram, TikTok, Telegram, Reddit), one
+//! file each.
+//!
+//! Each file declares one [`PlatformSpec`] holding everything the keyer knows about that platform:
+//! its hosts and third-party front ends, the key function of its items, its short links and share
+//! links, its redirect wrappers and its tracking parameters. [`BUILTIN`] lists the seven; every
+//! step of the keyer reads them from there:
+//!
+//! | knowledge | declared in the spec as | read by |
+//! |---|---|---|
+//! | hosts, front ends | `sites`, `front_end_sites`, `front_end_labels` | [`key`], `hosts` (platform hosts are not any-host hosts) |
+//! | item keys | `key` (a function in the platform's file) | [`key`] |
+//! | short links | `short_hosts`, `share_path` | `short_links::detect` |
+//! | redirect wrappers | `redirects` | `wrappers::unwrap` |
+//! | tracking parameters | `tracking` | `tracking::TrackingTable::builtin` |
+//! | reserved rule names | `name`, `prefix` | `hosts` (user rules may not take them) |
+//!
+//! Shapes, identifiers and case rules follow `../shared/url-platforms.md` (drawn from yt-dlp's
+//! `_VALID_URL` patterns). Identifiers are validated strictly; a URL on a platform host whose
+//! shape is not recognised falls back to the generic key, which can miss a merge but never makes
+//! a wrong one.
+//!
+//! Knowledge that belongs to no platform lives elsewhere: generic redirect wrappers and archive
+//! copies in `wrappers.rs`, generic URL shorteners in `short_links.rs`, global and non-platform
+//! tracking parameters in `tracking_params.txt`, and the item shapes of hosts that data can
+//! describe in `hosts.rules`.
+
+mod facebook;
+mod instagram;
+mod reddit;
+mod telegram;
+mod tiktok;
+mod x;
+mod youtube;
+
+use serde::Serialize;
+
+use super::canon::{split_once_byte, View};
+
+/// The name of a host rule (built-in `hosts.rules` or a user's [`HostRules`](super::HostRules)),
+/// shown as the platform of its keys: `mega`, `gdrive`, `vimeo`, ...
+///
+/// ```
+/// # fn main() -> Result<(), referral_dedup::url::UrlError> {
+/// let k = referral_dedup::url::key("https://mega.nz/file/AbCdEfGh#key")?;
+/// assert_eq!(k.platform.unwrap().as_str(), "mega");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostName(&'static str);
+
+impl HostName {
+    pub(crate) fn new(name: &'static str) -> Self {
+        HostName(name)
+    }
+
+    /// The rule name.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// A platform whose items get content keys: the seven hand-written platforms, or a host rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Platform {
+    /// YouTube (`yt:` keys).
+    Youtube,
+    /// X, formerly Twitter (`x:` keys).
+    X,
+    /// Facebook (`fb:` keys).
+    Facebook,
+    /// Instagram (`ig:` keys).
+    Instagram,
+    /// TikTok (`tt:` keys).
+    Tiktok,
+    /// Telegram (`tg:` keys).
+    Telegram,
+    /// Reddit (`rd:` keys).
+    Reddit,
+    /// A host rule's item (`mega:file:...`, `gdrive:folder:...`, a user rule's keys).
+    Host(HostName),
+}
+
+impl Serialize for Platform {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Platform {
+    /// The lowercase name used in JSON and rule strings.
+    ///
+    /// ```
+    /// use referral_dedup::url::Platform;
+    /// assert_eq!(Platform::Youtube.as_str(), "youtube");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Youtube => youtube::SPEC.name,
+            Platform::X => x::SPEC.name,
+            Platform::Facebook => facebook::SPEC.name,
+            Platform::Instagram => instagram::SPEC.name,
+            Platform::Tiktok => tiktok::SPEC.name,
+            Platform::Telegram => telegram::SPEC.name,
+            Platform::Reddit => reddit::SPEC.name,
+            Platform::Host(h) => h.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A recognised platform item.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct PlatformKey {
+    pub platform: Platform,
+    pub key: String,
+    pub canonical: String,
+    /// The URL was on a third-party front end (Invidious, Nitter, fxtwitter, ddinstagram...).
+    pub front_end: bool,
+}
+
+/// Everything the keyer knows about one built-in platform.
+pub(crate) struct PlatformSpec {
+    /// The platform its keys report.
+    pub platform: Platform,
+    /// The lowercase name used in JSON and rule strings (`youtube`).
+    pub name: &'static str,
+    /// The key prefix (`yt`: keys are `yt:...`); the key function writes it.
+    pub prefix: &'static str,
+    /// Sites (last two host labels) of the platform; every subdomain belongs to it.
+    pub sites: &'static [&'static str],
+    /// Sites of third-party front ends serving the platform's items under its paths.
+    pub front_end_sites: &'static [&'static str],
+    /// First host labels that mark a front end on any site (`nitter.example.org`).
+    pub front_end_labels: &'static [&'static str],
+    /// The key and canonical URL of an item, or `None` when the shape names no item.
+    pub key: fn(&View<'_>) -> Option<(String, String)>,
+    /// Hosts whose every non-empty path is an opaque short code (`t.co`).
+    pub short_hosts: &'static [ShortHost],
+    /// Leading path segments of share links on the platform's sites (`*` is any segment); at
+    /// least one more segment must follow. Empty: no share links.
+    pub share_path: &'static [&'static str],
+    /// Redirect wrappers run by the platform, tried in order.
+    pub redirects: &'static [Redirect],
+    /// Tracking parameters as `(scope, names)`, in the format of `tracking_params.txt`.
+    pub tracking: &'static [(&'static str, &'static str)],
+}
+
+/// A short-link host: `site` with one of the subdomains `subs` (`""` is the bare site).
+pub(crate) struct ShortHost {
+    pub site: &'static str,
+    pub subs: &'static [&'static str],
+}
+
+/// A redirect wrapper: on `site`, with a subdomain and path as given, the first of `params`
+/// present carries the target URL. `name` is shown in the rule `unwrapped:{name}`.
+pub(crate) struct Redirect {
+    pub name: &'static str,
+    pub site: &'static str,
+    pub sub: SubIs,
+    pub path: PathIs,
+    pub params: &'static [&'static str],
+}
+
+/// Which subdomains a [`Redirect`] runs on.
+pub(crate) enum SubIs {
+    /// Any, or none.
+    Any,
+    /// Exactly this one.
+    Exactly(&'static str),
+    /// Facebook's link shims: `l` or `l` plus one letter (`lm`).
+    LinkShim,
+}
+
+/// Which paths a [`Redirect`] runs on.
+pub(crate) enum PathIs {
+    /// Any.
+    Any,
+    /// The first path segment is exactly this.
+    FirstSegment(&'static str),
+    /// The path starts with this.
+    Prefix(&'static str),
+}
+
+impl Redirect {
+    fn runs_on(&self, sub: &str, site: &str, first: &str, path: &str) -> bool {
+        site == self.site
+            && match self.sub {
+                SubIs::Any => true,
+                SubIs::Exactly(s) => sub == s,
+                SubIs::LinkShim => matches!(sub.as_bytes(), [b'l'] | [b'l', b'a'..=b'z']),
+            }
+            && match self.path {
+                PathIs::Any => true,
+                PathIs::FirstSegment(s) => first == s,
+                PathIs::Prefix(p) => path.starts_with(p),
+            }
+    }
+}
+
+/// The built-in platforms. A new platform is a file declaring its `SPEC`, a line here and a
+/// [`Platform`] variant.
+pub(crate) static BUILTIN: [&PlatformSpec; 7] = [
+    &youtube::SPEC,
+    &x::SPEC,
+    &facebook::SPEC,
+    &instagram::SPEC,
+    &tiktok::SPEC,
+    &telegram::SPEC,
+    &reddit::SPEC,
+];
+
+/// Which platform a host belongs to, and whether it is a third-party front end.
+fn platform_of(sub: &str, site: &str) -> Option<(&'static PlatformSpec, bool)> {
+    for p in BUILTIN {
+        if p.sites.contains(&site) {
+            return Some((p, false));
+        }
+        if p.front_end_sites.contains(&site) {
+            return Some((p, true));
+        }
+    }
+    let first = split_once_byte(sub, b'.').map_or(sub, |(f, _)| f);
+    BUILTIN
+        .into_iter()
+        .find(|p| p.front_end_labels.contains(&first))
+        .map(|p| (p, true))
+}
+
+/// Whether the host belongs to one of the seven hand-written platforms (or their front ends).
+pub(crate) fn is_platform_host(sub: &str, site: &str) -> bool {
+    platform_of(sub, site).is_some()
+}
+
+/// Whether a site (last two labels) belongs to one of the seven hand-written platforms.
+pub(crate) fn is_platform_site(site: &str) -> bool {
+    platform_of("", site).is_some()
+}
+
+/// Whether `name` is a built-in platform's name or key prefix (user host rules may not use it).
+pub(crate) fn is_reserved_name(name: &str) -> bool {
+    BUILTIN.iter().any(|p| p.name == name || p.prefix == name)
+}
+
+/// The platform key for `view`, if its host is a platform and its shape names an item.
+pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
+    let (spec, front_end) = platform_of(view.sub, view.site)?;
+    let (key, canonical) = (spec.key)(view)?;
+    Some(PlatformKey {
+        platform: spec.platform,
+        key,
+        canonical,
+        front_end,
+    })
+}
+
+/// Whether `sub`.`site` is a platform's short-link host.
+pub(crate) fn is_short_host(sub: &str, site: &str) -> bool {
+    BUILTIN.iter().any(|p| {
+        p.short_hosts
+            .iter()
+            .any(|h| h.site == site && h.subs.contains(&sub))
+    })
+}
+
+/// The share-link path of the platform owning `site` (not its front ends), if it has one.
+pub(crate) fn share_path(site: &str) -> Option<&'static [&'static str]> {
+    BUILTIN
+        .iter()
+        .find(|p| !p.share_path.is_empty() && p.sites.contains(&site))
+        .map(|p| p.share_path)
+}
+
+/// The platform redirect wrapper running on the URL, as (name, target parameters); `first` is
+/// the first path segment.
+pub(crate) fn redirect(
+    sub: &str,
+    site: &str,
+    first: &str,
+    path: &str,
+) -> Option<(&'static str, &'static [&'static str])> {
+    BUILTIN
+        .iter()
+        .flat_map(|p| p.redirects)
+        .find(|r| r.runs_on(sub, site, first, path))
+        .map(|r| (r.name, r.params))
+}
+
+/// Concatenates `parts` into one exactly-sized string (cheaper than `format!` on the hot path).
+fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// The first `N` non-empty path segments, without allocating.
+fn first_segments<'v, const N: usize>(view: &'v View<'_>) -> ([&'v str; N], usize) {
+    let mut out = [""; N];
+    let mut n = 0;
+    for s in view.segments().take(N) {
+        out[n] = s;
+        n += 1;
+    }
+    (out, n)
+}
+
+fn all_bytes(s: &str, f: impl Fn(u8) -> bool) -> bool {
+    s.bytes().all(f)
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// A decimal id of 1..=max_len digits.
+fn is_digits(s: &str, max_len: usize) -> bool {
+    !s.is_empty() && s.len() <= max_len && all_bytes(s, |b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::canon::parse_input;
+    use super::*;
+
+    fn k(s: &str) -> Option<String> {
+        let (url, _) = parse_input(s).unwrap();
+        key(&View::new(&url).unwrap()).map(|p| p.key)
+    }
+
+    #[test]
+    fn youtube_shapes() {
+        for s in [
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "https://youtu.be/dQw4w9WgXcQ",
+            "https://m.youtube.com/shorts/dQw4w9WgXcQ",
+            "https://www.youtube.com/embed/dQw4w9WgXcQ",
+            "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ",
+            "https://www.youtube.com/#!v=dQw4w9WgXcQ",
+            "https://www.youtube.com/?v=dQw4w9WgXcQ",
+            "https://yewtu.be/watch?v=dQw4w9WgXcQ",
+        ] {
+            assert_eq!(k(s).as_deref(), Some("yt:dQw4w9WgXcQ"), "{s}");
+        }
+        assert_eq!(k("https://www.youtube.com/watch?v=dQw4w9WgXc"), None);
+        assert_eq!(
+            k("https://www.youtube.com/playlist?list=PLabc").as_deref(),
+            Some("yt:playlist:PLabc")
+        );
+        assert_eq!(
+            k("https://www.youtube.com/@SomeHandle").as_deref(),
+            Some("yt:@somehandle")
+        );
+        assert_eq!(k("https://www.youtube.com/results?search_query=x"), None);
+    }
+
+    #[test]
+    fn twitter_facebook_instagram_tiktok_telegram_reddit_shapes() {
+        assert_eq!(
+            k("https://twitter.com/Someone/status/123/photo/1").as_deref(),
+            Some("x:123")
+        );
+        assert_eq!(
+            k("https://x.com/i/web/status/123").as_deref(),
+            Some("x:123")
+        );
+        assert_eq!(
+            k("https://x.com/i/spaces/1AbCdEfG").as_deref(),
+            Some("x:space:1AbCdEfG")
+        );
+        assert_eq!(k("https://x.com/someone/status/12a"), None);
+        assert_eq!(
+            k("https://www.facebook.com/watch/?v=123").as_deref(),
+            Some("fb:video:123")
+        );
+        assert_eq!(
+            k("https://www.facebook.com/page/videos/slug-text/123/").as_deref(),
+            Some("fb:video:123")
+        );
+        assert_eq!(
+            k("https://www.facebook.com/page/posts/pfbid0AbC").as_deref(),
+            Some("fb:post:pfbid0AbC")
+        );
+        assert_eq!(
+            k("https://m.facebook.com/story.php?story_fbid=5&id=7&comment_id=9").as_deref(),
+            Some("fb:post:5:comment:9")
+        );
+        assert_eq!(
+            k("https://www.instagram.com/someone/reel/CaBc123/").as_deref(),
+            Some("ig:CaBc123")
+        );
+        assert_eq!(
+            k("https://www.tiktok.com/@a.b/video/7234567890123456789").as_deref(),
+            Some("tt:7234567890123456789")
+        );
+        assert_eq!(
+            k("https://m.tiktok.com/v/7234567890123456789.html").as_deref(),
+            Some("tt:7234567890123456789")
+        );
+        assert_eq!(
+            k("https://t.me/s/SomeChan/55?single").as_deref(),
+            Some("tg:somechan/55?single")
+        );
+        assert_eq!(k("https://t.me/c/1234/55").as_deref(), Some("tg:c/1234/55"));
+        assert_eq!(k("https://t.me/joinchat/AbCdEf"), None);
+        assert_eq!(
+            k("https://old.reddit.com/r/News/comments/AbC12/slug/").as_deref(),
+            Some("rd:abc12")
+        );
+        assert_eq!(
+            k("https://www.reddit.com/r/news/comments/abc12/slug/def34/").as_deref(),
+            Some("rd:abc12:def34")
+        );
+        assert_eq!(k("https://redd.it/abc12").as_deref(), Some("rd:abc12"));
+        assert_eq!(k("https://v.redd.it/abc12"), None);
+    }
+}
