@@ -1343,7 +1343,7 @@ fn finish(d: Draft, prefixes: &mut HashSet<String>, user: bool) -> Result<HostRu
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostTable {
     rules: Vec<HostRule>,
-    by_site: HashMap<Box<str>, smallvec::SmallVec<[u32; 2]>, super::tracking::FnvBuild>,
+    by_site: HashMap<Box<str>, smallvec::SmallVec<[u32; 2]>, super::canon::FnvBuild>,
     any_host: Vec<u32>,
     /// Some user rule lists a host of one of the seven hand-written platforms.
     pub(crate) user_covers_platforms: bool,

@@ -33,16 +33,17 @@ fn is_short_host(sub: &str, site: &str) -> bool {
 
 /// Recognises a short link. The key host drops `www.` and, for path-based share links on a
 /// platform, the platform's subdomain (`m.facebook.com/share/...` is `facebook.com/share/...`).
-pub(crate) fn detect(view: &View<'_>) -> Option<ShortLink> {
+/// `owner` is [`platforms::owner`] of the site.
+pub(crate) fn detect(view: &View<'_>, owner: Option<platforms::Owner>) -> Option<ShortLink> {
     let (sub, site) = (view.sub, view.site);
     let path = view.path.trim_end_matches('/');
     let (host, code): (&str, &str) =
-        if is_short_host(sub, site) || platforms::is_short_host(sub, site) {
+        if is_short_host(sub, site) || platforms::is_short_host(sub, site, owner) {
             let host = view.host.strip_prefix("www.").unwrap_or(view.host);
             (host, path.trim_start_matches('/'))
         } else {
             // A few platform sites have share paths; find the site before walking the path.
-            let share = platforms::share_path(site)?;
+            let share = platforms::share_path(site, owner)?;
             let mut segs = view.segments();
             for want in share {
                 let seg = segs.next()?;
@@ -73,7 +74,8 @@ mod tests {
 
     fn short(s: &str) -> Option<String> {
         let (url, _) = parse_input(s).unwrap();
-        detect(&View::new(&url).unwrap()).map(|l| l.key)
+        let view = View::new(&url).unwrap();
+        detect(&view, platforms::owner(view.site)).map(|l| l.key)
     }
 
     #[test]

@@ -7,35 +7,9 @@
 //! Matching is written by hand rather than with regexes: the table only needs exact names and
 //! prefixes, and a hash lookup plus a few prefix compares keeps keying cheap per call.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use super::canon::FnvBuild;
 use super::platforms;
-
-/// FNV-1a: the table's keys are short ASCII names, for which it is several times faster than the
-/// default SipHash; the table is built from our own data file, so hash flooding is not a concern.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Fnv1a(u64);
-
-impl Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-pub(crate) type FnvBuild = BuildHasherDefault<Fnv1a>;
+use std::collections::HashMap;
 
 /// The built-in rule table text.
 pub(crate) const BUILTIN_TABLE: &str = include_str!("tracking_params.txt");

@@ -36,10 +36,11 @@ fn redirect_param(
     site: &str,
     host: &str,
     path: &str,
+    owner: Option<platforms::Owner>,
 ) -> Option<(&'static str, &'static [&'static str])> {
     let first = path.trim_start_matches('/');
     let first = split_once_byte(first, b'/').map_or(first, |(f, _)| f);
-    if let Some(r) = platforms::redirect(sub, site, first, path) {
+    if let Some(r) = platforms::redirect(sub, site, first, path, owner) {
         return Some(r);
     }
     let r: (&'static str, &'static [&'static str]) = match site {
@@ -147,8 +148,9 @@ pub(crate) fn query_is_target(view: &View<'_>) -> bool {
     view.site == "href.li"
 }
 
-/// Unwraps one layer if `view` is a known wrapper with a usable target.
-pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
+/// Unwraps one layer if `view` is a known wrapper with a usable target; `owner` is
+/// [`platforms::owner`] of its site.
+pub(crate) fn unwrap(view: &View<'_>, owner: Option<platforms::Owner>) -> Option<Unwrapped> {
     let host = view.host;
     let (sub, site) = (view.sub, view.site);
     let path: &str = &view.path;
@@ -246,7 +248,7 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
             target,
         });
     }
-    let (wrapper, names) = redirect_param(sub, site, host, path)?;
+    let (wrapper, names) = redirect_param(sub, site, host, path, owner)?;
     let mut target = names
         .iter()
         .find_map(|n| view.param(n).and_then(decode_target))?;
@@ -365,7 +367,7 @@ mod tests {
     fn unwrap_str(s: &str) -> Option<Unwrapped> {
         let (url, _) = parse_input(s).unwrap();
         let view = View::new(&url).unwrap();
-        unwrap(&view)
+        unwrap(&view, platforms::owner(view.site))
     }
 
     fn target(s: &str) -> String {

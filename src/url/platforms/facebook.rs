@@ -4,7 +4,9 @@
 //! the `fb.watch`/`fb.me` short links and `/share/` links, the link shim (`l.facebook.com/l.php`,
 //! also on messenger.com), `/flx/warn` and embed wrappers, and the tracking parameters.
 
-use super::{all_bytes, cat, first_segments, is_digits, PathIs, Platform, PlatformSpec, Redirect};
+use super::{
+    all_bytes, cat, first_segments, is_digits, PathIs, Platform, PlatformSpec, Redirect, SharePath,
+};
 use super::{ShortHost, SubIs};
 use crate::url::canon::View;
 
@@ -27,7 +29,10 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
             subs: &["", "www"],
         },
     ],
-    share_path: &["share"],
+    share_paths: &[SharePath {
+        site: "facebook.com",
+        segments: &["share"],
+    }],
     redirects: &[
         Redirect {
             name: "facebook",

@@ -4,7 +4,7 @@
 //! end, the key of each URL shape, `/share/` links, the `l.instagram.com` wrapper and the tracking
 //! parameters.
 
-use super::{all_bytes, cat, first_segments, is_b64url, is_digits, PathIs, Platform};
+use super::{all_bytes, cat, first_segments, is_b64url, is_digits, PathIs, Platform, SharePath};
 use super::{PlatformSpec, Redirect, SubIs};
 use crate::url::canon::View;
 
@@ -18,7 +18,10 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
     front_end_labels: &[],
     key: instagram,
     short_hosts: &[],
-    share_path: &["share"],
+    share_paths: &[SharePath {
+        site: "instagram.com",
+        segments: &["share"],
+    }],
     redirects: &[Redirect {
         name: "instagram",
         site: "instagram.com",

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | hosts, front ends | `sites`, `front_end_sites`, `front_end_labels` | [`key`], `hosts` (platform hosts are not any-host hosts) |
 //! | item keys | `key` (a function in the platform's file) | [`key`] |
-//! | short links | `short_hosts`, `share_path` | `short_links::detect` |
+//! | short links | `short_hosts`, `share_paths` | `short_links::detect` |
 //! | redirect wrappers | `redirects` | `wrappers::unwrap` |
 //! | tracking parameters | `tracking` | `tracking::TrackingTable::builtin` |
 //! | reserved rule names | `name`, `prefix` | `hosts` (user rules may not take them) |
@@ -33,9 +33,12 @@ mod tiktok;
 mod x;
 mod youtube;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
-use super::canon::{split_once_byte, View};
+use super::canon::{split_once_byte, FnvBuild, View};
 
 /// The name of a host rule (built-in `hosts.rules` or a user's [`HostRules`](super::HostRules)),
 /// shown as the platform of its keys: `mega`, `gdrive`, `vimeo`, ...
@@ -143,9 +146,8 @@ pub(crate) struct PlatformSpec {
     pub key: fn(&View<'_>) -> Option<(String, String)>,
     /// Hosts whose every non-empty path is an opaque short code (`t.co`).
     pub short_hosts: &'static [ShortHost],
-    /// Leading path segments of share links on the platform's sites (`*` is any segment); at
-    /// least one more segment must follow. Empty: no share links.
-    pub share_path: &'static [&'static str],
+    /// Share links: on a site, paths starting with these segments.
+    pub share_paths: &'static [SharePath],
     /// Redirect wrappers run by the platform, tried in order.
     pub redirects: &'static [Redirect],
     /// Tracking parameters as `(scope, names)`, in the format of `tracking_params.txt`.
@@ -156,6 +158,13 @@ pub(crate) struct PlatformSpec {
 pub(crate) struct ShortHost {
     pub site: &'static str,
     pub subs: &'static [&'static str],
+}
+
+/// Share links on `site` (any subdomain): paths whose leading segments are `segments` (`*` is
+/// any segment), followed by at least one more (the token).
+pub(crate) struct SharePath {
+    pub site: &'static str,
+    pub segments: &'static [&'static str],
 }
 
 /// A redirect wrapper: on `site`, with a subdomain and path as given, the first of `params`
@@ -216,15 +225,68 @@ pub(crate) static BUILTIN: [&PlatformSpec; 7] = [
     &reddit::SPEC,
 ];
 
+/// How a site relates to a built-in platform: one of its sites, a front end, or a host that
+/// only its short links or wrappers use (`t.co`, `messenger.com`).
+#[derive(Clone, Copy)]
+pub(crate) struct Owner {
+    spec: &'static PlatformSpec,
+    role: Role,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Site,
+    FrontEnd,
+    Other,
+}
+
+/// Every site any built-in platform declares, with its owner; a site belongs to one platform
+/// (a unit test checks it).
+fn owners() -> &'static HashMap<&'static str, Owner, FnvBuild> {
+    static OWNERS: OnceLock<HashMap<&'static str, Owner, FnvBuild>> = OnceLock::new();
+    OWNERS.get_or_init(|| {
+        let mut map = HashMap::default();
+        for spec in BUILTIN {
+            let roles = [
+                (spec.sites, Role::Site),
+                (spec.front_end_sites, Role::FrontEnd),
+            ];
+            for (sites, role) in roles {
+                for site in sites {
+                    map.entry(*site).or_insert(Owner { spec, role });
+                }
+            }
+            let others = spec.short_hosts.iter().map(|h| h.site);
+            let others = others.chain(spec.redirects.iter().map(|r| r.site));
+            for site in others.chain(spec.share_paths.iter().map(|p| p.site)) {
+                map.entry(site).or_insert(Owner {
+                    spec,
+                    role: Role::Other,
+                });
+            }
+        }
+        map
+    })
+}
+
+/// The built-in platform declaring `site` (last two host labels), if any: one lookup per URL,
+/// which the keyer passes to every step.
+pub(crate) fn owner(site: &str) -> Option<Owner> {
+    owners().get(site).copied()
+}
+
 /// Which platform a host belongs to, and whether it is a third-party front end.
-fn platform_of(sub: &str, site: &str) -> Option<(&'static PlatformSpec, bool)> {
-    for p in BUILTIN {
-        if p.sites.contains(&site) {
-            return Some((p, false));
-        }
-        if p.front_end_sites.contains(&site) {
-            return Some((p, true));
-        }
+fn platform_of(sub: &str, owner: Option<Owner>) -> Option<(&'static PlatformSpec, bool)> {
+    match owner {
+        Some(Owner {
+            spec,
+            role: Role::Site,
+        }) => return Some((spec, false)),
+        Some(Owner {
+            spec,
+            role: Role::FrontEnd,
+        }) => return Some((spec, true)),
+        _ => {}
     }
     let first = split_once_byte(sub, b'.').map_or(sub, |(f, _)| f);
     BUILTIN
@@ -233,14 +295,15 @@ fn platform_of(sub: &str, site: &str) -> Option<(&'static PlatformSpec, bool)> {
         .map(|p| (p, true))
 }
 
-/// Whether the host belongs to one of the seven hand-written platforms (or their front ends).
-pub(crate) fn is_platform_host(sub: &str, site: &str) -> bool {
-    platform_of(sub, site).is_some()
+/// Whether the host belongs to one of the seven hand-written platforms (or their front ends);
+/// `owner` is [`owner`] of its site.
+pub(crate) fn is_platform_host(sub: &str, owner: Option<Owner>) -> bool {
+    platform_of(sub, owner).is_some()
 }
 
 /// Whether a site (last two labels) belongs to one of the seven hand-written platforms.
 pub(crate) fn is_platform_site(site: &str) -> bool {
-    platform_of("", site).is_some()
+    platform_of("", owner(site)).is_some()
 }
 
 /// Whether `name` is a built-in platform's name or key prefix (user host rules may not use it).
@@ -249,8 +312,8 @@ pub(crate) fn is_reserved_name(name: &str) -> bool {
 }
 
 /// The platform key for `view`, if its host is a platform and its shape names an item.
-pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
-    let (spec, front_end) = platform_of(view.sub, view.site)?;
+pub(crate) fn key(view: &View<'_>, owner: Option<Owner>) -> Option<PlatformKey> {
+    let (spec, front_end) = platform_of(view.sub, owner)?;
     let (key, canonical) = (spec.key)(view)?;
     Some(PlatformKey {
         platform: spec.platform,
@@ -261,20 +324,23 @@ pub(crate) fn key(view: &View<'_>) -> Option<PlatformKey> {
 }
 
 /// Whether `sub`.`site` is a platform's short-link host.
-pub(crate) fn is_short_host(sub: &str, site: &str) -> bool {
-    BUILTIN.iter().any(|p| {
-        p.short_hosts
+pub(crate) fn is_short_host(sub: &str, site: &str, owner: Option<Owner>) -> bool {
+    owner.is_some_and(|o| {
+        o.spec
+            .short_hosts
             .iter()
             .any(|h| h.site == site && h.subs.contains(&sub))
     })
 }
 
-/// The share-link path of the platform owning `site` (not its front ends), if it has one.
-pub(crate) fn share_path(site: &str) -> Option<&'static [&'static str]> {
-    BUILTIN
+/// The share-link segments on `site`, if a platform has share links there.
+pub(crate) fn share_path(site: &str, owner: Option<Owner>) -> Option<&'static [&'static str]> {
+    owner?
+        .spec
+        .share_paths
         .iter()
-        .find(|p| !p.share_path.is_empty() && p.sites.contains(&site))
-        .map(|p| p.share_path)
+        .find(|p| p.site == site)
+        .map(|p| p.segments)
 }
 
 /// The platform redirect wrapper running on the URL, as (name, target parameters); `first` is
@@ -284,10 +350,12 @@ pub(crate) fn redirect(
     site: &str,
     first: &str,
     path: &str,
+    owner: Option<Owner>,
 ) -> Option<(&'static str, &'static [&'static str])> {
-    BUILTIN
+    owner?
+        .spec
+        .redirects
         .iter()
-        .flat_map(|p| p.redirects)
         .find(|r| r.runs_on(sub, site, first, path))
         .map(|r| (r.name, r.params))
 }
@@ -332,7 +400,30 @@ mod tests {
 
     fn k(s: &str) -> Option<String> {
         let (url, _) = parse_input(s).unwrap();
-        key(&View::new(&url).unwrap()).map(|p| p.key)
+        let view = View::new(&url).unwrap();
+        key(&view, owner(view.site)).map(|p| p.key)
+    }
+
+    #[test]
+    fn every_site_belongs_to_one_platform() {
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for spec in BUILTIN {
+            let sites = spec.sites.iter().chain(spec.front_end_sites);
+            let sites = sites
+                .copied()
+                .chain(spec.short_hosts.iter().map(|h| h.site))
+                .chain(spec.redirects.iter().map(|r| r.site))
+                .chain(spec.share_paths.iter().map(|p| p.site));
+            for site in sites {
+                let other = *seen.entry(site).or_insert(spec.name);
+                assert_eq!(
+                    other, spec.name,
+                    "{site} is declared by {other} and {}",
+                    spec.name
+                );
+            }
+            assert_eq!(spec.platform.as_str(), spec.name);
+        }
     }
 
     #[test]

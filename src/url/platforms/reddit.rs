@@ -4,7 +4,7 @@
 //! the `reddit.app.link` short links and `/r/{sub}/s/` share links, the `out.reddit.com` and
 //! `click.redditmail.com` wrappers and the tracking parameters.
 
-use super::{all_bytes, cat, first_segments, PathIs, Platform, PlatformSpec, Redirect};
+use super::{all_bytes, cat, first_segments, PathIs, Platform, PlatformSpec, Redirect, SharePath};
 use super::{ShortHost, SubIs};
 use crate::url::canon::View;
 
@@ -21,7 +21,10 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
         site: "app.link",
         subs: &["reddit"],
     }],
-    share_path: &["r", "*", "s"],
+    share_paths: &[SharePath {
+        site: "reddit.com",
+        segments: &["r", "*", "s"],
+    }],
     redirects: &[
         Redirect {
             name: "reddit",

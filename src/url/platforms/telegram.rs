@@ -17,7 +17,7 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
     front_end_labels: &[],
     key: telegram,
     short_hosts: &[],
-    share_path: &[],
+    share_paths: &[],
     redirects: &[Redirect {
         name: "telegram-iv",
         site: "t.me",

@@ -3,7 +3,7 @@
 //! Everything the keyer knows about TikTok is declared here: hosts, the key of each URL shape,
 //! the `vm.`/`vt.tiktok.com` short links and `/t/` share links, and the tracking parameters.
 
-use super::{cat, first_segments, is_digits, Platform, PlatformSpec, ShortHost};
+use super::{cat, first_segments, is_digits, Platform, PlatformSpec, SharePath, ShortHost};
 use crate::url::canon::View;
 
 /// TikTok's declaration.
@@ -19,7 +19,10 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
         site: "tiktok.com",
         subs: &["vm", "vt"],
     }],
-    share_path: &["t"],
+    share_paths: &[SharePath {
+        site: "tiktok.com",
+        segments: &["t"],
+    }],
     redirects: &[],
     tracking: &[
         (

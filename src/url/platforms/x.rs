@@ -27,7 +27,7 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
         site: "t.co",
         subs: &["", "www"],
     }],
-    share_path: &[],
+    share_paths: &[],
     redirects: &[],
     // The mirrors reuse X's paths and its share markers.
     tracking: &[

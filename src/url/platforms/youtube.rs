@@ -21,7 +21,7 @@ pub(super) static SPEC: PlatformSpec = PlatformSpec {
     front_end_labels: &["invidious", "piped"],
     key: youtube,
     short_hosts: &[],
-    share_path: &[],
+    share_paths: &[],
     redirects: &[Redirect {
         name: "youtube",
         site: "youtube.com",
