@@ -33,12 +33,11 @@ mod tiktok;
 mod x;
 mod youtube;
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::canon::{split_once_byte, FnvBuild, View};
+use super::canon::{split_once_byte, View};
 
 /// The name of a host rule (built-in `hosts.rules` or a user's [`HostRules`](super::HostRules)),
 /// shown as the platform of its keys: `mega`, `gdrive`, `vimeo`, ...
@@ -240,12 +239,44 @@ enum Role {
     Other,
 }
 
-/// Every site any built-in platform declares, with its owner; a site belongs to one platform
-/// (a unit test checks it).
-fn owners() -> &'static HashMap<&'static str, Owner, FnvBuild> {
-    static OWNERS: OnceLock<HashMap<&'static str, Owner, FnvBuild>> = OnceLock::new();
+/// Every site any built-in platform declares, with its owner (a site belongs to one platform: a
+/// unit test checks it), and the front-end labels. Looking a site up costs a few arithmetic
+/// operations and usually one string compare: the table is small, so a bucket chosen by the
+/// site's length and three of its bytes holds at most a couple of sites.
+struct Owners {
+    buckets: Vec<Vec<(&'static str, Owner)>>,
+    labels: Vec<(&'static str, &'static PlatformSpec)>,
+}
+
+const BUCKETS: usize = 256;
+
+fn bucket(site: &str) -> usize {
+    let b = site.as_bytes();
+    let (first, mid, last) = match b {
+        [] => (0, 0, 0),
+        _ => (b[0], b[b.len() / 2], b[b.len() - 1]),
+    };
+    let h = usize::from(first)
+        .wrapping_mul(31)
+        .wrapping_add(usize::from(mid).wrapping_mul(7))
+        .wrapping_add(usize::from(last).wrapping_mul(131))
+        .wrapping_add(b.len().wrapping_mul(17));
+    h % BUCKETS
+}
+
+fn owners() -> &'static Owners {
+    static OWNERS: OnceLock<Owners> = OnceLock::new();
     OWNERS.get_or_init(|| {
-        let mut map = HashMap::default();
+        let mut owners = Owners {
+            buckets: vec![Vec::new(); BUCKETS],
+            labels: Vec::new(),
+        };
+        let mut add = |site: &'static str, owner: Owner| {
+            let list = &mut owners.buckets[bucket(site)];
+            if !list.iter().any(|(s, _)| *s == site) {
+                list.push((site, owner));
+            }
+        };
         for spec in BUILTIN {
             let roles = [
                 (spec.sites, Role::Site),
@@ -253,26 +284,37 @@ fn owners() -> &'static HashMap<&'static str, Owner, FnvBuild> {
             ];
             for (sites, role) in roles {
                 for site in sites {
-                    map.entry(*site).or_insert(Owner { spec, role });
+                    add(site, Owner { spec, role });
                 }
             }
             let others = spec.short_hosts.iter().map(|h| h.site);
             let others = others.chain(spec.redirects.iter().map(|r| r.site));
             for site in others.chain(spec.share_paths.iter().map(|p| p.site)) {
-                map.entry(site).or_insert(Owner {
-                    spec,
-                    role: Role::Other,
-                });
+                add(
+                    site,
+                    Owner {
+                        spec,
+                        role: Role::Other,
+                    },
+                );
             }
         }
-        map
+        for spec in BUILTIN {
+            for label in spec.front_end_labels {
+                owners.labels.push((label, spec));
+            }
+        }
+        owners
     })
 }
 
 /// The built-in platform declaring `site` (last two host labels), if any: one lookup per URL,
 /// which the keyer passes to every step.
 pub(crate) fn owner(site: &str) -> Option<Owner> {
-    owners().get(site).copied()
+    owners().buckets[bucket(site)]
+        .iter()
+        .find(|(s, _)| *s == site)
+        .map(|(_, o)| *o)
 }
 
 /// Which platform a host belongs to, and whether it is a third-party front end.
@@ -288,11 +330,15 @@ fn platform_of(sub: &str, owner: Option<Owner>) -> Option<(&'static PlatformSpec
         }) => return Some((spec, true)),
         _ => {}
     }
+    if sub.is_empty() {
+        return None;
+    }
     let first = split_once_byte(sub, b'.').map_or(sub, |(f, _)| f);
-    BUILTIN
-        .into_iter()
-        .find(|p| p.front_end_labels.contains(&first))
-        .map(|p| (p, true))
+    owners()
+        .labels
+        .iter()
+        .find(|(label, _)| *label == first)
+        .map(|(_, spec)| (*spec, true))
 }
 
 /// Whether the host belongs to one of the seven hand-written platforms (or their front ends);
@@ -406,7 +452,7 @@ mod tests {
 
     #[test]
     fn every_site_belongs_to_one_platform() {
-        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut seen = std::collections::HashMap::new();
         for spec in BUILTIN {
             let sites = spec.sites.iter().chain(spec.front_end_sites);
             let sites = sites
