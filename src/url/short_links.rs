@@ -38,12 +38,12 @@ pub(crate) fn detect(view: &View<'_>, owner: Option<platforms::Owner>) -> Option
     let (sub, site) = (view.sub, view.site);
     let path = view.path.trim_end_matches('/');
     let (host, code): (&str, &str) =
-        if is_short_host(sub, site) || platforms::is_short_host(sub, site, owner) {
+        if is_short_host(sub, site) || platforms::is_short_host(sub, owner) {
             let host = view.host.strip_prefix("www.").unwrap_or(view.host);
             (host, path.trim_start_matches('/'))
         } else {
             // A few platform sites have share paths; find the site before walking the path.
-            let share = platforms::share_path(site, owner)?;
+            let share = platforms::share_path(owner)?;
             let mut segs = view.segments();
             for want in share {
                 let seg = segs.next()?;

@@ -40,7 +40,7 @@ fn redirect_param(
 ) -> Option<(&'static str, &'static [&'static str])> {
     let first = path.trim_start_matches('/');
     let first = split_once_byte(first, b'/').map_or(first, |(f, _)| f);
-    if let Some(r) = platforms::redirect(sub, site, first, path, owner) {
+    if let Some(r) = platforms::redirect(sub, first, path, owner) {
         return Some(r);
     }
     let r: (&'static str, &'static [&'static str]) = match site {

@@ -197,18 +197,17 @@ pub(crate) enum PathIs {
 }
 
 impl Redirect {
-    fn runs_on(&self, sub: &str, site: &str, first: &str, path: &str) -> bool {
-        site == self.site
-            && match self.sub {
-                SubIs::Any => true,
-                SubIs::Exactly(s) => sub == s,
-                SubIs::LinkShim => matches!(sub.as_bytes(), [b'l'] | [b'l', b'a'..=b'z']),
-            }
-            && match self.path {
-                PathIs::Any => true,
-                PathIs::FirstSegment(s) => first == s,
-                PathIs::Prefix(p) => path.starts_with(p),
-            }
+    /// Whether the wrapper runs on this subdomain and path of its site.
+    fn runs_on(&self, sub: &str, first: &str, path: &str) -> bool {
+        (match self.sub {
+            SubIs::Any => true,
+            SubIs::Exactly(s) => sub == s,
+            SubIs::LinkShim => matches!(sub.as_bytes(), [b'l'] | [b'l', b'a'..=b'z']),
+        }) && match self.path {
+            PathIs::Any => true,
+            PathIs::FirstSegment(s) => first == s,
+            PathIs::Prefix(p) => path.starts_with(p),
+        }
     }
 }
 
@@ -224,13 +223,23 @@ pub(crate) static BUILTIN: [&PlatformSpec; 7] = [
     &reddit::SPEC,
 ];
 
-/// How a site relates to a built-in platform: one of its sites, a front end, or a host that
-/// only its short links or wrappers use (`t.co`, `messenger.com`).
-#[derive(Clone, Copy)]
-pub(crate) struct Owner {
+/// A site some built-in platform declares, with everything declared for that site gathered
+/// at first use, so that the steps after the one lookup ([`owner`]) compare no site again.
+pub(crate) struct SiteEntry {
+    site: &'static str,
     spec: &'static PlatformSpec,
     role: Role,
+    /// The platform's redirect wrappers on this site, in order.
+    redirects: Vec<&'static Redirect>,
+    /// Subdomains on which this site is a short-link host.
+    short_subs: Vec<&'static str>,
+    /// Share-link segments on this site.
+    share: Option<&'static [&'static str]>,
 }
+
+/// How a site relates to a built-in platform: one of its sites, a front end, or a host that
+/// only its short links or wrappers use (`t.co`, `messenger.com`).
+pub(crate) type Owner = &'static SiteEntry;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -239,12 +248,12 @@ enum Role {
     Other,
 }
 
-/// Every site any built-in platform declares, with its owner (a site belongs to one platform: a
-/// unit test checks it), and the front-end labels. Looking a site up costs a few arithmetic
-/// operations and usually one string compare: the table is small, so a bucket chosen by the
-/// site's length and three of its bytes holds at most a couple of sites.
+/// Every site any built-in platform declares (a site belongs to one platform: a unit test
+/// checks it), and the front-end labels. Looking a site up costs a few arithmetic operations
+/// and usually one string compare: the table is small, so a bucket chosen by the site's length
+/// and three of its bytes holds at most a couple of sites.
 struct Owners {
-    buckets: Vec<Vec<(&'static str, Owner)>>,
+    buckets: Vec<Vec<SiteEntry>>,
     labels: Vec<(&'static str, &'static PlatformSpec)>,
 }
 
@@ -264,42 +273,58 @@ fn bucket(site: &str) -> usize {
     h % BUCKETS
 }
 
+impl Owners {
+    fn entry(
+        &mut self,
+        site: &'static str,
+        spec: &'static PlatformSpec,
+        role: Role,
+    ) -> &mut SiteEntry {
+        let list = &mut self.buckets[bucket(site)];
+        let i = match list.iter().position(|e| e.site == site) {
+            Some(i) => i,
+            None => {
+                list.push(SiteEntry {
+                    site,
+                    spec,
+                    role,
+                    redirects: Vec::new(),
+                    short_subs: Vec::new(),
+                    share: None,
+                });
+                list.len() - 1
+            }
+        };
+        &mut list[i]
+    }
+}
+
 fn owners() -> &'static Owners {
     static OWNERS: OnceLock<Owners> = OnceLock::new();
     OWNERS.get_or_init(|| {
         let mut owners = Owners {
-            buckets: vec![Vec::new(); BUCKETS],
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             labels: Vec::new(),
         };
-        let mut add = |site: &'static str, owner: Owner| {
-            let list = &mut owners.buckets[bucket(site)];
-            if !list.iter().any(|(s, _)| *s == site) {
-                list.push((site, owner));
-            }
-        };
         for spec in BUILTIN {
-            let roles = [
-                (spec.sites, Role::Site),
-                (spec.front_end_sites, Role::FrontEnd),
-            ];
-            for (sites, role) in roles {
-                for site in sites {
-                    add(site, Owner { spec, role });
-                }
+            for site in spec.sites {
+                owners.entry(site, spec, Role::Site);
             }
-            let others = spec.short_hosts.iter().map(|h| h.site);
-            let others = others.chain(spec.redirects.iter().map(|r| r.site));
-            for site in others.chain(spec.share_paths.iter().map(|p| p.site)) {
-                add(
-                    site,
-                    Owner {
-                        spec,
-                        role: Role::Other,
-                    },
-                );
+            for site in spec.front_end_sites {
+                owners.entry(site, spec, Role::FrontEnd);
             }
         }
         for spec in BUILTIN {
+            for h in spec.short_hosts {
+                let e = owners.entry(h.site, spec, Role::Other);
+                e.short_subs.extend_from_slice(h.subs);
+            }
+            for r in spec.redirects {
+                owners.entry(r.site, spec, Role::Other).redirects.push(r);
+            }
+            for p in spec.share_paths {
+                owners.entry(p.site, spec, Role::Other).share = Some(p.segments);
+            }
             for label in spec.front_end_labels {
                 owners.labels.push((label, spec));
             }
@@ -313,22 +338,17 @@ fn owners() -> &'static Owners {
 pub(crate) fn owner(site: &str) -> Option<Owner> {
     owners().buckets[bucket(site)]
         .iter()
-        .find(|(s, _)| *s == site)
-        .map(|(_, o)| *o)
+        .find(|e| e.site == site)
 }
 
 /// Which platform a host belongs to, and whether it is a third-party front end.
 fn platform_of(sub: &str, owner: Option<Owner>) -> Option<(&'static PlatformSpec, bool)> {
-    match owner {
-        Some(Owner {
-            spec,
-            role: Role::Site,
-        }) => return Some((spec, false)),
-        Some(Owner {
-            spec,
-            role: Role::FrontEnd,
-        }) => return Some((spec, true)),
-        _ => {}
+    if let Some(o) = owner {
+        match o.role {
+            Role::Site => return Some((o.spec, false)),
+            Role::FrontEnd => return Some((o.spec, true)),
+            Role::Other => {}
+        }
     }
     if sub.is_empty() {
         return None;
@@ -369,40 +389,28 @@ pub(crate) fn key(view: &View<'_>, owner: Option<Owner>) -> Option<PlatformKey> 
     })
 }
 
-/// Whether `sub`.`site` is a platform's short-link host.
-pub(crate) fn is_short_host(sub: &str, site: &str, owner: Option<Owner>) -> bool {
-    owner.is_some_and(|o| {
-        o.spec
-            .short_hosts
-            .iter()
-            .any(|h| h.site == site && h.subs.contains(&sub))
-    })
+/// Whether `sub`.`site` is a platform's short-link host; `owner` is [`owner`] of the site.
+pub(crate) fn is_short_host(sub: &str, owner: Option<Owner>) -> bool {
+    owner.is_some_and(|o| o.short_subs.contains(&sub))
 }
 
-/// The share-link segments on `site`, if a platform has share links there.
-pub(crate) fn share_path(site: &str, owner: Option<Owner>) -> Option<&'static [&'static str]> {
-    owner?
-        .spec
-        .share_paths
-        .iter()
-        .find(|p| p.site == site)
-        .map(|p| p.segments)
+/// The share-link segments on the site, if a platform has share links there.
+pub(crate) fn share_path(owner: Option<Owner>) -> Option<&'static [&'static str]> {
+    owner?.share
 }
 
 /// The platform redirect wrapper running on the URL, as (name, target parameters); `first` is
 /// the first path segment.
 pub(crate) fn redirect(
     sub: &str,
-    site: &str,
     first: &str,
     path: &str,
     owner: Option<Owner>,
 ) -> Option<(&'static str, &'static [&'static str])> {
     owner?
-        .spec
         .redirects
         .iter()
-        .find(|r| r.runs_on(sub, site, first, path))
+        .find(|r| r.runs_on(sub, first, path))
         .map(|r| (r.name, r.params))
 }
 
