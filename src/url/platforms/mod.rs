@@ -15,6 +15,10 @@
 //! | tracking parameters | `tracking` | `tracking::TrackingTable::builtin` |
 //! | reserved rule names | `name`, `prefix` | `hosts` (user rules may not take them) |
 //!
+//! On the hot path the keyer looks a URL's site up once per hop ([`owner`]: a small bucket table
+//! built at first use, holding per site its platform, its wrappers, short-link subdomains and
+//! share path) and hands the result to each step, so no step compares site names again.
+//!
 //! Shapes, identifiers and case rules follow `../shared/url-platforms.md` (drawn from yt-dlp's
 //! `_VALID_URL` patterns). Identifiers are validated strictly; a URL on a platform host whose
 //! shape is not recognised falls back to the generic key, which can miss a merge but never makes
