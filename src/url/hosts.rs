@@ -685,29 +685,22 @@ fn valid_name(s: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// Key prefixes and names that belong to the keyer's own steps.
+/// Key prefixes and names that belong to the keyer's own steps (the built-in platforms' names
+/// and prefixes are reserved too: [`is_reserved`]).
 const RESERVED: &[&str] = &[
     "url",
     "short",
-    "yt",
-    "x",
-    "fb",
-    "ig",
-    "tt",
-    "tg",
-    "rd",
-    "youtube",
-    "facebook",
-    "instagram",
-    "tiktok",
-    "telegram",
-    "reddit",
     "wayback",
     "archive",
     "amp",
     "translate",
     "google-cache",
 ];
+
+/// Whether a user rule may not use `name` as its name or prefix.
+fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name) || super::platforms::is_reserved_name(name)
+}
 
 /// Rule under construction.
 struct Draft {
@@ -749,7 +742,7 @@ fn parse_rules(text: &str, user: bool) -> Result<Vec<HostRule>, RulesError> {
                     format!("bad rule name {name:?}: use 1-32 of [a-z0-9-]"),
                 );
             }
-            if user && RESERVED.contains(&name) {
+            if user && is_reserved(name) {
                 return err(line, format!("rule name {name:?} is reserved"));
             }
             if !names.insert(name.to_owned()) {
@@ -789,7 +782,7 @@ fn parse_rules(text: &str, user: bool) -> Result<Vec<HostRule>, RulesError> {
                         if !valid_name(v, 16) {
                             return err(line, format!("bad prefix {v:?}: use 1-16 of [a-z0-9-]"));
                         }
-                        if user && RESERVED.contains(&v) {
+                        if user && is_reserved(v) {
                             return err(line, format!("prefix {v:?} is reserved"));
                         }
                         d.prefix = Some(v.to_owned());
@@ -1323,7 +1316,7 @@ fn finish(d: Draft, prefixes: &mut HashSet<String>, user: bool) -> Result<HostRu
         }
     }
     let prefix = d.prefix.unwrap_or_else(|| d.name.clone());
-    if user && RESERVED.contains(&prefix.as_str()) {
+    if user && is_reserved(&prefix) {
         return err(line, format!("prefix {prefix:?} is reserved"));
     }
     if !prefixes.insert(prefix.clone()) {
@@ -1350,7 +1343,7 @@ fn finish(d: Draft, prefixes: &mut HashSet<String>, user: bool) -> Result<HostRu
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostTable {
     rules: Vec<HostRule>,
-    by_site: HashMap<Box<str>, smallvec::SmallVec<[u32; 2]>, super::tracking::FnvBuild>,
+    by_site: HashMap<Box<str>, smallvec::SmallVec<[u32; 2]>, super::canon::FnvBuild>,
     any_host: Vec<u32>,
     /// Some user rule lists a host of one of the seven hand-written platforms.
     pub(crate) user_covers_platforms: bool,

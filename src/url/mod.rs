@@ -19,9 +19,25 @@
 //! 5. **Platform keys** for YouTube, X, Facebook, Instagram, TikTok, Telegram and Reddit: every
 //!    URL shape of one item gives one key (`yt:dQw4w9WgXcQ`, `x:20`, `fb:video:10153`, `ig:CODE`,
 //!    `tt:ID`, `tg:channel/5`, `rd:abc12`), identifiers kept case-sensitive where the platform is.
-//! 6. Otherwise a **generic key**: `url:` + host without `www.` + port + path + sorted query
-//!    parameters with tracking parameters removed (by the crate's own rule table,
-//!    `src/url/tracking_params.txt`); http and https key alike.
+//! 6. **Host rules** (`hosts.rules`, and a user's [`HostRules`]) key the items of file hosts,
+//!    paste sites and smaller platforms (`mega:file:ID`, `vimeo:video:ID`, ...).
+//! 7. Otherwise a **generic key**: `url:` + host without `www.` + port + path + sorted query
+//!    parameters with tracking parameters removed; http and https key alike.
+//!
+//! # Where the URL knowledge lives
+//!
+//! | knowledge | built-in platforms (7) | everything else |
+//! |---|---|---|
+//! | hosts and item keys | `platforms/{name}.rs` (`SPEC.sites`, `SPEC.key`) | `hosts.rules` (data), user rules |
+//! | short links | `platforms/{name}.rs` (`short_hosts`, `share_paths`) | `short_links.rs` (generic shorteners) |
+//! | redirect wrappers | `platforms/{name}.rs` (`redirects`) | `wrappers.rs` (search engines, mail filters, archives) |
+//! | tracking parameters | `platforms/{name}.rs` (`tracking`) | `tracking_params.txt` (global and per-site) |
+//! | trap pairs (must never merge) | `traps.txt` | `traps.txt` |
+//!
+//! To add a host whose items a template can describe, add a rule to `hosts.rules`, its shapes to
+//! `docs/url-hosts.md`, a trap pair to `traps.txt` and spellings to `tests/url_hosts.rs`. To add
+//! a platform that needs code, add `platforms/{name}.rs` declaring its `SPEC`, list it in
+//! `platforms::BUILTIN` with a [`Platform`] variant, and add traps and tests the same way.
 //!
 //! ```
 //! # fn main() -> Result<(), referral_dedup::url::UrlError> {
@@ -345,9 +361,11 @@ impl UrlKeyer {
         use_resolutions: bool,
     ) -> Result<Keyed, UrlError> {
         let view = View::new(url)?;
+        // The one lookup of the site among the built-in platforms' declarations.
+        let owner = platforms::owner(view.site);
         let can_hop = hops < self.options.max_hops;
         if can_hop {
-            match wrappers::unwrap(&view) {
+            match wrappers::unwrap(&view, owner) {
                 Some(Unwrapped::Redirect { wrapper, target }) => {
                     if let Ok((inner, _)) = parse_input(&target) {
                         trail.rules.push(Rule::Unwrapped(wrapper));
@@ -383,10 +401,10 @@ impl UrlKeyer {
                 }
                 None => {}
             }
-        } else if wrappers::unwrap(&view).is_some() {
+        } else if wrappers::unwrap(&view, owner).is_some() {
             trail.hop_limited = true;
         }
-        if let Some(short) = short_links::detect(&view) {
+        if let Some(short) = short_links::detect(&view, owner) {
             if use_resolutions {
                 let target = self.resolutions.read().get(&short.key).cloned();
                 if target.is_some() && !can_hop {
@@ -413,7 +431,7 @@ impl UrlKeyer {
                     return Ok(host_keyed(k, name, trail));
                 }
             }
-            if let Some(p) = platforms::key(&view) {
+            if let Some(p) = platforms::key(&view, owner) {
                 if p.front_end {
                     trail.rules.push(Rule::FrontEnd);
                 }
@@ -424,7 +442,7 @@ impl UrlKeyer {
                     platform: Some(p.platform),
                 });
             }
-            let any_host = !platforms::is_platform_host(view.sub, view.site);
+            let any_host = !platforms::is_platform_host(view.sub, owner);
             match hosts.key(&view, false, any_host) {
                 (Some(rule), None) => fragment = rule.fragment,
                 (rule, Some((k, name))) => {

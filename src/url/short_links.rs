@@ -1,8 +1,13 @@
 //! Short links that cannot be resolved offline (t.co, bit.ly, fb.watch, vm.tiktok.com, share
 //! tokens, ...). They keep a key of their own, `short:{host}/{code}` with the code kept
 //! case-sensitive, until a resolution (short link -> target) is recorded.
+//!
+//! Generic URL shorteners are listed here; a platform's own short-link hosts (`t.co`,
+//! `fb.watch`, ...) and share paths (`/share/...`, `/t/...`) are declared in its file under
+//! `platforms/`.
 
 use super::canon::View;
+use super::platforms;
 
 /// A recognised short link.
 #[derive(Debug, PartialEq, Eq)]
@@ -13,55 +18,44 @@ pub(crate) struct ShortLink {
     pub canonical: String,
 }
 
-/// Hosts whose every non-empty path is an opaque short code.
+/// Generic shorteners (not run by a built-in platform): every non-empty path on the bare host
+/// or its `www.` is an opaque short code.
 fn is_short_host(sub: &str, site: &str) -> bool {
     match site {
-        "t.co" | "bit.ly" | "bitly.com" | "j.mp" | "ow.ly" | "buff.ly" | "tinyurl.com"
-        | "is.gd" | "goo.gl" | "lnkd.in" | "dlvr.it" | "fb.watch" | "fb.me" | "amzn.to"
-        | "trib.al" | "shorturl.at" | "rebrand.ly" | "cutt.ly" | "tiny.cc" | "rb.gy" | "t.ly"
-        | "v.gd" => {
+        "bit.ly" | "bitly.com" | "j.mp" | "ow.ly" | "buff.ly" | "tinyurl.com" | "is.gd"
+        | "goo.gl" | "lnkd.in" | "dlvr.it" | "amzn.to" | "trib.al" | "shorturl.at"
+        | "rebrand.ly" | "cutt.ly" | "tiny.cc" | "rb.gy" | "t.ly" | "v.gd" => {
             matches!(sub, "" | "www")
         }
-        "tiktok.com" => matches!(sub, "vm" | "vt"),
-        "app.link" => sub == "reddit",
         _ => false,
     }
 }
 
 /// Recognises a short link. The key host drops `www.` and, for path-based share links on a
 /// platform, the platform's subdomain (`m.facebook.com/share/...` is `facebook.com/share/...`).
-pub(crate) fn detect(view: &View<'_>) -> Option<ShortLink> {
+/// `owner` is [`platforms::owner`] of the site.
+pub(crate) fn detect(view: &View<'_>, owner: Option<platforms::Owner>) -> Option<ShortLink> {
     let (sub, site) = (view.sub, view.site);
     let path = view.path.trim_end_matches('/');
-    let (host, code): (&str, &str) = if is_short_host(sub, site) {
-        let host = view.host.strip_prefix("www.").unwrap_or(view.host);
-        (host, path.trim_start_matches('/'))
-    } else {
-        // Only four sites have share paths; test the site before walking the path.
-        if !matches!(
-            site,
-            "tiktok.com" | "facebook.com" | "instagram.com" | "reddit.com"
-        ) {
-            return None;
-        }
-        let mut segs = view.segments();
-        let first = segs.next()?;
-        let is_share = match site {
-            "tiktok.com" => first == "t",
-            "facebook.com" | "instagram.com" => first == "share",
-            // /r/{sub}/s/{token}
-            "reddit.com" => first == "r" && segs.next().is_some() && segs.next() == Some("s"),
-            _ => false,
+    let (host, code): (&str, &str) =
+        if is_short_host(sub, site) || platforms::is_short_host(sub, owner) {
+            let host = view.host.strip_prefix("www.").unwrap_or(view.host);
+            (host, path.trim_start_matches('/'))
+        } else {
+            // A few platform sites have share paths; find the site before walking the path.
+            let share = platforms::share_path(owner)?;
+            let mut segs = view.segments();
+            for want in share {
+                let seg = segs.next()?;
+                if *want != "*" && seg != *want {
+                    return None;
+                }
+            }
+            // The share token: at least one segment after the share path.
+            segs.next()?;
+            (site, path.trim_start_matches('/'))
         };
-        if !is_share || segs.count() == 0 && site != "reddit.com" {
-            return None;
-        }
-        (site, path.trim_start_matches('/'))
-    };
     if code.is_empty() || code.contains("//") {
-        return None;
-    }
-    if site == "reddit.com" && code.split('/').nth(3).is_none_or(str::is_empty) {
         return None;
     }
     let mut key = String::with_capacity(6 + host.len() + 1 + code.len());
@@ -80,7 +74,8 @@ mod tests {
 
     fn short(s: &str) -> Option<String> {
         let (url, _) = parse_input(s).unwrap();
-        detect(&View::new(&url).unwrap()).map(|l| l.key)
+        let view = View::new(&url).unwrap();
+        detect(&view, platforms::owner(view.site)).map(|l| l.key)
     }
 
     #[test]

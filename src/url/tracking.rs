@@ -1,37 +1,15 @@
 //! The tracking-parameter rule table: which query parameters are noise on which hosts.
 //!
-//! The table is the crate's own data file `tracking_params.txt` (format described at its top),
-//! compiled into the binary with `include_str!` and parsed once per [`UrlKeyer`](super::UrlKeyer).
+//! The table is the crate's own data file `tracking_params.txt` (format described at its top:
+//! global and non-platform parameters), compiled into the binary with `include_str!`, plus the
+//! `tracking` lines each built-in platform declares in its file under `platforms/`; it is built
+//! once per [`UrlKeyer`](super::UrlKeyer).
 //! Matching is written by hand rather than with regexes: the table only needs exact names and
 //! prefixes, and a hash lookup plus a few prefix compares keeps keying cheap per call.
 
+use super::canon::FnvBuild;
+use super::platforms;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// FNV-1a: the table's keys are short ASCII names, for which it is several times faster than the
-/// default SipHash; the table is built from our own data file, so hash flooding is not a concern.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Fnv1a(u64);
-
-impl Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-pub(crate) type FnvBuild = BuildHasherDefault<Fnv1a>;
 
 /// The built-in rule table text.
 pub(crate) const BUILTIN_TABLE: &str = include_str!("tracking_params.txt");
@@ -94,24 +72,43 @@ impl TrackingTable {
             let Some((scope, names)) = line.split_once(':') else {
                 return Err(format!("line {}: missing `scope:`", n + 1));
             };
-            let scope = scope.trim().to_ascii_lowercase();
-            let scope = if scope == "*" {
-                None
-            } else {
-                // A scope is a domain of at least two labels (a bare TLD is never a scope).
-                if scope.contains(char::is_whitespace)
-                    || scope.starts_with('.')
-                    || scope.ends_with('.')
-                    || !scope.contains('.')
-                {
-                    return Err(format!("line {}: bad scope {scope:?}", n + 1));
-                }
-                Some(scope.as_str())
-            };
-            for name in names.split_whitespace() {
+            table
+                .add_line(scope, names)
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        Ok(table)
+    }
+
+    /// Adds one `scope: names` line (already split at the colon).
+    fn add_line(&mut self, scope: &str, names: &str) -> Result<(), String> {
+        let scope = scope.trim().to_ascii_lowercase();
+        let scope = if scope == "*" {
+            None
+        } else {
+            // A scope is a domain of at least two labels (a bare TLD is never a scope).
+            if scope.contains(char::is_whitespace)
+                || scope.starts_with('.')
+                || scope.ends_with('.')
+                || !scope.contains('.')
+            {
+                return Err(format!("bad scope {scope:?}"));
+            }
+            Some(scope.as_str())
+        };
+        for name in names.split_whitespace() {
+            self.insert(name, scope)?;
+        }
+        Ok(())
+    }
+
+    /// The built-in table: `tracking_params.txt` plus every built-in platform's `tracking`.
+    fn builtin_checked() -> Result<Self, String> {
+        let mut table = Self::parse(BUILTIN_TABLE)?;
+        for p in platforms::BUILTIN {
+            for (scope, names) in p.tracking {
                 table
-                    .insert(name, scope)
-                    .map_err(|e| format!("line {}: {e}", n + 1))?;
+                    .add_line(scope, names)
+                    .map_err(|e| format!("platform {}: {e}", p.name))?;
             }
         }
         Ok(table)
@@ -143,7 +140,7 @@ impl TrackingTable {
     /// The built-in table. Parsing it cannot fail (a unit test checks it); should it ever,
     /// an empty table is used, which removes nothing and so can never cause a wrong merge.
     pub(crate) fn builtin() -> Self {
-        Self::parse(BUILTIN_TABLE).unwrap_or_default()
+        Self::builtin_checked().unwrap_or_default()
     }
 
     /// Whether parameter `name` (any case) is tracking on `host` (lowercase, no trailing dot).
@@ -175,7 +172,7 @@ mod tests {
 
     #[test]
     fn builtin_table_parses() {
-        let t = TrackingTable::parse(BUILTIN_TABLE).expect("built-in table parses");
+        let t = TrackingTable::builtin_checked().expect("built-in table parses");
         assert!(t.exact["fbclid"].global);
         assert!(t.exact["si"].domains.iter().any(|d| &**d == "youtube.com"));
         assert!(t.prefixes.iter().any(|(p, s)| &**p == "utm_" && s.global));

@@ -3,8 +3,13 @@
 //!
 //! Hosts and positions follow `../shared/url-platforms.md`; the matching is plain string work on
 //! the parsed [`View`] so that a wrapper costs a few compares and a non-wrapper almost nothing.
+//!
+//! Generic wrappers (search engines, mail filters, archives, other sites' link shims) are listed
+//! here; the redirect wrappers a built-in platform runs (`l.facebook.com/l.php`,
+//! `youtube.com/redirect`, `out.reddit.com`, ...) are declared in its file under `platforms/`.
 
 use super::canon::{decode_value, split_byte, split_once_byte, View};
+use super::platforms;
 
 /// What unwrapping one layer found.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,31 +29,27 @@ pub(crate) enum Unwrapped {
     Snapshot { service: &'static str, code: String },
 }
 
-/// Query parameter that carries the target, per wrapper.
+/// Query parameter that carries the target, per wrapper: a platform's own wrappers (declared
+/// in `platforms/`), then the generic ones. Their sites do not overlap, so the order is free.
 fn redirect_param(
     sub: &str,
     site: &str,
     host: &str,
     path: &str,
+    owner: Option<platforms::Owner>,
 ) -> Option<(&'static str, &'static [&'static str])> {
     let first = path.trim_start_matches('/');
     let first = split_once_byte(first, b'/').map_or(first, |(f, _)| f);
+    if let Some(r) = platforms::redirect(sub, first, path, owner) {
+        return Some(r);
+    }
     let r: (&'static str, &'static [&'static str]) = match site {
         "googleadservices.com" => ("googleadservices", &["adurl"]),
-        "facebook.com" if is_l_sub(sub) && first == "l.php" => ("facebook", &["u"]),
-        "facebook.com" if path.starts_with("/flx/warn") => ("facebook", &["u"]),
-        "facebook.com" if path.starts_with("/plugins/") => ("facebook-embed", &["href"]),
-        "messenger.com" if sub == "l" && first == "l.php" => ("messenger", &["u"]),
-        "instagram.com" if sub == "l" => ("instagram", &["u"]),
-        "reddit.com" if sub == "out" => ("reddit", &["url"]),
-        "redditmail.com" if sub == "click" => ("reddit", &["url"]),
         "umblr.com" if sub == "t" && first == "redirect" => ("tumblr", &["z"]),
-        "youtube.com" if first == "redirect" => ("youtube", &["q"]),
         "vk.com" if first == "away.php" => ("vk", &["to"]),
         "steamcommunity.com" if first == "linkfilter" => ("steam", &["url"]),
         "duckduckgo.com" if first == "l" => ("duckduckgo", &["uddg"]),
         "disq.us" => ("disqus", &["url"]),
-        "t.me" if first == "iv" => ("telegram-iv", &["url"]),
         "outlook.com" if sub.ends_with("safelinks.protection") => ("outlook-safelinks", &["url"]),
         "linkedin.com" if path.starts_with("/redir/redirect") => ("linkedin", &["url"]),
         "slack-redir.net" if first == "link" => ("slack", &["url"]),
@@ -56,12 +57,6 @@ fn redirect_param(
         _ => return None,
     };
     Some(r)
-}
-
-/// `l`, `lm` and other one-letter-ish link-shim subdomains of facebook.com (`l[a-z]?`).
-fn is_l_sub(sub: &str) -> bool {
-    let b = sub.as_bytes();
-    matches!(b, [b'l'] | [b'l', b'a'..=b'z'])
 }
 
 /// `google.<tld>` or `google.<sld>.<tld>`, optionally under `www.`.
@@ -153,8 +148,9 @@ pub(crate) fn query_is_target(view: &View<'_>) -> bool {
     view.site == "href.li"
 }
 
-/// Unwraps one layer if `view` is a known wrapper with a usable target.
-pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
+/// Unwraps one layer if `view` is a known wrapper with a usable target; `owner` is
+/// [`platforms::owner`] of its site.
+pub(crate) fn unwrap(view: &View<'_>, owner: Option<platforms::Owner>) -> Option<Unwrapped> {
     let host = view.host;
     let (sub, site) = (view.sub, view.site);
     let path: &str = &view.path;
@@ -252,7 +248,7 @@ pub(crate) fn unwrap(view: &View<'_>) -> Option<Unwrapped> {
             target,
         });
     }
-    let (wrapper, names) = redirect_param(sub, site, host, path)?;
+    let (wrapper, names) = redirect_param(sub, site, host, path, owner)?;
     let mut target = names
         .iter()
         .find_map(|n| view.param(n).and_then(decode_target))?;
@@ -371,7 +367,7 @@ mod tests {
     fn unwrap_str(s: &str) -> Option<Unwrapped> {
         let (url, _) = parse_input(s).unwrap();
         let view = View::new(&url).unwrap();
-        unwrap(&view)
+        unwrap(&view, platforms::owner(view.site))
     }
 
     fn target(s: &str) -> String {
