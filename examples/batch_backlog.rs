@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Draws "read N of M lines" on one stderr line, every 100 lines and at the end.
 fn show_progress(p: Progress) {
     let total = p.total_lines.unwrap_or(0);
-    if p.lines_read % 100 == 0 || p.lines_read == total {
+    if p.lines_read.is_multiple_of(100) || p.lines_read == total {
         eprint!("\rread {} of {total} backlog lines", p.lines_read);
     }
 }
