@@ -7,7 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use referral_dedup::batch::{
-    dedup_backlog, dedup_backlog_recording, BatchOptions, BatchSummary, Progress,
+    dedup_backlog, dedup_backlog_recording, BatchOptions, BatchReport, BatchSummary, Progress,
+    ProgressFn,
 };
 use serde_json::json;
 
@@ -86,9 +87,9 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), CliError> {
     let bar = (!args.no_progress && std::io::stderr().is_terminal()).then(progress_bar);
     let options = BatchOptions {
         chunk_size: args.chunk_size as usize,
-        progress: bar.clone().map(|bar| {
-            Arc::new(move |p: Progress| draw_progress(&bar, p)) as referral_dedup::batch::ProgressFn
-        }),
+        progress: bar
+            .clone()
+            .map(|bar| Arc::new(move |p: Progress| draw_progress(&bar, p)) as ProgressFn),
     };
     let report = match (&db, args.record) {
         (Some(db), true) => dedup_backlog_recording(&args.backlog, db, &config, &options),
@@ -169,10 +170,7 @@ fn draw_progress(bar: &ProgressBar, p: Progress) {
 }
 
 /// The clusters, then the summary line, as JSON lines.
-fn write_clusters(
-    out: &mut impl Write,
-    report: &referral_dedup::batch::BatchReport,
-) -> std::io::Result<()> {
+fn write_clusters(out: &mut impl Write, report: &BatchReport) -> std::io::Result<()> {
     for cluster in &report.clusters {
         serde_json::to_writer(&mut *out, cluster)?;
         out.write_all(b"\n")?;
