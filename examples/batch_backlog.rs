@@ -5,9 +5,11 @@
 //! cargo run --release --example batch_backlog -- examples/data/backlog.jsonl examples/data/known.csv
 //! ```
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use referral_dedup::batch::{dedup_backlog, BatchOptions};
+use referral_dedup::batch::{dedup_backlog, BatchOptions, Progress};
 use referral_dedup::engine::{Engine, EngineConfig, ListFormat};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,12 +32,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.skipped.len()
     );
 
-    // 2. The backlog, fingerprinted in parallel and clustered.
+    // 2. The backlog, fingerprinted in parallel and clustered; progress on a terminal.
     let options = BatchOptions {
-        progress: true,
+        progress: std::io::stderr()
+            .is_terminal()
+            .then(|| Arc::new(show_progress) as _),
         ..BatchOptions::default()
     };
     let result = dedup_backlog(&backlog, Some(&known), &config, &options)?;
+    if options.progress.is_some() {
+        eprintln!();
+    }
 
     // 3. What a reviewer still has to look at: one representative per cluster not already known.
     let to_review: Vec<_> = result
@@ -61,4 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", serde_json::to_string_pretty(&result.summary)?);
     Ok(())
+}
+
+/// Draws "read N of M lines" on one stderr line, every 100 lines and at the end.
+fn show_progress(p: Progress) {
+    let total = p.total_lines.unwrap_or(0);
+    if p.lines_read.is_multiple_of(100) || p.lines_read == total {
+        eprint!("\rread {} of {total} backlog lines", p.lines_read);
+    }
 }

@@ -19,6 +19,8 @@ echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy (lib, bin, tests, examples, benches)"
 cargo clippy --all-targets -- -D warnings
+echo "== library without the cli feature (no clap, no indicatif)"
+cargo check --lib --no-default-features
 echo "== unit, integration and example tests"
 cargo test --all-targets
 echo "== doctests"

@@ -125,7 +125,7 @@ fn chunk_size_does_not_change_the_result() {
             &config,
             &BatchOptions {
                 chunk_size: chunk,
-                progress: false,
+                progress: None,
             },
         )
         .unwrap()

@@ -687,3 +687,48 @@ fn hash_prints_the_digests_of_a_non_picture() {
     assert_eq!(lines[0]["md5"].as_str().unwrap().len(), 32, "{}", lines[0]);
     assert!(lines[0]["error"].is_string());
 }
+
+/// Runs refdedup with a standard output whose reader has already gone (`refdedup ... | head -0`).
+fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    bin()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .output()
+        .expect("run refdedup")
+}
+
+#[test]
+fn a_closed_output_pipe_ends_commands_quietly_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let list = dir.path().join("list.csv");
+    std::fs::write(&list, "id,md5\na,d41d8cd98f00b204e9800998ecf8427e\n").unwrap();
+    ok(&run(&["known", "import", "--db", s(&db), s(&list)]));
+    let picture = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/media");
+    for args in [
+        vec!["hash", s(&picture)],
+        vec!["known", "export", "--db", s(&db)],
+        vec!["known", "export", "--db", s(&db), "--format", "jsonl"],
+    ] {
+        let out = run_into_closed_pipe(&args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
+    }
+    // A damaged database is still reported as such when nobody reads the report.
+    let journal = std::fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".log"))
+        .unwrap();
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&journal, bytes).unwrap();
+    assert_eq!(
+        code(&run_into_closed_pipe(&["db", "check", "--db", s(&db)])),
+        4
+    );
+}

@@ -3,6 +3,10 @@
 //! of once per file, which keeps a cold CI build's time and disk use down. Run one file's tests with
 //! `cargo test --test integration MODULE::` (for example `cargo test --test integration store_crash::`).
 
+// examples/precision.rs includes examples/match_quality.rs itself, so that file is compiled
+// twice here (once per harness); both copies are wanted.
+#![allow(clippy::duplicate_mod)]
+
 // Helpers shared by several modules.
 #[allow(dead_code)]
 #[path = "support/splitmix.rs"]

@@ -30,8 +30,9 @@
 mod union_find;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -47,25 +48,79 @@ pub use union_find::UnionFind;
 /// How a batch runs.
 ///
 /// ```
-/// use referral_dedup::batch::BatchOptions;
-/// let o = BatchOptions { progress: false, ..BatchOptions::default() };
+/// use std::sync::Arc;
+/// use referral_dedup::batch::{BatchOptions, Progress};
+/// let o = BatchOptions {
+///     progress: Some(Arc::new(|p: Progress| eprintln!("{} lines read", p.lines_read))),
+///     ..BatchOptions::default()
+/// };
 /// assert!(o.chunk_size > 0);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BatchOptions {
     /// Referrals fingerprinted in parallel per step (bounds the media held in memory).
     pub chunk_size: usize,
-    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
-    pub progress: bool,
+    /// Called after every backlog line read, on the thread running the batch (a front end
+    /// draws its progress bar from it; the library itself never writes to the terminal).
+    /// Setting it also makes [`dedup_backlog`] count the backlog's lines first, for
+    /// [`Progress::total_lines`].
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for BatchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchOptions")
+            .field("chunk_size", &self.chunk_size)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .finish()
+    }
 }
 
 impl Default for BatchOptions {
     fn default() -> Self {
         BatchOptions {
             chunk_size: 256,
-            progress: false,
+            progress: None,
         }
     }
+}
+
+/// A progress callback for [`BatchOptions::progress`].
+///
+/// ```
+/// use referral_dedup::batch::{Progress, ProgressFn};
+/// let report: ProgressFn = std::sync::Arc::new(|p: Progress| {
+///     if let Some(total) = p.total_lines {
+///         eprintln!("{}/{total}", p.lines_read);
+///     }
+/// });
+/// report(Progress { lines_read: 1, total_lines: Some(2) });
+/// ```
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How far a batch has got, as passed to [`BatchOptions::progress`].
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use referral_dedup::batch::{dedup_reader, BatchOptions, Progress};
+/// use referral_dedup::engine::EngineConfig;
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// let options = BatchOptions {
+///     progress: Some(Arc::new(move |p: Progress| log.lock().unwrap().push(p.lines_read))),
+///     ..BatchOptions::default()
+/// };
+/// let backlog = "{\"id\":\"a\",\"url\":\"https://t.me/c/1\"}\n{\"id\":\"b\",\"url\":\"https://t.me/c/2\"}\n";
+/// dedup_reader(backlog.as_bytes(), ".".as_ref(), None, &EngineConfig::default(), &options).unwrap();
+/// assert_eq!(*seen.lock().unwrap(), [1, 2]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Backlog lines read so far (blank and skipped lines included).
+    pub lines_read: u64,
+    /// Lines in the backlog, when counted before the run ([`dedup_backlog`] with a progress
+    /// callback); `None` for [`dedup_reader`] and [`dedup_backlog_recording`].
+    pub total_lines: Option<u64>,
 }
 
 /// One backlog line.
@@ -239,7 +294,7 @@ pub fn dedup_backlog(
     options: &BatchOptions,
 ) -> crate::Result<BatchReport> {
     let (file, base) = open_backlog(path)?;
-    let total = if options.progress && std::io::stderr().is_terminal() {
+    let total = if options.progress.is_some() {
         count_lines(path).ok()
     } else {
         None
@@ -382,19 +437,6 @@ fn run<R: Read>(
         problems: Vec::new(),
         summary: BatchSummary::default(),
     };
-    let bar = match total_lines {
-        Some(n) if options.progress => {
-            let bar = indicatif::ProgressBar::new(n);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{wide_bar}] {pos}/{len} referrals ({per_sec}, eta {eta})",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        }
-        _ => indicatif::ProgressBar::hidden(),
-    };
-
     let mut reader = BufReader::new(reader);
     let mut line_no = 0u64;
     // First line of every referral id: a repeated id would make clusters like ["X", "X"].
@@ -411,7 +453,12 @@ fn run<R: Read>(
             break;
         }
         line_no += 1;
-        bar.inc(1);
+        if let Some(progress) = &options.progress {
+            progress(Progress {
+                lines_read: line_no,
+                total_lines,
+            });
+        }
         if buf.len() as u64 > MAX_LINE && !buf.ends_with(b"\n") {
             loop {
                 let mut rest = Vec::new();
@@ -459,7 +506,6 @@ fn run<R: Read>(
         }
     }
     state.process(chunk)?;
-    bar.finish_and_clear();
     if let (true, Some(db)) = (record, known) {
         db.record_referral_entries(state.engine.entries().iter().map(|e| &**e))?;
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use referral_dedup::engine::Referral;
 
-use crate::{open_engine, open_engine_read_only, print_json, DbArgs, Failure, RuleArgs};
+use crate::{open_engine, open_engine_read_only, print_json, CliError, DbArgs, RuleArgs};
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["url", "media"])))]
@@ -31,7 +31,7 @@ pub(crate) struct CheckArgs {
     dry_run: bool,
 }
 
-pub(crate) fn run(args: CheckArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: CheckArgs) -> Result<(), CliError> {
     // A dry run only reads: it never creates or changes the database.
     let engine = if args.dry_run {
         open_engine_read_only(&args.db.db, args.rule.config())?
@@ -58,14 +58,14 @@ pub(crate) fn run(args: CheckArgs) -> Result<(), Failure> {
             Ok(v)
         })
     }
-    .map_err(|e| Failure::lib("check", e))?;
+    .map_err(|e| CliError::lib("check", e))?;
     if let Some(e) = &verdict.fingerprint.url_error {
         eprintln!("refdedup: url: {e}");
     }
     if let Some(e) = &verdict.fingerprint.media_error {
         eprintln!("refdedup: media: digests only: {e}");
     }
-    let mut value = serde_json::to_value(&verdict)?;
+    let mut value = serde_json::to_value(&verdict).map_err(|e| CliError::stdout(e.into()))?;
     value["id"] = serde_json::json!(referral.id);
     print_json(&value)
 }

@@ -7,7 +7,7 @@ use referral_dedup::engine::EngineConfig;
 use referral_dedup::store::{Corruption, RecoveryReport, Store};
 use serde_json::json;
 
-use crate::{open_engine, print_json, DbArgs, Exit, Failure};
+use crate::{open_engine, print_json, CliError, DbArgs, Exit};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DbCommand {
@@ -34,7 +34,7 @@ pub(crate) struct RepairArgs {
     db: DbArgs,
 }
 
-pub(crate) fn run(cmd: DbCommand) -> Result<(), Failure> {
+pub(crate) fn run(cmd: DbCommand) -> Result<(), CliError> {
     match cmd {
         DbCommand::Check(args) => check(&args.db),
         DbCommand::Repair(args) => repair(&args.db),
@@ -67,13 +67,18 @@ fn report_json(db: &Path, report: &RecoveryReport, entries: usize) -> serde_json
     })
 }
 
-fn check(db: &Path) -> Result<(), Failure> {
+fn check(db: &Path) -> Result<(), CliError> {
     let recovered = Store::read_only(db)
-        .map_err(|e| Failure::lib(format_args!("checking database {}", db.display()), e.into()))?;
+        .map_err(|e| CliError::lib(format_args!("checking database {}", db.display()), e))?;
     let report = &recovered.report;
-    print_json(&report_json(db, report, recovered.entries.len()))?;
+    let printed = print_json(&report_json(db, report, recovered.entries.len()));
     if report.is_clean() {
-        return Ok(());
+        return printed;
+    }
+    // Damage found is the answer (status 4), even when the reader of the report has gone.
+    match printed {
+        Err(e) if e.exit() != Exit::Success => return Err(e),
+        _ => {}
     }
     for p in report.problems() {
         eprintln!(
@@ -83,18 +88,13 @@ fn check(db: &Path) -> Result<(), Failure> {
             p.reason
         );
     }
-    Err(Failure::new(
-        Exit::Corrupt,
-        format!(
-            "database {} has {} problem(s); every record whose own checksum holds is still read. \
-             `refdedup db repair --db {0}` sets the damage aside",
-            db.display(),
-            report.problems().count()
-        ),
-    ))
+    Err(CliError::Damaged {
+        db: db.to_path_buf(),
+        problems: report.problems().count(),
+    })
 }
 
-fn repair(db: &DbArgs) -> Result<(), Failure> {
+fn repair(db: &DbArgs) -> Result<(), CliError> {
     let before = files_set_aside(&db.db);
     let engine = open_engine(db, EngineConfig::default(), false)?;
     let report = engine.recovery_report().cloned().unwrap_or_default();
@@ -108,7 +108,7 @@ fn repair(db: &DbArgs) -> Result<(), Failure> {
     }
     engine
         .snapshot()
-        .map_err(|e| Failure::lib(format_args!("repairing {}", db.db.display()), e))?;
+        .map_err(|e| CliError::lib(format_args!("repairing {}", db.db.display()), e))?;
     let moved: Vec<PathBuf> = files_set_aside(&db.db)
         .into_iter()
         .filter(|p| !before.contains(p))

@@ -2,12 +2,17 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
-use referral_dedup::batch::{dedup_backlog, dedup_backlog_recording, BatchOptions, BatchSummary};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use referral_dedup::batch::{
+    dedup_backlog, dedup_backlog_recording, BatchOptions, BatchReport, BatchSummary, Progress,
+    ProgressFn,
+};
 use serde_json::json;
 
-use crate::{open_engine, open_engine_read_only, DbArgs, Exit, Failure, RuleArgs};
+use crate::{open_engine, open_engine_read_only, CliError, DbArgs, RuleArgs};
 
 /// The database used when `--db` is not given (and only if it exists).
 const DEFAULT_DB: &str = "./refdedup-db";
@@ -44,22 +49,21 @@ pub(crate) struct DedupArgs {
     no_progress: bool,
 }
 
-pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: DedupArgs) -> Result<(), CliError> {
     let config = args.rule.config();
     // The output is checked (and created) before any work: never one of the inputs.
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => {
             if same_file(path, &args.backlog) {
-                return Err(Failure::new(
-                    Exit::Usage,
-                    format!(
-                        "--out {} is the backlog itself; choose another file",
-                        path.display()
-                    ),
-                ));
+                return Err(CliError::Usage(format!(
+                    "--out {} is the backlog itself; choose another file",
+                    path.display()
+                )));
             }
-            let file = std::fs::File::create(path)
-                .map_err(|e| Failure::new(Exit::Io, format!("--out {}: {e}", path.display())))?;
+            let file = std::fs::File::create(path).map_err(|source| CliError::Output {
+                to: format!("--out {}", path.display()),
+                source,
+            })?;
             Box::new(std::io::BufWriter::new(file))
         }
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
@@ -80,28 +84,36 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
         );
         None
     };
+    let bar = (!args.no_progress && std::io::stderr().is_terminal()).then(progress_bar);
     let options = BatchOptions {
         chunk_size: args.chunk_size as usize,
-        progress: !args.no_progress && std::io::stderr().is_terminal(),
+        progress: bar
+            .clone()
+            .map(|bar| Arc::new(move |p: Progress| draw_progress(&bar, p)) as ProgressFn),
     };
     let report = match (&db, args.record) {
         (Some(db), true) => dedup_backlog_recording(&args.backlog, db, &config, &options),
         (db, _) => dedup_backlog(&args.backlog, db.as_ref(), &config, &options),
     }
-    .map_err(|e| Failure::lib(args.backlog.display(), e))?;
+    .map_err(|e| CliError::lib(args.backlog.display(), e));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
     if let (Some(db), true) = (&db, args.record) {
         db.sync()
-            .map_err(|e| Failure::lib(format_args!("database {}", db_path.display()), e))?;
+            .map_err(|e| CliError::lib(format_args!("database {}", db_path.display()), e))?;
     }
 
-    for cluster in &report.clusters {
-        serde_json::to_writer(&mut out, cluster)?;
-        out.write_all(b"\n")?;
-    }
-    serde_json::to_writer(&mut out, &json!({ "summary": report.summary }))?;
-    out.write_all(b"\n")?;
-    out.flush()?;
+    let written = write_clusters(&mut out, &report).map_err(|source| CliError::Output {
+        to: match &args.out {
+            Some(path) => format!("--out {}", path.display()),
+            None => "standard output".into(),
+        },
+        source,
+    });
     drop(out);
+    written?;
 
     const SHOWN: usize = 20;
     for p in report.problems.iter().take(SHOWN) {
@@ -125,15 +137,47 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     }
     eprint!("{}", summary_text(&report.summary, args.out.as_ref()));
     if report.summary.lines_skipped > 0 {
-        return Err(Failure::new(
-            Exit::Partial,
-            format!(
-                "{} backlog line(s) skipped (see above)",
-                report.summary.lines_skipped
-            ),
-        ));
+        return Err(CliError::Partial(format!(
+            "{} backlog line(s) skipped (see above)",
+            report.summary.lines_skipped
+        )));
     }
     Ok(())
+}
+
+/// A hidden progress bar, shown on stderr once the backlog's length is known.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {pos}/{len} referrals ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Moves the bar to `p`; drawn only when the batch counted the backlog's lines (as before the
+/// progress callback: a recording run reads the backlog once and shows no bar).
+fn draw_progress(bar: &ProgressBar, p: Progress) {
+    if bar.length().is_none() {
+        let Some(total) = p.total_lines else {
+            return;
+        };
+        bar.set_length(total);
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    bar.set_position(p.lines_read);
+}
+
+/// The clusters, then the summary line, as JSON lines.
+fn write_clusters(out: &mut impl Write, report: &BatchReport) -> std::io::Result<()> {
+    for cluster in &report.clusters {
+        serde_json::to_writer(&mut *out, cluster)?;
+        out.write_all(b"\n")?;
+    }
+    serde_json::to_writer(&mut *out, &json!({ "summary": report.summary }))?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Whether `a` and `b` name the same existing file.

@@ -16,6 +16,8 @@ use referral_dedup::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 use referral_dedup::media::{digest_file, hash_file, HashOptions, Limits, MediaError, MediaHashes};
 use serde::Serialize;
 
+use crate::CliError;
+
 /// Arguments of `refdedup hash`.
 #[derive(Debug, Args)]
 pub struct HashArgs {
@@ -114,8 +116,12 @@ fn digests_of_non_picture(path: &Path, e: &MediaError) -> Option<DigestLine> {
 /// Files hashed in parallel per chunk; output is written after each chunk, in order.
 const CHUNK: usize = 64;
 
-/// Runs the command; returns an error only when stdout cannot be written.
-pub fn run(args: HashArgs) -> std::io::Result<()> {
+/// Runs the command; fails only when stdout cannot be written (unreadable files are lines).
+pub fn run(args: HashArgs) -> Result<(), CliError> {
+    write_hashes(args).map_err(CliError::stdout)
+}
+
+fn write_hashes(args: HashArgs) -> std::io::Result<()> {
     let opts = HashOptions {
         limits: Limits {
             max_pixels: args.max_pixels,

@@ -6,7 +6,8 @@ use clap::{Args, Subcommand};
 use referral_dedup::engine::{EngineConfig, ListFormat};
 use serde_json::json;
 
-use crate::{open_engine, open_engine_read_only, print_json, DbArgs, Exit, Failure};
+use crate::output::Tracked;
+use crate::{open_engine, open_engine_read_only, print_json, CliError, DbArgs};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum KnownCommand {
@@ -58,7 +59,7 @@ pub(crate) struct ExportArgs {
     format: String,
 }
 
-pub(crate) fn run(cmd: KnownCommand) -> Result<(), Failure> {
+pub(crate) fn run(cmd: KnownCommand) -> Result<(), CliError> {
     match cmd {
         KnownCommand::Add(args) => add(args),
         KnownCommand::Import(args) => import(args),
@@ -66,7 +67,7 @@ pub(crate) fn run(cmd: KnownCommand) -> Result<(), Failure> {
     }
 }
 
-fn add(args: AddArgs) -> Result<(), Failure> {
+fn add(args: AddArgs) -> Result<(), CliError> {
     if args.id.is_some() && args.paths.len() != 1 {
         // A usage error: clap reports it with status 2.
         clap::Error::raw(
@@ -81,13 +82,10 @@ fn add(args: AddArgs) -> Result<(), Failure> {
         crate::hash::collect_files(p, &mut files, &mut walk_errors);
     }
     if args.id.is_some() && files.len() != 1 {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!(
-                "--id needs exactly one file; the paths hold {}",
-                files.len()
-            ),
-        ));
+        return Err(CliError::Usage(format!(
+            "--id needs exactly one file; the paths hold {}",
+            files.len()
+        )));
     }
     let engine = open_engine(&args.db, EngineConfig::default(), true)?;
     let mut failed = walk_errors.len();
@@ -113,19 +111,22 @@ fn add(args: AddArgs) -> Result<(), Failure> {
             }
         }
     }
-    engine.sync()?;
+    engine
+        .sync()
+        .map_err(|e| CliError::lib(format_args!("database {}", args.db.db.display()), e))?;
     if failed > 0 {
-        return Err(Failure::new(
-            Exit::Partial,
-            format!("{failed} file(s) could not be added"),
-        ));
+        return Err(CliError::Partial(format!(
+            "{failed} file(s) could not be added"
+        )));
     }
     Ok(())
 }
 
-fn import(args: ImportArgs) -> Result<(), Failure> {
+fn import(args: ImportArgs) -> Result<(), CliError> {
     let format = match &args.format {
-        Some(f) => f.parse::<ListFormat>()?,
+        Some(f) => f
+            .parse::<ListFormat>()
+            .map_err(|e| CliError::lib("--format", e))?,
         None => match ListFormat::from_path(&args.list) {
             Some(f) => f,
             None => {
@@ -133,13 +134,18 @@ fn import(args: ImportArgs) -> Result<(), Failure> {
                 let mut head = Vec::new();
                 std::fs::File::open(&args.list)
                     .and_then(|f| f.take(4096).read_to_end(&mut head))
-                    .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", args.list.display())))?;
+                    .map_err(|source| CliError::Input {
+                        path: args.list.clone(),
+                        source,
+                    })?;
                 ListFormat::sniff(&head)
             }
         },
     };
-    let file = std::fs::File::open(&args.list)
-        .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", args.list.display())))?;
+    let file = std::fs::File::open(&args.list).map_err(|source| CliError::Input {
+        path: args.list.clone(),
+        source,
+    })?;
     let engine = open_engine(&args.db, EngineConfig::default(), true)?;
     let report = engine
         .import_list(file, format, args.strict)
@@ -147,7 +153,7 @@ fn import(args: ImportArgs) -> Result<(), Failure> {
             engine.sync()?;
             Ok(r)
         })
-        .map_err(|e| Failure::lib(args.list.display(), e))?;
+        .map_err(|e| CliError::lib(args.list.display(), e))?;
     for row in &report.skipped {
         eprintln!("refdedup: {}: skipped {row}", args.list.display());
     }
@@ -165,23 +171,29 @@ fn import(args: ImportArgs) -> Result<(), Failure> {
         "skipped": report.skipped,
     }))?;
     if !report.skipped.is_empty() {
-        return Err(Failure::new(
-            Exit::Partial,
-            format!(
-                "{}: {} row(s) skipped; the other rows were imported",
-                args.list.display(),
-                report.skipped.len()
-            ),
-        ));
+        return Err(CliError::Partial(format!(
+            "{}: {} row(s) skipped; the other rows were imported",
+            args.list.display(),
+            report.skipped.len()
+        )));
     }
     Ok(())
 }
 
-fn export(args: ExportArgs) -> Result<(), Failure> {
-    let format: ListFormat = args.format.parse()?;
+fn export(args: ExportArgs) -> Result<(), CliError> {
+    let format: ListFormat = args
+        .format
+        .parse()
+        .map_err(|e| CliError::lib("--format", e))?;
     let engine = open_engine_read_only(&args.db.db, EngineConfig::default())?;
     let items = engine.known_items();
-    let stdout = std::io::stdout().lock();
-    referral_dedup::engine::hashlist::write_list(stdout, format, &items)?;
-    Ok(())
+    let mut stdout = Tracked::new(std::io::stdout().lock());
+    referral_dedup::engine::hashlist::write_list(&mut stdout, format, &items).map_err(|e| {
+        match stdout.failed() {
+            // The list writer keeps only the text of a failed write: the tracked kind says
+            // whether the reader went away.
+            Some(kind) => CliError::stdout(std::io::Error::new(kind, e.to_string())),
+            None => CliError::lib("exporting the known content", e),
+        }
+    })
 }

@@ -1,7 +1,8 @@
 //! `refdedup`: the command-line front end of referral-dedup.
 //!
 //! Every command writes JSON lines on stdout and diagnostics on stderr, and ends with one exit
-//! status from the table in [`Exit`] (README "Exit status").
+//! status from the table in [`Exit`] (README "Exit status"): commands return a typed
+//! [`CliError`], and [`CliError::exit`] is the one place that maps it to a status.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,10 +14,15 @@ use referral_dedup::store::StoreOptions;
 mod check;
 mod db;
 mod dedup;
+mod error;
 mod hash;
 mod known;
 mod match_cmd;
+mod output;
 mod url_key;
+
+pub(crate) use error::{CliError, Exit};
+pub(crate) use output::print_json;
 
 /// Stops duplicate and already-removed content from reaching a reviewer twice.
 #[derive(Debug, Parser)]
@@ -110,71 +116,6 @@ impl RuleArgs {
     }
 }
 
-/// Exit statuses, one table for every command (README "Exit status").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exit {
-    /// 1: the command ran to the end but some inputs failed (unreadable files, skipped rows,
-    /// items refused); each is reported on stderr.
-    Partial = 1,
-    /// 2: usage error (unknown flag, bad value, conflicting arguments); also clap's own status.
-    Usage = 2,
-    /// 3: input or output failed: a file or the database cannot be read or written, or the
-    /// database is missing.
-    Io = 3,
-    /// 4: invalid or corrupt data: an input that cannot be used as a whole (a strict import's
-    /// bad row), a database damaged where it cannot be worked around (a damaged snapshot, a
-    /// missing file, an unknown format version), or `db check` found damage.
-    Corrupt = 4,
-    /// 5: the database is in use by another writer (retry, or pass `--wait`).
-    Locked = 5,
-}
-
-/// A failure that ends the command with its [`Exit`] status.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub exit: Exit,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Failure {
-        Failure {
-            exit,
-            message: message.into(),
-        }
-    }
-
-    /// A library error with context, classified by what went wrong.
-    pub fn lib(context: impl std::fmt::Display, e: referral_dedup::Error) -> Failure {
-        Failure::new(exit_of(&e), format!("{context}: {e}"))
-    }
-}
-
-/// The exit status a library error maps to.
-pub(crate) fn exit_of(e: &referral_dedup::Error) -> Exit {
-    use referral_dedup::engine::EngineError;
-    use referral_dedup::store::StoreError;
-    match e {
-        referral_dedup::Error::Store(s) => match s {
-            StoreError::Locked { .. } => Exit::Locked,
-            StoreError::Corruption(_)
-            | StoreError::UnsupportedVersion { .. }
-            | StoreError::MissingFile { .. }
-            | StoreError::MissingManifest { .. } => Exit::Corrupt,
-            _ => Exit::Io,
-        },
-        referral_dedup::Error::Engine(EngineError::Config(_)) => Exit::Usage,
-        referral_dedup::Error::Engine(EngineError::List(_)) => Exit::Corrupt,
-        _ => Exit::Io,
-    }
-}
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure::new(Exit::Io, e.to_string())
-    }
-}
-
 /// Prints every problem recovery found, in plain words, on stderr. Called on every open, so
 /// damage is reported until `refdedup db repair` sets it aside.
 pub(crate) fn report_recovery(db: &Path, engine: &Engine) {
@@ -213,13 +154,13 @@ pub(crate) fn open_engine(
     db: &DbArgs,
     config: EngineConfig,
     create: bool,
-) -> Result<Engine, Failure> {
+) -> Result<Engine, CliError> {
     let existed = db.db.join("MANIFEST").exists();
     let options = StoreOptions::default()
         .with_wait_for_lock(db.wait)
         .with_create(create);
     let engine = Engine::open_with(&db.db, config, options)
-        .map_err(|e| Failure::lib(format_args!("opening database {}", db.db.display()), e))?;
+        .map_err(|e| CliError::lib(format_args!("opening database {}", db.db.display()), e))?;
     if !existed && engine.is_empty() {
         eprintln!("refdedup: created a new database at {}", db.db.display());
     }
@@ -228,7 +169,7 @@ pub(crate) fn open_engine(
 }
 
 /// Opens an existing database for reading only (nothing on disk is created or changed).
-pub(crate) fn open_engine_read_only(db: &Path, config: EngineConfig) -> Result<Engine, Failure> {
+pub(crate) fn open_engine_read_only(db: &Path, config: EngineConfig) -> Result<Engine, CliError> {
     let engine = Engine::open_read_only(db, config).map_err(|e| {
         let hint = match &e {
             referral_dedup::Error::Store(referral_dedup::store::StoreError::NotADatabase {
@@ -236,42 +177,32 @@ pub(crate) fn open_engine_read_only(db: &Path, config: EngineConfig) -> Result<E
             }) => " (check the --db path; `refdedup known import --db DIR LIST` or `known add` creates one)",
             _ => "",
         };
-        Failure::lib(format_args!("opening database {}{hint}", db.display()), e)
+        CliError::lib(format_args!("opening database {}{hint}", db.display()), e)
     })?;
     report_recovery(db, &engine);
     Ok(engine)
 }
 
-/// Writes one JSON value as a line on stdout.
-pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
-    out.write_all(b"\n")?;
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::UrlKey { file, rules } => match url_key::run(file.as_deref(), rules.as_deref()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.map_err(Failure::from),
-        },
-        Command::Hash(args) => {
-            hash::run(args).map_err(|e| Failure::new(Exit::Io, format!("hash: {e}")))
-        }
+        Command::UrlKey { file, rules } => url_key::run(file.as_deref(), rules.as_deref()),
+        Command::Hash(args) => hash::run(args),
         Command::Known(cmd) => known::run(cmd),
         Command::Match(args) => match_cmd::run(args),
         Command::Check(args) => check::run(args),
         Command::Dedup(args) => dedup::run(args),
         Command::Db(cmd) => db::run(cmd),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure { exit, message }) => {
-            eprintln!("refdedup: {message}");
-            ExitCode::from(exit as u8)
+    let exit = match result {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            let exit = e.exit();
+            if exit != Exit::Success {
+                eprintln!("refdedup: {e}");
+            }
+            exit
         }
-    }
+    };
+    ExitCode::from(exit as u8)
 }

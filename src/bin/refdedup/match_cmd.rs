@@ -7,7 +7,7 @@ use referral_dedup::engine::{Referral, VerdictKind};
 use referral_dedup::store::EntrySource;
 use serde_json::json;
 
-use crate::{open_engine_read_only, print_json, DbArgs, Exit, Failure, RuleArgs};
+use crate::{open_engine_read_only, print_json, CliError, DbArgs, RuleArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct MatchArgs {
@@ -20,7 +20,7 @@ pub(crate) struct MatchArgs {
     paths: Vec<PathBuf>,
 }
 
-pub(crate) fn run(args: MatchArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: MatchArgs) -> Result<(), CliError> {
     let engine = open_engine_read_only(&args.db.db, args.rule.config())?;
     let mut files = Vec::new();
     let mut walk_errors = Vec::new();
@@ -81,10 +81,9 @@ pub(crate) fn run(args: MatchArgs) -> Result<(), Failure> {
         }))?;
     }
     if failed > 0 {
-        return Err(Failure::new(
-            Exit::Partial,
-            format!("{failed} file(s) could not be read"),
-        ));
+        return Err(CliError::Partial(format!(
+            "{failed} file(s) could not be read"
+        )));
     }
     Ok(())
 }

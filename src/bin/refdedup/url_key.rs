@@ -10,10 +10,13 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use referral_dedup::url::{HostRules, KeyOptions, UrlError, UrlKeyer, MAX_INPUT_LEN};
+
+use crate::output::Tracked;
+use crate::CliError;
 
 /// Lines handled per batch: keyed in parallel, then written in order; memory stays bounded.
 const BATCH_LINES: usize = 65_536;
@@ -48,28 +51,40 @@ struct Batch {
 /// Runs the command on `file` (stdin when `None`), writing to stdout.
 ///
 /// # Errors
-/// An I/O error, or a rules file that is unreadable or refused (as `InvalidInput`).
-pub fn run(file: Option<&Path>, rules: Option<&Path>) -> io::Result<()> {
+/// A rules file that is unreadable or refused, an input that cannot be opened or read, or
+/// stdout that cannot be written (told apart, so a closed pipe ends the command quietly).
+pub fn run(file: Option<&Path>, rules: Option<&Path>) -> Result<(), CliError> {
     let keyer = match rules {
         Some(p) => {
-            let rules = HostRules::from_file(p).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("rules {}: {e}", p.display()),
-                )
+            let rules = HostRules::from_file(p).map_err(|source| CliError::Rules {
+                path: p.to_path_buf(),
+                source,
             })?;
             KeyOptions::default().host_rules(rules).build()
         }
         None => UrlKeyer::new(),
     };
+    let input_name = file.map_or_else(|| PathBuf::from("standard input"), Path::to_path_buf);
     let reader: Box<dyn Read> = match file {
-        Some(p) => Box::new(
-            File::open(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
-        ),
+        Some(p) => Box::new(File::open(p).map_err(|source| CliError::Input {
+            path: p.to_path_buf(),
+            source,
+        })?),
         None => Box::new(io::stdin().lock()),
     };
-    let stdout = io::stdout().lock();
-    key_lines(&keyer, BufReader::with_capacity(1 << 20, reader), stdout)
+    let mut stdout = Tracked::new(io::stdout().lock());
+    key_lines(
+        &keyer,
+        BufReader::with_capacity(1 << 20, reader),
+        &mut stdout,
+    )
+    .map_err(|source| match stdout.failed() {
+        Some(_) => CliError::stdout(source),
+        None => CliError::Input {
+            path: input_name,
+            source,
+        },
+    })
 }
 
 /// Keys every line of `input` into `output`.
