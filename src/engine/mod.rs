@@ -56,7 +56,10 @@ use parking_lot::Mutex;
 
 use crate::hashes::{Blake3, EntryId, Hash64, HashKind, Md5, Pdq, Sha256};
 use crate::index::{ExactIndex, HammingIndex};
-use crate::matching::{KnownHashes, MatchTier, QueryHashes, RobustOptions, StoredRegion};
+use crate::matching::{
+    closest_distance, KnownHashes, MatchTier, PairFacts, PairRegions, QueryHashes, RobustOptions,
+    StoredRegion,
+};
 use crate::media::{self, HashOptions};
 use crate::store::{EntryRecord, EntrySource, Record, RecoveryReport, Store, StoreOptions};
 use crate::url::UrlKeyer;
@@ -509,64 +512,8 @@ impl Engine {
         self.push_exact(&mut found, self.md5_index.get(&media.md5), HashKind::Md5);
 
         let rule = &self.config.rule;
-        if let Some(pdq) = media.pdq {
-            let queries = query_codes(rule, pdq, media);
-            let query_quality_ok = media.pdq_quality.unwrap_or(0) >= rule.quality_floor;
-            let entry_quality_ok =
-                |e: &EntryRecord| e.pdq_quality.is_none_or(|q| q >= rule.quality_floor);
-            for hit in self
-                .pdq_index
-                .range_many(&queries, self.config.pdq_search_radius())
-            {
-                let Some(entry) = self.entries.get(&hit.id) else {
-                    continue;
-                };
-                let entry = entry.value();
-                let (distance, tier) = if query_quality_ok && entry_quality_ok(entry) {
-                    let bound = self.config.pdq_search_radius();
-                    let Some(distance) = self.content_distance(media, entry, hit.distance, bound)
-                    else {
-                        continue;
-                    };
-                    if distance <= rule.pdq_threshold {
-                        (distance, MatchTier::Strict)
-                    } else if rule.loose_threshold.is_some_and(|t| distance <= t) {
-                        (distance, MatchTier::Loose)
-                    } else {
-                        continue;
-                    }
-                } else {
-                    match self.low_quality_distance(media, entry, hit.distance) {
-                        Some(distance) => (distance, MatchTier::LowQuality),
-                        None => continue,
-                    }
-                };
-                found.push(entry, HashKind::Pdq, distance, None, Some(tier));
-            }
-            if let Some(c) = &rule.confirm {
-                for (id, conf) in self.confirm_candidates(c, media) {
-                    if found.0.contains_key(&(id, HashKind::Pdq)) {
-                        continue;
-                    }
-                    let Some(entry) = self.entries.get(&id) else {
-                        continue;
-                    };
-                    let entry = entry.value();
-                    let quality_ok = query_quality_ok && entry_quality_ok(entry);
-                    if !(quality_ok || c.allow_low_quality) {
-                        continue;
-                    }
-                    let Some(closest) = closest_pdq(&queries, entry) else {
-                        continue;
-                    };
-                    if let Some(distance) =
-                        self.content_distance(media, entry, closest, c.pdq_threshold)
-                    {
-                        let tier = Some(MatchTier::Confirmed);
-                        found.push(entry, HashKind::Pdq, distance, Some(conf), tier);
-                    }
-                }
-            }
+        if media.pdq.is_some() {
+            self.push_perceptual(&mut found, media);
         }
         if let (Some(index), Some(radius), Some(d)) =
             (&self.dhash_index, rule.dhash_alone, media.dhash)
@@ -589,109 +536,72 @@ impl Engine {
         found.into_matches()
     }
 
-    /// The PDQ distance, at most `bound`, of the closest alignment of the query with the entry
-    /// whose content agrees ([`MatchRule::content`]), when the entry is an earlier referral.
-    /// Without the check (rule off, known content, or no luma grids on one side: entries
-    /// replayed from disk) it is the plain distance `closest` when within the bound.
-    fn content_distance(
-        &self,
-        media: &MediaFingerprint,
-        entry: &EntryRecord,
-        closest: u32,
-        bound: u32,
-    ) -> Option<u32> {
+    /// PDQ matches: the candidates the indexes find (PDQ within the strict and loose bounds;
+    /// dHash or pHash within the confirmed tier's radii), each decided by
+    /// [`MatchRule::decide_pair`].
+    fn push_perceptual(&self, found: &mut MatchSet, media: &MediaFingerprint) {
         let rule = &self.config.rule;
-        // Between referrals only: a referral against known content keeps the PDQ tiers (clean
-        // originals; the check cost the match-quality harness 0.1 of recall on crops,
-        // watermarks and tone edits against them).
-        let stored = (entry.source == EntrySource::Referral)
-            .then(|| self.regions.get(&entry.id))
-            .flatten();
-        match (&rule.content, stored) {
-            // A strict-tier distance stands on its own (the frame alone never came that close
-            // on the harness; copies edited with crops and watermarks often do).
-            _ if closest <= rule.pdq_threshold && closest <= bound => Some(closest),
-            (Some(check), Some(stored)) if !media.query_regions.is_empty() => check
-                .closest_agreeing(&media.query_regions, stored.value(), bound, rule.dihedral)
-                .map(|m| m.distance),
-            _ => (closest <= bound).then_some(closest),
+        let queries = media.lookup_codes(rule);
+        let mut candidates: Vec<EntryId> = self
+            .pdq_index
+            .range_many(&queries, rule.pdq_search_radius())
+            .into_iter()
+            .map(|hit| hit.id)
+            .collect();
+        if let Some(confirm) = &rule.confirm {
+            candidates.extend(self.confirm_candidates(confirm, media));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for id in candidates {
+            let Some(entry) = self.entries.get(&id) else {
+                continue;
+            };
+            let entry = entry.value();
+            let stored = self.regions.get(&id);
+            let regions = match &stored {
+                Some(stored) if !media.query_regions.is_empty() => Some(PairRegions {
+                    query: &media.query_regions,
+                    stored: stored.value(),
+                    stored_is_known: entry.source == EntrySource::Known,
+                }),
+                _ => None,
+            };
+            let seconds = media.second_distances(entry.dhash, entry.phash);
+            let facts = PairFacts {
+                closest: closest_distance(&queries, entry.pdq.iter().chain(&entry.extra_pdq)),
+                query_quality: media.pdq_quality,
+                stored_quality: entry.pdq_quality,
+                seconds: &seconds,
+                regions,
+            };
+            if let Some(d) = rule.decide_pair(&facts) {
+                found.push(
+                    entry,
+                    HashKind::Pdq,
+                    d.distance,
+                    d.confirmed_by,
+                    Some(d.tier),
+                );
+            }
         }
     }
 
-    /// The distance of a low-quality match ([`MatchRule::low_quality`]): only when the
-    /// content check can run on both sides, through an agreeing alignment within the tight
-    /// bound, with the dHash and the pHash of the whole pictures both close.
-    fn low_quality_distance(
-        &self,
-        media: &MediaFingerprint,
-        entry: &EntryRecord,
-        closest: u32,
-    ) -> Option<u32> {
-        let rule = &self.config.rule;
-        let low = rule.low_quality?;
-        if closest > low.pdq_threshold
-            || rule.content.is_none()
-            || media.query_regions.is_empty()
-            || !self.regions.contains_key(&entry.id)
-        {
-            return None;
-        }
-        let close64 = |a: Option<Hash64>, b: Option<Hash64>| {
-            a.zip(b)
-                .is_some_and(|(a, b)| a.distance(&b) <= low.hash64_threshold)
-        };
-        if !(close64(media.dhash, entry.dhash) && close64(media.phash, entry.phash)) {
-            return None;
-        }
-        // Always through agreeing content, whatever the entry's source.
-        let stored = self.regions.get(&entry.id)?;
-        rule.content?
-            .closest_agreeing(
-                &media.query_regions,
-                stored.value(),
-                low.pdq_threshold,
-                rule.dihedral,
-            )
-            .map(|m| m.distance)
-    }
-
-    /// Entries whose dHash or pHash (or both) is within the confirm rule's radius of the query's (whole
-    /// picture or trimmed box), with the closest such confirmation per entry.
-    fn confirm_candidates(
-        &self,
-        c: &ConfirmRule,
-        media: &MediaFingerprint,
-    ) -> HashMap<EntryId, Confirmation> {
-        let mut out: HashMap<EntryId, Confirmation> = HashMap::new();
+    /// Entries whose dHash or pHash is within the confirm rule's radius of the query's (whole
+    /// picture or a box): the confirmed tier's candidates (the rule decides whether they
+    /// confirm).
+    fn confirm_candidates(&self, c: &ConfirmRule, media: &MediaFingerprint) -> Vec<EntryId> {
+        let mut out = Vec::new();
         let seconds = [(media.dhash, media.phash)]
             .into_iter()
             .chain(media.query_second.iter().map(|&(d, p)| (Some(d), Some(p))));
         for (dhash, phash) in seconds {
-            let lookup = |index: &Option<HammingIndex<Hash64>>,
-                          radius: Option<u32>,
-                          code: Option<Hash64>,
-                          kind: HashKind| {
-                let mut hits: HashMap<EntryId, Confirmation> = HashMap::new();
+            for (index, radius, code) in [
+                (&self.dhash_index, c.dhash_threshold, dhash),
+                (&self.phash_index, c.phash_threshold, phash),
+            ] {
                 if let (Some(index), Some(radius), Some(code)) = (index, radius, code) {
-                    for hit in index.range(&code, radius) {
-                        let distance = hit.distance;
-                        keep_closest(&mut hits, hit.id, Confirmation { kind, distance });
-                    }
-                }
-                hits
-            };
-            let by_dhash = lookup(&self.dhash_index, c.dhash_threshold, dhash, HashKind::Dhash);
-            let by_phash = lookup(&self.phash_index, c.phash_threshold, phash, HashKind::Phash);
-            if c.require_both {
-                // Both agree: report the pHash (the more discriminating of the two).
-                for (id, conf) in by_phash {
-                    if by_dhash.contains_key(&id) {
-                        keep_closest(&mut out, id, conf);
-                    }
-                }
-            } else {
-                for (id, conf) in by_dhash.into_iter().chain(by_phash) {
-                    keep_closest(&mut out, id, conf);
+                    out.extend(index.range(&code, radius).into_iter().map(|hit| hit.id));
                 }
             }
         }
@@ -1352,17 +1262,6 @@ impl MatchSet {
     }
 }
 
-/// Keeps the closer of `conf` and what `map` already holds for `id`.
-fn keep_closest(map: &mut HashMap<EntryId, Confirmation>, id: EntryId, conf: Confirmation) {
-    map.entry(id)
-        .and_modify(|old| {
-            if conf.distance < old.distance {
-                *old = conf;
-            }
-        })
-        .or_insert(conf);
-}
-
 /// Why media carries too little information to stand for known content, if it does: an empty
 /// file (every empty upload would then be "known"), or a picture without any detail (PDQ
 /// quality 0: a blank or single-colour picture, which would match every other blank of that
@@ -1391,34 +1290,6 @@ fn known_item(media: MediaFingerprint, id: String, label: Option<&str>) -> Known
         phash: media.phash,
         extra_pdq: media.extra_pdq,
     }
-}
-
-/// Every PDQ code a query looks up: its plain PDQ, the other dihedral variants (with
-/// `rule.dihedral`) and the trimmed and framed boxes' variants (with `rule.variants`), without
-/// repeats. A query's own stored variants are not looked up: they would multiply the
-/// index work for every referral by the number of variants (measured: 9x slower batch dedup)
-/// and, at the confirmed tier's bound, found unrelated pictures in the harness.
-fn query_codes(rule: &MatchRule, pdq: Pdq, media: &MediaFingerprint) -> Vec<Pdq> {
-    let mut codes = vec![pdq];
-    if rule.dihedral {
-        codes.extend(media.pdq_variants.iter().copied());
-    }
-    if rule.variants {
-        // `query_pdq` holds groups of 8 dihedral variants, identity first.
-        let step = if rule.dihedral { 1 } else { 8 };
-        codes.extend(media.query_pdq.iter().step_by(step).copied());
-    }
-    let mut seen = std::collections::HashSet::with_capacity(codes.len());
-    codes.retain(|c| seen.insert(*c));
-    codes
-}
-
-/// The smallest distance between any query code and any of an entry's stored PDQ codes.
-fn closest_pdq(queries: &[Pdq], entry: &EntryRecord) -> Option<u32> {
-    let stored = entry.pdq.iter().chain(entry.extra_pdq.iter());
-    stored
-        .flat_map(|s| queries.iter().map(move |q| q.distance(s)))
-        .min()
 }
 
 /// Copies media hashes into an entry.
