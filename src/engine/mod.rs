@@ -66,7 +66,7 @@ use crate::url::UrlKeyer;
 
 pub use config::{ConfirmRule, EngineConfig, LowQualityRule, MatchRule};
 pub use hashlist::{KnownItem, ListFormat, RowError};
-pub use referral::{Fingerprint, MediaFingerprint, MediaInput, Referral};
+pub use referral::{pair_match, Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
 
 /// Why the engine refused an operation.

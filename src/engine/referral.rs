@@ -104,3 +104,22 @@ pub struct Fingerprint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_error: Option<String>,
 }
+
+/// The perceptual tier `rule` gives referral `a` against an earlier referral `b`, from their
+/// fingerprints alone: [`crate::matching::pair_match`] on their media (`None` when either has
+/// none). The same tier [`Engine::matches`](super::Engine::matches) reports for `a` when `b`
+/// (fingerprinted by an engine with this rule) is its only entry.
+///
+/// ```
+/// use referral_dedup::engine::{pair_match, Engine, EngineConfig, MatchRule, Referral};
+/// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+/// let url_only = engine.fingerprint(&Referral::new("r").with_url("https://t.me/c/1")).unwrap();
+/// assert_eq!(pair_match(&url_only, &url_only, &MatchRule::default()), None);
+/// ```
+pub fn pair_match(
+    a: &Fingerprint,
+    b: &Fingerprint,
+    rule: &crate::matching::MatchRule,
+) -> Option<crate::matching::MatchTier> {
+    crate::matching::pair_match(a.media.as_ref()?, b.media.as_ref()?, rule)
+}
