@@ -30,6 +30,7 @@ pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod hashes;
+pub mod hashlist;
 pub mod index;
 pub mod matching;
 pub mod media;

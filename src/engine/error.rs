@@ -1,6 +1,6 @@
 //! The engine's error type and what an import did.
 
-use super::RowError;
+use crate::hashlist::{HashListError, RowError};
 
 /// Why the engine refused an operation.
 ///
@@ -57,4 +57,18 @@ pub struct ImportReport {
     pub skipped: Vec<RowError>,
     /// Header columns that were ignored.
     pub ignored_columns: Vec<String>,
+}
+
+impl From<HashListError> for EngineError {
+    /// A list error as the engine reports it: a bad list or row stays [`EngineError::List`],
+    /// a read failure [`EngineError::Io`], an unknown format name [`EngineError::Config`].
+    fn from(e: HashListError) -> EngineError {
+        match e {
+            HashListError::List(row) => EngineError::List(row),
+            HashListError::Io(io) => EngineError::Io(io),
+            HashListError::UnknownFormat(name) => EngineError::Config(format!(
+                "unknown list format {name:?} (expected csv, tsv or jsonl)"
+            )),
+        }
+    }
 }

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::fingerprint::{media_fingerprint_file_with, media_fingerprint_with};
-use super::hashlist;
 use super::{Engine, EngineError, ImportReport, KnownItem, ListFormat, MediaFingerprint};
 use crate::hashes::EntryId;
+use crate::hashlist;
 use crate::matching::StoredRegion;
 use crate::store::{EntryRecord, EntrySource};
 
@@ -194,7 +194,7 @@ impl Engine {
         format: ListFormat,
         strict: bool,
     ) -> crate::Result<ImportReport> {
-        let parsed = hashlist::read_list(reader, format, strict)?;
+        let parsed = hashlist::read_list(reader, format, strict).map_err(EngineError::from)?;
         let items: Vec<KnownItem> = parsed.items.into_iter().map(|(_, i)| i).collect();
         let (ids, imported) = self.add_known_items(&items)?;
         Ok(ImportReport {

@@ -39,7 +39,8 @@
 //! # Ok(()) }
 //! ```
 
-pub mod hashlist;
+/// The hash-list formats, now the top-level [`crate::hashlist`] module (this path kept).
+pub use crate::hashlist;
 
 mod config;
 mod error;
@@ -66,12 +67,12 @@ use crate::url::UrlKeyer;
 use indexes::Indexes;
 use writer::Writer;
 
+pub use crate::hashlist::{KnownItem, ListFormat, RowError};
 pub use config::{ConfirmRule, EngineConfig, LowQualityRule, MatchRule};
 pub use error::{EngineError, ImportReport};
 pub use fingerprint::{
     media_fingerprint, media_fingerprint_file, media_fingerprint_file_with, media_fingerprint_with,
 };
-pub use hashlist::{KnownItem, ListFormat, RowError};
 pub use referral::{pair_match, Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
 

@@ -1,4 +1,6 @@
-//! Known-content hash lists: import and export.
+//! Known-content hash lists: reading and writing the list formats (the engine imports and
+//! exports through [`crate::engine::Engine::import_list`] and
+//! [`crate::engine::Engine::known_items`]).
 //!
 //! Hash-sharing programmes exchange lists with one item per row and one hex hash per column. This
 //! module reads and writes two layouts:
@@ -16,7 +18,7 @@
 //! are written here because they are specific to this list layout.
 //!
 //! ```
-//! use referral_dedup::engine::hashlist::{read_list, ListFormat};
+//! use referral_dedup::hashlist::{read_list, ListFormat};
 //! let text = "id,pdq,quality\nposter-1,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,90\nbad,zz,1\n";
 //! let list = read_list(text.as_bytes(), ListFormat::Csv, false).unwrap();
 //! assert_eq!(list.items.len(), 1);
@@ -33,12 +35,32 @@ use serde::{Deserialize, Serialize};
 use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 use crate::store::{EntryRecord, EntrySource};
 
-use super::EngineError;
+/// Why a hash list could not be read or written.
+///
+/// ```
+/// use referral_dedup::hashlist::{read_list, HashListError, ListFormat};
+/// let err = read_list("no,hash,columns\n".as_bytes(), ListFormat::Csv, true).unwrap_err();
+/// assert!(matches!(err, HashListError::List(_)));
+/// assert!("xml".parse::<ListFormat>().is_err());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HashListError {
+    /// The list has no usable header, or (strict mode) a bad row.
+    #[error("hash list: {0}")]
+    List(RowError),
+    /// Reading or writing failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A list format name that is not `csv`, `tsv` or `jsonl`.
+    #[error("invalid configuration: unknown list format {0:?} (expected csv, tsv or jsonl)")]
+    UnknownFormat(String),
+}
 
 /// One known-content item as a hash list carries it.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::KnownItem;
+/// use referral_dedup::hashlist::KnownItem;
 /// let item = KnownItem { id: Some("poster-1".into()), md5: Some("d41d8cd98f00b204e9800998ecf8427e".parse().unwrap()), ..KnownItem::default() };
 /// assert!(item.has_hash());
 /// ```
@@ -73,7 +95,7 @@ pub struct KnownItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phash: Option<Hash64>,
     /// Extra stored PDQ variants (trimmed box, crops, small rotations) computed from the
-    /// picture by [`Engine::add_known_file`](super::Engine::add_known_file); not part of any
+    /// picture by [`Engine::add_known_file`](crate::engine::Engine::add_known_file); not part of any
     /// list format.
     #[serde(skip)]
     pub extra_pdq: Vec<Pdq>,
@@ -94,7 +116,7 @@ impl KnownItem {
     /// the item's id, or `fallback_id` when the list gave none.
     ///
     /// ```
-    /// use referral_dedup::engine::hashlist::KnownItem;
+    /// use referral_dedup::hashlist::KnownItem;
     /// use referral_dedup::hashes::EntryId;
     /// let e = KnownItem::default().to_entry(EntryId(4), "row-2");
     /// assert_eq!(e.external_id, "row-2");
@@ -120,7 +142,7 @@ impl KnownItem {
     /// The list row for a known-content entry.
     ///
     /// ```
-    /// use referral_dedup::engine::hashlist::KnownItem;
+    /// use referral_dedup::hashlist::KnownItem;
     /// use referral_dedup::hashes::EntryId;
     /// use referral_dedup::store::{EntryRecord, EntrySource};
     /// let e = EntryRecord::new(EntryId(1), EntrySource::Known, "x");
@@ -145,7 +167,7 @@ impl KnownItem {
 /// The layout of a hash list.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::ListFormat;
+/// use referral_dedup::hashlist::ListFormat;
 /// assert_eq!("tsv".parse::<ListFormat>().unwrap(), ListFormat::Tsv);
 /// assert_eq!(ListFormat::from_path("hashes.ndjson".as_ref()), Some(ListFormat::Jsonl));
 /// ```
@@ -175,7 +197,7 @@ impl ListFormat {
     /// line means TSV, anything else CSV.
     ///
     /// ```
-    /// use referral_dedup::engine::hashlist::ListFormat;
+    /// use referral_dedup::hashlist::ListFormat;
     /// assert_eq!(ListFormat::sniff(b"  {\"md5\":\"..\"}"), ListFormat::Jsonl);
     /// assert_eq!(ListFormat::sniff(b"id\tpdq\n"), ListFormat::Tsv);
     /// ```
@@ -196,15 +218,13 @@ impl ListFormat {
 }
 
 impl FromStr for ListFormat {
-    type Err = EngineError;
-    fn from_str(s: &str) -> Result<Self, EngineError> {
+    type Err = HashListError;
+    fn from_str(s: &str) -> Result<Self, HashListError> {
         match s.to_ascii_lowercase().as_str() {
             "csv" => Ok(ListFormat::Csv),
             "tsv" => Ok(ListFormat::Tsv),
             "jsonl" | "ndjson" => Ok(ListFormat::Jsonl),
-            other => Err(EngineError::Config(format!(
-                "unknown list format {other:?} (expected csv, tsv or jsonl)"
-            ))),
+            other => Err(HashListError::UnknownFormat(other.to_string())),
         }
     }
 }
@@ -340,14 +360,14 @@ fn row_from_cells(columns: &[Column], cells: &csv::StringRecord) -> Result<Known
 /// Reads a whole hash list.
 ///
 /// Bad rows go to [`ParsedList::errors`] and are skipped; with `strict`, the first bad row is
-/// returned as [`EngineError::List`] instead (so the caller imports nothing from the file).
+/// returned as [`HashListError::List`] instead (so the caller imports nothing from the file).
 ///
 /// # Errors
-/// [`EngineError::Io`] when reading fails, [`EngineError::List`] when the file has no usable
+/// [`HashListError::Io`] when reading fails, [`HashListError::List`] when the file has no usable
 /// header (no hash column) or, in strict mode, at the first bad row.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::{read_list, ListFormat};
+/// use referral_dedup::hashlist::{read_list, ListFormat};
 /// let text = "{\"id\":\"a\",\"md5\":\"d41d8cd98f00b204e9800998ecf8427e\"}\n{\"id\":\"b\"}\n";
 /// assert!(read_list(text.as_bytes(), ListFormat::Jsonl, true).is_err());
 /// assert_eq!(read_list(text.as_bytes(), ListFormat::Jsonl, false).unwrap().items.len(), 1);
@@ -356,7 +376,7 @@ pub fn read_list<R: Read>(
     reader: R,
     format: ListFormat,
     strict: bool,
-) -> Result<ParsedList, EngineError> {
+) -> Result<ParsedList, HashListError> {
     match format {
         ListFormat::Csv => read_delimited(reader, b',', strict),
         ListFormat::Tsv => read_delimited(reader, b'\t', strict),
@@ -408,13 +428,13 @@ fn read_delimited<R: Read>(
     mut reader: R,
     delimiter: u8,
     strict: bool,
-) -> Result<ParsedList, EngineError> {
+) -> Result<ParsedList, HashListError> {
     let mut bytes = Vec::new();
     (&mut reader)
         .take(MAX_LIST_BYTES + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_LIST_BYTES {
-        return Err(EngineError::List(RowError {
+        return Err(HashListError::List(RowError {
             line: 0,
             reason: format!("list larger than {MAX_LIST_BYTES} bytes"),
         }));
@@ -449,7 +469,7 @@ fn read_delimited<R: Read>(
                     reason: e.to_string(),
                 };
                 if strict || columns.is_none() {
-                    return Err(EngineError::List(err));
+                    return Err(HashListError::List(err));
                 }
                 out.errors.push(err);
                 continue;
@@ -465,7 +485,7 @@ fn read_delimited<R: Read>(
         let Some(cols) = &columns else {
             let cols: Vec<Column> = record.iter().map(Column::from_header).collect();
             if !cols.iter().any(|c| c.is_hash()) {
-                return Err(EngineError::List(RowError {
+                return Err(HashListError::List(RowError {
                     line,
                     reason: "header names no hash column (pdq, md5, sha256, blake3, dhash, phash)"
                         .to_string(),
@@ -485,14 +505,14 @@ fn read_delimited<R: Read>(
             Err(reason) => {
                 let err = RowError { line, reason };
                 if strict {
-                    return Err(EngineError::List(err));
+                    return Err(HashListError::List(err));
                 }
                 out.errors.push(err);
             }
         }
     }
     if columns.is_none() {
-        return Err(EngineError::List(RowError {
+        return Err(HashListError::List(RowError {
             line: 1,
             reason: "empty list: no header row".to_string(),
         }));
@@ -503,7 +523,7 @@ fn read_delimited<R: Read>(
 /// Rows are capped so a hostile file without newlines cannot exhaust memory.
 const MAX_JSONL_LINE: u64 = 1 << 20;
 
-fn read_jsonl<R: Read>(reader: R, strict: bool) -> Result<ParsedList, EngineError> {
+fn read_jsonl<R: Read>(reader: R, strict: bool) -> Result<ParsedList, HashListError> {
     let mut reader = BufReader::new(reader);
     let mut out = ParsedList::default();
     let mut buf = Vec::new();
@@ -549,7 +569,7 @@ fn read_jsonl<R: Read>(reader: R, strict: bool) -> Result<ParsedList, EngineErro
                     reason,
                 };
                 if strict {
-                    return Err(EngineError::List(err));
+                    return Err(HashListError::List(err));
                 }
                 out.errors.push(err);
             }
@@ -562,10 +582,10 @@ fn read_jsonl<R: Read>(reader: R, strict: bool) -> Result<ParsedList, EngineErro
 /// fields). The output reads back with [`read_list`] to the same items.
 ///
 /// # Errors
-/// [`EngineError::Io`] when writing fails.
+/// [`HashListError::Io`] when writing fails.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::{read_list, write_list, KnownItem, ListFormat};
+/// use referral_dedup::hashlist::{read_list, write_list, KnownItem, ListFormat};
 /// let item = KnownItem { id: Some("a".into()), quality: Some(80), pdq: Some("00".repeat(32).parse().unwrap()), ..KnownItem::default() };
 /// let mut out = Vec::new();
 /// write_list(&mut out, ListFormat::Csv, [&item]).unwrap();
@@ -576,7 +596,7 @@ pub fn write_list<'a, W: Write>(
     writer: W,
     format: ListFormat,
     items: impl IntoIterator<Item = &'a KnownItem>,
-) -> Result<(), EngineError> {
+) -> Result<(), HashListError> {
     match format {
         ListFormat::Jsonl => {
             let mut w = std::io::BufWriter::new(writer);
@@ -596,7 +616,7 @@ pub fn write_list<'a, W: Write>(
             let mut w = csv::WriterBuilder::new()
                 .delimiter(delimiter)
                 .from_writer(writer);
-            let io = |e: csv::Error| EngineError::Io(std::io::Error::other(e.to_string()));
+            let io = |e: csv::Error| HashListError::Io(std::io::Error::other(e.to_string()));
             w.write_record([
                 "id", "label", "pdq", "quality", "md5", "sha256", "blake3", "dhash", "phash",
             ])
@@ -672,7 +692,7 @@ mod tests {
 
         let strict = read_list(text.as_bytes(), ListFormat::Tsv, true).unwrap_err();
         match strict {
-            EngineError::List(e) => assert_eq!(e.line, 3),
+            HashListError::List(e) => assert_eq!(e.line, 3),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -680,7 +700,7 @@ mod tests {
     #[test]
     fn header_without_hash_column_is_refused() {
         let err = read_list(&b"id,label\na,b\n"[..], ListFormat::Csv, false).unwrap_err();
-        assert!(matches!(err, EngineError::List(RowError { line: 1, .. })));
+        assert!(matches!(err, HashListError::List(RowError { line: 1, .. })));
         assert!(read_list(&b""[..], ListFormat::Csv, false).is_err());
     }
 
