@@ -29,7 +29,7 @@ pub enum EngineError {
     /// An item to add has nothing to match on.
     #[error("nothing to match on: {0}")]
     Empty(String),
-    /// The engine was opened read-only ([`Engine::open_read_only`]): it cannot record.
+    /// The engine was opened read-only ([`Engine::open_read_only`](super::Engine::open_read_only)): it cannot record.
     #[error("the database was opened read-only; this command cannot change it")]
     ReadOnly,
     /// A media path is not a regular file (a directory, device, FIFO or socket), or is larger

@@ -20,7 +20,7 @@ impl Engine {
     /// ```
     ///
     /// # Errors
-    /// [`EngineError::Io`] when a media path cannot be read.
+    /// [`EngineError::Io`](super::EngineError::Io) when a media path cannot be read.
     pub fn check(&self, referral: &Referral) -> crate::Result<Verdict> {
         let fp = self.fingerprint(referral)?;
         Ok(self.check_fingerprint(fp))
