@@ -719,6 +719,7 @@ fn pair_match_gives_the_engines_tier_on_copies_edits_and_different_pictures() {
     });
     uploads.push(jpeg(&flat, 90));
     uploads.push(jpeg(&flat, 60));
+    let mut beyond_strict = 0;
     for rule in [
         MatchRule::default(),
         MatchRule::plain_pdq(),
