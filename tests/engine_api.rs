@@ -724,6 +724,12 @@ fn pair_match_gives_the_engines_tier_on_copies_edits_and_different_pictures() {
         MatchRule::default(),
         MatchRule::plain_pdq(),
         MatchRule::harness(),
+        // Without the content check, crops of a referral reach the loose and confirmed tiers.
+        MatchRule {
+            content: None,
+            low_quality: None,
+            ..MatchRule::default()
+        },
     ] {
         let tiers = assert_pair_match_agrees(&rule, &uploads);
         eprintln!("{tiers:?}");
