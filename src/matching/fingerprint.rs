@@ -216,18 +216,22 @@ pub fn closest_distance<'a>(queries: &[Pdq], stored: impl Iterator<Item = &'a Pd
 /// ```
 /// use referral_dedup::engine::{Engine, EngineConfig, Referral};
 /// use referral_dedup::hashes::HashKind;
-/// use referral_dedup::matching::{pair_match, MatchRule};
+/// use referral_dedup::matching::{pair_match, MatchRule, MatchTier};
 /// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x / 20 + y / 15) * 40 % 256) as u8]));
 /// let png = |i: &image::RgbImage| { let mut b = Vec::new(); i.write_to(&mut std::io::Cursor::new(&mut b), image::ImageFormat::Png).unwrap(); b };
 /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
-/// let fp = |i| engine.fingerprint(&Referral::new("r").with_media_bytes(png(i))).unwrap();
+/// let fp = |i: &image::RgbImage| engine.fingerprint(&Referral::new("r").with_media_bytes(png(i))).unwrap();
 /// let (a, b) = (fp(&img), fp(&image::imageops::flip_horizontal(&img)));
-/// let tier = pair_match(a.media.as_ref().unwrap(), b.media.as_ref().unwrap(), &MatchRule::default());
-/// assert!(tier.is_some(), "quality {:?}", a.media.as_ref().unwrap().pdq_quality);
+/// let media = |f: &referral_dedup::engine::Fingerprint| f.media.clone().unwrap();
+/// let tier = pair_match(&media(&a), &media(&b), &MatchRule::default());
 /// // The engine, holding only `b`, gives `a` the same tier.
 /// engine.record_fingerprint(&Referral::new("b"), &b).unwrap();
 /// let by_engine = engine.matches(&a).into_iter().find(|m| m.kind == HashKind::Pdq);
 /// assert_eq!(tier, by_engine.and_then(|m| m.tier));
+/// // A copy matches at the strict tier; plain PDQ does not look up mirrors.
+/// let copy = fp(&img);
+/// assert_eq!(pair_match(&media(&copy), &media(&a), &MatchRule::default()), Some(MatchTier::Strict));
+/// assert_eq!(pair_match(&media(&a), &media(&b), &MatchRule::plain_pdq()), None);
 /// ```
 pub fn pair_match(
     a: &MediaFingerprint,
