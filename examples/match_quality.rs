@@ -862,7 +862,7 @@ fn main() {
     } else {
         RobustOptions::default()
     };
-    let report = run(&cfg, &MatchRule::default(), &opts);
+    let report = run(&cfg, &MatchRule::harness(), &opts);
     print_table(&report);
     let text = serde_json::to_string_pretty(&report).expect("report serialises");
     println!("{text}");

@@ -32,6 +32,7 @@ pub mod engine;
 pub mod entry;
 pub mod error;
 pub mod hashes;
+pub mod hashlist;
 pub mod index;
 pub mod matching;
 pub mod media;

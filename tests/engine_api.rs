@@ -626,3 +626,118 @@ fn known_file_added_with_its_name() {
         .add_known_file(&dir.path().join("missing.jpg"), None, None)
         .is_err());
 }
+
+/// The PDQ tier an engine with `rule` gives `a` when `b` is its only entry.
+fn engine_tier(
+    rule: &MatchRule,
+    a: &referral_dedup::engine::Fingerprint,
+    b: &referral_dedup::engine::Fingerprint,
+) -> Option<MatchTier> {
+    let config = EngineConfig {
+        rule: rule.clone(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::in_memory(config).unwrap();
+    engine.record_fingerprint(&Referral::new("b"), b).unwrap();
+    let pdq = engine
+        .matches(a)
+        .into_iter()
+        .find(|m| m.kind == HashKind::Pdq);
+    pdq.and_then(|m| m.tier)
+}
+
+/// Checks `matching::pair_match` against the engine on every ordered pair of `uploads`, under
+/// `rule`; returns how many pairs each tier (or no match) got.
+pub(crate) fn assert_pair_match_agrees(
+    rule: &MatchRule,
+    uploads: &[Vec<u8>],
+) -> std::collections::BTreeMap<String, usize> {
+    let config = EngineConfig {
+        rule: rule.clone(),
+        ..EngineConfig::default()
+    };
+    let hasher = Engine::in_memory(config).unwrap();
+    let fps: Vec<_> = uploads
+        .iter()
+        .map(|bytes| {
+            hasher
+                .fingerprint(&Referral::new("x").with_media_bytes(bytes.clone()))
+                .unwrap()
+        })
+        .collect();
+    let mut tiers = std::collections::BTreeMap::new();
+    for (i, a) in fps.iter().enumerate() {
+        for (j, b) in fps.iter().enumerate() {
+            let pure = referral_dedup::engine::pair_match(a, b, rule);
+            assert_eq!(pure, engine_tier(rule, a, b), "pair ({i}, {j})");
+            *tiers.entry(format!("{pure:?}")).or_insert(0) += 1;
+        }
+    }
+    tiers
+}
+
+#[test]
+fn pair_match_gives_the_engines_tier_on_copies_edits_and_different_pictures() {
+    let mut uploads = Vec::new();
+    for seed in [3, 4, 5] {
+        let img = picture(seed);
+        let (w, h) = img.dimensions();
+        let mut framed = RgbImage::from_pixel(w + 40, h + 40, Rgb([0, 0, 0]));
+        imageops::replace(&mut framed, &img, 20, 20);
+        let brighter = RgbImage::from_fn(w, h, |x, y| {
+            Rgb(img.get_pixel(x, y).0.map(|c| c.saturating_add(40)))
+        });
+        let mut marked = img.clone();
+        for y in 10..60 {
+            for x in 10..90 {
+                marked.put_pixel(x, y, Rgb([255, 255, 255]));
+            }
+        }
+        for edited in [
+            img.clone(),
+            imageops::flip_horizontal(&img),
+            imageops::crop_imm(&img, 16, 12, w - 32, h - 24).to_image(),
+            imageops::crop_imm(&img, 0, 0, w - 50, h - 30).to_image(),
+            imageops::crop_imm(&img, 40, 20, w - 60, h - 40).to_image(),
+            framed,
+            brighter,
+            imageops::blur(&img, 2.5),
+            marked,
+        ] {
+            uploads.push(jpeg(&edited, 80));
+        }
+        uploads.push(jpeg(&img, 20));
+    }
+    // A low-detail picture (quality under the floor) and its copy.
+    let flat = RgbImage::from_fn(200, 150, |x, y| {
+        let on = (40..160).contains(&x) && (60..90).contains(&y) && (x / 6 + y / 5) % 3 == 0;
+        if on {
+            Rgb([20, 20, 20])
+        } else {
+            Rgb([230, 230, 230])
+        }
+    });
+    uploads.push(jpeg(&flat, 90));
+    uploads.push(jpeg(&flat, 60));
+    let mut seen = std::collections::BTreeSet::new();
+    for rule in [
+        MatchRule::default(),
+        MatchRule::plain_pdq(),
+        MatchRule::harness(),
+        // Without the content check, crops of a referral reach the loose and confirmed tiers.
+        MatchRule {
+            content: None,
+            low_quality: None,
+            ..MatchRule::default()
+        },
+    ] {
+        let tiers = assert_pair_match_agrees(&rule, &uploads);
+        eprintln!("{tiers:?}");
+        assert!(tiers.contains_key("None") && tiers.contains_key("Some(Strict)"));
+        seen.extend(tiers.into_keys());
+    }
+    for tier in ["Loose", "Confirmed", "LowQuality"] {
+        let tier = format!("Some({tier})");
+        assert!(seen.contains(&tier), "no pair reached {tier}: {seen:?}");
+    }
+}

@@ -147,7 +147,7 @@ fn dihedral_copies_match_only_with_the_dihedral_rule() {
             ("flip", imageops::flip_vertical(&img)),
         ] {
             let q = query(&copy);
-            let m = MatchRule::default().decide(&q, &stored);
+            let m = MatchRule::harness().decide(&q, &stored);
             assert!(m.is_some(), "{name} seed {seed}: no match");
             strict += usize::from(m.is_some_and(|m| m.tier == MatchTier::Strict));
             total += 1;
@@ -168,7 +168,7 @@ fn framed_copies_match_through_the_trimmed_hash() {
         let q = query(&framed(&img, 40, 40, 40, 40, [0, 0, 0]));
         assert!(q.trimmed.is_some(), "seed {seed}: no border found");
         assert!(
-            MatchRule::default().decide(&q, &stored).is_some(),
+            MatchRule::harness().decide(&q, &stored).is_some(),
             "seed {seed}"
         );
     }
@@ -181,7 +181,7 @@ fn different_pictures_do_not_match() {
         let q = query(&picture(s));
         for k in &stored {
             assert!(
-                MatchRule::default().decide(&q, k).is_none(),
+                MatchRule::harness().decide(&q, k).is_none(),
                 "scene {s} matched a different scene"
             );
         }
@@ -192,7 +192,7 @@ fn different_pictures_do_not_match() {
 fn quick_harness_run_improves_recall_without_false_matches() {
     let report = match_quality::run(
         &match_quality::Config::quick(),
-        &MatchRule::default(),
+        &MatchRule::harness(),
         &RobustOptions::default(),
     );
     let recall = |m: &str| report.overall_recall[m];
@@ -252,7 +252,7 @@ fn frame_box_cuts_letterbox_bars_carrying_a_caption_and_logo() {
     );
     // And the copy matches its original through the framed hash.
     let q = QueryHashes::compute(&copy, &RobustOptions::default()).expect("hashable");
-    assert!(MatchRule::default().decide(&q, &known(&img)).is_some());
+    assert!(MatchRule::harness().decide(&q, &known(&img)).is_some());
 }
 
 #[test]
@@ -278,5 +278,5 @@ fn frame_box_strips_nested_frames_like_the_originals_own() {
         2,
     );
     let q = QueryHashes::compute(&copy, &RobustOptions::default()).expect("hashable");
-    assert!(MatchRule::default().decide(&q, &known(&img)).is_some());
+    assert!(MatchRule::harness().decide(&q, &known(&img)).is_some());
 }

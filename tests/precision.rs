@@ -282,3 +282,22 @@ fn grid_dihedral_variants_follow_pdq_order() {
         assert_eq!(moved_grid, grid.dihedral(d), "grid variant {d}");
     }
 }
+
+#[test]
+fn pair_match_gives_the_engines_tier_on_shared_frames_and_low_quality_pictures() {
+    let pics = scenes(6, 31);
+    let mut uploads: Vec<Vec<u8>> = Vec::new();
+    for kind in [Kind::Page, Kind::Meme, Kind::LowDetail] {
+        let refs = kind_backlog(kind, Split::Tune, &pics, 2);
+        uploads.extend(refs.into_iter().take(8).map(|g| g.bytes));
+    }
+    uploads.extend(
+        precision::low_quality_backlog(2, 2, 0x7e57)
+            .into_iter()
+            .take(8)
+            .map(|g| g.bytes),
+    );
+    let tiers = crate::engine_api::assert_pair_match_agrees(&MatchRule::default(), &uploads);
+    eprintln!("{tiers:?}");
+    assert!(tiers.len() >= 3, "too few tiers exercised: {tiers:?}");
+}

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
-use crate::matching::{QueryRegion, StoredRegion};
-use crate::media::{Digests, MediaHashes};
+pub use crate::matching::MediaFingerprint;
 use crate::url::UrlKey;
 
 /// One referral: a URL, media, or both.
@@ -81,122 +79,6 @@ pub enum MediaInput {
     Path(PathBuf),
 }
 
-/// The hashes of one piece of media, as the engine matches them.
-///
-/// Media that is not a decodable picture still has its digests; its perceptual fields are
-/// `None`.
-///
-/// ```
-/// use referral_dedup::engine::MediaFingerprint;
-/// let m = MediaFingerprint::from_digests(&referral_dedup::media::digest_bytes(b"not an image"), 12);
-/// assert!(m.pdq.is_none());
-/// assert_eq!(m.bytes, 12);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MediaFingerprint {
-    /// Size of the media in bytes.
-    pub bytes: u64,
-    /// Picture width (decoded pictures only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Picture height (decoded pictures only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    /// BLAKE3 of the bytes.
-    pub blake3: Blake3,
-    /// SHA-256 of the bytes.
-    pub sha256: Sha256,
-    /// MD5 of the bytes.
-    pub md5: Md5,
-    /// PDQ hash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pdq: Option<Pdq>,
-    /// PDQ quality (0..=100).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pdq_quality: Option<u8>,
-    /// dHash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dhash: Option<Hash64>,
-    /// pHash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phash: Option<Hash64>,
-    /// PDQ hashes of the 7 non-identity dihedral variants, when computed.
-    #[serde(skip)]
-    pub pdq_variants: Vec<Pdq>,
-    /// Extra PDQ hashes of the same media (trimmed box, crops, small rotations; see
-    /// [`crate::matching::KnownHashes`]), stored with the entry and looked up like `pdq`.
-    #[serde(skip)]
-    pub extra_pdq: Vec<Pdq>,
-    /// Query-only PDQ hashes: the 8 dihedral variants (identity first) of the content box
-    /// inside detected borders, then the 8 of the box inside a uniform frame, when found
-    /// (not stored).
-    #[serde(skip)]
-    pub query_pdq: Vec<Pdq>,
-    /// Query-only `(dHash, pHash)` of those boxes, second opinions for the confirmed tier
-    /// (not stored).
-    #[serde(skip)]
-    pub query_second: Vec<(Hash64, Hash64)>,
-    /// Query-only regions for the content check (whole picture and boxes, each with its 8
-    /// dihedral codes and its luma grid; [`crate::matching::content`]).
-    #[serde(skip)]
-    pub query_regions: Vec<QueryRegion>,
-    /// Every stored code with the luma grid of the picture it was computed from (kept by
-    /// the engine beside the entry for the content check).
-    #[serde(skip)]
-    pub stored_regions: Vec<StoredRegion>,
-}
-
-impl MediaFingerprint {
-    /// The fingerprint of a decoded picture.
-    pub fn from_hashes(h: &MediaHashes) -> MediaFingerprint {
-        let pdq_variants = h
-            .pdq_dihedral
-            .as_ref()
-            .map(|v| v.iter().copied().filter(|p| *p != h.pdq.hash).collect())
-            .unwrap_or_default();
-        MediaFingerprint {
-            bytes: h.bytes,
-            width: Some(h.width),
-            height: Some(h.height),
-            blake3: h.blake3,
-            sha256: h.sha256,
-            md5: h.md5,
-            pdq: Some(h.pdq.hash),
-            pdq_quality: Some(h.pdq.quality),
-            dhash: Some(h.dhash),
-            phash: Some(h.phash),
-            pdq_variants,
-            extra_pdq: Vec::new(),
-            query_pdq: Vec::new(),
-            query_second: Vec::new(),
-            query_regions: Vec::new(),
-            stored_regions: Vec::new(),
-        }
-    }
-
-    /// The fingerprint of media that is not a decodable picture: digests only.
-    pub fn from_digests(d: &Digests, bytes: u64) -> MediaFingerprint {
-        MediaFingerprint {
-            bytes,
-            width: None,
-            height: None,
-            blake3: d.blake3,
-            sha256: d.sha256,
-            md5: d.md5,
-            pdq: None,
-            pdq_quality: None,
-            dhash: None,
-            phash: None,
-            pdq_variants: Vec::new(),
-            extra_pdq: Vec::new(),
-            query_pdq: Vec::new(),
-            query_second: Vec::new(),
-            query_regions: Vec::new(),
-            stored_regions: Vec::new(),
-        }
-    }
-}
-
 /// Everything the engine matches for one referral: its URL key and its media hashes. Computing
 /// it is the expensive, pure part of a check (no index access), so batch jobs compute
 /// fingerprints in parallel and match them in order.
@@ -221,4 +103,23 @@ pub struct Fingerprint {
     /// Why the media could not be decoded as a picture (its digests are still used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_error: Option<String>,
+}
+
+/// The perceptual tier `rule` gives referral `a` against an earlier referral `b`, from their
+/// fingerprints alone: [`crate::matching::pair_match`] on their media (`None` when either has
+/// none). The same tier [`Engine::matches`](super::Engine::matches) reports for `a` when `b`
+/// (fingerprinted by an engine with this rule) is its only entry.
+///
+/// ```
+/// use referral_dedup::engine::{pair_match, Engine, EngineConfig, MatchRule, Referral};
+/// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+/// let url_only = engine.fingerprint(&Referral::new("r").with_url("https://t.me/c/1")).unwrap();
+/// assert_eq!(pair_match(&url_only, &url_only, &MatchRule::default()), None);
+/// ```
+pub fn pair_match(
+    a: &Fingerprint,
+    b: &Fingerprint,
+    rule: &crate::matching::MatchRule,
+) -> Option<crate::matching::MatchTier> {
+    crate::matching::pair_match(a.media.as_ref()?, b.media.as_ref()?, rule)
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::hashes::{EntryId, HashKind};
+pub use crate::matching::Confirmation;
 use crate::matching::MatchTier;
 use crate::store::EntrySource;
 
@@ -23,22 +24,6 @@ pub enum VerdictKind {
     Duplicate,
     /// It matches known-removed content (takes precedence over `Duplicate`).
     Known,
-}
-
-/// A second hash that confirmed a loose PDQ hit.
-///
-/// ```
-/// use referral_dedup::engine::Confirmation;
-/// use referral_dedup::hashes::HashKind;
-/// let c = Confirmation { kind: HashKind::Dhash, distance: 3 };
-/// assert_eq!(c.distance, 3);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Confirmation {
-    /// The confirming hash kind.
-    pub kind: HashKind,
-    /// Its Hamming distance.
-    pub distance: u32,
 }
 
 /// One piece of evidence: an entry the referral matched, and how.

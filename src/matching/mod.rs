@@ -3,15 +3,17 @@
 //! Built on the media layer's reference-compatible PDQ ([`crate::media::pdq_dihedral_from_luma`]).
 //! A known item stores more than its plain PDQ ([`KnownHashes`]: trimmed content box, crops,
 //! small rotations, dHash/pHash); a query looks up all eight dihedral variants of itself and of
-//! its trimmed box ([`QueryHashes`]); [`MatchRule`] decides in three tiers (PDQ <= 31; <= 52 at
-//! quality >= 50; <= 80 confirmed by dHash and pHash). [`MatchRule::reference`] is plain
-//! reference matching. Thresholds and their measured effect: `BENCHMARKS.md` (match quality), produced
-//! by `examples/match_quality.rs`.
+//! its trimmed box ([`QueryHashes`]). The one [`MatchRule`] decides in tiers (PDQ <= 31; <= 52;
+//! <= 80 confirmed by dHash and pHash; at quality >= 50, and under it the low-quality rule)
+//! through one function, [`MatchRule::decide_pair`]; [`MatchRule::reference`] is plain
+//! reference matching. Thresholds and their measured effect: `BENCHMARKS.md` (match quality),
+//! produced by `examples/match_quality.rs`.
 //!
 //! Like `media`, this module is a pure function of its input; it knows nothing of the index. To
 //! use it with `index::HammingIndex`, insert every [`KnownHashes::codes`] entry under
 //! the item's id, search with every [`QueryHashes::codes`] entry at
-//! [`MatchRule::search_radius`], and let [`MatchRule::decide`] rule on each candidate.
+//! [`MatchRule::search_radius`], and let [`MatchRule::decide`] rule on each candidate; or
+//! compare two fingerprints directly with [`pair_match`].
 //!
 //! ```
 //! use image::{imageops, DynamicImage, RgbImage};
@@ -23,7 +25,7 @@
 //! let known = KnownHashes::compute(&DynamicImage::ImageRgb8(picture.clone()), &opts).unwrap();
 //! let mirrored = DynamicImage::ImageRgb8(imageops::flip_horizontal(&picture));
 //! let query = QueryHashes::compute(&mirrored, &opts).unwrap();
-//! assert!(MatchRule::default().decide(&query, &known).is_some());
+//! assert!(MatchRule::harness().decide(&query, &known).is_some());
 //! assert!(MatchRule::reference().decide(&query, &known).is_none());
 //! ```
 
@@ -83,5 +85,10 @@ pub use content::{ContentCheck, ContentMatch, LumaGrid, QueryRegion, StoredRegio
 
 pub use robust::{regions, KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
 pub use trim::{frame_box, trim_box, TrimBox, TrimOptions};
+pub mod fingerprint;
 pub mod rule;
-pub use rule::{MatchEvidence, MatchRule, MatchTier};
+pub use fingerprint::{closest_distance, pair_match, MediaFingerprint};
+pub use rule::{
+    ConfirmRule, Confirmation, LowQualityRule, MatchEvidence, MatchRule, MatchTier, PairDecision,
+    PairFacts, PairRegions, SecondDistances,
+};

@@ -1,67 +1,184 @@
-//! The decision rule: when do a query's hashes and a known item's hashes mean the same picture.
+//! The match rule: one [`MatchRule`] (thresholds, quality floor, variants, confirmation,
+//! content check, low-quality rule) and one decision, [`MatchRule::decide_pair`], from what is
+//! known about a pair (PDQ distance, qualities, second-hash distances, luma grids) to a tier.
 //!
-//! Three tiers, thresholds chosen on the match-quality harness (`BENCHMARKS.md` (match quality)):
+//! Every caller rules through `decide_pair`: the engine (after its index lookups found the
+//! candidates), [`MatchRule::decide`] (hashes of a query and a known item, the match-quality
+//! harness) and [`super::pair_match`] (two fingerprints, no index). Thresholds and their
+//! measured effect: `BENCHMARKS.md` (match quality, precision on shared frames).
 //!
-//! 1. **Strict**: some query code (whole image or trimmed box, any of the 8 dihedral variants)
-//!    is within [`MatchRule::radius`] (31, Meta's threshold) of some stored code (whole image,
-//!    trimmed box, crops, small rotations). No quality condition, as in the reference tools
-//!    (the engine, which stores every referral, asks for quality >= 50 on every tier).
-//! 2. **Loose**: within [`MatchRule::loose_radius`] (52) when both PDQ qualities reach
-//!    [`MatchRule::min_quality`] (50). On the harness no distractor of quality >= 50 came
-//!    closer than 80 bits to any stored code, and on the generated 100,000-referral backlog
-//!    the closest different items came at 66 bits.
-//! 3. **Confirmed**: within [`MatchRule::confirm_radius`] (80), both qualities >= 50, *and*
-//!    the dHash *and* the pHash of the whole query (or of one of its boxes) within
-//!    [`MatchRule::confirm_hash64`] (16 of 64 bits) of the stored item's
-//!    ([`MatchRule::confirm_both`]; with either one alone, unrelated generated pictures with
-//!    a pHash 12-16 or a dHash 14-16 bits apart merged in the sample backlog).
-//!    This catches crops and watermarks that move PDQ a long way but leave the coarse
-//!    64-bit hashes close; neither 64-bit hash is trusted alone (dHash alone falsely matched
-//!    78 of 5,000 distractors at 10 bits).
+//! The tiers, in the order they are tried:
+//!
+//! 1. **Strict**: some query code (whole picture or a box, any of the 8 dihedral variants)
+//!    within [`MatchRule::pdq_threshold`] (31, Meta's threshold) of some stored code.
+//! 2. **Loose**: within [`MatchRule::loose_threshold`] (52). On the harness no distractor of
+//!    quality >= 50 came closer than 80 bits to any stored code.
+//! 3. **Confirmed**: within [`ConfirmRule::pdq_threshold`] (80) when the dHash *and* the pHash
+//!    of the query (or of one of its boxes) are within 16 of 64 bits of the stored picture's
+//!    (either one alone merged unrelated generated pictures).
+//! 4. **Low quality**: under the quality floor, through an alignment whose content agrees
+//!    within 24 bits, with dHash and pHash within 10 ([`LowQualityRule`]).
+//!
+//! Strict, loose and confirmed need both PDQ qualities at [`MatchRule::quality_floor`] (50);
+//! with [`MatchRule::floor_on_strict`] off (Meta's reference tools, [`MatchRule::harness`]) a
+//! strict-tier distance matches at any quality. Beyond the strict tier, between two
+//! referrals that both carry luma grids, the distance is that of an alignment whose content
+//! agrees ([`MatchRule::content`]).
 
-use super::{KnownHashes, QueryHashes};
+use serde::Serialize;
 
-/// Match decision thresholds.
+use super::{ContentCheck, KnownHashes, QueryHashes, QueryRegion, StoredRegion};
+use crate::hashes::HashKind;
+
+/// When perceptual hashes decide a match (URL keys and exact digests match when equal).
+///
+/// The default is the rule measured by the match-quality and precision harnesses
+/// (`examples/match_quality.rs`, `examples/precision.rs`; figures in `BENCHMARKS.md`):
+///
+/// 1. The strict, loose and confirmed tiers need both hashes to reach
+///    [`quality_floor`](Self::quality_floor) (50); below it only the low-quality rule (6.)
+///    applies. A known item whose list gave no quality is trusted as the list provider vetted it.
+/// 2. **Strict**: some query code within [`pdq_threshold`](Self::pdq_threshold) (31 bits,
+///    Meta's recommended value) of some stored code.
+/// 3. **Loose**: within [`loose_threshold`](Self::loose_threshold) (52).
+/// 4. **Confirmed**: within [`ConfirmRule::pdq_threshold`] (80) when the dHash and the pHash
+///    of the query (or of one of its boxes) are both within 16 of 64 bits of the entry's.
+/// 5. Query codes: the plain PDQ, its 7 other [`dihedral`](Self::dihedral) variants (mirrors,
+///    right-angle rotations) and, with [`variants`](Self::variants), the 8 of each box found
+///    inside borders, letterbox bars or a frame. Stored codes: the plain PDQ and, with
+///    `variants`, those boxes; known content added from media also stores crops keeping 95%
+///    and 90% of each side and +-3 degree rotations ([`crate::matching::KnownHashes`]).
+///    Referrals store only their boxes, which keeps batch dedup within about 2.5x of plain PDQ
+///    (storing and looking up every crop made it 9x slower), so a crop of an earlier
+///    *referral* is caught by the loose and confirmed tiers only.
+/// 6. Content over frame ([`content`](Self::content)): against an earlier *referral* whose
+///    picture was hashed with its luma grids (not entries replayed from disk), a distance
+///    beyond the strict tier counts only as the distance of an alignment whose content agrees
+///    ([`crate::matching::ContentCheck`]); known content keeps the plain tiers. Pictures under
+///    the quality floor match only that way, within 24 bits, with dHash and pHash within 10
+///    ([`low_quality`](Self::low_quality)).
+/// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
+///    [`phash_alone`](Self::phash_alone) are `None`): measured on unrelated pictures they give
+///    false matches at any useful radius.
+///
+/// [`MatchRule::plain_pdq`] is plain reference matching at the floor (the CLI's
+/// `--plain-pdq`), [`MatchRule::reference`] the same without a floor (the harness's baseline),
+/// [`MatchRule::harness`] the default with the strict tier at any quality (the harness's
+/// "improved" figures).
 ///
 /// ```
 /// use referral_dedup::matching::MatchRule;
-/// let r = MatchRule::default();
-/// assert_eq!((r.radius, r.loose_radius, r.confirm_radius), (31, Some(52), Some(80)));
+/// let rule = MatchRule::default();
+/// assert_eq!((rule.pdq_threshold, rule.loose_threshold, rule.quality_floor), (31, Some(52), 50));
+/// assert!(rule.dihedral && rule.variants && rule.dhash_alone.is_none() && rule.floor_on_strict);
+/// assert_eq!(rule.confirm.unwrap().pdq_threshold, 80);
+/// let plain = MatchRule::plain_pdq();
+/// assert!(!plain.dihedral && !plain.variants && plain.confirm.is_none() && plain.loose_threshold.is_none());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MatchRule {
-    /// Largest PDQ distance between any query code and any stored code that matches alone.
-    pub radius: u32,
-    /// Larger PDQ distance that matches when both qualities reach `min_quality`.
-    pub loose_radius: Option<u32>,
-    /// Still larger PDQ distance that matches when, in addition, dHash and pHash agree.
-    pub confirm_radius: Option<u32>,
-    /// dHash/pHash distance (of 64 bits) that confirms a `confirm_radius` hit.
-    pub confirm_hash64: u32,
-    /// The confirmation needs dHash *and* pHash within `confirm_hash64` (of the same picture
-    /// or box), not either one.
-    pub confirm_both: bool,
-    /// Quality floor for the loose and confirmed tiers.
-    pub min_quality: u8,
-    /// Compare the query's seven rotated/mirrored variants too.
+    /// Largest PDQ Hamming distance that matches on its own (0..=256).
+    pub pdq_threshold: u32,
+    /// A larger PDQ distance (0..=256) that also matches (both qualities at the floor).
+    pub loose_threshold: Option<u32>,
+    /// Smallest PDQ quality (0..=100) for a PDQ hash to match.
+    pub quality_floor: u8,
+    /// The quality floor applies to the strict tier too (the default). `false`: a strict-tier
+    /// distance matches at any quality, as in Meta's reference tools and the match-quality
+    /// harness; the floor then guards the loose and confirmed tiers only.
+    pub floor_on_strict: bool,
+    /// Also match the query's 8 dihedral variants (mirrors and right-angle rotations).
     pub dihedral: bool,
-    /// Use the trimmed query hash and the stored extra variants.
-    pub extras: bool,
+    /// Trim borders and letterbox bars from queries, and store trimmed, cropped and slightly
+    /// rotated variants of every entry with media.
+    pub variants: bool,
+    /// A still looser PDQ bound that counts when a second hash agrees.
+    pub confirm: Option<ConfirmRule>,
+    /// dHash radius at which dHash alone decides (`None`: never).
+    pub dhash_alone: Option<u32>,
+    /// pHash radius at which pHash alone decides (`None`: never).
+    pub phash_alone: Option<u32>,
+    /// Content over frame: a PDQ match between two pictures that both carry luma grids
+    /// counts only through an alignment whose content agrees ([`crate::matching::content`]).
+    /// `None`: PDQ distances decide alone.
+    pub content: Option<ContentCheck>,
+    /// The perceptual rule for pictures under [`quality_floor`](Self::quality_floor)
+    /// (`None`: they match on keys and digests only).
+    pub low_quality: Option<LowQualityRule>,
 }
 
 impl Default for MatchRule {
     fn default() -> Self {
         MatchRule {
-            radius: 31,
-            loose_radius: Some(52),
-            confirm_radius: Some(80),
-            confirm_hash64: 16,
-            confirm_both: true,
-            min_quality: 50,
+            pdq_threshold: 31,
+            loose_threshold: Some(52),
+            quality_floor: 50,
+            floor_on_strict: true,
             dihedral: true,
-            extras: true,
+            variants: true,
+            confirm: Some(ConfirmRule {
+                pdq_threshold: 80,
+                dhash_threshold: Some(16),
+                phash_threshold: Some(16),
+                allow_low_quality: false,
+                require_both: true,
+            }),
+            dhash_alone: None,
+            phash_alone: None,
+            content: Some(ContentCheck::default()),
+            low_quality: Some(LowQualityRule::default()),
         }
     }
+}
+
+/// How pictures whose PDQ quality is under the floor (text on a flat colour, dark or blurred
+/// pictures) match: a tight PDQ distance through an alignment whose content agrees
+/// ([`MatchRule::content`], required), confirmed by the dHash *and* the pHash of the whole
+/// pictures. Without luma grids on both sides (hash-list items) they do not match
+/// perceptually.
+///
+/// ```
+/// use referral_dedup::matching::LowQualityRule;
+/// let r = LowQualityRule::default();
+/// assert!(r.pdq_threshold <= 31 && r.hash64_threshold <= 16);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowQualityRule {
+    /// Largest PDQ distance.
+    pub pdq_threshold: u32,
+    /// Largest dHash and pHash distance (of 64 bits), both required.
+    pub hash64_threshold: u32,
+}
+
+impl Default for LowQualityRule {
+    fn default() -> Self {
+        LowQualityRule {
+            pdq_threshold: 24,
+            hash64_threshold: 10,
+        }
+    }
+}
+
+/// PDQ within a looser bound, confirmed by dHash or pHash (or both, with `require_both`).
+///
+/// ```
+/// use referral_dedup::matching::ConfirmRule;
+/// let c = ConfirmRule { pdq_threshold: 60, dhash_threshold: Some(8), phash_threshold: None, allow_low_quality: false, require_both: false };
+/// assert!(c.dhash_threshold.is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmRule {
+    /// Largest PDQ distance considered.
+    pub pdq_threshold: u32,
+    /// dHash radius that confirms (both sides must have a dHash).
+    pub dhash_threshold: Option<u32>,
+    /// pHash radius that confirms (both sides must have a pHash).
+    pub phash_threshold: Option<u32>,
+    /// Let a confirmed hit count even when a PDQ quality is below the floor.
+    pub allow_low_quality: bool,
+    /// Ask for dHash *and* pHash within their radii (of the same picture or box) instead of
+    /// either one.
+    pub require_both: bool,
 }
 
 /// Which tier of the rule accepted a pair.
@@ -71,18 +188,110 @@ impl Default for MatchRule {
 /// assert_ne!(MatchTier::Strict, MatchTier::Confirmed);
 /// assert_eq!(serde_json::to_string(&MatchTier::Loose).unwrap(), "\"loose\"");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchTier {
-    /// PDQ within `radius`.
+    /// PDQ within `pdq_threshold`.
     Strict,
-    /// PDQ within `loose_radius`, both qualities high.
+    /// PDQ within `loose_threshold`, both qualities high.
     Loose,
-    /// PDQ within `confirm_radius`, qualities high, dHash and pHash close.
+    /// PDQ within the confirm bound, qualities high, dHash and pHash close.
     Confirmed,
     /// A picture under the quality floor: a tight PDQ distance through an alignment whose
-    /// content agrees, dHash and pHash close (the engine's `MatchRule::low_quality`).
+    /// content agrees, dHash and pHash close ([`MatchRule::low_quality`]).
     LowQuality,
+}
+
+/// A second hash that confirmed a PDQ distance beyond the loose tier.
+///
+/// ```
+/// use referral_dedup::matching::Confirmation;
+/// use referral_dedup::hashes::HashKind;
+/// let c = Confirmation { kind: HashKind::Dhash, distance: 3 };
+/// assert_eq!(c.distance, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    /// The confirming hash kind.
+    pub kind: HashKind,
+    /// Its Hamming distance.
+    pub distance: u32,
+}
+
+/// dHash and pHash distances (of 64 bits) between one query picture (the whole picture or
+/// one of its boxes) and the stored whole picture; `None` where a side has no such hash.
+///
+/// ```
+/// use referral_dedup::matching::SecondDistances;
+/// let s = SecondDistances { dhash: Some(3), phash: None };
+/// assert_eq!(s.dhash, Some(3));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SecondDistances {
+    /// dHash distance.
+    pub dhash: Option<u32>,
+    /// pHash distance.
+    pub phash: Option<u32>,
+}
+
+/// The luma grids of both sides of a pair, for the content check.
+///
+/// ```
+/// use referral_dedup::matching::PairRegions;
+/// let r = PairRegions { query: &[], stored: &[], stored_is_known: false };
+/// assert!(r.query.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct PairRegions<'a> {
+    /// The query's regions (whole picture and boxes, with their dihedral codes).
+    pub query: &'a [QueryRegion],
+    /// Every stored code of the other side with the grid of its region.
+    pub stored: &'a [StoredRegion],
+    /// The stored side is known content (clean originals): its strict, loose and confirmed
+    /// tiers are decided on PDQ distances; only the low-quality rule checks its content.
+    pub stored_is_known: bool,
+}
+
+/// Everything the rule decides a pair on. The caller computes it: the engine for each
+/// candidate its indexes found, [`MatchRule::decide`] from hashes, [`super::pair_match`] from
+/// two fingerprints.
+///
+/// ```
+/// use referral_dedup::matching::{MatchRule, MatchTier, PairFacts};
+/// let facts = PairFacts { closest: Some(40), query_quality: Some(90), stored_quality: Some(80), ..PairFacts::default() };
+/// assert_eq!(MatchRule::default().decide_pair(&facts).unwrap().tier, MatchTier::Loose);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PairFacts<'a> {
+    /// The smallest PDQ distance between a query code the rule looks up
+    /// ([`super::MediaFingerprint::lookup_codes`]) and a stored code; `None` without PDQ.
+    pub closest: Option<u32>,
+    /// The query's PDQ quality (`None`: unknown, counts as under the floor).
+    pub query_quality: Option<u8>,
+    /// The stored side's PDQ quality (`None`: a list item without one, trusted).
+    pub stored_quality: Option<u8>,
+    /// Second-hash distances: the query's whole picture first, then its boxes.
+    pub seconds: &'a [SecondDistances],
+    /// Luma grids of both sides, when both have them.
+    pub regions: Option<PairRegions<'a>>,
+}
+
+/// The rule's answer for a pair: the tier, the distance it rests on and, for the confirmed
+/// tier, the confirming hash.
+///
+/// ```
+/// use referral_dedup::matching::{MatchRule, PairFacts};
+/// let facts = PairFacts { closest: Some(3), query_quality: Some(90), stored_quality: None, ..PairFacts::default() };
+/// assert_eq!(MatchRule::default().decide_pair(&facts).unwrap().distance, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairDecision {
+    /// The tier that accepted the pair.
+    pub tier: MatchTier,
+    /// The PDQ distance it rests on (of an agreeing alignment where content was checked).
+    pub distance: u32,
+    /// The second hash that confirmed a confirmed-tier match.
+    pub confirmed_by: Option<Confirmation>,
 }
 
 /// Why a pair matched: the smallest distance, which codes produced it, and the tier.
@@ -105,26 +314,64 @@ pub struct MatchEvidence {
 }
 
 impl MatchRule {
-    /// Plain reference matching: the query's own PDQ against the stored PDQ, distance <= 31.
+    /// Plain reference PDQ matching: the query's own PDQ against stored plain PDQs, distance
+    /// <= 31, both qualities >= 50; no dihedral variants, trimming, stored variants or
+    /// confirmed tier (the CLI's `--plain-pdq`).
+    ///
+    /// ```
+    /// use referral_dedup::matching::MatchRule;
+    /// assert_eq!(MatchRule::plain_pdq().pdq_threshold, 31);
+    /// ```
+    pub fn plain_pdq() -> MatchRule {
+        MatchRule {
+            pdq_threshold: 31,
+            loose_threshold: None,
+            quality_floor: 50,
+            floor_on_strict: true,
+            dihedral: false,
+            variants: false,
+            confirm: None,
+            dhash_alone: None,
+            phash_alone: None,
+            content: None,
+            low_quality: None,
+        }
+    }
+
+    /// Plain reference matching without a quality floor: the query's own PDQ against the
+    /// stored PDQ, distance <= 31 (the match-quality harness's baseline).
     ///
     /// ```
     /// use referral_dedup::matching::MatchRule;
     /// assert!(!MatchRule::reference().dihedral);
+    /// assert_eq!(MatchRule::reference(), MatchRule { quality_floor: 0, ..MatchRule::plain_pdq() });
     /// ```
     pub fn reference() -> MatchRule {
         MatchRule {
-            radius: 31,
-            loose_radius: None,
-            confirm_radius: None,
-            confirm_hash64: 0,
-            confirm_both: false,
-            min_quality: 0,
-            dihedral: false,
-            extras: false,
+            quality_floor: 0,
+            ..MatchRule::plain_pdq()
         }
     }
 
-    /// The largest PDQ distance any tier can accept (the radius to search an index with).
+    /// The default rule with the strict tier at any quality ([`MatchRule::floor_on_strict`]
+    /// off), as the match-quality harness measures the "improved" method against known
+    /// content (the figures in `BENCHMARKS.md`).
+    ///
+    /// ```
+    /// use referral_dedup::matching::{MatchRule, MatchTier, PairFacts};
+    /// let blurred = PairFacts { closest: Some(20), query_quality: Some(30), stored_quality: Some(90), ..PairFacts::default() };
+    /// assert_eq!(MatchRule::harness().decide_pair(&blurred).unwrap().tier, MatchTier::Strict);
+    /// assert!(MatchRule::default().decide_pair(&blurred).is_none());
+    /// ```
+    pub fn harness() -> MatchRule {
+        MatchRule {
+            floor_on_strict: false,
+            ..MatchRule::default()
+        }
+    }
+
+    /// The largest PDQ distance any tier can accept (the radius to search a PDQ index with
+    /// when nothing else finds the confirmed tier's candidates).
     ///
     /// ```
     /// use referral_dedup::matching::MatchRule;
@@ -132,12 +379,127 @@ impl MatchRule {
     /// assert_eq!(MatchRule::reference().search_radius(), 31);
     /// ```
     pub fn search_radius(&self) -> u32 {
-        self.radius
-            .max(self.loose_radius.unwrap_or(0))
-            .max(self.confirm_radius.unwrap_or(0))
+        self.pdq_search_radius()
+            .max(self.confirm.as_ref().map_or(0, |c| c.pdq_threshold))
     }
 
-    /// The best-matching pair of codes if the rule accepts the pair of items.
+    /// The largest PDQ distance of the strict and loose tiers (and the bound of the
+    /// low-quality rule, which never exceeds it usefully): the engine searches its PDQ index
+    /// at this radius and finds the confirmed tier's candidates through dHash/pHash indexes
+    /// (a 64-bit radius of 16 finds far fewer candidates than a 256-bit radius of 80).
+    ///
+    /// ```
+    /// use referral_dedup::matching::MatchRule;
+    /// assert_eq!(MatchRule::default().pdq_search_radius(), 52);
+    /// assert_eq!(MatchRule::plain_pdq().pdq_search_radius(), 31);
+    /// ```
+    pub fn pdq_search_radius(&self) -> u32 {
+        self.pdq_threshold.max(self.loose_threshold.unwrap_or(0))
+    }
+
+    /// Whether both PDQ qualities reach the floor (an unknown query quality does not; an
+    /// unknown stored quality does: a list item the provider vetted).
+    fn quality_ok(&self, facts: &PairFacts) -> bool {
+        facts.query_quality.unwrap_or(0) >= self.quality_floor
+            && facts.stored_quality.is_none_or(|q| q >= self.quality_floor)
+    }
+
+    /// The tier of a pair, or `None` when the rule does not accept it. The one decision every
+    /// caller makes (see the module docs): strict or loose on the closest distance (within
+    /// [`MatchRule::pdq_search_radius`]) or the low-quality rule under the floor; failing
+    /// those, the confirmed tier.
+    ///
+    /// ```
+    /// use referral_dedup::matching::{MatchRule, MatchTier, PairFacts, SecondDistances};
+    /// let seconds = [SecondDistances { dhash: Some(9), phash: Some(12) }];
+    /// let facts = PairFacts { closest: Some(70), query_quality: Some(90), stored_quality: Some(90), seconds: &seconds, regions: None };
+    /// let d = MatchRule::default().decide_pair(&facts).unwrap();
+    /// assert_eq!((d.tier, d.distance, d.confirmed_by.unwrap().distance), (MatchTier::Confirmed, 70, 12));
+    /// assert!(MatchRule::default().decide_pair(&PairFacts { seconds: &[], ..facts }).is_none());
+    /// ```
+    pub fn decide_pair(&self, facts: &PairFacts) -> Option<PairDecision> {
+        let closest = facts.closest?;
+        let quality_ok = self.quality_ok(facts);
+        let decision = |tier, distance, confirmed_by| PairDecision {
+            tier,
+            distance,
+            confirmed_by,
+        };
+        if closest <= self.pdq_search_radius() {
+            let found = if quality_ok {
+                self.content_distance(facts, closest, self.pdq_search_radius())
+                    .and_then(|d| {
+                        if d <= self.pdq_threshold {
+                            Some(decision(MatchTier::Strict, d, None))
+                        } else if self.loose_threshold.is_some_and(|t| d <= t) {
+                            Some(decision(MatchTier::Loose, d, None))
+                        } else {
+                            None
+                        }
+                    })
+            } else if !self.floor_on_strict && closest <= self.pdq_threshold {
+                Some(decision(MatchTier::Strict, closest, None))
+            } else {
+                self.low_quality_distance(facts, closest)
+                    .map(|d| decision(MatchTier::LowQuality, d, None))
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        let confirm = self.confirm.as_ref()?;
+        if !(quality_ok || confirm.allow_low_quality) {
+            return None;
+        }
+        let confirmation = confirmation(confirm, facts.seconds)?;
+        let distance = self.content_distance(facts, closest, confirm.pdq_threshold)?;
+        Some(decision(MatchTier::Confirmed, distance, Some(confirmation)))
+    }
+
+    /// The PDQ distance, at most `bound`, of the closest alignment whose content agrees
+    /// ([`MatchRule::content`]) when both sides carry grids and the stored side is not known
+    /// content. Otherwise (and always for a strict-tier distance, which the frame alone never
+    /// reached on the harness) the plain distance `closest` when within the bound.
+    fn content_distance(&self, facts: &PairFacts, closest: u32, bound: u32) -> Option<u32> {
+        if closest <= self.pdq_threshold && closest <= bound {
+            return Some(closest);
+        }
+        match (&self.content, &facts.regions) {
+            (Some(check), Some(regions)) if !regions.stored_is_known => check
+                .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
+                .map(|m| m.distance),
+            _ => (closest <= bound).then_some(closest),
+        }
+    }
+
+    /// The distance of a low-quality match ([`MatchRule::low_quality`]): only when the
+    /// content check can run on both sides (whatever the stored side's source), through an
+    /// agreeing alignment within the tight bound, with the dHash and the pHash of the whole
+    /// pictures both close.
+    fn low_quality_distance(&self, facts: &PairFacts, closest: u32) -> Option<u32> {
+        let low = self.low_quality?;
+        let check = self.content?;
+        let regions = facts.regions?;
+        if closest > low.pdq_threshold {
+            return None;
+        }
+        let whole = facts.seconds.first()?;
+        let close = |d: Option<u32>| d.is_some_and(|d| d <= low.hash64_threshold);
+        if !(close(whole.dhash) && close(whole.phash)) {
+            return None;
+        }
+        check
+            .closest_agreeing(
+                regions.query,
+                regions.stored,
+                low.pdq_threshold,
+                self.dihedral,
+            )
+            .map(|m| m.distance)
+    }
+
+    /// The best-matching pair of codes if the rule accepts a query against a known item
+    /// (no luma grids: distances decide, as against known content in the engine).
     ///
     /// ```
     /// use referral_dedup::hashes::{Hash64, Pdq};
@@ -153,8 +515,8 @@ impl MatchRule {
     pub fn decide(&self, query: &QueryHashes, known: &KnownHashes) -> Option<MatchEvidence> {
         let qcodes = query.codes();
         let scodes = known.codes();
-        let q_used = |i: usize| (self.dihedral || i.is_multiple_of(8)) && (self.extras || i < 8);
-        let s_used = |j: usize| self.extras || j == 0;
+        let q_used = |i: usize| (self.dihedral || i.is_multiple_of(8)) && (self.variants || i < 8);
+        let s_used = |j: usize| self.variants || j == 0;
         let mut best: Option<(u32, usize, usize)> = None;
         for (i, q) in qcodes.iter().enumerate().filter(|(i, _)| q_used(*i)) {
             for (j, s) in scodes.iter().enumerate().filter(|(j, _)| s_used(*j)) {
@@ -165,43 +527,57 @@ impl MatchRule {
             }
         }
         let (distance, query_code, stored_code) = best?;
-        let evidence = |tier| {
-            Some(MatchEvidence {
-                distance,
-                query_code,
-                stored_code,
-                tier,
+        let seconds: Vec<SecondDistances> = std::iter::once(&query.second)
+            .chain(query.second_trimmed.as_ref())
+            .chain(query.second_framed.as_ref())
+            .map(|q| SecondDistances {
+                dhash: Some(q.dhash.distance(&known.second.dhash)),
+                phash: Some(q.phash.distance(&known.second.phash)),
             })
+            .collect();
+        let facts = PairFacts {
+            closest: Some(distance),
+            query_quality: Some(query.full.quality),
+            stored_quality: Some(known.quality),
+            seconds: &seconds,
+            regions: None,
         };
-        if distance <= self.radius {
-            return evidence(MatchTier::Strict);
-        }
-        let quality_ok =
-            query.full.quality >= self.min_quality && known.quality >= self.min_quality;
-        if !quality_ok {
-            return None;
-        }
-        if self.loose_radius.is_some_and(|r| distance <= r) {
-            return evidence(MatchTier::Loose);
-        }
-        if self.confirm_radius.is_some_and(|r| distance <= r)
-            && std::iter::once(&query.second)
-                .chain(query.second_trimmed.as_ref())
-                .chain(query.second_framed.as_ref())
-                .any(|q| {
-                    let (d, p) = (
-                        q.dhash.distance(&known.second.dhash),
-                        q.phash.distance(&known.second.phash),
-                    );
-                    if self.confirm_both {
-                        d.max(p) <= self.confirm_hash64
-                    } else {
-                        d.min(p) <= self.confirm_hash64
-                    }
-                })
-        {
-            return evidence(MatchTier::Confirmed);
-        }
-        None
+        let decision = self.decide_pair(&facts)?;
+        Some(MatchEvidence {
+            distance: decision.distance,
+            query_code,
+            stored_code,
+            tier: decision.tier,
+        })
     }
+}
+
+/// The closest confirmation among the query's pictures (whole first, then boxes): with
+/// `require_both`, a picture whose dHash and pHash both agree (reported as the pHash, the
+/// more discriminating); otherwise either hash within its radius. Ties keep the first found.
+fn confirmation(rule: &ConfirmRule, seconds: &[SecondDistances]) -> Option<Confirmation> {
+    let within = |d: Option<u32>, t: Option<u32>| d.zip(t).and_then(|(d, t)| (d <= t).then_some(d));
+    let mut best: Option<Confirmation> = None;
+    let mut keep = |kind, distance| {
+        if best.is_none_or(|b| distance < b.distance) {
+            best = Some(Confirmation { kind, distance });
+        }
+    };
+    for s in seconds {
+        let dhash = within(s.dhash, rule.dhash_threshold);
+        let phash = within(s.phash, rule.phash_threshold);
+        if rule.require_both {
+            if let (Some(_), Some(p)) = (dhash, phash) {
+                keep(HashKind::Phash, p);
+            }
+        } else {
+            if let Some(d) = dhash {
+                keep(HashKind::Dhash, d);
+            }
+            if let Some(p) = phash {
+                keep(HashKind::Phash, p);
+            }
+        }
+    }
+    best
 }

@@ -1,4 +1,6 @@
-//! Known-content hash lists: import and export.
+//! Known-content hash lists: reading and writing the list formats (the engine imports and
+//! exports through [`crate::engine::Engine::import_list`] and
+//! [`crate::engine::Engine::known_items`]).
 //!
 //! Hash-sharing programmes exchange lists with one item per row and one hex hash per column. This
 //! module reads and writes two layouts:
@@ -16,7 +18,7 @@
 //! are written here because they are specific to this list layout.
 //!
 //! ```
-//! use referral_dedup::engine::hashlist::{read_list, ListFormat};
+//! use referral_dedup::hashlist::{read_list, ListFormat};
 //! let text = "id,pdq,quality\nposter-1,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,90\nbad,zz,1\n";
 //! let list = read_list(text.as_bytes(), ListFormat::Csv, false).unwrap();
 //! assert_eq!(list.items.len(), 1);
@@ -24,7 +26,7 @@
 //! assert_eq!(list.errors[0].line, 3);
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -33,12 +35,36 @@ use serde::{Deserialize, Serialize};
 use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 use crate::store::{EntryRecord, EntrySource};
 
-use super::EngineError;
+mod read;
+
+pub use read::read_list;
+
+/// Why a hash list could not be read or written.
+///
+/// ```
+/// use referral_dedup::hashlist::{read_list, HashListError, ListFormat};
+/// let err = read_list("no,hash,columns\n".as_bytes(), ListFormat::Csv, true).unwrap_err();
+/// assert!(matches!(err, HashListError::List(_)));
+/// assert!("xml".parse::<ListFormat>().is_err());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HashListError {
+    /// The list has no usable header, or (strict mode) a bad row.
+    #[error("hash list: {0}")]
+    List(RowError),
+    /// Reading or writing failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A list format name that is not `csv`, `tsv` or `jsonl`.
+    #[error("invalid configuration: unknown list format {0:?} (expected csv, tsv or jsonl)")]
+    UnknownFormat(String),
+}
 
 /// One known-content item as a hash list carries it.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::KnownItem;
+/// use referral_dedup::hashlist::KnownItem;
 /// let item = KnownItem { id: Some("poster-1".into()), md5: Some("d41d8cd98f00b204e9800998ecf8427e".parse().unwrap()), ..KnownItem::default() };
 /// assert!(item.has_hash());
 /// ```
@@ -73,7 +99,7 @@ pub struct KnownItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phash: Option<Hash64>,
     /// Extra stored PDQ variants (trimmed box, crops, small rotations) computed from the
-    /// picture by [`Engine::add_known_file`](super::Engine::add_known_file); not part of any
+    /// picture by [`Engine::add_known_file`](crate::engine::Engine::add_known_file); not part of any
     /// list format.
     #[serde(skip)]
     pub extra_pdq: Vec<Pdq>,
@@ -94,7 +120,7 @@ impl KnownItem {
     /// the item's id, or `fallback_id` when the list gave none.
     ///
     /// ```
-    /// use referral_dedup::engine::hashlist::KnownItem;
+    /// use referral_dedup::hashlist::KnownItem;
     /// use referral_dedup::hashes::EntryId;
     /// let e = KnownItem::default().to_entry(EntryId(4), "row-2");
     /// assert_eq!(e.external_id, "row-2");
@@ -120,7 +146,7 @@ impl KnownItem {
     /// The list row for a known-content entry.
     ///
     /// ```
-    /// use referral_dedup::engine::hashlist::KnownItem;
+    /// use referral_dedup::hashlist::KnownItem;
     /// use referral_dedup::hashes::EntryId;
     /// use referral_dedup::store::{EntryRecord, EntrySource};
     /// let e = EntryRecord::new(EntryId(1), EntrySource::Known, "x");
@@ -145,7 +171,7 @@ impl KnownItem {
 /// The layout of a hash list.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::ListFormat;
+/// use referral_dedup::hashlist::ListFormat;
 /// assert_eq!("tsv".parse::<ListFormat>().unwrap(), ListFormat::Tsv);
 /// assert_eq!(ListFormat::from_path("hashes.ndjson".as_ref()), Some(ListFormat::Jsonl));
 /// ```
@@ -175,7 +201,7 @@ impl ListFormat {
     /// line means TSV, anything else CSV.
     ///
     /// ```
-    /// use referral_dedup::engine::hashlist::ListFormat;
+    /// use referral_dedup::hashlist::ListFormat;
     /// assert_eq!(ListFormat::sniff(b"  {\"md5\":\"..\"}"), ListFormat::Jsonl);
     /// assert_eq!(ListFormat::sniff(b"id\tpdq\n"), ListFormat::Tsv);
     /// ```
@@ -196,15 +222,13 @@ impl ListFormat {
 }
 
 impl FromStr for ListFormat {
-    type Err = EngineError;
-    fn from_str(s: &str) -> Result<Self, EngineError> {
+    type Err = HashListError;
+    fn from_str(s: &str) -> Result<Self, HashListError> {
         match s.to_ascii_lowercase().as_str() {
             "csv" => Ok(ListFormat::Csv),
             "tsv" => Ok(ListFormat::Tsv),
             "jsonl" | "ndjson" => Ok(ListFormat::Jsonl),
-            other => Err(EngineError::Config(format!(
-                "unknown list format {other:?} (expected csv, tsv or jsonl)"
-            ))),
+            other => Err(HashListError::UnknownFormat(other.to_string())),
         }
     }
 }
@@ -235,337 +259,14 @@ pub struct ParsedList {
     pub ignored_columns: Vec<String>,
 }
 
-/// The columns a list may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    Pdq,
-    Md5,
-    Sha256,
-    Blake3,
-    Dhash,
-    Phash,
-    Id,
-    Label,
-    Quality,
-    Ignored,
-}
-
-impl Column {
-    fn from_header(name: &str) -> Column {
-        match name
-            .trim()
-            .trim_start_matches('\u{feff}')
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "pdq" => Column::Pdq,
-            "md5" => Column::Md5,
-            "sha256" => Column::Sha256,
-            "blake3" => Column::Blake3,
-            "dhash" => Column::Dhash,
-            "phash" => Column::Phash,
-            "id" => Column::Id,
-            "label" => Column::Label,
-            "quality" => Column::Quality,
-            _ => Column::Ignored,
-        }
-    }
-
-    fn is_hash(self) -> bool {
-        matches!(
-            self,
-            Column::Pdq
-                | Column::Md5
-                | Column::Sha256
-                | Column::Blake3
-                | Column::Dhash
-                | Column::Phash
-        )
-    }
-}
-
-fn parse_hex<T: FromStr<Err = crate::hashes::HexError>>(
-    column: &str,
-    value: &str,
-) -> Result<T, String> {
-    value
-        .trim()
-        .parse::<T>()
-        .map_err(|e| format!("{column}: {e}"))
-}
-
-fn parse_quality(value: &str) -> Result<u8, String> {
-    match value.trim().parse::<u8>() {
-        Ok(q) if q <= 100 => Ok(q),
-        _ => Err(format!(
-            "quality: expected an integer 0..=100, found {:?}",
-            value.trim()
-        )),
-    }
-}
-
-fn row_from_cells(columns: &[Column], cells: &csv::StringRecord) -> Result<KnownItem, String> {
-    if cells.len() != columns.len() {
-        return Err(format!(
-            "expected {} cells, found {}",
-            columns.len(),
-            cells.len()
-        ));
-    }
-    let mut item = KnownItem::default();
-    for (column, cell) in columns.iter().zip(cells.iter()) {
-        let cell = cell.trim();
-        if cell.is_empty() {
-            continue;
-        }
-        match column {
-            Column::Pdq => item.pdq = Some(parse_hex("pdq", cell)?),
-            Column::Md5 => item.md5 = Some(parse_hex("md5", cell)?),
-            Column::Sha256 => item.sha256 = Some(parse_hex("sha256", cell)?),
-            Column::Blake3 => item.blake3 = Some(parse_hex("blake3", cell)?),
-            Column::Dhash => item.dhash = Some(parse_hex("dhash", cell)?),
-            Column::Phash => item.phash = Some(parse_hex("phash", cell)?),
-            Column::Id => item.id = Some(cell.to_string()),
-            Column::Label => item.label = Some(cell.to_string()),
-            Column::Quality => item.quality = Some(parse_quality(cell)?),
-            Column::Ignored => {}
-        }
-    }
-    if !item.has_hash() {
-        return Err("row has no hash".to_string());
-    }
-    Ok(item)
-}
-
-/// Reads a whole hash list.
-///
-/// Bad rows go to [`ParsedList::errors`] and are skipped; with `strict`, the first bad row is
-/// returned as [`EngineError::List`] instead (so the caller imports nothing from the file).
-///
-/// # Errors
-/// [`EngineError::Io`] when reading fails, [`EngineError::List`] when the file has no usable
-/// header (no hash column) or, in strict mode, at the first bad row.
-///
-/// ```
-/// use referral_dedup::engine::hashlist::{read_list, ListFormat};
-/// let text = "{\"id\":\"a\",\"md5\":\"d41d8cd98f00b204e9800998ecf8427e\"}\n{\"id\":\"b\"}\n";
-/// assert!(read_list(text.as_bytes(), ListFormat::Jsonl, true).is_err());
-/// assert_eq!(read_list(text.as_bytes(), ListFormat::Jsonl, false).unwrap().items.len(), 1);
-/// ```
-pub fn read_list<R: Read>(
-    reader: R,
-    format: ListFormat,
-    strict: bool,
-) -> Result<ParsedList, EngineError> {
-    match format {
-        ListFormat::Csv => read_delimited(reader, b',', strict),
-        ListFormat::Tsv => read_delimited(reader, b'\t', strict),
-        ListFormat::Jsonl => read_jsonl(reader, strict),
-    }
-}
-
-/// Maps csv byte offsets to 1-based line numbers. The csv reader reports a record's position
-/// as where its scan started, which is before any blank or comment lines it skipped, so the
-/// offset is first moved past those.
-struct LineMap<'a> {
-    bytes: &'a [u8],
-    /// Byte offset and line number of the last lookup (lookups are monotone).
-    at: usize,
-    line: u64,
-}
-
-impl LineMap<'_> {
-    fn line_of(&mut self, offset: u64) -> u64 {
-        let mut b = (offset as usize).min(self.bytes.len());
-        // Skip blank and comment lines the csv reader passed over.
-        loop {
-            let rest = &self.bytes[b..];
-            let end = rest.iter().position(|&c| c == b'\n');
-            let line = &rest[..end.unwrap_or(rest.len())];
-            let blank = line.iter().all(|c| c.is_ascii_whitespace());
-            match end {
-                Some(e) if blank || line.first() == Some(&b'#') => b += e + 1,
-                _ => break,
-            }
-        }
-        if b < self.at {
-            self.at = 0;
-            self.line = 1;
-        }
-        self.line += self.bytes[self.at..b]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count() as u64;
-        self.at = b;
-        self.line
-    }
-}
-
-/// Largest CSV/TSV list read (lists are read whole to number their lines exactly).
-const MAX_LIST_BYTES: u64 = 4 << 30;
-
-fn read_delimited<R: Read>(
-    mut reader: R,
-    delimiter: u8,
-    strict: bool,
-) -> Result<ParsedList, EngineError> {
-    let mut bytes = Vec::new();
-    (&mut reader)
-        .take(MAX_LIST_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_LIST_BYTES {
-        return Err(EngineError::List(RowError {
-            line: 0,
-            reason: format!("list larger than {MAX_LIST_BYTES} bytes"),
-        }));
-    }
-    // A leading byte-order mark is not part of the first column's name.
-    if bytes.starts_with(b"\xef\xbb\xbf") {
-        bytes.drain(..3);
-    }
-    let mut lines = LineMap {
-        bytes: &bytes,
-        at: 0,
-        line: 1,
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(&bytes[..]);
-    let mut out = ParsedList::default();
-    let mut columns: Option<Vec<Column>> = None;
-    let mut record = csv::StringRecord::new();
-    loop {
-        let offset = rdr.position().byte();
-        let more = match rdr.read_record(&mut record) {
-            Ok(more) => more,
-            Err(e) => {
-                let line = lines.line_of(e.position().map_or(offset, |p| p.byte()));
-                let err = RowError {
-                    line,
-                    reason: e.to_string(),
-                };
-                if strict || columns.is_none() {
-                    return Err(EngineError::List(err));
-                }
-                out.errors.push(err);
-                continue;
-            }
-        };
-        if !more {
-            break;
-        }
-        let line = lines.line_of(record.position().map_or(offset, |p| p.byte()));
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let Some(cols) = &columns else {
-            let cols: Vec<Column> = record.iter().map(Column::from_header).collect();
-            if !cols.iter().any(|c| c.is_hash()) {
-                return Err(EngineError::List(RowError {
-                    line,
-                    reason: "header names no hash column (pdq, md5, sha256, blake3, dhash, phash)"
-                        .to_string(),
-                }));
-            }
-            out.ignored_columns = record
-                .iter()
-                .zip(&cols)
-                .filter(|(_, c)| **c == Column::Ignored)
-                .map(|(name, _)| name.to_string())
-                .collect();
-            columns = Some(cols);
-            continue;
-        };
-        match row_from_cells(cols, &record) {
-            Ok(item) => out.items.push((line, item)),
-            Err(reason) => {
-                let err = RowError { line, reason };
-                if strict {
-                    return Err(EngineError::List(err));
-                }
-                out.errors.push(err);
-            }
-        }
-    }
-    if columns.is_none() {
-        return Err(EngineError::List(RowError {
-            line: 1,
-            reason: "empty list: no header row".to_string(),
-        }));
-    }
-    Ok(out)
-}
-
-/// Rows are capped so a hostile file without newlines cannot exhaust memory.
-const MAX_JSONL_LINE: u64 = 1 << 20;
-
-fn read_jsonl<R: Read>(reader: R, strict: bool) -> Result<ParsedList, EngineError> {
-    let mut reader = BufReader::new(reader);
-    let mut out = ParsedList::default();
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = (&mut reader)
-            .take(MAX_JSONL_LINE + 1)
-            .read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let result = if buf.len() as u64 > MAX_JSONL_LINE && !buf.ends_with(b"\n") {
-            // Skip the rest of the over-long line.
-            loop {
-                let mut rest = Vec::new();
-                let m = (&mut reader)
-                    .take(MAX_JSONL_LINE)
-                    .read_until(b'\n', &mut rest)?;
-                if m == 0 || rest.ends_with(b"\n") {
-                    break;
-                }
-            }
-            Err(format!("line longer than {MAX_JSONL_LINE} bytes"))
-        } else {
-            let text = String::from_utf8_lossy(&buf);
-            let text = text.trim().trim_start_matches('\u{feff}');
-            if text.is_empty() || text.starts_with('#') {
-                continue;
-            }
-            match serde_json::from_str::<KnownItem>(text) {
-                Ok(item) if item.has_hash() => Ok(item),
-                Ok(_) => Err("row has no hash".to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        };
-        match result {
-            Ok(item) => out.items.push((line_no, item)),
-            Err(reason) => {
-                let err = RowError {
-                    line: line_no,
-                    reason,
-                };
-                if strict {
-                    return Err(EngineError::List(err));
-                }
-                out.errors.push(err);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Writes items as a list in `format` (CSV/TSV with the full header, or JSONL without absent
 /// fields). The output reads back with [`read_list`] to the same items.
 ///
 /// # Errors
-/// [`EngineError::Io`] when writing fails.
+/// [`HashListError::Io`] when writing fails.
 ///
 /// ```
-/// use referral_dedup::engine::hashlist::{read_list, write_list, KnownItem, ListFormat};
+/// use referral_dedup::hashlist::{read_list, write_list, KnownItem, ListFormat};
 /// let item = KnownItem { id: Some("a".into()), quality: Some(80), pdq: Some("00".repeat(32).parse().unwrap()), ..KnownItem::default() };
 /// let mut out = Vec::new();
 /// write_list(&mut out, ListFormat::Csv, [&item]).unwrap();
@@ -576,7 +277,7 @@ pub fn write_list<'a, W: Write>(
     writer: W,
     format: ListFormat,
     items: impl IntoIterator<Item = &'a KnownItem>,
-) -> Result<(), EngineError> {
+) -> Result<(), HashListError> {
     match format {
         ListFormat::Jsonl => {
             let mut w = std::io::BufWriter::new(writer);
@@ -596,7 +297,7 @@ pub fn write_list<'a, W: Write>(
             let mut w = csv::WriterBuilder::new()
                 .delimiter(delimiter)
                 .from_writer(writer);
-            let io = |e: csv::Error| EngineError::Io(std::io::Error::other(e.to_string()));
+            let io = |e: csv::Error| HashListError::Io(std::io::Error::other(e.to_string()));
             w.write_record([
                 "id", "label", "pdq", "quality", "md5", "sha256", "blake3", "dhash", "phash",
             ])
@@ -672,7 +373,7 @@ mod tests {
 
         let strict = read_list(text.as_bytes(), ListFormat::Tsv, true).unwrap_err();
         match strict {
-            EngineError::List(e) => assert_eq!(e.line, 3),
+            HashListError::List(e) => assert_eq!(e.line, 3),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -680,7 +381,7 @@ mod tests {
     #[test]
     fn header_without_hash_column_is_refused() {
         let err = read_list(&b"id,label\na,b\n"[..], ListFormat::Csv, false).unwrap_err();
-        assert!(matches!(err, EngineError::List(RowError { line: 1, .. })));
+        assert!(matches!(err, HashListError::List(RowError { line: 1, .. })));
         assert!(read_list(&b""[..], ListFormat::Csv, false).is_err());
     }
 

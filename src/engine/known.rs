@@ -1,0 +1,256 @@
+//! Known content: hash-list items and media added as known-removed content, imports and
+//! exports.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::fingerprint::{media_fingerprint_file_with, media_fingerprint_with};
+use super::{Engine, EngineError, ImportReport, KnownItem, ListFormat, MediaFingerprint};
+use crate::hashes::EntryId;
+use crate::hashlist;
+use crate::matching::StoredRegion;
+use crate::store::{EntryRecord, EntrySource};
+
+impl Engine {
+    /// Adds one known-content item (from a hash list). Adding an item that is already present
+    /// with the same id and hashes changes nothing and returns the existing id.
+    ///
+    /// # Errors
+    /// [`EngineError::Empty`] when the item has no hash; a store error when journaling fails.
+    pub fn add_known(&self, item: &KnownItem) -> crate::Result<EntryId> {
+        let (ids, _) = self.add_known_items(std::slice::from_ref(item))?;
+        Ok(ids[0])
+    }
+
+    /// Adds known-content items in one journal write (one group: after a crash either all of
+    /// them are stored or none); returns their ids in order and how many were new. An item equal
+    /// to a live known entry (same id, or both without a list id, and the same hashes and label)
+    /// or to an earlier item of the same call is not added again. Linear in the number of items
+    /// (hash lookups, no scans per item).
+    pub(super) fn add_known_items(
+        &self,
+        items: &[KnownItem],
+    ) -> crate::Result<(Vec<EntryId>, usize)> {
+        let mut w = self.writer.lock();
+        w.check_writable()?;
+        let mut ids = Vec::with_capacity(items.len());
+        let mut fresh = Vec::new();
+        let mut pending: HashMap<&KnownItem, EntryId> = HashMap::new();
+        // Live known entries whose id was generated (`known-N`), by content: built once, on the
+        // first item without a list id.
+        let mut without_id: Option<HashMap<KnownItem, EntryId>> = None;
+        for (n, item) in items.iter().enumerate() {
+            if !item.has_hash() {
+                return Err(EngineError::Empty(format!("known item {} has no hash", n + 1)).into());
+            }
+            if let Some(&existing) = pending.get(item) {
+                ids.push(existing);
+                continue;
+            }
+            let existing = match &item.id {
+                Some(_) => self.same_known(item),
+                None => without_id
+                    .get_or_insert_with(|| self.known_without_list_id())
+                    .get(item)
+                    .copied(),
+            };
+            if let Some(existing) = existing {
+                ids.push(existing);
+                continue;
+            }
+            let id = self.allocate_id()?;
+            let fallback = format!("known-{}", id.0);
+            fresh.push(item.to_entry(id, &fallback));
+            pending.insert(item, id);
+            ids.push(id);
+        }
+        let added = fresh.len();
+        self.commit(&mut w, fresh)?;
+        Ok((ids, added))
+    }
+
+    /// A live known entry holding this item (same id, same hashes and label).
+    pub(super) fn same_known(&self, item: &KnownItem) -> Option<EntryId> {
+        let id = item.id.as_ref()?;
+        let same = |e: &EntryRecord| KnownItem::from_entry(e) == *item;
+        self.entries_by_external_id(EntrySource::Known, id)
+            .into_iter()
+            .find(|eid| self.entry(*eid).is_some_and(|e| same(&e)))
+    }
+
+    /// Live known entries whose external id was generated for an item without a list id,
+    /// keyed by their content with the id cleared.
+    pub(super) fn known_without_list_id(&self) -> HashMap<KnownItem, EntryId> {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.source == EntrySource::Known && e.external_id == format!("known-{}", e.id.0)
+            })
+            .map(|e| {
+                let mut item = KnownItem::from_entry(e.value());
+                item.id = None;
+                (item, e.id)
+            })
+            .collect()
+    }
+
+    /// Hashes a media file and adds it as known content. `id` defaults to the file name.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("flyer.pdf");
+    /// std::fs::write(&path, b"%PDF-1.7 not a picture").unwrap();
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// engine.add_known_file(&path, None, Some("list-a")).unwrap();
+    /// let v = engine.check(&Referral::new("r").with_media_path(&path)).unwrap();
+    /// assert_eq!((v.kind, v.evidence[0].external_id.as_str()), (VerdictKind::Known, "flyer.pdf"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the file cannot be read; a store error when journaling fails.
+    pub fn add_known_file(
+        &self,
+        path: &Path,
+        id: Option<&str>,
+        label: Option<&str>,
+    ) -> crate::Result<EntryId> {
+        let (media, _) =
+            media_fingerprint_file_with(path, &self.hash_options(), self.known_robust())?;
+        refuse_uninformative(&media).map_err(|why| {
+            EngineError::Empty(format!(
+                "{}: {why}; not added as known content",
+                path.display()
+            ))
+        })?;
+        let id = id.map(str::to_string).unwrap_or_else(|| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string())
+        });
+        let regions = media.stored_regions.clone();
+        let entry = self.add_known(&known_item(media, id, label))?;
+        self.keep_regions(entry, regions);
+        Ok(entry)
+    }
+
+    /// Hashes media bytes (a picture, or any file for its digests) and adds them as known
+    /// content under `id`, with the stored variants of the rule.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
+    /// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x / 20 + y / 15) * 40 % 256) as u8]));
+    /// let mut png = Vec::new();
+    /// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// engine.add_known_media(&png, "poster-1", Some("list-a")).unwrap();
+    /// let mirrored = image::imageops::flip_horizontal(&img);
+    /// let mut copy = Vec::new();
+    /// mirrored.write_to(&mut std::io::Cursor::new(&mut copy), image::ImageFormat::Png).unwrap();
+    /// let v = engine.check(&Referral::new("r").with_media_bytes(copy)).unwrap();
+    /// assert_eq!((v.kind, v.evidence[0].external_id.as_str()), (VerdictKind::Known, "poster-1"));
+    /// ```
+    ///
+    /// # Errors
+    /// A store error when journaling fails.
+    pub fn add_known_media(
+        &self,
+        bytes: &[u8],
+        id: &str,
+        label: Option<&str>,
+    ) -> crate::Result<EntryId> {
+        let (media, _) = media_fingerprint_with(bytes, &self.hash_options(), self.known_robust());
+        refuse_uninformative(&media).map_err(|why| {
+            EngineError::Empty(format!("{id}: {why}; not added as known content"))
+        })?;
+        let regions = media.stored_regions.clone();
+        let entry = self.add_known(&known_item(media, id.to_string(), label))?;
+        self.keep_regions(entry, regions);
+        Ok(entry)
+    }
+
+    /// Keeps the luma grids of known content added from media (an item added again unchanged
+    /// keeps the grids it has).
+    pub(super) fn keep_regions(&self, id: EntryId, regions: Vec<StoredRegion>) {
+        if !regions.is_empty() && self.entries.contains_key(&id) {
+            self.indexes
+                .regions
+                .entry(id)
+                .or_insert_with(|| regions.into());
+        }
+    }
+
+    /// Imports a hash list. Bad rows are skipped and reported; with `strict`, the first bad
+    /// row fails the import and nothing from the list is added.
+    ///
+    /// # Errors
+    /// [`EngineError::List`] (no usable header; strict mode and a bad row),
+    /// [`EngineError::Io`], or a store error when journaling fails.
+    pub fn import_list<R: Read>(
+        &self,
+        reader: R,
+        format: ListFormat,
+        strict: bool,
+    ) -> crate::Result<ImportReport> {
+        let parsed = hashlist::read_list(reader, format, strict).map_err(EngineError::from)?;
+        let items: Vec<KnownItem> = parsed.items.into_iter().map(|(_, i)| i).collect();
+        let (ids, imported) = self.add_known_items(&items)?;
+        Ok(ImportReport {
+            imported,
+            unchanged: ids.len() - imported,
+            skipped: parsed.errors,
+            ignored_columns: parsed.ignored_columns,
+        })
+    }
+
+    /// Every live known-content item, in entry id order (for export).
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, ListFormat};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// engine.import_list("md5,id\nd41d8cd98f00b204e9800998ecf8427e,x\n".as_bytes(), ListFormat::Csv, true).unwrap();
+    /// assert_eq!(engine.known_items()[0].id.as_deref(), Some("x"));
+    /// ```
+    pub fn known_items(&self) -> Vec<KnownItem> {
+        let mut entries: Vec<Arc<EntryRecord>> = self
+            .entries
+            .iter()
+            .filter(|e| e.source == EntrySource::Known)
+            .map(|e| Arc::clone(e.value()))
+            .collect();
+        entries.sort_by_key(|e| e.id);
+        entries.iter().map(|e| KnownItem::from_entry(e)).collect()
+    }
+}
+
+/// Why media carries too little information to stand for known content, if it does: an empty
+/// file (every empty upload would then be "known"), or a picture without any detail (PDQ
+/// quality 0: a blank or single-colour picture, which would match every other blank of that
+/// file's bytes).
+pub(super) fn refuse_uninformative(media: &MediaFingerprint) -> Result<(), String> {
+    if media.bytes == 0 {
+        return Err("the file is empty".into());
+    }
+    if media.pdq.is_some() && media.pdq_quality == Some(0) {
+        return Err("the picture is blank (no detail: PDQ quality 0)".into());
+    }
+    Ok(())
+}
+
+/// The known-content item for hashed media.
+pub(super) fn known_item(media: MediaFingerprint, id: String, label: Option<&str>) -> KnownItem {
+    KnownItem {
+        id: Some(id),
+        label: label.map(str::to_string),
+        pdq: media.pdq,
+        quality: media.pdq_quality,
+        md5: Some(media.md5),
+        sha256: Some(media.sha256),
+        blake3: Some(media.blake3),
+        dhash: media.dhash,
+        phash: media.phash,
+        extra_pdq: media.extra_pdq,
+    }
+}
