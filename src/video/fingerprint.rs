@@ -20,12 +20,28 @@
 use std::path::Path;
 
 use super::{ClipMatch, ClipRule, FrameHash, VideoError, VideoHash, VpdqOptions};
-use crate::matching::{trim_box, TrimOptions};
-use crate::media::pdq_dihedral_from_luma;
-use crate::media::LumaImage;
+use crate::matching::{trim_box, TrimBox, TrimOptions};
+use crate::media::{pdq_dihedral_from_luma, pdq_from_luma, LumaImage, PdqHash};
 
 /// Index of the left-right mirror in the dihedral order ([`crate::media::DIHEDRAL_NAMES`]).
 const MIRROR: usize = 5;
+
+/// Longest side of the reduced frame kept per sampled frame for the trimmed, mirrored and
+/// cropped codes (PDQ reduces every picture to 64x64 first, so 128 loses nothing it uses; a
+/// byte per pixel keeps a 10-minute video at 5 frames/s under 50 MB while it is hashed).
+const REDUCED_SIDE: usize = 128;
+
+/// Share of each side the stored central crops keep: a copy cropped to between about 80% and
+/// 95% of each side lands within PDQ's reach of one of them (picture rules keep similar crops).
+pub const CROP_KEEPS: [f32; 2] = [0.9, 0.85];
+
+/// A border is a video's bar when at least this share of its usable frames trim at least as
+/// much on that side (decided once per video: the automata's flat dead cells at an edge come
+/// and go, a letterbox bar stays; a subtitle drawn over a bar now and then does not unmake it).
+const BAR_FRAME_SHARE: f64 = 0.8;
+
+/// Frames under this PDQ quality (blank, dark, fades) do not vote on the bars.
+const BAR_QUALITY_FLOOR: u8 = 50;
 
 /// Which codes of a video a clip match rests on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,20 +53,31 @@ pub enum FrameVariant {
     Trimmed,
     /// The query mirrored left-right, borders trimmed on both sides.
     Mirrored,
+    /// The query's trimmed codes against the known video's central crops ([`CROP_KEEPS`]).
+    Cropped,
 }
 
-/// A video's codes: plain vPDQ, trimmed, and mirrored-trimmed, frame for frame.
+/// A video's codes: plain vPDQ, trimmed, mirrored-trimmed and central crops, frame for frame.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VideoFingerprint {
     /// The reference vPDQ.
     pub plain: VideoHash,
-    /// Each frame with flat borders trimmed (the plain frame where there is nothing to trim).
+    /// Each frame inside the video's bars (the plain frame's content where it has none),
+    /// hashed from the frame reduced to 128 pixels.
     pub trimmed: VideoHash,
     /// The left-right mirror of each trimmed frame.
     pub mirrored: VideoHash,
+    /// One list per [`CROP_KEEPS`] entry: the central crop of each trimmed frame keeping that
+    /// share of each side (what a known video stores so that cropped copies match).
+    #[serde(default)]
+    pub crops: Vec<VideoHash>,
 }
 
 /// Decodes a video once and computes its [`VideoFingerprint`].
+///
+/// The plain codes are hashed as each frame arrives; each frame is also kept reduced to 128
+/// pixels, one byte per pixel, until the video's bars are decided from all frames
+/// ([`video_bars`]); the other codes are hashed from those.
 ///
 /// # Errors
 /// Any [`VideoError`] from decoding.
@@ -59,47 +86,151 @@ pub fn fingerprint_file(
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
     let mut fp = VideoFingerprint::default();
-    let trim = TrimOptions::default();
+    let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     super::hash_frames(path, options, |luma, w, h, frame| {
-        let plain = crate::media::pdq_from_luma(luma, w, h);
-        let image = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
-        let cropped = match trim_box(&image, &trim) {
-            Some(b) => image.crop(b.x0, b.y0, b.x1, b.y1),
-            None => image,
-        };
-        let variants = pdq_dihedral_from_luma(cropped.pixels(), cropped.width(), cropped.height());
-        let with = |pdq: crate::media::PdqHash| FrameHash {
+        let plain = pdq_from_luma(luma, w, h);
+        fp.plain.frames.push(FrameHash {
+            quality: plain.quality,
+            pdq: plain.hash,
+            ..frame
+        });
+        let image = LumaImage::new(w, h, luma.to_vec())
+            .expect("the decoder gives w*h pixels")
+            .reduced(REDUCED_SIDE);
+        let bytes = image
+            .pixels()
+            .iter()
+            .map(|&v| v.round().clamp(0.0, 255.0) as u8)
+            .collect();
+        reduced.push((image.width(), image.height(), bytes));
+    })?;
+    let images: Vec<LumaImage> = reduced
+        .into_iter()
+        .map(|(w, h, px)| {
+            LumaImage::new(w, h, px.into_iter().map(f32::from).collect())
+                .expect("w*h pixels were kept")
+        })
+        .collect();
+    let bars = video_bars(&images, &fp.plain);
+    fp.crops = vec![VideoHash::default(); CROP_KEEPS.len()];
+    for (image, frame) in images.iter().zip(&fp.plain.frames) {
+        let with = |pdq: PdqHash| FrameHash {
             quality: pdq.quality,
             pdq: pdq.hash,
-            ..frame
+            ..*frame
         };
-        fp.plain.frames.push(with(plain));
+        let b = bars.unwrap_or(TrimBox {
+            x0: 0,
+            y0: 0,
+            x1: image.width(),
+            y1: image.height(),
+        });
+        let content = image.crop(b.x0, b.y0, b.x1, b.y1);
+        let variants = pdq_dihedral_from_luma(content.pixels(), content.width(), content.height());
         fp.trimmed.frames.push(with(variants[0]));
         fp.mirrored.frames.push(with(variants[MIRROR]));
-    })?;
+        for (keep, crops) in CROP_KEEPS.iter().zip(&mut fp.crops) {
+            let (cw, ch) = (content.width(), content.height());
+            let (dx, dy) = (
+                ((1.0 - keep) / 2.0 * cw as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * ch as f32).round() as usize,
+            );
+            let crop = content.crop(dx, dy, cw - dx, ch - dy);
+            crops
+                .frames
+                .push(with(pdq_from_luma(crop.pixels(), crop.width(), crop.height())));
+        }
+    }
     Ok(fp)
+}
+
+/// The video's content box inside its bars, decided once for the whole video: each side is
+/// cut by the amount that [`BAR_FRAME_SHARE`] of the usable frames' own trim boxes
+/// ([`trim_box`]) cut at least; `None` when no side is cut. `frames` gives each image's quality.
+///
+/// ```
+/// use referral_dedup::media::LumaImage;
+/// use referral_dedup::video::fingerprint::video_bars;
+/// use referral_dedup::video::{FrameHash, VideoHash};
+/// // Ten 64x48 frames of changing texture between 6-pixel black bars at top and bottom.
+/// let frame = |t: usize| LumaImage::new(64, 48, (0..64 * 48).map(|i| {
+///     let (x, y) = (i % 64, i / 64);
+///     if (6..42).contains(&y) { ((x * 37 + y * 91 + t * 53) % 200) as f32 } else { 0.0 }
+/// }).collect()).unwrap();
+/// let images: Vec<LumaImage> = (0..10).map(frame).collect();
+/// let plain = VideoHash { frames: (0..10).map(|t| FrameHash { frame_number: t, quality: 90,
+///     pdq: Default::default(), timestamp: t as f64 }).collect() };
+/// let b = video_bars(&images, &plain).unwrap();
+/// assert_eq!((b.x0, b.y0, b.x1, b.y1), (0, 6, 64, 42));
+/// ```
+pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
+    let (w, h) = images
+        .first()
+        .map(|i| (i.width(), i.height()))?;
+    let trim = TrimOptions::default();
+    // Cuts per side: left, top, right, bottom.
+    let mut cuts: [Vec<usize>; 4] = Default::default();
+    for (image, frame) in images.iter().zip(&frames.frames) {
+        if frame.quality < BAR_QUALITY_FLOOR || (image.width(), image.height()) != (w, h) {
+            continue;
+        }
+        let b = trim_box(image, &trim).unwrap_or(TrimBox {
+            x0: 0,
+            y0: 0,
+            x1: w,
+            y1: h,
+        });
+        for (side, cut) in cuts.iter_mut().zip([b.x0, b.y0, w - b.x1, h - b.y1]) {
+            side.push(cut);
+        }
+    }
+    if cuts[0].is_empty() {
+        return None;
+    }
+    let [left, top, right, bottom] = cuts.map(|mut side| {
+        // The largest cut that at least BAR_FRAME_SHARE of the frames make.
+        side.sort_unstable();
+        let at = ((1.0 - BAR_FRAME_SHARE) * side.len() as f64).floor() as usize;
+        side[at.min(side.len() - 1)]
+    });
+    let b = TrimBox {
+        x0: left,
+        y0: top,
+        x1: w - right,
+        y1: h - bottom,
+    };
+    let kept = b.x1 > b.x0 + 8 && b.y1 > b.y0 + 8;
+    (kept && (left, top, right, bottom) != (0, 0, 0, 0)).then_some(b)
 }
 
 impl ClipRule {
     /// The best aligned segment between two fingerprints: trimmed against trimmed, the query's
-    /// mirror against the known trimmed codes, and plain against plain; the match covering the
-    /// most of the shorter video wins.
+    /// mirror against the known trimmed codes, plain against plain, and the query's trimmed
+    /// codes against each of the known video's central crops; the match covering the most of
+    /// the shorter video wins.
     pub fn align_fingerprints(
         &self,
         query: &VideoFingerprint,
         known: &VideoFingerprint,
     ) -> Option<ClipMatch> {
-        [
+        let mut combos = vec![
             (FrameVariant::Trimmed, &query.trimmed, &known.trimmed),
             (FrameVariant::Mirrored, &query.mirrored, &known.trimmed),
             (FrameVariant::Plain, &query.plain, &known.plain),
-        ]
-        .into_iter()
-        .filter_map(|(variant, q, k)| self.align(q, k).map(|m| ClipMatch { variant, ..m }))
-        .max_by(|a, b| {
-            (a.shorter_coverage, a.matched_frames)
-                .partial_cmp(&(b.shorter_coverage, b.matched_frames))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
+        ];
+        combos.extend(
+            known
+                .crops
+                .iter()
+                .map(|crop| (FrameVariant::Cropped, &query.trimmed, crop)),
+        );
+        combos
+            .into_iter()
+            .filter_map(|(variant, q, k)| self.align(q, k).map(|m| ClipMatch { variant, ..m }))
+            .max_by(|a, b| {
+                (a.radius == self.distance, a.shorter_coverage, a.matched_frames)
+                    .partial_cmp(&(b.radius == self.distance, b.shorter_coverage, b.matched_frames))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
     }
 }

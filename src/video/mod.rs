@@ -33,10 +33,10 @@ pub mod vpdq;
 use std::ops::ControlFlow;
 use std::path::Path;
 
-pub use align::{ClipMatch, ClipRule};
+pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
-pub use fingerprint::{fingerprint_file, FrameVariant, VideoFingerprint};
+pub use fingerprint::{fingerprint_file, FrameVariant, VideoFingerprint, CROP_KEEPS};
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 
@@ -113,6 +113,12 @@ pub enum VideoError {
 /// Denser known frames keep one within 0.1 s of any query frame, for five times the index size.
 pub const KNOWN_SECONDS_PER_HASH: f64 = 0.2;
 
+/// Videos shorter than this many seconds are sampled as densely as known videos
+/// ([`KNOWN_SECONDS_PER_HASH`]) when they are queries ([`VpdqOptions::for_query`]): a 4-second
+/// clip at one frame a second leaves two or three usable frames, too few to tell a clip from a
+/// coincidence.
+pub const SHORT_VIDEO_SECONDS: f64 = 10.0;
+
 /// How to sample and size frames for vPDQ.
 ///
 /// ```
@@ -140,6 +146,31 @@ impl Default for VpdqOptions {
             seconds_per_hash: 1.0,
             size: None,
             limits: DecodeLimits::default(),
+        }
+    }
+}
+
+impl VpdqOptions {
+    /// The sampling for a query of this duration: unchanged, except that a video shorter than
+    /// [`SHORT_VIDEO_SECONDS`] (or of unknown duration) is sampled every
+    /// [`KNOWN_SECONDS_PER_HASH`] seconds when these options sample more sparsely.
+    ///
+    /// ```
+    /// use referral_dedup::video::{VpdqOptions, KNOWN_SECONDS_PER_HASH};
+    /// let o = VpdqOptions::default();
+    /// assert_eq!(o.for_query(Some(60.0)).seconds_per_hash, 1.0);
+    /// assert_eq!(o.for_query(Some(4.0)).seconds_per_hash, KNOWN_SECONDS_PER_HASH);
+    /// ```
+    #[must_use]
+    pub fn for_query(self, duration: Option<f64>) -> VpdqOptions {
+        let short = duration.is_none_or(|d| d < SHORT_VIDEO_SECONDS);
+        if short && self.seconds_per_hash > KNOWN_SECONDS_PER_HASH {
+            VpdqOptions {
+                seconds_per_hash: KNOWN_SECONDS_PER_HASH,
+                ..self
+            }
+        } else {
+            self
         }
     }
 }
