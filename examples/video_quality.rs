@@ -34,7 +34,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use referral_dedup::video::{
-    fingerprint_file, probe, vpdq_from_file, ClipRule, DecodeLimits, VideoFingerprint, VpdqOptions,
+    fingerprint_file, fingerprint_known_file, probe, vpdq_from_file, ClipRule, DecodeLimits, VideoFingerprint, VpdqOptions,
     VpdqRule, KNOWN_SECONDS_PER_HASH,
 };
 
@@ -283,7 +283,13 @@ fn main() {
     let t = Instant::now();
     let known_fp: Vec<VideoFingerprint> = known
         .iter()
-        .map(|(_, p)| fingerprint_file(p, &known_options).unwrap())
+        .map(|(_, p)| {
+            if legacy {
+                fingerprint_file(p, &known_options).unwrap()
+            } else {
+                fingerprint_known_file(p, &known_options).unwrap()
+            }
+        })
         .collect();
     let known_vpdq: Vec<_> = known
         .iter()
@@ -320,12 +326,14 @@ fn main() {
         for (k, (kname, path)) in known.iter().enumerate() {
             let copy = transform(dir, path, name);
             let q = fingerprint_file(&copy, &query_options(&copy)).unwrap();
+            // The vPDQ rule always gets its reference sampling (one frame a second).
+            let q_vpdq = vpdq_from_file(&copy, &options).unwrap();
             let half = half_of(kname);
             t.n[half] += 1;
             for (j, kfp) in known_fp.iter().enumerate() {
                 let m = clip.align_fingerprints(&q, kfp);
                 let c = m.is_some();
-                let v = vpdq.matches(&q.plain, &known_vpdq[j]);
+                let v = vpdq.matches(&q_vpdq, &known_vpdq[j]);
                 if j == k {
                     t.hits[half] += usize::from(c);
                     t.vpdq_hits += usize::from(v);
@@ -410,7 +418,7 @@ fn main() {
                     onset[half] = onset[half].min(r);
                 }
             }
-            dvfp += usize::from(vpdq.matches(&q.plain, &known_vpdq[j]));
+            dvfp += usize::from(vpdq.matches(&vpdq_from_file(d, &options).unwrap(), &known_vpdq[j]));
         }
     }
     let (n, hits) = (all.n[0] + all.n[1], all.hits[0] + all.hits[1]);

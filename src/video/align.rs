@@ -3,10 +3,11 @@
 //! vPDQ's bag-of-frames rule ignores time, so a 60-second excerpt of a 10-minute video fails on
 //! the long side's percentage, and two unrelated videos that share an intro card or black frames
 //! collect matched frames without sharing content. This rule votes: every pair of frames within the
-//! PDQ distance casts a vote for the offset `known time - query time`; the offset with the most
-//! distinct query frames wins; its matched frames are cut into runs (no gap over
-//! [`ClipRule::max_gap_seconds`]), and the longest run is the aligned segment. A segment counts
-//! only when it
+//! PDQ distance casts a vote, for each playback rate in [`ClipRule::rates`], for the offset
+//! `known time - rate * query time` (a copy played 1.25 times faster keeps one offset at rate
+//! 1.25); the (rate, offset) line with the most distinct query frames wins; its matched frames are
+//! cut into runs (no gap over [`ClipRule::max_gap_seconds`]), and the longest run is the aligned
+//! segment. A segment counts only when it
 //! - spans at least [`ClipRule::min_seconds`] (or, for a shorter video, most of it),
 //! - covers at least [`ClipRule::min_shorter_coverage`] of the shorter video (an excerpt covers
 //!   all of itself; an added intro or outro leaves the known video covered; a shared intro card
@@ -15,6 +16,15 @@
 //!   card or a slide is one picture, however long it stays on screen),
 //! - and has matched frames for at least [`ClipRule::min_density`] of the usable query frames
 //!   inside it.
+//!
+//! When no segment is found at [`ClipRule::distance`] (31), the **run tier** tries again with
+//! pairs up to [`ClipRule::run_distance`]: one frame at that distance is weak evidence, but a
+//! dense run of them on one line is not (an overlaid logo or a crop moves every frame by a
+//! similar amount; unrelated footage does not line up frame after frame). It asks for the same
+//! segment and, in addition, [`ClipRule::run_min_density`] of the query frames inside it matched
+//! and at least [`ClipRule::run_min_frames`] of them. The radius was set on the video harness's
+//! tuning half, where no non-matching pair matched below the onset it prints
+//! (`examples/video_quality.rs`).
 //!
 //! ```
 //! use referral_dedup::hashes::Pdq;
@@ -479,5 +489,66 @@ mod tests {
         assert_eq!(ClipRule::default().align(&dark, &dark), None);
         let v = video(&codes);
         assert!(ClipRule::default().align(&v, &v).is_some());
+    }
+
+    /// `code` with its first `bits` bits flipped.
+    fn flipped(code: Pdq, bits: u32) -> Pdq {
+        let mut out = code;
+        for b in 0..bits as usize {
+            out.0[b / 64] ^= 1 << (b % 64);
+        }
+        out
+    }
+
+    fn video_at(codes: &[Pdq], step: f64) -> VideoHash {
+        let mut v = video(codes);
+        v.frames
+            .iter_mut()
+            .for_each(|f| f.timestamp = f.frame_number as f64 * step);
+        v
+    }
+
+    #[test]
+    fn a_sped_up_copy_matches_on_its_rate() {
+        // Known: 60 s at 4 codes a second; the query plays it 1.25 times faster, sampled once a
+        // second, so query second i shows known second 1.25 i (known code 5 i).
+        let known_codes: Vec<Pdq> = (0..240).map(code).collect();
+        let known = video_at(&known_codes, 0.25);
+        let query_codes: Vec<Pdq> = (0..48).map(|i| known_codes[5 * i]).collect();
+        let query = video(&query_codes);
+        let m = ClipRule::default().align(&query, &known).unwrap();
+        assert_eq!((m.rate, m.query_start, m.query_end), (1.25, 0.0, 47.0));
+        assert!(m.offset.abs() < 1e-9 && (m.known_end - 58.75).abs() < 1e-9);
+        // At one rate only, the drifting offset leaves too short a run.
+        let one_rate = ClipRule {
+            rates: [1.0; 5],
+            ..ClipRule::default()
+        };
+        assert_eq!(one_rate.align(&query, &known), None);
+    }
+
+    #[test]
+    fn the_run_tier_needs_a_dense_run_on_one_line() {
+        // Every query frame 44 bits from its known frame (an overlay): the run tier accepts.
+        let known: Vec<Pdq> = (0..40).map(code).collect();
+        let overlaid: Vec<Pdq> = known.iter().map(|&c| flipped(c, 44)).collect();
+        let m = ClipRule::default()
+            .align(&video(&overlaid), &video(&known))
+            .unwrap();
+        assert_eq!((m.radius, m.matched_frames), (56, 40));
+        let strict_only = ClipRule {
+            run_distance: 0,
+            ..ClipRule::default()
+        };
+        assert_eq!(strict_only.align(&video(&overlaid), &video(&known)), None);
+        // Only every third frame close: too sparse for the run tier, and too far for the strict
+        // tier.
+        let sparse: Vec<Pdq> = (0..40)
+            .map(|i| if i % 3 == 0 { overlaid[i] } else { code(9000 + i as u64) })
+            .collect();
+        assert_eq!(
+            ClipRule::default().align(&video(&sparse), &video(&known)),
+            None
+        );
     }
 }

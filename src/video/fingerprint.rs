@@ -26,13 +26,13 @@ use crate::media::{pdq_dihedral_from_luma, pdq_from_luma, LumaImage, PdqHash};
 /// Index of the left-right mirror in the dihedral order ([`crate::media::DIHEDRAL_NAMES`]).
 const MIRROR: usize = 5;
 
-/// Longest side of the reduced frame kept per sampled frame for the trimmed, mirrored and
-/// cropped codes (PDQ reduces every picture to 64x64 first, so 128 loses nothing it uses; a
+/// Longest side of the reduced frame kept per sampled frame for the codes inside the bars (PDQ reduces every picture to 64x64 first, so 128 loses nothing it uses; a
 /// byte per pixel keeps a 10-minute video at 5 frames/s under 50 MB while it is hashed).
 const REDUCED_SIDE: usize = 128;
 
-/// Share of each side the stored central crops keep: a copy cropped to between about 80% and
-/// 95% of each side lands within PDQ's reach of one of them (picture rules keep similar crops).
+/// Share of each side the central crops of a known video's frames keep
+/// ([`fingerprint_known_file`]): a copy cropped to about that much of the whole frame lands
+/// within PDQ's reach of one of them (the picture rules keep similar crops of known pictures).
 pub const CROP_KEEPS: [f32; 2] = [0.9, 0.85];
 
 /// A border is a video's bar when at least this share of its usable frames trim at least as
@@ -49,11 +49,13 @@ const BAR_QUALITY_FLOOR: u8 = 50;
 pub enum FrameVariant {
     /// The reference vPDQ codes on both sides.
     Plain,
-    /// Borders trimmed on both sides.
+    /// Borders trimmed on both sides, frame by frame.
     Trimmed,
+    /// Each side's frames inside its video-wide bars ([`video_bars`]).
+    InsideBars,
     /// The query mirrored left-right, borders trimmed on both sides.
     Mirrored,
-    /// The query's trimmed codes against the known video's central crops ([`CROP_KEEPS`]).
+    /// The query's plain codes against the known video's central crops ([`CROP_KEEPS`]).
     Cropped,
 }
 
@@ -62,22 +64,29 @@ pub enum FrameVariant {
 pub struct VideoFingerprint {
     /// The reference vPDQ.
     pub plain: VideoHash,
-    /// Each frame inside the video's bars (the plain frame's content where it has none),
-    /// hashed from the frame reduced to 128 pixels.
+    /// Each frame with flat borders trimmed (the plain frame where there is nothing to trim).
     pub trimmed: VideoHash,
     /// The left-right mirror of each trimmed frame.
     pub mirrored: VideoHash,
-    /// One list per [`CROP_KEEPS`] entry: the central crop of each trimmed frame keeping that
-    /// share of each side (what a known video stores so that cropped copies match).
+    /// Each frame inside the video's bars, decided once for the whole video ([`video_bars`];
+    /// the whole frame when it has none), hashed from the frame reduced to 128 pixels. Where
+    /// frame-by-frame trimming also cuts flat content at an edge, differently in each copy,
+    /// these codes stay comparable.
+    #[serde(default)]
+    pub inside_bars: VideoHash,
+    /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
+    /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
+    /// side, hashed at the coded size like the plain codes.
     #[serde(default)]
     pub crops: Vec<VideoHash>,
 }
 
-/// Decodes a video once and computes its [`VideoFingerprint`].
+/// Decodes a video once and computes its [`VideoFingerprint`] as a query: plain, trimmed and
+/// mirrored codes, no crops.
 ///
-/// The plain codes are hashed as each frame arrives; each frame is also kept reduced to 128
-/// pixels, one byte per pixel, until the video's bars are decided from all frames
-/// ([`video_bars`]); the other codes are hashed from those.
+/// The plain, trimmed and mirrored codes are hashed as each frame arrives; each frame is also
+/// kept reduced to 128 pixels, one byte per pixel, until the video's bars are decided from all
+/// frames ([`video_bars`]); the codes inside the bars are hashed from those.
 ///
 /// # Errors
 /// Any [`VideoError`] from decoding.
@@ -85,7 +94,39 @@ pub fn fingerprint_file(
     path: &Path,
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
-    let mut fp = VideoFingerprint::default();
+    fingerprint(path, options, &[])
+}
+
+/// Decodes a video once and computes its [`VideoFingerprint`] for storing as known content:
+/// also the central crops of every frame ([`CROP_KEEPS`]), so that cropped copies match.
+///
+/// ```no_run
+/// use referral_dedup::video::{fingerprint_known_file, VpdqOptions, KNOWN_SECONDS_PER_HASH, CROP_KEEPS};
+/// # fn main() -> Result<(), referral_dedup::video::VideoError> {
+/// let options = VpdqOptions { seconds_per_hash: KNOWN_SECONDS_PER_HASH, ..VpdqOptions::default() };
+/// let known = fingerprint_known_file("known.mp4".as_ref(), &options)?;
+/// assert_eq!(known.crops.len(), CROP_KEEPS.len());
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any [`VideoError`] from decoding.
+pub fn fingerprint_known_file(
+    path: &Path,
+    options: &VpdqOptions,
+) -> Result<VideoFingerprint, VideoError> {
+    fingerprint(path, options, &CROP_KEEPS)
+}
+
+fn fingerprint(
+    path: &Path,
+    options: &VpdqOptions,
+    crop_keeps: &[f32],
+) -> Result<VideoFingerprint, VideoError> {
+    let mut fp = VideoFingerprint {
+        crops: vec![VideoHash::default(); crop_keeps.len()],
+        ..VideoFingerprint::default()
+    };
     let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     super::hash_frames(path, options, |luma, w, h, frame| {
         let plain = pdq_from_luma(luma, w, h);
@@ -94,9 +135,30 @@ pub fn fingerprint_file(
             pdq: plain.hash,
             ..frame
         });
-        let image = LumaImage::new(w, h, luma.to_vec())
-            .expect("the decoder gives w*h pixels")
-            .reduced(REDUCED_SIDE);
+        let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
+        let trimmed = match trim_box(&full, &TrimOptions::default()) {
+            Some(b) => full.crop(b.x0, b.y0, b.x1, b.y1),
+            None => full.clone(),
+        };
+        let variants = pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height());
+        let with = |pdq: PdqHash| FrameHash {
+            quality: pdq.quality,
+            pdq: pdq.hash,
+            ..frame
+        };
+        fp.trimmed.frames.push(with(variants[0]));
+        fp.mirrored.frames.push(with(variants[MIRROR]));
+        for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
+            let (dx, dy) = (
+                ((1.0 - keep) / 2.0 * w as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * h as f32).round() as usize,
+            );
+            let crop = full.crop(dx, dy, w - dx, h - dy);
+            crops
+                .frames
+                .push(with(pdq_from_luma(crop.pixels(), crop.width(), crop.height())));
+        }
+        let image = full.reduced(REDUCED_SIDE);
         let bytes = image
             .pixels()
             .iter()
@@ -112,7 +174,6 @@ pub fn fingerprint_file(
         })
         .collect();
     let bars = video_bars(&images, &fp.plain);
-    fp.crops = vec![VideoHash::default(); CROP_KEEPS.len()];
     for (image, frame) in images.iter().zip(&fp.plain.frames) {
         let with = |pdq: PdqHash| FrameHash {
             quality: pdq.quality,
@@ -126,20 +187,11 @@ pub fn fingerprint_file(
             y1: image.height(),
         });
         let content = image.crop(b.x0, b.y0, b.x1, b.y1);
-        let variants = pdq_dihedral_from_luma(content.pixels(), content.width(), content.height());
-        fp.trimmed.frames.push(with(variants[0]));
-        fp.mirrored.frames.push(with(variants[MIRROR]));
-        for (keep, crops) in CROP_KEEPS.iter().zip(&mut fp.crops) {
-            let (cw, ch) = (content.width(), content.height());
-            let (dx, dy) = (
-                ((1.0 - keep) / 2.0 * cw as f32).round() as usize,
-                ((1.0 - keep) / 2.0 * ch as f32).round() as usize,
-            );
-            let crop = content.crop(dx, dy, cw - dx, ch - dy);
-            crops
-                .frames
-                .push(with(pdq_from_luma(crop.pixels(), crop.width(), crop.height())));
-        }
+        fp.inside_bars.frames.push(with(pdq_from_luma(
+            content.pixels(),
+            content.width(),
+            content.height(),
+        )));
     }
     Ok(fp)
 }
@@ -205,7 +257,8 @@ pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
 
 impl ClipRule {
     /// The best aligned segment between two fingerprints: trimmed against trimmed, the query's
-    /// mirror against the known trimmed codes, plain against plain, and the query's trimmed
+    /// mirror against the known trimmed codes, plain against plain, inside the bars on both
+    /// sides, and the query's plain
     /// codes against each of the known video's central crops; the match covering the most of
     /// the shorter video wins.
     pub fn align_fingerprints(
@@ -217,12 +270,13 @@ impl ClipRule {
             (FrameVariant::Trimmed, &query.trimmed, &known.trimmed),
             (FrameVariant::Mirrored, &query.mirrored, &known.trimmed),
             (FrameVariant::Plain, &query.plain, &known.plain),
+            (FrameVariant::InsideBars, &query.inside_bars, &known.inside_bars),
         ];
         combos.extend(
             known
                 .crops
                 .iter()
-                .map(|crop| (FrameVariant::Cropped, &query.trimmed, crop)),
+                .map(|crop| (FrameVariant::Cropped, &query.plain, crop)),
         );
         combos
             .into_iter()

@@ -36,7 +36,9 @@ use std::path::Path;
 pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
-pub use fingerprint::{fingerprint_file, FrameVariant, VideoFingerprint, CROP_KEEPS};
+pub use fingerprint::{
+    fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CROP_KEEPS,
+};
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 
