@@ -48,7 +48,8 @@ pub struct ClipRule {
     pub quality_floor: u8,
     /// Width of an offset bin in seconds; neighbouring bins are pooled (1.0).
     pub offset_tolerance: f64,
-    /// Largest gap between matched frames inside one segment, in seconds (3.0).
+    /// Largest gap between matched frames inside one segment, in seconds (5.0: fast motion
+    /// between two sampled known frames leaves a few query frames unmatched).
     pub max_gap_seconds: f64,
     /// Shortest segment, in seconds, unless the shorter video is itself shorter (5.0).
     pub min_seconds: f64,
@@ -76,7 +77,7 @@ pub struct ClipRule {
 }
 
 /// The default playback rates: same speed first, then slowed and sped-up copies.
-pub const RATES: [f64; 5] = [1.0, 0.8, 0.9, 1.1, 1.25];
+pub const RATES: [f64; 5] = [1.0, 0.9, 1.1, 0.8, 1.25];
 
 impl Default for ClipRule {
     fn default() -> Self {
@@ -84,7 +85,7 @@ impl Default for ClipRule {
             distance: 31,
             quality_floor: 50,
             offset_tolerance: 1.0,
-            max_gap_seconds: 3.0,
+            max_gap_seconds: 5.0,
             min_seconds: 5.0,
             min_shorter_coverage: 0.5,
             min_distinct_frames: 4,
@@ -209,7 +210,8 @@ impl ClipRule {
         }
     }
 
-    /// The best accepted segment over the rates; `pairs` holds `(query frame, known time)`.
+    /// The accepted segment with the most matched frames over the rates; `pairs` holds
+    /// `(query frame, known time)`.
     fn decide(
         &self,
         query_frames: &[&FrameHash],
@@ -234,9 +236,8 @@ impl ClipRule {
             let Some(m) = self.segment_on_best_line(&line, pairs, tier) else {
                 continue;
             };
-            let better = best.is_none_or(|b| {
-                (m.shorter_coverage, m.matched_frames) > (b.shorter_coverage, b.matched_frames)
-            });
+            // The line with the most matched frames; on a tie the rate nearest 1 (listed first).
+            let better = best.is_none_or(|b| m.matched_frames > b.matched_frames);
             if better {
                 best = Some(m);
             }
