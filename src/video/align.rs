@@ -194,6 +194,27 @@ impl ClipRule {
         )
     }
 
+    /// The strict tier's decision from `(index into query_frames, known time)` pairs: what
+    /// [`align`](Self::align) decides first, for pairs found by an index
+    /// ([`VideoIndex`](super::VideoIndex)).
+    pub(crate) fn align_known_times(
+        &self,
+        query_frames: &[&FrameHash],
+        pairs: &[(usize, f64)],
+        query_duration: f64,
+        known_duration: f64,
+        known_frames: usize,
+    ) -> Option<ClipMatch> {
+        self.decide(
+            query_frames,
+            pairs,
+            query_duration,
+            known_duration,
+            known_frames,
+            self.strict_tier(),
+        )
+    }
+
     fn strict_tier(&self) -> Tier {
         Tier {
             radius: self.distance,
@@ -278,7 +299,7 @@ impl ClipRule {
         };
         let best = *by_bin
             .keys()
-            .max_by_key(|&&b| (pooled(b), std::cmp::Reverse(b.abs())))
+            .max_by_key(|&&b| (pooled(b), std::cmp::Reverse(b.abs()), b))
             .expect("pairs is not empty");
         // Matched query frames at the winning offset, with their offsets.
         let mut matched: Vec<(usize, f64)> = pairs

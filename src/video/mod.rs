@@ -8,6 +8,8 @@
 //!   videos with an added intro or outro match while a shared intro card never does.
 //! - [`fingerprint`]: [`VideoFingerprint`], the plain, border-trimmed and mirrored codes of every
 //!   sampled frame from one decode, for matching edited copies.
+//! - [`index`](mod@index): [`VideoIndex`], many known videos' frame codes in one Hamming index,
+//!   candidates aligned by the clip rule.
 //! - [`tmk`]: [`TmkFeatures`], TMK+PDQF files read, written, computed from video and scored.
 //! - [`animation`]: animated GIF, APNG and WebP hashed in-process, frame by frame.
 //!
@@ -27,6 +29,7 @@ pub mod align;
 pub mod animation;
 pub mod decode;
 pub mod fingerprint;
+pub mod index;
 pub mod tmk;
 pub mod vpdq;
 
@@ -36,6 +39,7 @@ use std::path::Path;
 pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
+pub use index::VideoIndex;
 pub use fingerprint::{
     fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CROP_KEEPS,
 };
