@@ -159,13 +159,20 @@ impl ClipRule {
                 .map(|&(qi, kt, _)| (qi, kt))
                 .collect()
         };
-        self.decide(&q, &within(self.distance), qd, kd, k.len(), self.strict_tier())
-            .or_else(|| {
-                (self.run_distance > self.distance).then(|| {
-                    let tier = self.run_tier();
-                    self.decide(&q, &within(self.run_distance), qd, kd, k.len(), tier)
-                })?
-            })
+        self.decide(
+            &q,
+            &within(self.distance),
+            qd,
+            kd,
+            k.len(),
+            self.strict_tier(),
+        )
+        .or_else(|| {
+            (self.run_distance > self.distance).then(|| {
+                let tier = self.run_tier();
+                self.decide(&q, &within(self.run_distance), qd, kd, k.len(), tier)
+            })?
+        })
     }
 
     /// The decision from candidate pairs already found at [`distance`](Self::distance) (for
@@ -566,7 +573,13 @@ mod tests {
         // Only every third frame close: too sparse for the run tier, and too far for the strict
         // tier.
         let sparse: Vec<Pdq> = (0..40)
-            .map(|i| if i % 3 == 0 { overlaid[i] } else { code(9000 + i as u64) })
+            .map(|i| {
+                if i % 3 == 0 {
+                    overlaid[i]
+                } else {
+                    code(9000 + i as u64)
+                }
+            })
             .collect();
         assert_eq!(
             ClipRule::default().align(&video(&sparse), &video(&known)),

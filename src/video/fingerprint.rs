@@ -154,9 +154,11 @@ fn fingerprint(
                 ((1.0 - keep) / 2.0 * h as f32).round() as usize,
             );
             let crop = full.crop(dx, dy, w - dx, h - dy);
-            crops
-                .frames
-                .push(with(pdq_from_luma(crop.pixels(), crop.width(), crop.height())));
+            crops.frames.push(with(pdq_from_luma(
+                crop.pixels(),
+                crop.width(),
+                crop.height(),
+            )));
         }
         let image = full.reduced(REDUCED_SIDE);
         let bytes = image
@@ -216,9 +218,7 @@ fn fingerprint(
 /// assert_eq!((b.x0, b.y0, b.x1, b.y1), (0, 6, 64, 42));
 /// ```
 pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
-    let (w, h) = images
-        .first()
-        .map(|i| (i.width(), i.height()))?;
+    let (w, h) = images.first().map(|i| (i.width(), i.height()))?;
     let trim = TrimOptions::default();
     // Cuts per side: left, top, right, bottom.
     let mut cuts: [Vec<usize>; 4] = Default::default();
@@ -270,7 +270,11 @@ impl ClipRule {
             (FrameVariant::Trimmed, &query.trimmed, &known.trimmed),
             (FrameVariant::Mirrored, &query.mirrored, &known.trimmed),
             (FrameVariant::Plain, &query.plain, &known.plain),
-            (FrameVariant::InsideBars, &query.inside_bars, &known.inside_bars),
+            (
+                FrameVariant::InsideBars,
+                &query.inside_bars,
+                &known.inside_bars,
+            ),
         ];
         combos.extend(
             known
@@ -282,8 +286,16 @@ impl ClipRule {
             .into_iter()
             .filter_map(|(variant, q, k)| self.align(q, k).map(|m| ClipMatch { variant, ..m }))
             .max_by(|a, b| {
-                (a.radius == self.distance, a.shorter_coverage, a.matched_frames)
-                    .partial_cmp(&(b.radius == self.distance, b.shorter_coverage, b.matched_frames))
+                (
+                    a.radius == self.distance,
+                    a.shorter_coverage,
+                    a.matched_frames,
+                )
+                    .partial_cmp(&(
+                        b.radius == self.distance,
+                        b.shorter_coverage,
+                        b.matched_frames,
+                    ))
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
     }

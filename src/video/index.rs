@@ -80,9 +80,12 @@ impl VideoIndex {
         let mut index = VideoIndex::default();
         let mut items: Vec<(EntryId, Pdq)> = Vec::new();
         for video in videos {
-            add(&mut index.frames, &mut index.videos, video, &mut |slot, code| {
-                items.push((slot, code))
-            });
+            add(
+                &mut index.frames,
+                &mut index.videos,
+                video,
+                &mut |slot, code| items.push((slot, code)),
+            );
         }
         index.codes = HammingIndex::build(items);
         index
@@ -101,9 +104,12 @@ impl VideoIndex {
     /// When the index would hold more than `u32::MAX` frame codes.
     pub fn insert(&mut self, video: &VideoHash) -> usize {
         let codes = &self.codes;
-        add(&mut self.frames, &mut self.videos, video, &mut |slot, code| {
-            codes.insert(slot, code)
-        })
+        add(
+            &mut self.frames,
+            &mut self.videos,
+            video,
+            &mut |slot, code| codes.insert(slot, code),
+        )
     }
 
     /// Number of videos stored.
@@ -236,7 +242,10 @@ mod tests {
     }
 
     fn frames() -> impl Strategy<Value = Vec<(u64, u64, u8)>> {
-        prop::collection::vec((0u64..12, 0u64..60, prop_oneof![Just(20u8), Just(90u8)]), 0..40)
+        prop::collection::vec(
+            (0u64..12, 0u64..60, prop_oneof![Just(20u8), Just(90u8)]),
+            0..40,
+        )
     }
 
     proptest! {
@@ -270,11 +279,21 @@ mod tests {
     #[test]
     fn an_excerpt_is_found_among_many_videos() {
         let many: Vec<VideoHash> = (0..50u64)
-            .map(|v| video(&(0..60).map(|i| (1000 * v + i, 0, 90)).collect::<Vec<_>>(), 1.0))
+            .map(|v| {
+                video(
+                    &(0..60).map(|i| (1000 * v + i, 0, 90)).collect::<Vec<_>>(),
+                    1.0,
+                )
+            })
             .collect();
         let index = VideoIndex::build(&many);
         assert_eq!((index.len(), index.frame_count()), (50, 3000));
-        let query = video(&(0..30).map(|i| (1000 * 17 + 20 + i, 5, 90)).collect::<Vec<_>>(), 1.0);
+        let query = video(
+            &(0..30)
+                .map(|i| (1000 * 17 + 20 + i, 5, 90))
+                .collect::<Vec<_>>(),
+            1.0,
+        );
         let hits = index.query(&query, &ClipRule::default());
         assert_eq!(hits.len(), 1);
         assert_eq!((hits[0].0, hits[0].1.known_start), (17, 20.0));

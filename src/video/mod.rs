@@ -39,10 +39,10 @@ use std::path::Path;
 pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
-pub use index::VideoIndex;
 pub use fingerprint::{
     fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CROP_KEEPS,
 };
+pub use index::VideoIndex;
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 
