@@ -64,10 +64,13 @@ pub struct ClipRule {
     /// `(rate, offset)` line, `known time = rate * query time + offset`, so a sped-up or slowed
     /// copy keeps one offset ([`RATES`]).
     pub rates: [f64; 5],
-    /// The run tier's PDQ radius: frame pairs beyond [`distance`](Self::distance) but within
-    /// this count only as a run on one line, under the stricter `run_` thresholds (0 turns
-    /// the tier off). Overlays (a logo box) and crops push every frame past 31 bits but keep
-    /// them far closer than unrelated footage; one such frame is weak, a run of them is not.
+    /// The run tier's PDQ radius (56): frame pairs beyond [`distance`](Self::distance) but
+    /// within this count only as a run on one line, under the stricter `run_` thresholds (0
+    /// turns the tier off). Overlays (a logo box) and squashed noise-like footage push every
+    /// frame past 31 bits but keep them far closer than unrelated footage; one such frame is
+    /// weak, a run of them is not. 56 is 9 standard deviations below the 128 bits of two
+    /// independent codes (binomial, sd 8); on the video harness no non-matching pair of either
+    /// half lines up as a run below 110 bits.
     pub run_distance: u32,
     /// The run tier's smallest share of usable query frames inside the segment that are matched
     /// (0.8).

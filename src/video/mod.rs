@@ -109,15 +109,16 @@ pub enum VideoError {
     Tmk(String),
 }
 
-/// Seconds between the frames hashed for a video stored as known content (0.2: five a second).
+/// Seconds between the frames hashed for a video stored as known content (0.1: ten a second).
 ///
 /// Queries are sampled once a second (the [`VpdqOptions`] default, HMA's setting), at whatever
 /// phase their first frame falls; a known video sampled only once a second would then be up to
 /// half a second off every query frame, which in moving footage is more than PDQ's distance 31
 /// (the video harness, `examples/video_quality.rs`: middle excerpts matched 0 of 10 known videos at
-/// 1 s, 5 of 10 at 0.2 s; the rest are clips of a few seconds or fast-scrolling automata).
-/// Denser known frames keep one within 0.1 s of any query frame, for five times the index size.
-pub const KNOWN_SECONDS_PER_HASH: f64 = 0.2;
+/// 1 s, 5 of 10 at 0.2 s; at 0.2 s a 10 fps scrolling automaton cut at an odd frame is one
+/// frame, one scrolled row, off every known frame). Denser known frames keep one within 0.05 s
+/// of any query frame, for ten times the index size of one frame a second.
+pub const KNOWN_SECONDS_PER_HASH: f64 = 0.1;
 
 /// Videos shorter than this many seconds are sampled as densely as known videos
 /// ([`KNOWN_SECONDS_PER_HASH`]) when they are queries ([`VpdqOptions::for_query`]): a 4-second
