@@ -34,12 +34,18 @@ use std::process::Command;
 use std::time::Instant;
 
 use referral_dedup::video::{
-    fingerprint_file, fingerprint_known_file, probe, vpdq_from_file, ClipRule, DecodeLimits, VideoFingerprint, VpdqOptions,
-    VpdqRule, KNOWN_SECONDS_PER_HASH,
+    fingerprint_file, fingerprint_known_file, probe, vpdq_from_file, ClipRule, DecodeLimits,
+    VideoFingerprint, VpdqOptions, VpdqRule, KNOWN_SECONDS_PER_HASH,
 };
 
 /// Known videos the thresholds were tuned on (the rest are held out).
-const TUNING_KNOWN: [&str; 5] = ["chair-orig-22-sd-bar", "pattern-hd-no-bar", "life1", "cell30", "card+life9"];
+const TUNING_KNOWN: [&str; 5] = [
+    "chair-orig-22-sd-bar",
+    "pattern-hd-no-bar",
+    "life1",
+    "cell30",
+    "card+life9",
+];
 
 /// Distractors the thresholds were tuned on (file stems; the rest are held out).
 const TUNING_DISTRACTORS: [&str; 2] = ["life4", "cell150"];
@@ -265,8 +271,8 @@ fn main() {
     known.push(("card+life9".into(), with_card("card_life9", &life9)));
     let half_of = |name: &str| usize::from(!TUNING_KNOWN.contains(&name));
 
-    // Queries at one frame a second (HMA's setting), short ones denser; known videos five times
-    // denser for the clip-aware rule, and at one a second for the vPDQ rule (its reference
+    // Queries at one frame a second (HMA's setting), short ones denser; known videos
+    // ten times denser for the clip-aware rule, and at one a second for the vPDQ rule (its reference
     // setting).
     let options = VpdqOptions::default();
     let query_options = |path: &Path| {
@@ -418,7 +424,8 @@ fn main() {
                     onset[half] = onset[half].min(r);
                 }
             }
-            dvfp += usize::from(vpdq.matches(&vpdq_from_file(d, &options).unwrap(), &known_vpdq[j]));
+            dvfp +=
+                usize::from(vpdq.matches(&vpdq_from_file(d, &options).unwrap(), &known_vpdq[j]));
         }
     }
     let (n, hits) = (all.n[0] + all.n[1], all.hits[0] + all.hits[1]);
