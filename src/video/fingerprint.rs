@@ -1,10 +1,13 @@
 //! The codes a video is matched by: the reference vPDQ of each sampled frame, plus the same
-//! frames with flat borders (letterbox, pillarbox, padding) trimmed and their left-right mirror,
-//! all from one decode.
+//! frames with flat borders (letterbox, pillarbox, padding) trimmed frame by frame, their
+//! left-right mirror, the frames inside the video's bars decided once for the whole video, and,
+//! for known videos, central crops of each frame; all from one decode.
 //!
 //! The plain codes are exactly vPDQ (they go into exchange files); the trimmed and mirrored codes
 //! are what the image rules use for edited copies ([`crate::matching::trim_box`] finds the
-//! borders; the mirror comes from the same DCT as the trimmed code).
+//! borders; the mirror comes from the same DCT as the trimmed code). Trimming frame by frame also
+//! cuts flat content at an edge (dead cells, a dark sky), differently in each copy; the codes
+//! inside the bars ([`video_bars`]) cut only what most frames agree is a bar.
 //!
 //! ```no_run
 //! use referral_dedup::video::{fingerprint_file, ClipRule, VpdqOptions};
