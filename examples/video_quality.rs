@@ -504,7 +504,7 @@ fn main() {
     rows.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (decode, hash, fingerprint) = rows[1];
     println!(
-        "\nspeed on {} (median of 3): ffmpeg decode to null {decode:.3} s, vPDQ at 1 frame/s {hash:.3} s ({:.2}x decode), fingerprint (plain+trimmed+mirrored) {fingerprint:.3} s ({:.2}x)",
+        "\nspeed on {} (median of 3): ffmpeg decode to null {decode:.3} s, vPDQ at 1 frame/s {hash:.3} s ({:.2}x decode), fingerprint (plain, trimmed, mirrored, inside bars) {fingerprint:.3} s ({:.2}x)",
         longest.file_name().unwrap().to_string_lossy(),
         hash / decode,
         fingerprint / decode
