@@ -10,16 +10,66 @@
 //! generated videos not in the known set, and a video that shares only a 4-second title card with
 //! a known one.
 //!
-//! Run: `cargo run --release --example video_quality` (needs `ffmpeg`; about two minutes).
+//! Held out: the rule's thresholds (the run tier's radius and density, the crop shares, the bar
+//! share, the short-video sampling) were set looking only at the **tuning** half: `chair`,
+//! `pattern`, `life1`, `cell30`, `card+life9` as known videos and `life4`, `cell150` as
+//! distractors. The **held-out** half (`doorknob`, `life2`, `life3`, `cell90`, `cell110`; the
+//! distractors `life5`, `life6` and `card+life10`) is reported in its own columns. The run tier
+//! line prints, for the tuning and held-out halves separately, the smallest run-tier radius at
+//! which any non-matching pair (a copy against another known video, or a distractor) would
+//! match: the margin between that and [`ClipRule::run_distance`] is the evidence that the tier
+//! does not fire on unrelated footage.
+//!
+//! Queries are sampled at one frame a second, videos shorter than
+//! [`SHORT_VIDEO_SECONDS`](referral_dedup::video::SHORT_VIDEO_SECONDS) as densely as known ones
+//! ([`VpdqOptions::for_query`]).
+//!
+//! Run: `cargo run --release --example video_quality` (needs `ffmpeg`; a few minutes).
+//! Options: `--only crop,logo` runs only those transforms; `--no-speed` skips the hashing-speed
+//! timing; `--legacy` reproduces the previous settings (queries at one frame a second whatever
+//! their length, one rate, no run tier).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use referral_dedup::video::{
-    fingerprint_file, probe, vpdq_from_file, ClipRule, DecodeLimits, VideoFingerprint, VpdqOptions,
-    VpdqRule, KNOWN_SECONDS_PER_HASH,
+    fingerprint_file, fingerprint_known_file, probe, vpdq_from_file, ClipRule, DecodeLimits,
+    VideoFingerprint, VpdqOptions, VpdqRule, KNOWN_SECONDS_PER_HASH,
 };
+
+/// Known videos the thresholds were tuned on (the rest are held out).
+const TUNING_KNOWN: [&str; 5] = [
+    "chair-orig-22-sd-bar",
+    "pattern-hd-no-bar",
+    "life1",
+    "cell30",
+    "card+life9",
+];
+
+/// Distractors the thresholds were tuned on (file stems; the rest are held out).
+const TUNING_DISTRACTORS: [&str; 2] = ["life4", "cell150"];
+
+/// The smallest run-tier radius (32..=128) at which `rule` would accept the pair, if any.
+fn run_tier_onset(rule: &ClipRule, q: &VideoFingerprint, k: &VideoFingerprint) -> Option<u32> {
+    (rule.distance + 1..=128).step_by(2).find(|&r| {
+        let probe = ClipRule {
+            run_distance: r,
+            ..*rule
+        };
+        probe.align_fingerprints(q, k).is_some()
+    })
+}
+
+/// Per-half tallies: [tuning, held-out].
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    hits: [usize; 2],
+    n: [usize; 2],
+    false_matches: [usize; 2],
+    vpdq_hits: usize,
+    vpdq_false: usize,
+}
 
 fn ffmpeg(args: &[&str]) {
     let status = Command::new("ffmpeg")
@@ -162,6 +212,14 @@ const TRANSFORMS: [&str; 10] = [
 ];
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.split(',').map(str::to_owned).collect());
+    let legacy = args.iter().any(|a| a == "--legacy");
+    let timing = !args.iter().any(|a| a == "--no-speed");
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/video/videos");
@@ -211,10 +269,19 @@ fn main() {
         "life=s=160x120:seed=9:mold=20:rate=10:ratio=0.3",
     );
     known.push(("card+life9".into(), with_card("card_life9", &life9)));
+    let half_of = |name: &str| usize::from(!TUNING_KNOWN.contains(&name));
 
-    // Queries at one frame a second (HMA's setting); known videos five times denser for the
-    // clip-aware rule, and at one a second for the vPDQ rule (its reference setting).
+    // Queries at one frame a second (HMA's setting), short ones denser; known videos
+    // ten times denser for the clip-aware rule, and at one a second for the vPDQ rule (its reference
+    // setting).
     let options = VpdqOptions::default();
+    let query_options = |path: &Path| {
+        if legacy {
+            options
+        } else {
+            options.for_query(probe(path, &DecodeLimits::default()).unwrap().duration)
+        }
+    };
     let known_options = VpdqOptions {
         seconds_per_hash: KNOWN_SECONDS_PER_HASH,
         ..options
@@ -222,7 +289,13 @@ fn main() {
     let t = Instant::now();
     let known_fp: Vec<VideoFingerprint> = known
         .iter()
-        .map(|(_, p)| fingerprint_file(p, &known_options).unwrap())
+        .map(|(_, p)| {
+            if legacy {
+                fingerprint_file(p, &known_options).unwrap()
+            } else {
+                fingerprint_known_file(p, &known_options).unwrap()
+            }
+        })
         .collect();
     let known_vpdq: Vec<_> = known
         .iter()
@@ -234,44 +307,90 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let clip = ClipRule::default();
+    let clip = if legacy {
+        ClipRule {
+            rates: [1.0; 5],
+            run_distance: 0,
+            ..ClipRule::default()
+        }
+    } else {
+        ClipRule::default()
+    };
     let vpdq = VpdqRule::default();
-    println!("| transform | copies | clip-aware recall | vPDQ (pytx defaults) recall | clip-aware false matches | vPDQ false matches |");
+    // Smallest run-tier radius at which a non-matching pair matches, per half; and the radius
+    // each true copy needed when the strict tier missed it.
+    let mut onset = [u32::MAX; 2];
+    let mut needed: Vec<(String, u32)> = Vec::new();
+    println!("| transform | copies | clip-aware recall (tuning / held-out) | vPDQ (pytx defaults) recall | clip-aware false matches (tuning / held-out) | vPDQ false matches |");
     println!("|---|---|---|---|---|---|");
-    let (mut all_hits, mut all_n, mut all_fp, mut all_vfp) = (0, 0, 0, 0);
+    let mut all = Tally::default();
     for name in TRANSFORMS {
-        let (mut hits, mut vhits, mut fps, mut vfps, mut n) = (0, 0, 0, 0, 0);
+        if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == name)) {
+            continue;
+        }
+        let mut t = Tally::default();
         for (k, (kname, path)) in known.iter().enumerate() {
             let copy = transform(dir, path, name);
-            let q = fingerprint_file(&copy, &options).unwrap();
-            n += 1;
+            let q = fingerprint_file(&copy, &query_options(&copy)).unwrap();
+            // The vPDQ rule always gets its reference sampling (one frame a second).
+            let q_vpdq = vpdq_from_file(&copy, &options).unwrap();
+            let half = half_of(kname);
+            t.n[half] += 1;
             for (j, kfp) in known_fp.iter().enumerate() {
-                let c = clip.align_fingerprints(&q, kfp).is_some();
-                let v = vpdq.matches(&q.plain, &known_vpdq[j]);
+                let m = clip.align_fingerprints(&q, kfp);
+                let c = m.is_some();
+                let v = vpdq.matches(&q_vpdq, &known_vpdq[j]);
                 if j == k {
-                    hits += usize::from(c);
-                    vhits += usize::from(v);
-                    if !c {
-                        eprintln!("miss: {kname} {name}");
+                    t.hits[half] += usize::from(c);
+                    t.vpdq_hits += usize::from(v);
+                    match m {
+                        None => eprintln!("miss: {kname} {name}"),
+                        Some(m) if m.radius > clip.distance => {
+                            needed.push((format!("{kname} {name}"), m.radius));
+                            eprintln!("run tier: {kname} {name} {m:?}");
+                        }
+                        Some(_) => {}
                     }
                 } else {
-                    fps += usize::from(c);
-                    vfps += usize::from(v);
+                    t.false_matches[half] += usize::from(c);
+                    t.vpdq_false += usize::from(v);
                     if c {
                         eprintln!("FALSE: {kname} {name} matched {}", known[j].0);
+                    }
+                    if !legacy {
+                        if let Some(r) = run_tier_onset(&clip, &q, kfp) {
+                            onset[half] = onset[half].min(r);
+                        }
                     }
                 }
             }
         }
+        let rate = |h: usize, n: usize| {
+            if n == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", h as f64 / n as f64)
+            }
+        };
+        let n = t.n[0] + t.n[1];
         println!(
-            "| {name} | {n} | {:.2} | {:.2} | {fps} | {vfps} |",
-            hits as f64 / n as f64,
-            vhits as f64 / n as f64
+            "| {name} | {n} | {} ({} / {}) | {:.2} | {} ({} / {}) | {} |",
+            rate(t.hits[0] + t.hits[1], n),
+            rate(t.hits[0], t.n[0]),
+            rate(t.hits[1], t.n[1]),
+            t.vpdq_hits as f64 / n as f64,
+            t.false_matches[0] + t.false_matches[1],
+            t.false_matches[0],
+            t.false_matches[1],
+            t.vpdq_false,
         );
-        all_hits += hits;
-        all_n += n;
-        all_fp += fps;
-        all_vfp += vfps;
+        for h in 0..2 {
+            all.hits[h] += t.hits[h];
+            all.n[h] += t.n[h];
+            all.false_matches[h] += t.false_matches[h];
+        }
+        all.vpdq_hits += t.vpdq_hits;
+        all.vpdq_false += t.vpdq_false;
     }
     // Distractors: videos not in the known set, and one sharing only the title card.
     let mut distractors = Vec::new();
@@ -290,27 +409,70 @@ fn main() {
         "life=s=160x120:seed=10:mold=20:rate=10:ratio=0.3",
     );
     distractors.push(with_card("card_life10", &life10));
-    let (mut dfp, mut dvfp) = (0, 0);
+    let (mut dfp, mut dvfp) = ([0usize; 2], 0);
     for d in &distractors {
-        let q = fingerprint_file(d, &options).unwrap();
+        let stem = d.file_stem().unwrap().to_string_lossy().into_owned();
+        let half = usize::from(!TUNING_DISTRACTORS.contains(&stem.as_str()));
+        let q = fingerprint_file(d, &query_options(d)).unwrap();
         for (j, kfp) in known_fp.iter().enumerate() {
             if clip.align_fingerprints(&q, kfp).is_some() {
-                dfp += 1;
-                eprintln!("FALSE: distractor {} matched {}", d.display(), known[j].0);
+                dfp[half] += 1;
+                eprintln!("FALSE: distractor {stem} matched {}", known[j].0);
             }
-            dvfp += usize::from(vpdq.matches(&q.plain, &known_vpdq[j]));
+            if !legacy {
+                if let Some(r) = run_tier_onset(&clip, &q, kfp) {
+                    onset[half] = onset[half].min(r);
+                }
+            }
+            dvfp +=
+                usize::from(vpdq.matches(&vpdq_from_file(d, &options).unwrap(), &known_vpdq[j]));
         }
     }
+    let (n, hits) = (all.n[0] + all.n[1], all.hits[0] + all.hits[1]);
     println!(
-        "| all transforms | {all_n} | {:.3} | | {all_fp} | {all_vfp} |",
-        all_hits as f64 / all_n as f64
+        "| all transforms | {n} | {:.3} ({:.3} / {:.3}) | {:.3} | {} ({} / {}) | {} |",
+        hits as f64 / n.max(1) as f64,
+        all.hits[0] as f64 / all.n[0].max(1) as f64,
+        all.hits[1] as f64 / all.n[1].max(1) as f64,
+        all.vpdq_hits as f64 / n.max(1) as f64,
+        all.false_matches[0] + all.false_matches[1],
+        all.false_matches[0],
+        all.false_matches[1],
+        all.vpdq_false,
     );
     println!(
-        "| distractors ({} videos x {} known) | | | | {dfp} | {dvfp} |",
+        "| distractors ({} videos x {} known) | | | | {} ({} / {}) | {dvfp} |",
         distractors.len(),
-        known.len()
+        known.len(),
+        dfp[0] + dfp[1],
+        dfp[0],
+        dfp[1],
     );
-
+    if !legacy {
+        let show = |r: u32| {
+            if r == u32::MAX {
+                "none up to 128".to_owned()
+            } else {
+                r.to_string()
+            }
+        };
+        println!(
+            "\nrun tier (radius {}, density >= {}, >= {} frames): smallest radius at which a non-matching pair would match: tuning {}, held-out {}; true copies matched only by the run tier: {} (radius needed: {:?})",
+            clip.run_distance,
+            clip.run_min_density,
+            clip.run_min_frames,
+            show(onset[0]),
+            show(onset[1]),
+            needed.len(),
+            needed
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+        );
+    }
+    if !timing {
+        return;
+    }
     // Hashing speed against ffmpeg decoding the same file to nothing.
     let longest = &known[0].1;
     let time = |f: &mut dyn FnMut()| {
@@ -342,7 +504,7 @@ fn main() {
     rows.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (decode, hash, fingerprint) = rows[1];
     println!(
-        "\nspeed on {} (median of 3): ffmpeg decode to null {decode:.3} s, vPDQ at 1 frame/s {hash:.3} s ({:.2}x decode), fingerprint (plain+trimmed+mirrored) {fingerprint:.3} s ({:.2}x)",
+        "\nspeed on {} (median of 3): ffmpeg decode to null {decode:.3} s, vPDQ at 1 frame/s {hash:.3} s ({:.2}x decode), fingerprint (plain, trimmed, mirrored, inside bars) {fingerprint:.3} s ({:.2}x)",
         longest.file_name().unwrap().to_string_lossy(),
         hash / decode,
         fingerprint / decode

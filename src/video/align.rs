@@ -3,10 +3,11 @@
 //! vPDQ's bag-of-frames rule ignores time, so a 60-second excerpt of a 10-minute video fails on
 //! the long side's percentage, and two unrelated videos that share an intro card or black frames
 //! collect matched frames without sharing content. This rule votes: every pair of frames within the
-//! PDQ distance casts a vote for the offset `known time - query time`; the offset with the most
-//! distinct query frames wins; its matched frames are cut into runs (no gap over
-//! [`ClipRule::max_gap_seconds`]), and the longest run is the aligned segment. A segment counts
-//! only when it
+//! PDQ distance casts a vote, for each playback rate in [`ClipRule::rates`], for the offset
+//! `known time - rate * query time` (a copy played 1.25 times faster keeps one offset at rate
+//! 1.25); the (rate, offset) line with the most distinct query frames wins; its matched frames are
+//! cut into runs (no gap over [`ClipRule::max_gap_seconds`]), and the longest run is the aligned
+//! segment. A segment counts only when it
 //! - spans at least [`ClipRule::min_seconds`] (or, for a shorter video, most of it),
 //! - covers at least [`ClipRule::min_shorter_coverage`] of the shorter video (an excerpt covers
 //!   all of itself; an added intro or outro leaves the known video covered; a shared intro card
@@ -15,6 +16,15 @@
 //!   card or a slide is one picture, however long it stays on screen),
 //! - and has matched frames for at least [`ClipRule::min_density`] of the usable query frames
 //!   inside it.
+//!
+//! When no segment is found at [`ClipRule::distance`] (31), the **run tier** tries again with
+//! pairs up to [`ClipRule::run_distance`]: one frame at that distance is weak evidence, but a
+//! dense run of them on one line is not (an overlaid logo or a crop moves every frame by a
+//! similar amount; unrelated footage does not line up frame after frame). It asks for the same
+//! segment and, in addition, [`ClipRule::run_min_density`] of the query frames inside it matched
+//! and at least [`ClipRule::run_min_frames`] of them. The radius was set on the video harness's
+//! tuning half, where no non-matching pair matched below the onset it prints
+//! (`examples/video_quality.rs`).
 //!
 //! ```
 //! use referral_dedup::hashes::Pdq;
@@ -38,7 +48,8 @@ pub struct ClipRule {
     pub quality_floor: u8,
     /// Width of an offset bin in seconds; neighbouring bins are pooled (1.0).
     pub offset_tolerance: f64,
-    /// Largest gap between matched frames inside one segment, in seconds (3.0).
+    /// Largest gap between matched frames inside one segment, in seconds (5.0: fast motion
+    /// between two sampled known frames leaves a few query frames unmatched).
     pub max_gap_seconds: f64,
     /// Shortest segment, in seconds, unless the shorter video is itself shorter (5.0).
     pub min_seconds: f64,
@@ -49,7 +60,27 @@ pub struct ClipRule {
     pub min_distinct_frames: usize,
     /// Smallest share of usable query frames inside the segment that are matched (0.5).
     pub min_density: f64,
+    /// Playback rates tried, in known seconds per query second: the vote is on a
+    /// `(rate, offset)` line, `known time = rate * query time + offset`, so a sped-up or slowed
+    /// copy keeps one offset ([`RATES`]).
+    pub rates: [f64; 5],
+    /// The run tier's PDQ radius (56): frame pairs beyond [`distance`](Self::distance) but
+    /// within this count only as a run on one line, under the stricter `run_` thresholds (0
+    /// turns the tier off). Overlays (a logo box) and squashed noise-like footage push every
+    /// frame past 31 bits but keep them far closer than unrelated footage; one such frame is
+    /// weak, a run of them is not. 56 is 9 standard deviations below the 128 bits of two
+    /// independent codes (binomial, sd 8); on the video harness no non-matching pair of either
+    /// half lines up as a run below 110 bits.
+    pub run_distance: u32,
+    /// The run tier's smallest share of usable query frames inside the segment that are matched
+    /// (0.8).
+    pub run_min_density: f64,
+    /// The run tier's fewest matched frames in the segment (8).
+    pub run_min_frames: usize,
 }
+
+/// The default playback rates: same speed first, then slowed and sped-up copies.
+pub const RATES: [f64; 5] = [1.0, 0.9, 1.1, 0.8, 1.25];
 
 impl Default for ClipRule {
     fn default() -> Self {
@@ -57,11 +88,15 @@ impl Default for ClipRule {
             distance: 31,
             quality_floor: 50,
             offset_tolerance: 1.0,
-            max_gap_seconds: 3.0,
+            max_gap_seconds: 5.0,
             min_seconds: 5.0,
             min_shorter_coverage: 0.5,
             min_distinct_frames: 4,
             min_density: 0.5,
+            rates: RATES,
+            run_distance: 56,
+            run_min_density: 0.8,
+            run_min_frames: 8,
         }
     }
 }
@@ -77,38 +112,76 @@ pub struct ClipMatch {
     pub known_start: f64,
     /// End of the segment in the known video, seconds.
     pub known_end: f64,
-    /// Known time minus query time at the winning offset, seconds.
+    /// Known time minus `rate` times query time on the winning line, seconds.
     pub offset: f64,
-    /// Query frames in the segment matched at that offset.
+    /// Known seconds per query second on the winning line (1.0 for the same speed).
+    pub rate: f64,
+    /// Query frames in the segment matched on that line.
     pub matched_frames: usize,
     /// Mutually distinct frames among them.
     pub distinct_frames: usize,
     /// Share of the shorter video's duration the segment covers.
     pub shorter_coverage: f64,
+    /// The PDQ radius the matched pairs were found at: [`ClipRule::distance`], or
+    /// [`ClipRule::run_distance`] for the run tier.
+    pub radius: u32,
     /// Which codes matched ([`FrameVariant::Plain`] from [`ClipRule::align`]).
     pub variant: FrameVariant,
 }
 
+/// Thresholds of one tier of the rule.
+#[derive(Clone, Copy)]
+struct Tier {
+    radius: u32,
+    min_density: f64,
+    min_frames: usize,
+}
+
 impl ClipRule {
-    /// The aligned segment of `query` in `known`, when the rule accepts one.
+    /// The aligned segment of `query` in `known`, when the rule accepts one: first at
+    /// [`distance`](Self::distance), else in the run tier.
     pub fn align(&self, query: &VideoHash, known: &VideoHash) -> Option<ClipMatch> {
         let q: Vec<&FrameHash> = self.usable(query);
         let k: Vec<&FrameHash> = self.usable(known);
-        let mut pairs = Vec::new();
+        let widest = self.distance.max(self.run_distance);
+        // (query frame, known time, distance)
+        let mut pairs: Vec<(usize, f64, u32)> = Vec::new();
         for (qi, qf) in q.iter().enumerate() {
             for kf in &k {
-                if qf.pdq.distance(&kf.pdq) <= self.distance {
-                    pairs.push((qi, kf.timestamp - qf.timestamp));
+                let d = qf.pdq.distance(&kf.pdq);
+                if d <= widest {
+                    pairs.push((qi, kf.timestamp, d));
                 }
             }
         }
-        self.align_pairs(&q, &pairs, query.duration(), known.duration(), k.len())
+        let (qd, kd) = (query.duration(), known.duration());
+        let within = |radius: u32| -> Vec<(usize, f64)> {
+            pairs
+                .iter()
+                .filter(|p| p.2 <= radius)
+                .map(|&(qi, kt, _)| (qi, kt))
+                .collect()
+        };
+        self.decide(
+            &q,
+            &within(self.distance),
+            qd,
+            kd,
+            k.len(),
+            self.strict_tier(),
+        )
+        .or_else(|| {
+            (self.run_distance > self.distance).then(|| {
+                let tier = self.run_tier();
+                self.decide(&q, &within(self.run_distance), qd, kd, k.len(), tier)
+            })?
+        })
     }
 
-    /// The decision from candidate pairs already found (for example by the Hamming index):
-    /// `pairs` holds `(index into query_frames, known time - query time)`; `query_frames` must be
-    /// the query's usable frames in time order; `known_frames` counts the known video's usable
-    /// frames.
+    /// The decision from candidate pairs already found at [`distance`](Self::distance) (for
+    /// example by the Hamming index): `pairs` holds `(index into query_frames, known time -
+    /// query time)`; `query_frames` must be the query's usable frames in time order;
+    /// `known_frames` counts the known video's usable frames.
     pub fn align_pairs(
         &self,
         query_frames: &[&FrameHash],
@@ -117,15 +190,112 @@ impl ClipRule {
         known_duration: f64,
         known_frames: usize,
     ) -> Option<ClipMatch> {
+        let at_known_time: Vec<(usize, f64)> = pairs
+            .iter()
+            .map(|&(qi, offset)| (qi, query_frames[qi].timestamp + offset))
+            .collect();
+        self.decide(
+            query_frames,
+            &at_known_time,
+            query_duration,
+            known_duration,
+            known_frames,
+            self.strict_tier(),
+        )
+    }
+
+    /// The strict tier's decision from `(index into query_frames, known time)` pairs: what
+    /// [`align`](Self::align) decides first, for pairs found by an index
+    /// ([`VideoIndex`](super::VideoIndex)).
+    pub(crate) fn align_known_times(
+        &self,
+        query_frames: &[&FrameHash],
+        pairs: &[(usize, f64)],
+        query_duration: f64,
+        known_duration: f64,
+        known_frames: usize,
+    ) -> Option<ClipMatch> {
+        self.decide(
+            query_frames,
+            pairs,
+            query_duration,
+            known_duration,
+            known_frames,
+            self.strict_tier(),
+        )
+    }
+
+    fn strict_tier(&self) -> Tier {
+        Tier {
+            radius: self.distance,
+            min_density: self.min_density,
+            min_frames: 0,
+        }
+    }
+
+    fn run_tier(&self) -> Tier {
+        Tier {
+            radius: self.run_distance,
+            min_density: self.run_min_density,
+            min_frames: self.run_min_frames,
+        }
+    }
+
+    /// The accepted segment with the most matched frames over the rates; `pairs` holds
+    /// `(query frame, known time)`.
+    fn decide(
+        &self,
+        query_frames: &[&FrameHash],
+        pairs: &[(usize, f64)],
+        query_duration: f64,
+        known_duration: f64,
+        known_frames: usize,
+        tier: Tier,
+    ) -> Option<ClipMatch> {
+        let mut best: Option<ClipMatch> = None;
+        for &rate in &self.rates {
+            if rate <= 0.0 || !rate.is_finite() {
+                continue;
+            }
+            let line = LineInput {
+                query_frames,
+                query_duration,
+                known_duration,
+                known_frames,
+                rate,
+            };
+            let Some(m) = self.segment_on_best_line(&line, pairs, tier) else {
+                continue;
+            };
+            // The line with the most matched frames; on a tie the rate nearest 1 (listed first).
+            let better = best.is_none_or(|b| m.matched_frames > b.matched_frames);
+            if better {
+                best = Some(m);
+            }
+        }
+        best
+    }
+
+    /// At one rate: matched pairs vote on the offset, the longest run at the winning offset is
+    /// the segment, and the segment is checked against the tier's thresholds.
+    fn segment_on_best_line(
+        &self,
+        line: &LineInput<'_>,
+        pairs: &[(usize, f64)],
+        tier: Tier,
+    ) -> Option<ClipMatch> {
+        let query_frames = line.query_frames;
+        let rate = line.rate;
         if pairs.is_empty() {
             return None;
         }
+        let offset_of = |&(qi, kt): &(usize, f64)| kt - rate * query_frames[qi].timestamp;
         let tol = self.offset_tolerance.max(1e-3);
         let bin = |offset: f64| (offset / tol).round() as i64;
         // Distinct query frames per offset bin.
         let mut by_bin: std::collections::HashMap<i64, Vec<usize>> = Default::default();
-        for &(qi, offset) in pairs {
-            by_bin.entry(bin(offset)).or_default().push(qi);
+        for p in pairs {
+            by_bin.entry(bin(offset_of(p))).or_default().push(p.0);
         }
         for v in by_bin.values_mut() {
             v.sort_unstable();
@@ -139,15 +309,14 @@ impl ClipRule {
         };
         let best = *by_bin
             .keys()
-            .max_by_key(|&&b| (pooled(b), std::cmp::Reverse(b.abs())))
+            .max_by_key(|&&b| (pooled(b), std::cmp::Reverse(b.abs()), b))
             .expect("pairs is not empty");
-        // Matched query frames at the winning offset, with their mean offset.
-        let mut matched: Vec<(usize, f64)> = Vec::new();
-        for &(qi, offset) in pairs {
-            if (bin(offset) - best).abs() <= 1 {
-                matched.push((qi, offset));
-            }
-        }
+        // Matched query frames at the winning offset, with their offsets.
+        let mut matched: Vec<(usize, f64)> = pairs
+            .iter()
+            .map(|p| (p.0, offset_of(p)))
+            .filter(|&(_, o)| (bin(o) - best).abs() <= 1)
+            .collect();
         matched.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         matched.dedup_by_key(|m| m.0);
         // Longest run without a gap over max_gap_seconds.
@@ -168,7 +337,9 @@ impl ClipRule {
         let last = query_frames[best_run.last()?.0];
         let offset = best_run.iter().map(|m| m.1).sum::<f64>() / best_run.len() as f64;
         let span = last.timestamp - first.timestamp;
-        let shorter = query_duration.min(known_duration);
+        // The shorter video in query seconds; the segment spans `span` query seconds and
+        // `rate * span` known seconds.
+        let shorter = line.query_duration.min(line.known_duration / rate);
         let shorter_coverage = if shorter > 0.0 {
             (span / shorter).min(1.0)
         } else {
@@ -192,23 +363,26 @@ impl ClipRule {
         let long_enough = span >= self.min_seconds.min(0.8 * shorter);
         // A video with few sampled frames (a few seconds at one frame per second) cannot show
         // `min_distinct_frames` different pictures: ask for half of its frames, at least two.
-        let shorter_frames = query_frames.len().min(known_frames);
+        let shorter_frames = query_frames.len().min(line.known_frames);
         let min_distinct = self
             .min_distinct_frames
             .min(shorter_frames.div_ceil(2).max(2));
         let accepted = long_enough
             && shorter_coverage >= self.min_shorter_coverage
             && distinct.len() >= min_distinct
-            && density >= self.min_density;
+            && density >= tier.min_density
+            && best_run.len() >= tier.min_frames;
         accepted.then_some(ClipMatch {
             query_start: first.timestamp,
             query_end: last.timestamp,
-            known_start: first.timestamp + offset,
-            known_end: last.timestamp + offset,
+            known_start: rate * first.timestamp + offset,
+            known_end: rate * last.timestamp + offset,
             offset,
+            rate,
             matched_frames: best_run.len(),
             distinct_frames: distinct.len(),
             shorter_coverage,
+            radius: tier.radius,
             variant: FrameVariant::Plain,
         })
     }
@@ -223,6 +397,15 @@ impl ClipRule {
         v.sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp));
         v
     }
+}
+
+/// What one rate's vote needs besides the pairs.
+struct LineInput<'a> {
+    query_frames: &'a [&'a FrameHash],
+    query_duration: f64,
+    known_duration: f64,
+    known_frames: usize,
+    rate: f64,
 }
 
 #[cfg(test)]
@@ -338,5 +521,72 @@ mod tests {
         assert_eq!(ClipRule::default().align(&dark, &dark), None);
         let v = video(&codes);
         assert!(ClipRule::default().align(&v, &v).is_some());
+    }
+
+    /// `code` with its first `bits` bits flipped.
+    fn flipped(code: Pdq, bits: u32) -> Pdq {
+        let mut out = code;
+        for b in 0..bits as usize {
+            out.0[b / 64] ^= 1 << (b % 64);
+        }
+        out
+    }
+
+    fn video_at(codes: &[Pdq], step: f64) -> VideoHash {
+        let mut v = video(codes);
+        v.frames
+            .iter_mut()
+            .for_each(|f| f.timestamp = f.frame_number as f64 * step);
+        v
+    }
+
+    #[test]
+    fn a_sped_up_copy_matches_on_its_rate() {
+        // Known: 60 s at 4 codes a second; the query plays it 1.25 times faster, sampled once a
+        // second, so query second i shows known second 1.25 i (known code 5 i).
+        let known_codes: Vec<Pdq> = (0..240).map(code).collect();
+        let known = video_at(&known_codes, 0.25);
+        let query_codes: Vec<Pdq> = (0..48).map(|i| known_codes[5 * i]).collect();
+        let query = video(&query_codes);
+        let m = ClipRule::default().align(&query, &known).unwrap();
+        assert_eq!((m.rate, m.query_start, m.query_end), (1.25, 0.0, 47.0));
+        assert!(m.offset.abs() < 1e-9 && (m.known_end - 58.75).abs() < 1e-9);
+        // At one rate only, the drifting offset leaves too short a run.
+        let one_rate = ClipRule {
+            rates: [1.0; 5],
+            ..ClipRule::default()
+        };
+        assert_eq!(one_rate.align(&query, &known), None);
+    }
+
+    #[test]
+    fn the_run_tier_needs_a_dense_run_on_one_line() {
+        // Every query frame 44 bits from its known frame (an overlay): the run tier accepts.
+        let known: Vec<Pdq> = (0..40).map(code).collect();
+        let overlaid: Vec<Pdq> = known.iter().map(|&c| flipped(c, 44)).collect();
+        let m = ClipRule::default()
+            .align(&video(&overlaid), &video(&known))
+            .unwrap();
+        assert_eq!((m.radius, m.matched_frames), (56, 40));
+        let strict_only = ClipRule {
+            run_distance: 0,
+            ..ClipRule::default()
+        };
+        assert_eq!(strict_only.align(&video(&overlaid), &video(&known)), None);
+        // Only every third frame close: too sparse for the run tier, and too far for the strict
+        // tier.
+        let sparse: Vec<Pdq> = (0..40)
+            .map(|i| {
+                if i % 3 == 0 {
+                    overlaid[i]
+                } else {
+                    code(9000 + i as u64)
+                }
+            })
+            .collect();
+        assert_eq!(
+            ClipRule::default().align(&video(&sparse), &video(&known)),
+            None
+        );
     }
 }

@@ -1,10 +1,13 @@
 //! The codes a video is matched by: the reference vPDQ of each sampled frame, plus the same
-//! frames with flat borders (letterbox, pillarbox, padding) trimmed and their left-right mirror,
-//! all from one decode.
+//! frames with flat borders (letterbox, pillarbox, padding) trimmed frame by frame, their
+//! left-right mirror, the frames inside the video's bars decided once for the whole video, and,
+//! for known videos, central crops of each frame; all from one decode.
 //!
 //! The plain codes are exactly vPDQ (they go into exchange files); the trimmed and mirrored codes
 //! are what the image rules use for edited copies ([`crate::matching::trim_box`] finds the
-//! borders; the mirror comes from the same DCT as the trimmed code).
+//! borders; the mirror comes from the same DCT as the trimmed code). Trimming frame by frame also
+//! cuts flat content at an edge (dead cells, a dark sky), differently in each copy; the codes
+//! inside the bars ([`video_bars`]) cut only what most frames agree is a bar.
 //!
 //! ```no_run
 //! use referral_dedup::video::{fingerprint_file, ClipRule, VpdqOptions};
@@ -20,12 +23,28 @@
 use std::path::Path;
 
 use super::{ClipMatch, ClipRule, FrameHash, VideoError, VideoHash, VpdqOptions};
-use crate::matching::{trim_box, TrimOptions};
-use crate::media::pdq_dihedral_from_luma;
-use crate::media::LumaImage;
+use crate::matching::{trim_box, TrimBox, TrimOptions};
+use crate::media::{pdq_dihedral_from_luma, pdq_from_luma, LumaImage, PdqHash};
 
 /// Index of the left-right mirror in the dihedral order ([`crate::media::DIHEDRAL_NAMES`]).
 const MIRROR: usize = 5;
+
+/// Longest side of the reduced frame kept per sampled frame for the codes inside the bars (PDQ reduces every picture to 64x64 first, so 128 loses nothing it uses; a
+/// byte per pixel keeps a 10-minute video at 5 frames/s under 50 MB while it is hashed).
+const REDUCED_SIDE: usize = 128;
+
+/// Share of each side the central crops of a known video's frames keep
+/// ([`fingerprint_known_file`]): a copy cropped to about that much of the whole frame lands
+/// within PDQ's reach of one of them (the picture rules keep similar crops of known pictures).
+pub const CROP_KEEPS: [f32; 2] = [0.9, 0.85];
+
+/// A border is a video's bar when at least this share of its usable frames trim at least as
+/// much on that side (decided once per video: the automata's flat dead cells at an edge come
+/// and go, a letterbox bar stays; a subtitle drawn over a bar now and then does not unmake it).
+const BAR_FRAME_SHARE: f64 = 0.8;
+
+/// Frames under this PDQ quality (blank, dark, fades) do not vote on the bars.
+const BAR_QUALITY_FLOOR: u8 = 50;
 
 /// Which codes of a video a clip match rests on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,13 +52,17 @@ const MIRROR: usize = 5;
 pub enum FrameVariant {
     /// The reference vPDQ codes on both sides.
     Plain,
-    /// Borders trimmed on both sides.
+    /// Borders trimmed on both sides, frame by frame.
     Trimmed,
+    /// Each side's frames inside its video-wide bars ([`video_bars`]).
+    InsideBars,
     /// The query mirrored left-right, borders trimmed on both sides.
     Mirrored,
+    /// The query's plain codes against the known video's central crops ([`CROP_KEEPS`]).
+    Cropped,
 }
 
-/// A video's codes: plain vPDQ, trimmed, and mirrored-trimmed, frame for frame.
+/// A video's codes: plain vPDQ, trimmed, mirrored-trimmed and central crops, frame for frame.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VideoFingerprint {
     /// The reference vPDQ.
@@ -48,9 +71,25 @@ pub struct VideoFingerprint {
     pub trimmed: VideoHash,
     /// The left-right mirror of each trimmed frame.
     pub mirrored: VideoHash,
+    /// Each frame inside the video's bars, decided once for the whole video ([`video_bars`];
+    /// the whole frame when it has none), hashed from the frame reduced to 128 pixels. Where
+    /// frame-by-frame trimming also cuts flat content at an edge, differently in each copy,
+    /// these codes stay comparable.
+    #[serde(default)]
+    pub inside_bars: VideoHash,
+    /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
+    /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
+    /// side, hashed at the coded size like the plain codes.
+    #[serde(default)]
+    pub crops: Vec<VideoHash>,
 }
 
-/// Decodes a video once and computes its [`VideoFingerprint`].
+/// Decodes a video once and computes its [`VideoFingerprint`] as a query: plain, trimmed and
+/// mirrored codes, no crops.
+///
+/// The plain, trimmed and mirrored codes are hashed as each frame arrives; each frame is also
+/// kept reduced to 128 pixels, one byte per pixel, until the video's bars are decided from all
+/// frames ([`video_bars`]); the codes inside the bars are hashed from those.
 ///
 /// # Errors
 /// Any [`VideoError`] from decoding.
@@ -58,48 +97,209 @@ pub fn fingerprint_file(
     path: &Path,
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
-    let mut fp = VideoFingerprint::default();
-    let trim = TrimOptions::default();
+    fingerprint(path, options, &[])
+}
+
+/// Decodes a video once and computes its [`VideoFingerprint`] for storing as known content:
+/// also the central crops of every frame ([`CROP_KEEPS`]), so that cropped copies match.
+///
+/// ```no_run
+/// use referral_dedup::video::{fingerprint_known_file, VpdqOptions, KNOWN_SECONDS_PER_HASH, CROP_KEEPS};
+/// # fn main() -> Result<(), referral_dedup::video::VideoError> {
+/// let options = VpdqOptions { seconds_per_hash: KNOWN_SECONDS_PER_HASH, ..VpdqOptions::default() };
+/// let known = fingerprint_known_file("known.mp4".as_ref(), &options)?;
+/// assert_eq!(known.crops.len(), CROP_KEEPS.len());
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any [`VideoError`] from decoding.
+pub fn fingerprint_known_file(
+    path: &Path,
+    options: &VpdqOptions,
+) -> Result<VideoFingerprint, VideoError> {
+    fingerprint(path, options, &CROP_KEEPS)
+}
+
+fn fingerprint(
+    path: &Path,
+    options: &VpdqOptions,
+    crop_keeps: &[f32],
+) -> Result<VideoFingerprint, VideoError> {
+    let mut fp = VideoFingerprint {
+        crops: vec![VideoHash::default(); crop_keeps.len()],
+        ..VideoFingerprint::default()
+    };
+    let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     super::hash_frames(path, options, |luma, w, h, frame| {
-        let plain = crate::media::pdq_from_luma(luma, w, h);
-        let image = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
-        let cropped = match trim_box(&image, &trim) {
-            Some(b) => image.crop(b.x0, b.y0, b.x1, b.y1),
-            None => image,
+        let plain = pdq_from_luma(luma, w, h);
+        fp.plain.frames.push(FrameHash {
+            quality: plain.quality,
+            pdq: plain.hash,
+            ..frame
+        });
+        let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
+        let trimmed = match trim_box(&full, &TrimOptions::default()) {
+            Some(b) => full.crop(b.x0, b.y0, b.x1, b.y1),
+            None => full.clone(),
         };
-        let variants = pdq_dihedral_from_luma(cropped.pixels(), cropped.width(), cropped.height());
-        let with = |pdq: crate::media::PdqHash| FrameHash {
+        let variants = pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height());
+        let with = |pdq: PdqHash| FrameHash {
             quality: pdq.quality,
             pdq: pdq.hash,
             ..frame
         };
-        fp.plain.frames.push(with(plain));
         fp.trimmed.frames.push(with(variants[0]));
         fp.mirrored.frames.push(with(variants[MIRROR]));
+        for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
+            let (dx, dy) = (
+                ((1.0 - keep) / 2.0 * w as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * h as f32).round() as usize,
+            );
+            let crop = full.crop(dx, dy, w - dx, h - dy);
+            crops.frames.push(with(pdq_from_luma(
+                crop.pixels(),
+                crop.width(),
+                crop.height(),
+            )));
+        }
+        let image = full.reduced(REDUCED_SIDE);
+        let bytes = image
+            .pixels()
+            .iter()
+            .map(|&v| v.round().clamp(0.0, 255.0) as u8)
+            .collect();
+        reduced.push((image.width(), image.height(), bytes));
     })?;
+    let images: Vec<LumaImage> = reduced
+        .into_iter()
+        .map(|(w, h, px)| {
+            LumaImage::new(w, h, px.into_iter().map(f32::from).collect())
+                .expect("w*h pixels were kept")
+        })
+        .collect();
+    let bars = video_bars(&images, &fp.plain);
+    for (image, frame) in images.iter().zip(&fp.plain.frames) {
+        let with = |pdq: PdqHash| FrameHash {
+            quality: pdq.quality,
+            pdq: pdq.hash,
+            ..*frame
+        };
+        let b = bars.unwrap_or(TrimBox {
+            x0: 0,
+            y0: 0,
+            x1: image.width(),
+            y1: image.height(),
+        });
+        let content = image.crop(b.x0, b.y0, b.x1, b.y1);
+        fp.inside_bars.frames.push(with(pdq_from_luma(
+            content.pixels(),
+            content.width(),
+            content.height(),
+        )));
+    }
     Ok(fp)
+}
+
+/// The video's content box inside its bars, decided once for the whole video: each side is
+/// cut by the amount that [`BAR_FRAME_SHARE`] of the usable frames' own trim boxes
+/// ([`trim_box`]) cut at least; `None` when no side is cut. `frames` gives each image's quality.
+///
+/// ```
+/// use referral_dedup::media::LumaImage;
+/// use referral_dedup::video::fingerprint::video_bars;
+/// use referral_dedup::video::{FrameHash, VideoHash};
+/// // Ten 64x48 frames of changing texture between 6-pixel black bars at top and bottom.
+/// let frame = |t: usize| LumaImage::new(64, 48, (0..64 * 48).map(|i| {
+///     let (x, y) = (i % 64, i / 64);
+///     if (6..42).contains(&y) { ((x * 37 + y * 91 + t * 53) % 200) as f32 } else { 0.0 }
+/// }).collect()).unwrap();
+/// let images: Vec<LumaImage> = (0..10).map(frame).collect();
+/// let plain = VideoHash { frames: (0..10).map(|t| FrameHash { frame_number: t, quality: 90,
+///     pdq: Default::default(), timestamp: t as f64 }).collect() };
+/// let b = video_bars(&images, &plain).unwrap();
+/// assert_eq!((b.x0, b.y0, b.x1, b.y1), (0, 6, 64, 42));
+/// ```
+pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
+    let (w, h) = images.first().map(|i| (i.width(), i.height()))?;
+    let trim = TrimOptions::default();
+    // Cuts per side: left, top, right, bottom.
+    let mut cuts: [Vec<usize>; 4] = Default::default();
+    for (image, frame) in images.iter().zip(&frames.frames) {
+        if frame.quality < BAR_QUALITY_FLOOR || (image.width(), image.height()) != (w, h) {
+            continue;
+        }
+        let b = trim_box(image, &trim).unwrap_or(TrimBox {
+            x0: 0,
+            y0: 0,
+            x1: w,
+            y1: h,
+        });
+        for (side, cut) in cuts.iter_mut().zip([b.x0, b.y0, w - b.x1, h - b.y1]) {
+            side.push(cut);
+        }
+    }
+    if cuts[0].is_empty() {
+        return None;
+    }
+    let [left, top, right, bottom] = cuts.map(|mut side| {
+        // The largest cut that at least BAR_FRAME_SHARE of the frames make.
+        side.sort_unstable();
+        let at = ((1.0 - BAR_FRAME_SHARE) * side.len() as f64).floor() as usize;
+        side[at.min(side.len() - 1)]
+    });
+    let b = TrimBox {
+        x0: left,
+        y0: top,
+        x1: w - right,
+        y1: h - bottom,
+    };
+    let kept = b.x1 > b.x0 + 8 && b.y1 > b.y0 + 8;
+    (kept && (left, top, right, bottom) != (0, 0, 0, 0)).then_some(b)
 }
 
 impl ClipRule {
     /// The best aligned segment between two fingerprints: trimmed against trimmed, the query's
-    /// mirror against the known trimmed codes, and plain against plain; the match covering the
-    /// most of the shorter video wins.
+    /// mirror against the known trimmed codes, plain against plain, inside the bars on both
+    /// sides, and the query's plain
+    /// codes against each of the known video's central crops; the match covering the most of
+    /// the shorter video wins.
     pub fn align_fingerprints(
         &self,
         query: &VideoFingerprint,
         known: &VideoFingerprint,
     ) -> Option<ClipMatch> {
-        [
+        let mut combos = vec![
             (FrameVariant::Trimmed, &query.trimmed, &known.trimmed),
             (FrameVariant::Mirrored, &query.mirrored, &known.trimmed),
             (FrameVariant::Plain, &query.plain, &known.plain),
-        ]
-        .into_iter()
-        .filter_map(|(variant, q, k)| self.align(q, k).map(|m| ClipMatch { variant, ..m }))
-        .max_by(|a, b| {
-            (a.shorter_coverage, a.matched_frames)
-                .partial_cmp(&(b.shorter_coverage, b.matched_frames))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
+            (
+                FrameVariant::InsideBars,
+                &query.inside_bars,
+                &known.inside_bars,
+            ),
+        ];
+        combos.extend(
+            known
+                .crops
+                .iter()
+                .map(|crop| (FrameVariant::Cropped, &query.plain, crop)),
+        );
+        combos
+            .into_iter()
+            .filter_map(|(variant, q, k)| self.align(q, k).map(|m| ClipMatch { variant, ..m }))
+            .max_by(|a, b| {
+                (
+                    a.radius == self.distance,
+                    a.shorter_coverage,
+                    a.matched_frames,
+                )
+                    .partial_cmp(&(
+                        b.radius == self.distance,
+                        b.shorter_coverage,
+                        b.matched_frames,
+                    ))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
     }
 }

@@ -8,6 +8,8 @@
 //!   videos with an added intro or outro match while a shared intro card never does.
 //! - [`fingerprint`]: [`VideoFingerprint`], the plain, border-trimmed and mirrored codes of every
 //!   sampled frame from one decode, for matching edited copies.
+//! - [`index`](mod@index): [`VideoIndex`], many known videos' frame codes in one Hamming index,
+//!   candidates aligned by the clip rule.
 //! - [`tmk`]: [`TmkFeatures`], TMK+PDQF files read, written, computed from video and scored.
 //! - [`animation`]: animated GIF, APNG and WebP hashed in-process, frame by frame.
 //!
@@ -27,16 +29,20 @@ pub mod align;
 pub mod animation;
 pub mod decode;
 pub mod fingerprint;
+pub mod index;
 pub mod tmk;
 pub mod vpdq;
 
 use std::ops::ControlFlow;
 use std::path::Path;
 
-pub use align::{ClipMatch, ClipRule};
+pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
-pub use fingerprint::{fingerprint_file, FrameVariant, VideoFingerprint};
+pub use fingerprint::{
+    fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CROP_KEEPS,
+};
+pub use index::VideoIndex;
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 
@@ -103,15 +109,22 @@ pub enum VideoError {
     Tmk(String),
 }
 
-/// Seconds between the frames hashed for a video stored as known content (0.2: five a second).
+/// Seconds between the frames hashed for a video stored as known content (0.1: ten a second).
 ///
 /// Queries are sampled once a second (the [`VpdqOptions`] default, HMA's setting), at whatever
 /// phase their first frame falls; a known video sampled only once a second would then be up to
 /// half a second off every query frame, which in moving footage is more than PDQ's distance 31
 /// (the video harness, `examples/video_quality.rs`: middle excerpts matched 0 of 10 known videos at
-/// 1 s, 5 of 10 at 0.2 s; the rest are clips of a few seconds or fast-scrolling automata).
-/// Denser known frames keep one within 0.1 s of any query frame, for five times the index size.
-pub const KNOWN_SECONDS_PER_HASH: f64 = 0.2;
+/// 1 s, 5 of 10 at 0.2 s; at 0.2 s a 10 fps scrolling automaton cut at an odd frame is one
+/// frame, one scrolled row, off every known frame). Denser known frames keep one within 0.05 s
+/// of any query frame, for ten times the index size of one frame a second.
+pub const KNOWN_SECONDS_PER_HASH: f64 = 0.1;
+
+/// Videos shorter than this many seconds are sampled as densely as known videos
+/// ([`KNOWN_SECONDS_PER_HASH`]) when they are queries ([`VpdqOptions::for_query`]): a 4-second
+/// clip at one frame a second leaves two or three usable frames, too few to tell a clip from a
+/// coincidence.
+pub const SHORT_VIDEO_SECONDS: f64 = 10.0;
 
 /// How to sample and size frames for vPDQ.
 ///
@@ -140,6 +153,31 @@ impl Default for VpdqOptions {
             seconds_per_hash: 1.0,
             size: None,
             limits: DecodeLimits::default(),
+        }
+    }
+}
+
+impl VpdqOptions {
+    /// The sampling for a query of this duration: unchanged, except that a video shorter than
+    /// [`SHORT_VIDEO_SECONDS`] (or of unknown duration) is sampled every
+    /// [`KNOWN_SECONDS_PER_HASH`] seconds when these options sample more sparsely.
+    ///
+    /// ```
+    /// use referral_dedup::video::{VpdqOptions, KNOWN_SECONDS_PER_HASH};
+    /// let o = VpdqOptions::default();
+    /// assert_eq!(o.for_query(Some(60.0)).seconds_per_hash, 1.0);
+    /// assert_eq!(o.for_query(Some(4.0)).seconds_per_hash, KNOWN_SECONDS_PER_HASH);
+    /// ```
+    #[must_use]
+    pub fn for_query(self, duration: Option<f64>) -> VpdqOptions {
+        let short = duration.is_none_or(|d| d < SHORT_VIDEO_SECONDS);
+        if short && self.seconds_per_hash > KNOWN_SECONDS_PER_HASH {
+            VpdqOptions {
+                seconds_per_hash: KNOWN_SECONDS_PER_HASH,
+                ..self
+            }
+        } else {
+            self
         }
     }
 }
