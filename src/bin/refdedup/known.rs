@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use referral_dedup::engine::{EngineConfig, ListFormat};
+use referral_dedup::engine::{EngineConfig, EngineError, ListFormat};
 use serde_json::json;
 
 use crate::output::Tracked;
@@ -126,7 +126,7 @@ fn import(args: ImportArgs) -> Result<(), CliError> {
     let format = match &args.format {
         Some(f) => f
             .parse::<ListFormat>()
-            .map_err(|e| CliError::lib("--format", e))?,
+            .map_err(|e| CliError::lib("--format", EngineError::from(e)))?,
         None => match ListFormat::from_path(&args.list) {
             Some(f) => f,
             None => {
@@ -184,7 +184,7 @@ fn export(args: ExportArgs) -> Result<(), CliError> {
     let format: ListFormat = args
         .format
         .parse()
-        .map_err(|e| CliError::lib("--format", e))?;
+        .map_err(|e| CliError::lib("--format", EngineError::from(e)))?;
     let engine = open_engine_read_only(&args.db.db, EngineConfig::default())?;
     let items = engine.known_items();
     let mut stdout = Tracked::new(std::io::stdout().lock());
@@ -193,7 +193,7 @@ fn export(args: ExportArgs) -> Result<(), CliError> {
             // The list writer keeps only the text of a failed write: the tracked kind says
             // whether the reader went away.
             Some(kind) => CliError::stdout(std::io::Error::new(kind, e.to_string())),
-            None => CliError::lib("exporting the known content", e),
+            None => CliError::lib("exporting the known content", EngineError::from(e)),
         }
     })
 }
