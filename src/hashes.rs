@@ -383,6 +383,36 @@ impl HashKind {
         HashKind::Phash,
     ];
 
+    /// True for URL keys and digests: they match on equality (no distance), and matches on them
+    /// may chain in a cluster; perceptual codes match within a distance.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::HashKind;
+    /// assert!(HashKind::Md5.is_exact() && !HashKind::Pdq.is_exact());
+    /// ```
+    pub fn is_exact(self) -> bool {
+        matches!(
+            self,
+            HashKind::UrlKey | HashKind::Blake3 | HashKind::Sha256 | HashKind::Md5
+        )
+    }
+
+    /// Strength rank of a match on this kind, 0 strongest: the order of [`HashKind::ALL`]
+    /// (URL key, digests, then PDQ, dHash, pHash). Verdicts and batch clusters both order
+    /// evidence by it.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::HashKind;
+    /// assert!(HashKind::UrlKey.rank() < HashKind::Pdq.rank());
+    /// assert!(HashKind::Pdq.rank() < HashKind::Phash.rank());
+    /// ```
+    pub fn rank(self) -> u8 {
+        HashKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(HashKind::ALL.len()) as u8
+    }
+
     /// Lowercase name used in JSON and hash-list headers.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -66,10 +66,7 @@ pub struct Match {
 impl Match {
     /// True for key and digest matches (equality, no distance).
     pub fn is_exact(&self) -> bool {
-        matches!(
-            self.kind,
-            HashKind::UrlKey | HashKind::Blake3 | HashKind::Sha256 | HashKind::Md5
-        )
+        self.kind.is_exact()
     }
 
     /// Strength order: known before referral, exact before perceptual, then by distance.
@@ -78,11 +75,7 @@ impl Match {
             EntrySource::Known => 0,
             EntrySource::Referral => 1,
         };
-        let kind = HashKind::ALL
-            .iter()
-            .position(|k| *k == self.kind)
-            .unwrap_or(HashKind::ALL.len()) as u8;
-        (source, kind, self.distance, self.entry)
+        (source, self.kind.rank(), self.distance, self.entry)
     }
 }
 
