@@ -33,7 +33,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
-use crate::store::{EntryRecord, EntrySource};
+use crate::entry::{EntryRecord, EntrySource};
 
 mod read;
 
