@@ -32,8 +32,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 use crate::entry::{EntryRecord, EntrySource};
+use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 
 mod read;
 

@@ -194,13 +194,12 @@ impl ClipRule {
             .iter()
             .map(|&(qi, offset)| (qi, query_frames[qi].timestamp + offset))
             .collect();
-        self.decide(
+        self.align_known_times(
             query_frames,
             &at_known_time,
             query_duration,
             known_duration,
             known_frames,
-            self.strict_tier(),
         )
     }
 
