@@ -225,3 +225,131 @@ fn rules_files_add_hosts_and_bad_ones_are_refused() {
         "{err}"
     );
 }
+
+/// Runs `refdedup ARGS` and returns (stdout, stderr, status).
+fn run_cmd(args: &[&str]) -> (String, String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_refdedup"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+const PASTEY_RULES: &str = "[pastey]\nhosts = pastey.example paste.example.net\nclass id = alnum 6-10\nitem paste /p/<id>\nitem paste /raw/<id>\nitem paste /view ?id=<id>\ncanon paste https://pastey.example/p/{id}\n";
+
+#[test]
+fn url_rules_apply_to_check_match_and_dedup() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("my-hosts.rules");
+    std::fs::write(&rules, PASTEY_RULES).unwrap();
+    let rules = rules.to_str().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+
+    // check: recorded under one spelling, the other spelling is a duplicate with the rules...
+    let (out, err, code) = run_cmd(&[
+        "check", "--db", db, "--url-rules", rules, "--id", "a",
+        "--url", "https://pastey.example/p/AbC123",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r#""key":"pastey:paste:AbC123""#), "{out}");
+    let (out, err, code) = run_cmd(&[
+        "check", "--dry-run", "--db", db, "--url-rules", rules,
+        "--url", "paste.example.net/view?id=AbC123&utm_source=x",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["kind"], "duplicate", "{out}");
+    // ...and new without them (the built-in rules do not know the host).
+    let (out, err, code) = run_cmd(&[
+        "check", "--dry-run", "--db", db,
+        "--url", "paste.example.net/view?id=AbC123&utm_source=x",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["kind"], "new", "{out}");
+
+    // dedup: two spellings are one cluster with the rules, two without.
+    let backlog = dir.path().join("b.jsonl");
+    std::fs::write(
+        &backlog,
+        "{\"id\":\"1\",\"url\":\"https://www.pastey.example/raw/XyZ789\"}\n{\"id\":\"2\",\"url\":\"pastey.example/p/XyZ789\"}\n",
+    )
+    .unwrap();
+    let backlog = backlog.to_str().unwrap();
+    let clusters = |out: &str| out.lines().filter(|l| l.contains("\"members\"")).count();
+    let (out, err, code) = run_cmd(&["dedup", backlog, "--db", db, "--url-rules", rules, "--no-progress"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(clusters(&out), 1, "{out}");
+    let (out, err, code) = run_cmd(&["dedup", backlog, "--db", db, "--no-progress"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(clusters(&out), 2, "{out}");
+
+    // match takes the flag too (it keys no URLs, but a bad file is still refused).
+    let media = dir.path().join("m.bin");
+    std::fs::write(&media, b"not an image").unwrap();
+    let (_, err, code) = run_cmd(&["match", "--db", db, "--url-rules", rules, media.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{code}: {err}");
+    assert!(!err.contains("rules"), "{err}");
+
+    // url-key accepts --url-rules as the same flag as --rules.
+    let (out, _, code) = run_bytes(&["--url-rules", rules], b"https://pastey.example/raw/AbC123\n");
+    assert_eq!(code, 0);
+    assert!(String::from_utf8(out).unwrap().contains("pastey:paste:AbC123"));
+}
+
+#[test]
+fn bad_url_rules_files_are_refused_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    // A database to read, so only the rules file can fail.
+    let (_, err, code) = run_cmd(&["check", "--db", db, "--url", "https://example.com/a"]);
+    assert_eq!(code, 0, "{err}");
+    let bad = dir.path().join("bad.rules");
+    std::fs::write(&bad, "[pastey]\nhosts = pastey.example\nitem paste /p/<id:bogus>\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let trap = dir.path().join("trap.rules");
+    std::fs::write(
+        &trap,
+        "[mega]\nhosts = mega.nz\nclass id = b64 8-8 ci\nitem file /file/<id>\ncanon file https://mega.nz/file/{id}\n",
+    )
+    .unwrap();
+    let trap = trap.to_str().unwrap();
+    let missing = dir.path().join("missing.rules");
+    let missing = missing.to_str().unwrap();
+    let backlog = dir.path().join("b.jsonl");
+    std::fs::write(&backlog, "{\"id\":\"1\",\"url\":\"https://example.com/a\"}\n").unwrap();
+    let backlog = backlog.to_str().unwrap();
+    let media = dir.path().join("m.bin");
+    std::fs::write(&media, b"x").unwrap();
+    let media = media.to_str().unwrap();
+    for (file, status, words) in [
+        (bad, 4, &["line 3", "unknown class"][..]),
+        (trap, 4, &["line 1", "trap"][..]),
+        (missing, 3, &["missing.rules"][..]),
+    ] {
+        let commands: [Vec<&str>; 4] = [
+            vec!["check", "--db", db, "--url-rules", file, "--url", "https://example.com/b"],
+            vec!["dedup", backlog, "--db", db, "--url-rules", file, "--no-progress"],
+            vec!["match", "--db", db, "--url-rules", file, media],
+            vec!["url-key", "--rules", file],
+        ];
+        for args in commands {
+            let (out, err, code) = run_cmd(&args);
+            assert_eq!(code, status, "{args:?}: {err}");
+            for w in words {
+                assert!(err.contains(w), "{args:?}: {err}");
+            }
+            assert!(out.is_empty(), "{args:?}: {out}");
+        }
+    }
+    // Nothing was recorded by the refused check.
+    let (out, _, _) = run_cmd(&["check", "--dry-run", "--db", db, "--url", "https://example.com/b"]);
+    assert!(out.contains(r#""kind":"new""#), "{out}");
+}

@@ -124,6 +124,8 @@ const HOSTS: &[(&str, &[&str])] = &[
         "https://vk.com/feed?z=video-123_456%2Fpl_cat_trends",
         "https://vk.com/clip-123_456",
         "https://vk.ru/video-123_456",
+        "https://vkvideo.ru/video_ext.php?oid=-123&id=456&hash=def&hd=2",
+        "https://m.vkvideo.ru/clip-123_456",
     ]),
     ("vk:wall:-123_456", &[
         "https://vk.com/wall-123_456",
@@ -145,6 +147,8 @@ const HOSTS: &[(&str, &[&str])] = &[
         "https://pastebin.com/embed_iframe/AbCd1234?theme=dark",
         "https://pastebin.com/raw.php?i=AbCd1234",
         "http://www.pastebin.com/print/AbCd1234",
+        "https://pastebin.com/embed/AbCd1234",
+        "https://pastebin.com/embed_js/AbCd1234",
     ]),
     ("jpst:paste:4ab6x", &[
         "https://justpaste.it/4ab6x",
@@ -157,6 +161,7 @@ const HOSTS: &[(&str, &[&str])] = &[
         "https://streamable.com/e/abc12x",
         "https://streamable.com/e/abc12x?autoplay=1",
         "https://streamable.com/s/abc12x/xyzhash",
+        "https://streamable.com/o/abc12x",
     ]),
     ("mediafire:file:abc123def45", &[
         "https://www.mediafire.com/file/abc123def45/archive.zip/file",
@@ -239,6 +244,91 @@ const HOSTS: &[(&str, &[&str])] = &[
         "https://mastodon.social/users/alice/statuses/109876543210",
         "https://www.mastodon.social/@alice/109876543210?utm_source=x",
         "https://mastodon.social/web/@alice/109876543210",
+    ]),
+    // Further item kinds of the same hosts: each kind has its own spellings.
+    ("gdrive:pub-doc:2PACX-1vQAbCdEfGhIjKlMnOpQrStUv", &[
+        "https://docs.google.com/document/d/e/2PACX-1vQAbCdEfGhIjKlMnOpQrStUv/pub",
+        "https://docs.google.com/document/d/e/2PACX-1vQAbCdEfGhIjKlMnOpQrStUv/pub?embedded=true",
+        "https://docs.google.com/document/d/e/2PACX-1vQAbCdEfGhIjKlMnOpQrStUv/pubhtml",
+        "http://docs.google.com/document/d/e/2PACX-1vQAbCdEfGhIjKlMnOpQrStUv/pub#h.1",
+    ]),
+    ("dropbox:folder:abc123xyz/AAB_kk?rlkey=k1", &[
+        "https://www.dropbox.com/scl/fo/abc123xyz/AAB_kk?rlkey=k1&dl=0",
+        "https://www.dropbox.com/scl/fo/abc123xyz/AAB_kk?dl=1&rlkey=k1",
+        "https://dropbox.com/scl/fo/abc123xyz/AAB_kk/?rlkey=k1&st=x1",
+        "https://www.dropbox.com/scl/fo/abc123xyz/AAB_kk?rlkey=k1&e=1#top",
+    ]),
+    ("onedrive:folder:s!AbCdEfGh12", &[
+        "https://1drv.ms/f/s!AbCdEfGh12",
+        "https://1drv.ms/f/s!AbCdEfGh12?e=xYz",
+        "http://1drv.ms/f/s!AbCdEfGh12",
+        "1drv.ms/f/s!AbCdEfGh12#x",
+    ]),
+    ("mediafire:folder:abc123def45", &[
+        "https://www.mediafire.com/folder/abc123def45/Some_Folder",
+        "https://www.mediafire.com/folder/abc123def45",
+        "https://mediafire.com/folder/abc123def45/",
+        "http://www.mediafire.com/folder/abc123def45/x?utm_source=y",
+    ]),
+    ("mega:folder-folder:ZyXwVuTs/AbCdEfGh", &[
+        "https://mega.nz/folder/ZyXwVuTs#FolderKey/folder/AbCdEfGh",
+        "https://mega.co.nz/folder/ZyXwVuTs#OtherKey/folder/AbCdEfGh",
+        "https://mega.nz/#F!ZyXwVuTs!FolderKey!AbCdEfGh",
+        "https://mega.nz/folder/ZyXwVuTs#/folder/AbCdEfGh",
+    ]),
+    ("bitchute:channel:SomeChannel", &[
+        "https://www.bitchute.com/channel/SomeChannel/",
+        "https://bitchute.com/channel/SomeChannel",
+        "https://old.bitchute.com/channel/SomeChannel/",
+        "http://www.bitchute.com/channel/SomeChannel/?showall=1",
+    ]),
+    ("rumble:embed:2abc1", &[
+        "https://rumble.com/embed/v2abc1/",
+        "https://rumble.com/embed/v2abc1/?pub=4",
+        "https://www.rumble.com/embed/v2abc1",
+        "http://rumble.com/embed/v2abc1/",
+    ]),
+    ("odysee:channel:@SomeChan:c", &[
+        "https://odysee.com/@SomeChan:c",
+        "https://odysee.com/@SomeChan:c?view=content",
+        "https://lbry.tv/@SomeChan:c",
+        "https://open.lbry.com/@SomeChan:c",
+    ]),
+    ("vimeo:showcase:5040105", &[
+        "https://vimeo.com/showcase/5040105",
+        "https://vimeo.com/showcase/5040105/embed",
+        "https://vimeo.com/album/5040105",
+        "http://www.vimeo.com/album/5040105/",
+    ]),
+    ("dm:playlist:x6hynp", &[
+        "https://www.dailymotion.com/playlist/x6hynp",
+        "https://dailymotion.com/playlist/x6hynp/1",
+        "https://touch.dailymotion.com/playlist/x6hynp",
+        "http://www.dailymotion.com/playlist/x6hynp?x=1",
+    ]),
+    ("ok:topic:53311891443/68741853571", &[
+        "https://ok.ru/group/53311891443/topic/68741853571",
+        "https://m.ok.ru/group/53311891443/topic/68741853571",
+        "https://www.odnoklassniki.ru/group/53311891443/topic/68741853571",
+        "http://ok.ru/group/53311891443/topic/68741853571?x=1",
+    ]),
+    ("twitch:video:2106473521", &[
+        "https://www.twitch.tv/videos/2106473521",
+        "https://m.twitch.tv/videos/2106473521",
+        "https://player.twitch.tv/?video=v2106473521&parent=example.com",
+        "https://player.twitch.tv/?video=2106473521",
+    ]),
+    ("sc:playlist:artist-name/best-of", &[
+        "https://soundcloud.com/artist-name/sets/best-of",
+        "https://m.soundcloud.com/artist-name/sets/best-of",
+        "https://soundcloud.com/Artist-Name/sets/Best-Of?si=x",
+        "https://soundcloud.com/artist-name/sets/best-of/s-AbCdEf",
+    ]),
+    ("filesfm:file:abcd5678", &[
+        "https://files.fm/f/abcd5678",
+        "https://files.fm/f/abcd5678/",
+        "https://www.files.fm/f/abcd5678",
+        "http://files.fm/f/abcd5678?utm_source=x",
     ]),
     ("tg:c/1234567/55", &[
         "https://t.me/c/1234567/55",
@@ -504,4 +594,47 @@ fn engine_and_batch_use_user_rules() {
     .unwrap();
     assert_eq!(report.clusters.len(), 1);
     assert_eq!(report.clusters[0].members, ["1", "2"]);
+}
+
+#[test]
+fn docs_host_table_examples_give_their_keys() {
+    // docs/url-hosts.md lists every host with one example spelling and its key: each row is
+    // checked here, so the table cannot drift from the rules.
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/url-hosts.md"),
+    )
+    .unwrap();
+    let table = doc
+        .split("## Hosts at a glance")
+        .nth(1)
+        .expect("the host table section");
+    let mut rows = 0;
+    for line in table.lines().take_while(|l| !l.starts_with("## ")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 5 || !cells[2].starts_with('`') {
+            continue;
+        }
+        let unquote = |c: &str| {
+            c.trim_matches('`')
+                .replace("1AbC…345", "1AbCdEfGhIjKlMnOpQrStUvWxYz012345")
+        };
+        let (host, url, expected) = (cells[1], unquote(cells[2]), unquote(cells[3]));
+        let k = key(&url).unwrap_or_else(|e| panic!("{host}: {url}: {e}"));
+        assert_eq!(k.key, expected, "{host}: {url}");
+        rows += 1;
+    }
+    assert!(rows >= 40, "{rows} rows");
+    // Every host the issue lists has a row.
+    for host in [
+        "Google Drive", "Google Docs", "Dropbox", "MEGA file", "MEGA folder",
+        "MEGA legacy hash-bang", "mega.co.nz", "OneDrive", "1drv.ms", "archive.org details",
+        "archive.org embed", "archive.org download", "BitChute", "Rumble", "Odysee",
+        "Vimeo player", "Vimeo channel", "Dailymotion", "dai.ly", "VK video", "VK wall",
+        "vkvideo.ru", "OK.ru", "Pastebin", "JustPaste.it", "Streamable", "MediaFire",
+        "MediaFire legacy", "files.fm", "Gab", "Truth Social", "SoundCloud", "Kick",
+        "Twitch clips", "Telegram private channel", "Threads", "Bluesky", "Bluesky AT URI",
+        "Mastodon-style",
+    ] {
+        assert!(table.contains(&format!("| {host} |")), "no row for {host}");
+    }
 }

@@ -34,9 +34,9 @@ pub(crate) struct CheckArgs {
 pub(crate) fn run(args: CheckArgs) -> Result<(), CliError> {
     // A dry run only reads: it never creates or changes the database.
     let engine = if args.dry_run {
-        open_engine_read_only(&args.db.db, args.rule.config())?
+        open_engine_read_only(&args.db.db, args.rule.config()?)?
     } else {
-        open_engine(&args.db, args.rule.config(), true)?
+        open_engine(&args.db, args.rule.config()?, true)?
     };
     let id = args.id.clone().unwrap_or_else(|| {
         let now = std::time::SystemTime::now()

@@ -50,7 +50,7 @@ pub(crate) struct DedupArgs {
 }
 
 pub(crate) fn run(args: DedupArgs) -> Result<(), CliError> {
-    let config = args.rule.config();
+    let config = args.rule.config()?;
     // The output is checked (and created) before any work: never one of the inputs.
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => {

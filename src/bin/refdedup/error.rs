@@ -56,7 +56,7 @@ pub(crate) enum CliError {
         #[source]
         source: io::Error,
     },
-    /// A URL host-rules file (`url-key --rules`) is unreadable or refused.
+    /// A URL host-rules file (`url-key --rules`, `--url-rules`) is refused: its line and reason.
     #[error("rules {}: {source}", path.display())]
     Rules {
         /// The rules file.
@@ -114,7 +114,9 @@ impl CliError {
             CliError::Usage(_) => Exit::Usage,
             CliError::Partial(_) => Exit::Partial,
             CliError::Library { source, .. } => library_exit(source),
-            CliError::Input { .. } | CliError::Rules { .. } => Exit::Io,
+            CliError::Input { .. } => Exit::Io,
+            // Invalid data, named by file and line (an unreadable file is `Input`).
+            CliError::Rules { .. } => Exit::Corrupt,
             CliError::Output { source, .. } if source.kind() == io::ErrorKind::BrokenPipe => {
                 Exit::Success
             }

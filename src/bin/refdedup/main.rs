@@ -39,8 +39,9 @@ enum Command {
     UrlKey {
         /// File with one URL per line; stdin when absent.
         file: Option<std::path::PathBuf>,
-        /// Host rules to add to the built-in ones (format: docs/url-hosts.md).
-        #[arg(long, value_name = "FILE")]
+        /// Host rules to add to the built-in ones (format: docs/url-hosts.md); `--url-rules`
+        /// is the same flag, as on `check`, `match` and `dedup`.
+        #[arg(long, visible_alias = "url-rules", value_name = "FILE")]
         rules: Option<std::path::PathBuf>,
     },
     /// Hash image files (digests, PDQ, dHash, pHash) as JSON lines.
@@ -92,10 +93,18 @@ pub(crate) struct RuleArgs {
     /// trimming, stored crop/rotation variants or dHash/pHash-confirmed tier.
     #[arg(long)]
     pub plain_pdq: bool,
+    /// URL host rules to add to the built-in ones, as `url-key --rules` (format:
+    /// docs/url-hosts.md); a malformed file is refused with its line and the reason.
+    #[arg(long, value_name = "FILE")]
+    pub url_rules: Option<PathBuf>,
 }
 
 impl RuleArgs {
-    pub fn config(&self) -> EngineConfig {
+    /// The engine configuration these options give.
+    ///
+    /// # Errors
+    /// The `--url-rules` file cannot be read, or is refused.
+    pub fn config(&self) -> Result<EngineConfig, CliError> {
         let mut config = EngineConfig::default();
         if self.plain_pdq {
             config.rule = MatchRule::plain_pdq();
@@ -112,7 +121,10 @@ impl RuleArgs {
             config.rule.quality_floor = q;
         }
         config.rule.dihedral |= self.dihedral;
-        config
+        if let Some(path) = &self.url_rules {
+            config.url_rules = Some(url_key::load_rules(path)?);
+        }
+        Ok(config)
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) struct MatchArgs {
 }
 
 pub(crate) fn run(args: MatchArgs) -> Result<(), CliError> {
-    let engine = open_engine_read_only(&args.db.db, args.rule.config())?;
+    let engine = open_engine_read_only(&args.db.db, args.rule.config()?)?;
     let mut files = Vec::new();
     let mut walk_errors = Vec::new();
     for p in &args.paths {

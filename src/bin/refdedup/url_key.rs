@@ -13,13 +13,19 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use referral_dedup::url::{HostRules, KeyOptions, UrlError, UrlKeyer, MAX_INPUT_LEN};
+use referral_dedup::url::{
+    HostRules, KeyOptions, RulesError, UrlError, UrlKeyer, MAX_INPUT_LEN, MAX_RULES_LEN,
+};
 
 use crate::output::Tracked;
 use crate::CliError;
 
 /// Lines handled per batch: keyed in parallel, then written in order; memory stays bounded.
 const BATCH_LINES: usize = 65_536;
+/// Input bytes per batch: a batch is also flushed once it holds this much (long lines).
+const BATCH_BYTES: usize = 16 << 20;
+/// An output buffer grown past this is given back after its batch instead of kept for reuse.
+const KEEP_OUT_CAPACITY: usize = 4 << 20;
 /// Lines per parallel work item (one output buffer each).
 const CHUNK_LINES: usize = 2_048;
 /// Below this many lines in a batch, keying runs on the calling thread.
@@ -41,11 +47,51 @@ enum Line {
     },
 }
 
-/// Lines read but not yet keyed.
+/// Lines read but not yet keyed, and the output buffers (one per chunk of lines), kept
+/// from batch to batch so that rendering does not allocate and fault in fresh pages each time.
 #[derive(Default)]
 struct Batch {
     data: Vec<u8>,
     lines: Vec<Line>,
+    outs: Vec<Vec<u8>>,
+}
+
+/// Reads and checks a host rules file (`url-key --rules`, `--url-rules` of `check`, `match`
+/// and `dedup`).
+///
+/// # Errors
+/// [`CliError::Input`] when the file cannot be read; [`CliError::Rules`] (line and reason)
+/// when it is larger than [`MAX_RULES_LEN`], not UTF-8, malformed, or would merge a built-in
+/// trap pair.
+pub(crate) fn load_rules(path: &Path) -> Result<HostRules, CliError> {
+    let refused = |line: usize, reason: String| CliError::Rules {
+        path: path.to_path_buf(),
+        source: RulesError { line, reason },
+    };
+    let input_error = |source| CliError::Input {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    File::open(path)
+        .map_err(input_error)?
+        .take(MAX_RULES_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(input_error)?;
+    if bytes.len() > MAX_RULES_LEN {
+        return Err(refused(0, format!("larger than {MAX_RULES_LEN} bytes")));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        refused(line, "not valid UTF-8".to_owned())
+    })?;
+    HostRules::parse(&text).map_err(|source| CliError::Rules {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Runs the command on `file` (stdin when `None`), writing to stdout.
@@ -55,13 +101,7 @@ struct Batch {
 /// stdout that cannot be written (told apart, so a closed pipe ends the command quietly).
 pub fn run(file: Option<&Path>, rules: Option<&Path>) -> Result<(), CliError> {
     let keyer = match rules {
-        Some(p) => {
-            let rules = HostRules::from_file(p).map_err(|source| CliError::Rules {
-                path: p.to_path_buf(),
-                source,
-            })?;
-            KeyOptions::default().host_rules(rules).build()
-        }
+        Some(p) => KeyOptions::default().host_rules(load_rules(p)?).build(),
         None => UrlKeyer::new(),
     };
     let input_name = file.map_or_else(|| PathBuf::from("standard input"), Path::to_path_buf);
@@ -131,7 +171,7 @@ pub fn key_lines(
                 first_line = false;
                 line_start = batch.data.len();
                 line_len = 0;
-                if batch.lines.len() >= BATCH_LINES {
+                if batch.lines.len() >= BATCH_LINES || batch.data.len() >= BATCH_BYTES {
                     flush_batch(keyer, &mut batch, &mut output)?;
                     line_start = 0;
                 }
@@ -170,32 +210,43 @@ fn end_line(batch: &mut Batch, start: usize, len: usize, first: bool) {
 
 /// Keys and writes the batch, then empties it.
 fn flush_batch(keyer: &UrlKeyer, batch: &mut Batch, output: &mut impl Write) -> io::Result<()> {
-    if batch.lines.is_empty() {
-        batch.data.clear();
+    let Batch { data, lines, outs } = batch;
+    if lines.is_empty() {
+        data.clear();
         return Ok(());
     }
-    let data = &batch.data;
-    let render_chunk = |lines: &[Line]| {
-        let mut out = Vec::with_capacity(lines.len() * 200);
-        for l in lines {
-            render(keyer, data, l, &mut out);
-        }
-        out
-    };
-    if batch.lines.len() >= PARALLEL_MIN {
-        let chunks: Vec<Vec<u8>> = batch
-            .lines
-            .par_chunks(CHUNK_LINES)
-            .map(render_chunk)
-            .collect();
-        for c in &chunks {
-            output.write_all(c)?;
-        }
+    let chunk_lines = if lines.len() >= PARALLEL_MIN {
+        CHUNK_LINES
     } else {
-        output.write_all(&render_chunk(&batch.lines))?;
+        lines.len()
+    };
+    let chunks = lines.len().div_ceil(chunk_lines);
+    if outs.len() < chunks {
+        outs.resize_with(chunks, Vec::new);
     }
-    batch.lines.clear();
-    batch.data.clear();
+    let render_chunk = |(out, chunk): (&mut Vec<u8>, &[Line])| {
+        out.clear();
+        out.reserve(chunk.len() * 200);
+        for l in chunk {
+            render(keyer, data, l, out);
+        }
+    };
+    if chunks > 1 {
+        outs[..chunks]
+            .par_iter_mut()
+            .zip(lines.par_chunks(chunk_lines))
+            .for_each(render_chunk);
+    } else {
+        render_chunk((&mut outs[0], &lines[..]));
+    }
+    for out in &mut outs[..chunks] {
+        output.write_all(out)?;
+        if out.capacity() > KEEP_OUT_CAPACITY {
+            *out = Vec::new();
+        }
+    }
+    lines.clear();
+    data.clear();
     Ok(())
 }
 
@@ -272,7 +323,11 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 
 fn push_json_body(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
-    if !b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\') {
+    // No early exit: the fold vectorises, and nearly every string needs no escape.
+    let needs_escape = b
+        .iter()
+        .fold(false, |acc, &c| acc | (c < 0x20) | (c == b'"') | (c == b'\\'));
+    if !needs_escape {
         out.extend_from_slice(b);
         return;
     }
