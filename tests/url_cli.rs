@@ -264,7 +264,7 @@ fn url_rules_apply_to_check_match_and_dedup() {
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(v["kind"], "duplicate", "{out}");
+    assert_eq!(v["verdict"], "duplicate", "{out}");
     // ...and new without them (the built-in rules do not know the host).
     let (out, err, code) = run_cmd(&[
         "check", "--dry-run", "--db", db,
@@ -272,7 +272,7 @@ fn url_rules_apply_to_check_match_and_dedup() {
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(v["kind"], "new", "{out}");
+    assert_eq!(v["verdict"], "new", "{out}");
 
     // dedup: two spellings are one cluster with the rules, two without.
     let backlog = dir.path().join("b.jsonl");
@@ -351,5 +351,5 @@ fn bad_url_rules_files_are_refused_by_every_command() {
     }
     // Nothing was recorded by the refused check.
     let (out, _, _) = run_cmd(&["check", "--dry-run", "--db", db, "--url", "https://example.com/b"]);
-    assert!(out.contains(r#""kind":"new""#), "{out}");
+    assert!(out.contains(r#""verdict":"new""#), "{out}");
 }

@@ -386,6 +386,36 @@ mod tests {
     }
 
     #[test]
+    fn batches_and_parallel_chunks_keep_input_order() {
+        // More lines than one batch, so buffers are reused across batches and chunks.
+        let n = BATCH_LINES + 3 * CHUNK_LINES + 7;
+        let mut input = String::new();
+        for i in 0..n {
+            match i % 3 {
+                0 => input.push_str(&format!("https://x.com/a/status/{i}\n")),
+                1 => input.push_str(&format!("example.com/p?q=\"{i}\"\n")),
+                _ => input.push_str(&format!("ftp://bad/{i}\n")),
+            }
+        }
+        let out = run_on(input.as_bytes());
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), n);
+        let keyer = UrlKeyer::new();
+        for (i, (line, inp)) in lines.iter().zip(input.lines()).enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["input"], inp, "line {i}");
+            let k = keyer.key(inp);
+            match k {
+                Ok(k) => {
+                    assert_eq!(v["key"], k.key, "line {i}");
+                    assert_eq!(v["canonical"], k.canonical, "line {i}");
+                }
+                Err(e) => assert_eq!(v["error"], e.to_string(), "line {i}"),
+            }
+        }
+    }
+
+    #[test]
     fn lines_split_across_reads_and_crlf() {
         let out = run_on(b"https://x.com/a/status/1\r\nhttps://x.com/a/status/2");
         let keys: Vec<&str> = out.lines().collect();
