@@ -253,22 +253,39 @@ fn url_rules_apply_to_check_match_and_dedup() {
 
     // check: recorded under one spelling, the other spelling is a duplicate with the rules...
     let (out, err, code) = run_cmd(&[
-        "check", "--db", db, "--url-rules", rules, "--id", "a",
-        "--url", "https://pastey.example/p/AbC123",
+        "check",
+        "--db",
+        db,
+        "--url-rules",
+        rules,
+        "--id",
+        "a",
+        "--url",
+        "https://pastey.example/p/AbC123",
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(r#""key":"pastey:paste:AbC123""#), "{out}");
     let (out, err, code) = run_cmd(&[
-        "check", "--dry-run", "--db", db, "--url-rules", rules,
-        "--url", "paste.example.net/view?id=AbC123&utm_source=x",
+        "check",
+        "--dry-run",
+        "--db",
+        db,
+        "--url-rules",
+        rules,
+        "--url",
+        "paste.example.net/view?id=AbC123&utm_source=x",
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["verdict"], "duplicate", "{out}");
     // ...and new without them (the built-in rules do not know the host).
     let (out, err, code) = run_cmd(&[
-        "check", "--dry-run", "--db", db,
-        "--url", "paste.example.net/view?id=AbC123&utm_source=x",
+        "check",
+        "--dry-run",
+        "--db",
+        db,
+        "--url",
+        "paste.example.net/view?id=AbC123&utm_source=x",
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -283,7 +300,15 @@ fn url_rules_apply_to_check_match_and_dedup() {
     .unwrap();
     let backlog = backlog.to_str().unwrap();
     let clusters = |out: &str| out.lines().filter(|l| l.contains("\"members\"")).count();
-    let (out, err, code) = run_cmd(&["dedup", backlog, "--db", db, "--url-rules", rules, "--no-progress"]);
+    let (out, err, code) = run_cmd(&[
+        "dedup",
+        backlog,
+        "--db",
+        db,
+        "--url-rules",
+        rules,
+        "--no-progress",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(clusters(&out), 1, "{out}");
     let (out, err, code) = run_cmd(&["dedup", backlog, "--db", db, "--no-progress"]);
@@ -293,14 +318,26 @@ fn url_rules_apply_to_check_match_and_dedup() {
     // match takes the flag too (it keys no URLs, but a bad file is still refused).
     let media = dir.path().join("m.bin");
     std::fs::write(&media, b"not an image").unwrap();
-    let (_, err, code) = run_cmd(&["match", "--db", db, "--url-rules", rules, media.to_str().unwrap()]);
+    let (_, err, code) = run_cmd(&[
+        "match",
+        "--db",
+        db,
+        "--url-rules",
+        rules,
+        media.to_str().unwrap(),
+    ]);
     assert!(code == 0 || code == 1, "{code}: {err}");
     assert!(!err.contains("rules"), "{err}");
 
     // url-key accepts --url-rules as the same flag as --rules.
-    let (out, _, code) = run_bytes(&["--url-rules", rules], b"https://pastey.example/raw/AbC123\n");
+    let (out, _, code) = run_bytes(
+        &["--url-rules", rules],
+        b"https://pastey.example/raw/AbC123\n",
+    );
     assert_eq!(code, 0);
-    assert!(String::from_utf8(out).unwrap().contains("pastey:paste:AbC123"));
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("pastey:paste:AbC123"));
 }
 
 #[test]
@@ -312,7 +349,11 @@ fn bad_url_rules_files_are_refused_by_every_command() {
     let (_, err, code) = run_cmd(&["check", "--db", db, "--url", "https://example.com/a"]);
     assert_eq!(code, 0, "{err}");
     let bad = dir.path().join("bad.rules");
-    std::fs::write(&bad, "[pastey]\nhosts = pastey.example\nitem paste /p/<id:bogus>\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[pastey]\nhosts = pastey.example\nitem paste /p/<id:bogus>\n",
+    )
+    .unwrap();
     let bad = bad.to_str().unwrap();
     let trap = dir.path().join("trap.rules");
     std::fs::write(
@@ -324,7 +365,11 @@ fn bad_url_rules_files_are_refused_by_every_command() {
     let missing = dir.path().join("missing.rules");
     let missing = missing.to_str().unwrap();
     let backlog = dir.path().join("b.jsonl");
-    std::fs::write(&backlog, "{\"id\":\"1\",\"url\":\"https://example.com/a\"}\n").unwrap();
+    std::fs::write(
+        &backlog,
+        "{\"id\":\"1\",\"url\":\"https://example.com/a\"}\n",
+    )
+    .unwrap();
     let backlog = backlog.to_str().unwrap();
     let media = dir.path().join("m.bin");
     std::fs::write(&media, b"x").unwrap();
@@ -335,8 +380,24 @@ fn bad_url_rules_files_are_refused_by_every_command() {
         (missing, 3, &["missing.rules"][..]),
     ] {
         let commands: [Vec<&str>; 4] = [
-            vec!["check", "--db", db, "--url-rules", file, "--url", "https://example.com/b"],
-            vec!["dedup", backlog, "--db", db, "--url-rules", file, "--no-progress"],
+            vec![
+                "check",
+                "--db",
+                db,
+                "--url-rules",
+                file,
+                "--url",
+                "https://example.com/b",
+            ],
+            vec![
+                "dedup",
+                backlog,
+                "--db",
+                db,
+                "--url-rules",
+                file,
+                "--no-progress",
+            ],
             vec!["match", "--db", db, "--url-rules", file, media],
             vec!["url-key", "--rules", file],
         ];
@@ -350,6 +411,13 @@ fn bad_url_rules_files_are_refused_by_every_command() {
         }
     }
     // Nothing was recorded by the refused check.
-    let (out, _, _) = run_cmd(&["check", "--dry-run", "--db", db, "--url", "https://example.com/b"]);
+    let (out, _, _) = run_cmd(&[
+        "check",
+        "--dry-run",
+        "--db",
+        db,
+        "--url",
+        "https://example.com/b",
+    ]);
     assert!(out.contains(r#""verdict":"new""#), "{out}");
 }

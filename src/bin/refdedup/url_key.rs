@@ -324,9 +324,9 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 fn push_json_body(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     // No early exit: the fold vectorises, and nearly every string needs no escape.
-    let needs_escape = b
-        .iter()
-        .fold(false, |acc, &c| acc | (c < 0x20) | (c == b'"') | (c == b'\\'));
+    let needs_escape = b.iter().fold(false, |acc, &c| {
+        acc | (c < 0x20) | (c == b'"') | (c == b'\\')
+    });
     if !needs_escape {
         out.extend_from_slice(b);
         return;
