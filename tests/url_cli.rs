@@ -364,6 +364,13 @@ fn bad_url_rules_files_are_refused_by_every_command() {
     let trap = trap.to_str().unwrap();
     let missing = dir.path().join("missing.rules");
     let missing = missing.to_str().unwrap();
+    // Larger than the limit (4 MiB): refused before it is parsed, never read whole.
+    let huge = dir.path().join("huge.rules");
+    std::fs::write(&huge, "# comment line\n".repeat(300_000)).unwrap();
+    let huge = huge.to_str().unwrap();
+    let not_utf8 = dir.path().join("latin1.rules");
+    std::fs::write(&not_utf8, b"# ok\n[caf\xe9]\n").unwrap();
+    let not_utf8 = not_utf8.to_str().unwrap();
     let backlog = dir.path().join("b.jsonl");
     std::fs::write(
         &backlog,
@@ -378,6 +385,8 @@ fn bad_url_rules_files_are_refused_by_every_command() {
         (bad, 4, &["line 3", "unknown class"][..]),
         (trap, 4, &["line 1", "trap"][..]),
         (missing, 3, &["missing.rules"][..]),
+        (huge, 4, &["huge.rules", "larger than"][..]),
+        (not_utf8, 4, &["line 2", "UTF-8"][..]),
     ] {
         let commands: [Vec<&str>; 4] = [
             vec![
