@@ -19,6 +19,8 @@
 //!
 //! `--dump DIR` also writes the codes and queries for `benches/peers/index_peers.py` (FAISS on
 //! the same data); `benches/peers/index_compare.sh` runs both and prints the ratios.
+//! `--index-file PATH` writes the built index there, or loads it when the file exists (then
+//! `build_s` is the load time: tables are read, not rebuilt).
 //!
 //! ```text
 //! cargo run --release --example match_throughput -- --n 1000000 --queries 20000 --radius 31 --threads 2
@@ -77,6 +79,10 @@ struct Args {
     /// Write `codes.bin`, `queries.bin` and `meta.json` here for the FAISS comparison.
     #[arg(long)]
     dump: Option<PathBuf>,
+    /// Load the index from this file when it exists (timed against nothing: the load replaces
+    /// the build), else build it and write it there (`HammingIndex::write_to`, timed).
+    #[arg(long)]
+    index_file: Option<PathBuf>,
 }
 
 fn random_code<C: Code>(rng: &mut SplitMix) -> C {
@@ -271,16 +277,39 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .num_threads(threads)
         .build()?;
     let start = Instant::now();
-    let index = pool.install(|| {
-        HammingIndex::build_with_config(
-            clustered::<C>(args.seed)
-                .take(args.n)
-                .enumerate()
-                .map(|(i, c)| (EntryId(i as u32), c)),
-            cfg,
-        )
-    });
+    let existing = args.index_file.as_ref().filter(|p| p.exists());
+    let index = match existing {
+        Some(path) => {
+            let file = std::fs::File::open(path)?;
+            let index = pool.install(|| HammingIndex::read_from(file, cfg))?;
+            eprintln!(
+                "loaded {} ({:.1} GB) in {:.1} s instead of building",
+                path.display(),
+                std::fs::metadata(path)?.len() as f64 / 1e9,
+                start.elapsed().as_secs_f64()
+            );
+            index
+        }
+        None => pool.install(|| {
+            HammingIndex::build_with_config(
+                clustered::<C>(args.seed)
+                    .take(args.n)
+                    .enumerate()
+                    .map(|(i, c)| (EntryId(i as u32), c)),
+                cfg,
+            )
+        }),
+    };
     let build_s = start.elapsed().as_secs_f64();
+    if let (Some(path), None) = (&args.index_file, existing) {
+        let t = Instant::now();
+        index.write_to(std::fs::File::create(path)?)?;
+        eprintln!(
+            "wrote {} in {:.1} s",
+            path.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let peak_mb = peak_rss_mb();
     let bytes_per_code = index.memory_bytes() as f64 / args.n.max(1) as f64;
     let layouts = index.layouts();

@@ -34,6 +34,8 @@ enum Op {
     Remove(u32),
     Query(usize, Vec<u32>, u32),
     Compact,
+    /// Write the index to a file and carry on with the loaded copy.
+    SaveLoad,
 }
 
 /// Codes near a few centres (so radius queries have real hits): centre plus flipped bits.
@@ -55,12 +57,13 @@ fn ops(bits: u32) -> impl Strategy<Value = Vec<Op>> {
         1 => (0u32..40).prop_map(Op::Remove),
         3 => (0usize..6, flips(bits as usize / 4), 0..=bits).prop_map(|(c, f, r)| Op::Query(c, f, r)),
         1 => Just(Op::Compact),
+        1 => Just(Op::SaveLoad),
     ];
     prop::collection::vec(op, 1..120)
 }
 
 fn run_ops<C: Code>(centres: &[C], ops: &[Op], cfg: HammingConfig) -> Result<(), TestCaseError> {
-    let index = HammingIndex::<C>::with_config(cfg);
+    let mut index = HammingIndex::<C>::with_config(cfg.clone());
     let mut model: Vec<(EntryId, C)> = Vec::new();
     for op in ops {
         match op {
@@ -97,6 +100,11 @@ fn run_ops<C: Code>(centres: &[C], ops: &[Op], cfg: HammingConfig) -> Result<(),
                 prop_assert_eq!(&batch[2], &brute_force(&model, &[q3], *r));
             }
             Op::Compact => index.compact(),
+            Op::SaveLoad => {
+                let mut file = Vec::new();
+                index.write_to(&mut file).unwrap();
+                index = HammingIndex::read_from(&file[..], cfg.clone()).unwrap();
+            }
         }
         prop_assert_eq!(index.len(), model.len());
     }

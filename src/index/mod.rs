@@ -31,6 +31,7 @@
 mod code;
 mod column;
 mod exact;
+mod file_io;
 mod hamming;
 mod layout;
 mod prefetch;
@@ -100,5 +101,21 @@ pub enum IndexError {
         radius: u32,
         /// Bits in the code.
         bits: u32,
+    },
+    /// An index file is not one this build wrote for this code type, or is damaged.
+    #[error("index file damaged at byte {offset}: {reason}")]
+    Corrupt {
+        /// Byte offset in the file where the problem was found.
+        offset: u64,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// Reading or writing an index file failed.
+    #[error("index file: {message}")]
+    Io {
+        /// The I/O error's kind.
+        kind: std::io::ErrorKind,
+        /// The I/O error's message.
+        message: String,
     },
 }

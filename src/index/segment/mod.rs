@@ -1,6 +1,8 @@
 //! An immutable run of stored codes with its multi-index-hashing tables (flat sorted arrays),
 //! plus tombstone bits so deletes take effect without a rebuild.
 
+mod file;
+
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
