@@ -1,6 +1,7 @@
 //! A segment to and from an index file: its columns as they are in memory, then checked on the
 //! way in so that a damaged or hostile file can neither panic a search nor hide a stored code
-//! from one (every table must hold every slot once, in the bucket its code names).
+//! from one (every table must hold every slot once, in the bucket its code names: checked as a multiset
+//! of (slot, substring), in order on both sides).
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -174,8 +175,10 @@ impl<C: Code> Segment<C> {
     }
 }
 
-/// Whether `table` is exactly what [`Table::build`] makes of `codes`, up to the order inside a
-/// bucket.
+/// Whether `table` is what [`Table::build`] makes of `codes`, up to the order inside a bucket:
+/// offsets rise from 0 to `n`, and the entries, as a multiset of (slot, substring), equal the
+/// codes' own (compared through a sum of mixed 64-bit values, so both sides are read in
+/// order: one random read per entry would cost more than the load itself).
 fn check_table<C: Code>(
     codes: &Codes<C>,
     table: &Table,
@@ -194,12 +197,12 @@ fn check_table<C: Code>(
             }
         }
     }
-    let mut previous = 0usize;
     if table.offsets.start(0) != 0 {
         return Err("the first bucket does not start at 0".into());
     }
-    let mut seen = vec![0u64; n.div_ceil(64)];
     let mask = low_mask(k);
+    let mut previous = 0usize;
+    let mut filed = 0u64;
     for v in 0..coarse {
         let (from, to) = table.offsets.range(v);
         if from < previous || to < from || to > n {
@@ -207,23 +210,34 @@ fn check_table<C: Code>(
         }
         previous = to;
         for &e in &table.entries[from..to] {
-            let slot = (u64::from(e) >> k) as usize;
-            if slot >= n {
-                return Err(format!("entry names slot {slot} of {n}"));
+            let slot = u64::from(e) >> k;
+            if slot >= n as u64 {
+                return Err(format!("an entry names slot {slot} of {n}"));
             }
-            let sub = codes.get(slot).substring(start, bits);
-            if (sub >> k) as usize != v || sub & mask != e & mask {
-                return Err(format!("slot {slot} filed under the wrong bucket"));
-            }
-            let bit = 1u64 << (slot & 63);
-            if seen[slot >> 6] & bit != 0 {
-                return Err(format!("slot {slot} appears twice"));
-            }
-            seen[slot >> 6] |= bit;
+            let sub = ((v as u64) << k) | u64::from(e & mask);
+            filed = filed.wrapping_add(mix(slot << 32 | sub));
         }
     }
     if previous != n {
         return Err(format!("buckets end at {previous}, not at {n}"));
     }
+    let wanted = (0..n).fold(0u64, |acc, slot| {
+        let sub = u64::from(codes.get(slot).substring(start, bits));
+        acc.wrapping_add(mix((slot as u64) << 32 | sub))
+    });
+    if filed != wanted {
+        return Err(
+            "entries do not match the codes (a slot in the wrong bucket, repeated or missing)"
+                .into(),
+        );
+    }
     Ok(())
+}
+
+/// A bijective 64-bit mix (the splitmix64 finaliser), so that sums of mixed values compare
+/// multisets.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
