@@ -22,6 +22,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use image::{imageops, DynamicImage, Rgb, RgbImage};
+use referral_dedup::hashes::HashBundle;
 use referral_dedup::engine::hashlist::{write_list, KnownItem, ListFormat};
 use referral_dedup::media::{self, HashOptions};
 use serde_json::json;
@@ -546,10 +547,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         known_rows.push(KnownItem {
             id: Some(format!("KN-{}", items[i].name)),
             label: Some("sample-list".into()),
-            pdq: Some(h.pdq.hash),
-            quality: Some(h.pdq.quality),
-            md5: Some(h.md5),
-            sha256: Some(h.sha256),
+            hashes: HashBundle {
+                pdq: Some(h.pdq.hash),
+                pdq_quality: Some(h.pdq.quality),
+                md5: Some(h.md5),
+                sha256: Some(h.sha256),
+                ..HashBundle::default()
+            },
             ..KnownItem::default()
         });
     }
@@ -559,9 +563,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         known_rows.push(KnownItem {
             id: Some(format!("KN-distractor{d}")),
             label: Some("sample-list".into()),
-            pdq: Some(h.pdq.hash),
-            quality: Some(h.pdq.quality),
-            md5: Some(h.md5),
+            hashes: HashBundle {
+                pdq: Some(h.pdq.hash),
+                pdq_quality: Some(h.pdq.quality),
+                md5: Some(h.md5),
+                ..HashBundle::default()
+            },
             ..KnownItem::default()
         });
     }
@@ -571,7 +578,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         known_rows.push(KnownItem {
             id: Some("KN-clip".into()),
             label: Some("sample-list".into()),
-            md5: Some(media::digest_bytes(&clip).md5),
+            hashes: HashBundle {
+                md5: Some(media::digest_bytes(&clip).md5),
+                ..HashBundle::default()
+            },
             ..KnownItem::default()
         });
     }

@@ -151,8 +151,11 @@ fn known_content_flags_and_joins_clusters() {
         .add_known(&KnownItem {
             id: Some("K1".into()),
             label: Some("list".into()),
-            pdq: Some(h.pdq.hash),
-            quality: Some(h.pdq.quality),
+            hashes: referral_dedup::hashes::HashBundle {
+                pdq: Some(h.pdq.hash),
+                pdq_quality: Some(h.pdq.quality),
+                ..Default::default()
+            },
             ..KnownItem::default()
         })
         .unwrap();

@@ -27,17 +27,17 @@ fn entry(i: u32) -> EntryRecord {
     let mut e = EntryRecord::new(EntryId(i * 3), source, format!("item-{i}"));
     let x = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     if !i.is_multiple_of(3) {
-        e.pdq = Some(Pdq([x, !x, x.rotate_left(13), x ^ 0xff]));
-        e.pdq_quality = Some((i * 7 % 101) as u8);
+        e.hashes.pdq = Some(Pdq([x, !x, x.rotate_left(13), x ^ 0xff]));
+        e.hashes.pdq_quality = Some((i * 7 % 101) as u8);
     }
     if i % 4 != 1 {
-        e.dhash = Some(Hash64(x.rotate_left(3)));
-        e.phash = Some(Hash64(x.rotate_left(5)));
+        e.hashes.dhash = Some(Hash64(x.rotate_left(3)));
+        e.hashes.phash = Some(Hash64(x.rotate_left(5)));
     }
     if i.is_multiple_of(5) {
-        e.blake3 = Some(Blake3([i as u8; 32]));
-        e.sha256 = Some(Sha256([(i + 1) as u8; 32]));
-        e.md5 = Some(Md5([(i + 2) as u8; 16]));
+        e.hashes.blake3 = Some(Blake3([i as u8; 32]));
+        e.hashes.sha256 = Some(Sha256([(i + 1) as u8; 32]));
+        e.hashes.md5 = Some(Md5([(i + 2) as u8; 16]));
         e.label = Some(format!("list {}", i / 5));
     }
     if i % 2 == 1 {
@@ -45,7 +45,7 @@ fn entry(i: u32) -> EntryRecord {
         e.received_at = Some(format!("2026-11-{:02}T10:00:00Z", 1 + i % 28));
     }
     if i % 7 == 3 {
-        e.extra_pdq = vec![Pdq([x; 4]), Pdq([!x; 4])];
+        e.hashes.extra_pdq = vec![Pdq([x; 4]), Pdq([!x; 4])];
     }
     e
 }

@@ -15,8 +15,8 @@ fn records() -> Vec<Record> {
     let mut out = Vec::new();
     for i in 0..6u32 {
         let mut e = EntryRecord::new(EntryId(i), EntrySource::Referral, format!("ref-{i}"));
-        e.pdq = Some(Pdq([u64::from(i) * 0x0101_0101; 4]));
-        e.dhash = Some(Hash64(u64::from(i)));
+        e.hashes.pdq = Some(Pdq([u64::from(i) * 0x0101_0101; 4]));
+        e.hashes.dhash = Some(Hash64(u64::from(i)));
         e.url_key = (i % 2 == 0).then(|| format!("youtube:{i}"));
         out.push(Record::Insert(e));
     }
@@ -327,7 +327,7 @@ fn store_with_snapshot() -> (tempfile::TempDir, Vec<EntryRecord>) {
     let entries: Vec<EntryRecord> = (0..20u32)
         .map(|i| {
             let mut e = EntryRecord::new(EntryId(i), EntrySource::Known, format!("k{i}"));
-            e.pdq = Some(Pdq([u64::from(i); 4]));
+            e.hashes.pdq = Some(Pdq([u64::from(i); 4]));
             e
         })
         .collect();

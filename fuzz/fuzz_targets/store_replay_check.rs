@@ -46,10 +46,10 @@ fn check_store_bytes(data: &[u8]) {
         let entries = cols.entries().expect("validated snapshot");
         assert_eq!(entries.len(), cols.len());
         let resolutions = cols.resolutions();
-        assert_eq!(cols.pdq().count(), entries.iter().filter(|e| e.pdq.is_some()).count());
-        assert_eq!(cols.dhash().count(), entries.iter().filter(|e| e.dhash.is_some()).count());
-        assert_eq!(cols.phash().count(), entries.iter().filter(|e| e.phash.is_some()).count());
-        let extra: usize = entries.iter().map(|e| e.extra_pdq.len()).sum();
+        assert_eq!(cols.pdq().count(), entries.iter().filter(|e| e.hashes.pdq.is_some()).count());
+        assert_eq!(cols.dhash().count(), entries.iter().filter(|e| e.hashes.dhash.is_some()).count());
+        assert_eq!(cols.phash().count(), entries.iter().filter(|e| e.hashes.phash.is_some()).count());
+        let extra: usize = entries.iter().map(|e| e.hashes.extra_pdq.len()).sum();
         assert_eq!(cols.extra_pdq().count(), extra);
         let again = encode_snapshot(&entries, &resolutions, cols.first_journal()).expect("re-encode");
         let back = SnapshotColumns::decode(again, path.to_path_buf()).expect("re-decode");

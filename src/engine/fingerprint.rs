@@ -73,16 +73,10 @@ impl Engine {
     }
 }
 
-/// Copies media hashes into an entry.
+/// Copies media hashes and the stored regions' grids into an entry.
 pub(super) fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
-    e.blake3 = Some(m.blake3);
-    e.sha256 = Some(m.sha256);
-    e.md5 = Some(m.md5);
-    e.pdq = m.pdq;
-    e.pdq_quality = m.pdq_quality;
-    e.dhash = m.dhash;
-    e.phash = m.phash;
-    e.extra_pdq = m.extra_pdq.clone();
+    e.hashes = m.hashes.clone();
+    e.regions = super::indexes::region_grids(&m.stored_regions);
 }
 
 /// Hashes media bytes: full hashes for a decodable picture, digests only otherwise (with the
@@ -91,7 +85,7 @@ pub(super) fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
 /// ```
 /// use referral_dedup::engine::media_fingerprint;
 /// let (m, why) = media_fingerprint(b"not a picture", &Default::default());
-/// assert!(m.pdq.is_none() && why.is_some());
+/// assert!(m.hashes.pdq.is_none() && why.is_some());
 /// ```
 pub fn media_fingerprint(
     bytes: &[u8],
@@ -164,7 +158,7 @@ pub fn media_fingerprint_with(
                     extra.push(p);
                 }
             }
-            fp.extra_pdq = extra;
+            fp.hashes.extra_pdq = extra;
         }
     }
     (fp, None)
@@ -183,7 +177,7 @@ pub fn media_fingerprint_with(
 /// let path = dir.path().join("clip.mp4");
 /// std::fs::write(&path, b"not a picture").unwrap();
 /// let (m, why) = media_fingerprint_file(&path, &Default::default()).unwrap();
-/// assert!(m.pdq.is_none() && why.is_some());
+/// assert!(m.hashes.pdq.is_none() && why.is_some());
 /// ```
 pub fn media_fingerprint_file(
     path: &Path,

@@ -233,7 +233,7 @@ pub(super) fn refuse_uninformative(media: &MediaFingerprint) -> Result<(), Strin
     if media.bytes == 0 {
         return Err("the file is empty".into());
     }
-    if media.pdq.is_some() && media.pdq_quality == Some(0) {
+    if media.hashes.pdq.is_some() && media.hashes.pdq_quality == Some(0) {
         return Err("the picture is blank (no detail: PDQ quality 0)".into());
     }
     Ok(())
@@ -244,13 +244,6 @@ pub(super) fn known_item(media: MediaFingerprint, id: String, label: Option<&str
     KnownItem {
         id: Some(id),
         label: label.map(str::to_string),
-        pdq: media.pdq,
-        quality: media.pdq_quality,
-        md5: Some(media.md5),
-        sha256: Some(media.sha256),
-        blake3: Some(media.blake3),
-        dhash: media.dhash,
-        phash: media.phash,
-        extra_pdq: media.extra_pdq,
+        hashes: media.hashes,
     }
 }
