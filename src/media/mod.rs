@@ -8,7 +8,7 @@
 //! | [`digest`] | BLAKE3, SHA-256 and MD5 in one streaming pass |
 //! | [`decode`](mod@decode) | `image`-crate decoding behind explicit [`Limits`] |
 //! | [`luma`] | the float luma every pixel hash starts from, and its area-averaged reduction |
-//! | [`pdq`] | PDQ, written here to match the reference C++ core bit for bit, plus the 8 dihedral variants |
+//! | [`pdq`] | PDQ, written here to match the reference C++ core bit for bit, plus the 8 dihedral variants (its blur and decimation in `pdq_blur`, its DCT table in `pdq_dct`) |
 //! | [`perceptual`] | dHash and pHash through `image_hasher` with a pinned configuration |
 //!
 //! [`hash_bytes`] and [`hash_file`] decode once and return every hash as a [`MediaHashes`];
@@ -56,6 +56,7 @@ pub mod decode;
 pub mod digest;
 pub mod luma;
 pub mod pdq;
+mod pdq_blur;
 mod pdq_dct;
 pub mod perceptual;
 
