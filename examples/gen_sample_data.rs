@@ -22,8 +22,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use image::{imageops, DynamicImage, Rgb, RgbImage};
-use referral_dedup::hashes::HashBundle;
 use referral_dedup::engine::hashlist::{write_list, KnownItem, ListFormat};
+use referral_dedup::hashes::HashBundle;
 use referral_dedup::media::{self, HashOptions};
 use serde_json::json;
 
@@ -554,7 +554,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 sha256: Some(h.sha256),
                 ..HashBundle::default()
             },
-            ..KnownItem::default()
         });
     }
     for d in 0..6 {
@@ -569,7 +568,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 md5: Some(h.md5),
                 ..HashBundle::default()
             },
-            ..KnownItem::default()
         });
     }
     if !large {
@@ -582,7 +580,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 md5: Some(media::digest_bytes(&clip).md5),
                 ..HashBundle::default()
             },
-            ..KnownItem::default()
         });
     }
     let mut csv = Vec::new();

@@ -156,7 +156,6 @@ fn known_content_flags_and_joins_clusters() {
                 pdq_quality: Some(h.pdq.quality),
                 ..Default::default()
             },
-            ..KnownItem::default()
         })
         .unwrap();
     let backlog = dir.path().join("b.jsonl");

@@ -214,7 +214,16 @@ fn low_quality_pdq_never_matches_alone() {
         .check(&Referral::new("flat-b").with_media_bytes(png(&b)))
         .unwrap();
     assert_eq!(v.kind, VerdictKind::New, "{:?}", v.evidence);
-    assert!(v.fingerprint.media.as_ref().unwrap().hashes.pdq_quality.unwrap() < 50);
+    assert!(
+        v.fingerprint
+            .media
+            .as_ref()
+            .unwrap()
+            .hashes
+            .pdq_quality
+            .unwrap()
+            < 50
+    );
     // The same bytes still match exactly.
     let same = e
         .check(&Referral::new("flat-a2").with_media_bytes(png(&a)))
@@ -356,7 +365,11 @@ fn stored_variants_survive_a_reopen() {
         let e = Engine::open(dir.path(), EngineConfig::default()).unwrap();
         e.add_known_media(&jpeg(&img, 90), "poster", None).unwrap();
         let stored = e.entries();
-        assert!(stored[0].hashes.extra_pdq.len() >= 12, "{:?}", stored[0].hashes.extra_pdq);
+        assert!(
+            stored[0].hashes.extra_pdq.len() >= 12,
+            "{:?}",
+            stored[0].hashes.extra_pdq
+        );
     }
     let e = Engine::open(dir.path(), EngineConfig::default()).unwrap();
     assert!(e.entries()[0].hashes.extra_pdq.len() >= 12);
@@ -448,7 +461,10 @@ fn confirm_rule_accepts_a_loose_pdq_hit_only_with_a_second_hash() {
     assert_eq!(v.evidence[0].tier, Some(MatchTier::Confirmed));
 
     // Without an agreeing dHash the loose hit does not count.
-    item.hashes.dhash = base.hashes.dhash.map(|d| referral_dedup::hashes::Hash64(!d.0));
+    item.hashes.dhash = base
+        .hashes
+        .dhash
+        .map(|d| referral_dedup::hashes::Hash64(!d.0));
     let e = Engine::in_memory(config).unwrap();
     e.add_known(&item).unwrap();
     assert_eq!(
@@ -478,7 +494,6 @@ fn known_takes_precedence_over_duplicate() {
             pdq_quality: Some(h.pdq.quality),
             ..Default::default()
         },
-        ..KnownItem::default()
     })
     .unwrap();
     let v = e

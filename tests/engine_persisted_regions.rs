@@ -35,8 +35,8 @@ fn shared_frame_pair() -> (Generated, Generated, Vec<u8>) {
                 continue;
             }
             let merged_without_check = pair_match(&prints[j], &prints[i], &unchecked).is_some();
-            let apart_with_check = pair_match(&prints[j], &prints[i], &MatchRule::default())
-                .is_none();
+            let apart_with_check =
+                pair_match(&prints[j], &prints[i], &MatchRule::default()).is_none();
             if !(merged_without_check && apart_with_check) {
                 continue;
             }
@@ -105,5 +105,8 @@ fn shared_frames_stay_apart_after_a_reopen_and_copies_still_match() {
         let engine = Engine::open(without.path(), EngineConfig::default()).unwrap();
         assert_eq!(engine.record_referral_entries([&entry]).unwrap(), 1);
     }
-    assert_eq!(check(without.path(), "q", &other.bytes), VerdictKind::Duplicate);
+    assert_eq!(
+        check(without.path(), "q", &other.bytes),
+        VerdictKind::Duplicate
+    );
 }

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
 use referral_dedup::entry::RegionGrid;
+use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
 use referral_dedup::store::{
     encode_journal, encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record,
     SnapshotColumns, Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION,

@@ -53,25 +53,33 @@ impl Engine {
             return found.into_matches();
         };
         for kind in super::indexes::digest_kinds() {
-            self.push_exact(&mut found, self.indexes.digest_ids(kind, &media.hashes), kind);
+            self.push_exact(
+                &mut found,
+                self.indexes.digest_ids(kind, &media.hashes),
+                kind,
+            );
         }
 
         let rule = &self.config.rule;
         if media.hashes.pdq.is_some() {
             self.push_perceptual(&mut found, media);
         }
-        if let (Some(index), Some(radius), Some(d)) =
-            (self.indexes.code64(HashKind::Dhash), rule.dhash_alone, media.hashes.dhash)
-        {
+        if let (Some(index), Some(radius), Some(d)) = (
+            self.indexes.code64(HashKind::Dhash),
+            rule.dhash_alone,
+            media.hashes.dhash,
+        ) {
             for hit in index.range(&d, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
                     found.push(e.value(), HashKind::Dhash, hit.distance, None, None);
                 }
             }
         }
-        if let (Some(index), Some(radius), Some(p)) =
-            (self.indexes.code64(HashKind::Phash), rule.phash_alone, media.hashes.phash)
-        {
+        if let (Some(index), Some(radius), Some(p)) = (
+            self.indexes.code64(HashKind::Phash),
+            rule.phash_alone,
+            media.hashes.phash,
+        ) {
             for hit in index.range(&p, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
                     found.push(e.value(), HashKind::Phash, hit.distance, None, None);
@@ -147,8 +155,16 @@ impl Engine {
             .chain(media.query_second.iter().map(|&(d, p)| (Some(d), Some(p))));
         for (dhash, phash) in seconds {
             for (index, radius, code) in [
-                (self.indexes.code64(HashKind::Dhash), c.dhash_threshold, dhash),
-                (self.indexes.code64(HashKind::Phash), c.phash_threshold, phash),
+                (
+                    self.indexes.code64(HashKind::Dhash),
+                    c.dhash_threshold,
+                    dhash,
+                ),
+                (
+                    self.indexes.code64(HashKind::Phash),
+                    c.phash_threshold,
+                    phash,
+                ),
             ] {
                 if let (Some(index), Some(radius), Some(code)) = (index, radius, code) {
                     out.extend(index.range(&code, radius).into_iter().map(|hit| hit.id));

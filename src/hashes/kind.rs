@@ -220,7 +220,10 @@ mod tests {
         }
         let mut bits = 0u16;
         for b in TABLE.iter().filter_map(|f| f.stored_bit) {
-            assert!(b < 15 && ![0, 1, 6, 9, 10, 11].contains(&b), "bit {b} is taken");
+            assert!(
+                b < 15 && ![0, 1, 6, 9, 10, 11].contains(&b),
+                "bit {b} is taken"
+            );
             assert_eq!(bits & (1 << b), 0, "bit {b} twice");
             bits |= 1 << b;
         }

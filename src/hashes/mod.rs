@@ -351,7 +351,6 @@ impl fmt::Display for EntryId {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

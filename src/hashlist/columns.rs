@@ -36,7 +36,10 @@ impl Column {
     /// The column a header cell (or JSONL key) names: case-insensitive, spaces and a
     /// byte-order mark ignored.
     pub(super) fn from_header(name: &str) -> Column {
-        let name = name.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        let name = name
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .to_ascii_lowercase();
         match name.as_str() {
             "id" => Column::Id,
             "label" => Column::Label,

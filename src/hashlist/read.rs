@@ -1,7 +1,7 @@
 //! Reading hash lists: the CSV/TSV column mapping and the JSONL layout, row by row.
 
-use std::io::{BufRead, BufReader, Read};
 use super::{Column, HashListError, KnownItem, ListFormat, ParsedList, RowError};
+use std::io::{BufRead, BufReader, Read};
 
 fn row_from_cells(columns: &[Column], cells: &csv::StringRecord) -> Result<KnownItem, String> {
     if cells.len() != columns.len() {

@@ -302,8 +302,7 @@ pub(crate) fn decode_record(payload: &[u8], version: u32) -> Result<Record, Stri
             }
             for kind in HashKind::in_bundle() {
                 if has(kind_field(kind)) {
-                    e.hashes
-                        .set_stored(kind, r.take(kind.facts().width())?);
+                    e.hashes.set_stored(kind, r.take(kind.facts().width())?);
                 }
                 if kind == HashKind::Pdq && has(FIELD_PDQ_QUALITY) {
                     e.hashes.pdq_quality = Some(r.u8()?);
@@ -462,7 +461,10 @@ mod version_tests {
         encode_record(&Record::Insert(e.clone()), &mut buf).unwrap();
         assert_eq!(buf, expected);
         for version in 1..=3 {
-            assert_eq!(decode_record(&buf, version).unwrap(), Record::Insert(e.clone()));
+            assert_eq!(
+                decode_record(&buf, version).unwrap(),
+                Record::Insert(e.clone())
+            );
         }
     }
 

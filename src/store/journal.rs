@@ -293,7 +293,8 @@ fn frame_at(bytes: &[u8], pos: usize, version: u32) -> Result<(Frame, usize), St
         [TAG_GROUP_BEGIN, a, b, c, d] => Frame::GroupBegin(u32::from_le_bytes([*a, *b, *c, *d])),
         [TAG_GROUP_COMMIT, a, b, c, d] => Frame::GroupCommit(u32::from_le_bytes([*a, *b, *c, *d])),
         _ => Frame::Record(
-            decode_record(payload, version).map_err(|reason| format!("record does not decode: {reason}"))?,
+            decode_record(payload, version)
+                .map_err(|reason| format!("record does not decode: {reason}"))?,
         ),
     };
     Ok((frame, pos + FRAME_HEADER_LEN + len))

@@ -8,8 +8,8 @@ use super::super::codec::ByteReader;
 use super::super::error::{Corruption, StoreError};
 use super::super::framing::{HeaderDamage, SNAPSHOT};
 use super::sections::{
-    read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, REGIONS,
-    REGION_BYTES, REGION_COUNTS, SECTION_COUNT, SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
+    read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, REGIONS, REGION_BYTES,
+    REGION_COUNTS, SECTION_COUNT, SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
 };
 
 /// The header's counts, as read.

@@ -58,8 +58,8 @@ use checks::{
 };
 use sections::{
     column_position, fields_of_snapshot, read_pdq, read_u32, sections_of, Counts, Layout,
-    EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS,
-    SECTIONS, SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
+    EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS, SECTIONS,
+    SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
 };
 pub use writer::encode_snapshot;
 pub(crate) use writer::write_snapshot;
@@ -396,8 +396,7 @@ impl SnapshotColumns {
                         field, width, get, ..
                     } if has(field) => get(next(i, width), &mut e),
                     Layout::Kind(kind) if has(kind_field(kind)) => {
-                        e.hashes
-                            .set_stored(kind, next(i, kind.facts().width()));
+                        e.hashes.set_stored(kind, next(i, kind.facts().width()));
                     }
                     Layout::ExtraCounts if has(FIELD_EXTRA_PDQ) => {
                         let k = read_u32(next(i, 4)) as usize;

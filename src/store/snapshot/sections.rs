@@ -312,12 +312,12 @@ mod tests {
         assert!(matches!(SECTIONS[EXTRA_PDQ].layout, Layout::ExtraPdq));
         assert!(matches!(SECTIONS[STRING_LENS].layout, Layout::StringLens));
         assert!(matches!(SECTIONS[STRING_BYTES].layout, Layout::StringBytes));
-        assert!(matches!(SECTIONS[REGION_COUNTS].layout, Layout::RegionCounts));
+        assert!(matches!(
+            SECTIONS[REGION_COUNTS].layout,
+            Layout::RegionCounts
+        ));
         assert!(matches!(SECTIONS[REGIONS].layout, Layout::Regions));
-        assert_eq!(
-            column_position(kind_field(HashKind::Pdq)),
-            Some((2, 32))
-        );
+        assert_eq!(column_position(kind_field(HashKind::Pdq)), Some((2, 32)));
         assert_eq!(column_position(FIELD_LABEL), None);
     }
 }
