@@ -98,6 +98,16 @@ impl Indexes {
             .map(|(_, index)| index)
     }
 
+    /// The dHash index, when the rule uses dHash.
+    pub(super) fn dhash(&self) -> Option<&HammingIndex<Hash64>> {
+        self.code64(HashKind::Dhash)
+    }
+
+    /// The pHash index, when the rule uses pHash.
+    pub(super) fn phash(&self) -> Option<&HammingIndex<Hash64>> {
+        self.code64(HashKind::Phash)
+    }
+
     /// Indexes an entry's keys, hashes and grids (its URL key also under `aliases`).
     fn insert(&self, e: &EntryRecord, aliases: &[String]) {
         let id = e.id;

@@ -64,22 +64,18 @@ impl Engine {
         if media.hashes.pdq.is_some() {
             self.push_perceptual(&mut found, media);
         }
-        if let (Some(index), Some(radius), Some(d)) = (
-            self.indexes.code64(HashKind::Dhash),
-            rule.dhash_alone,
-            media.hashes.dhash,
-        ) {
+        if let (Some(index), Some(radius), Some(d)) =
+            (self.indexes.dhash(), rule.dhash_alone, media.hashes.dhash)
+        {
             for hit in index.range(&d, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
                     found.push(e.value(), HashKind::Dhash, hit.distance, None, None);
                 }
             }
         }
-        if let (Some(index), Some(radius), Some(p)) = (
-            self.indexes.code64(HashKind::Phash),
-            rule.phash_alone,
-            media.hashes.phash,
-        ) {
+        if let (Some(index), Some(radius), Some(p)) =
+            (self.indexes.phash(), rule.phash_alone, media.hashes.phash)
+        {
             for hit in index.range(&p, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
                     found.push(e.value(), HashKind::Phash, hit.distance, None, None);
@@ -155,16 +151,8 @@ impl Engine {
             .chain(media.query_second.iter().map(|&(d, p)| (Some(d), Some(p))));
         for (dhash, phash) in seconds {
             for (index, radius, code) in [
-                (
-                    self.indexes.code64(HashKind::Dhash),
-                    c.dhash_threshold,
-                    dhash,
-                ),
-                (
-                    self.indexes.code64(HashKind::Phash),
-                    c.phash_threshold,
-                    phash,
-                ),
+                (self.indexes.dhash(), c.dhash_threshold, dhash),
+                (self.indexes.phash(), c.phash_threshold, phash),
             ] {
                 if let (Some(index), Some(radius), Some(code)) = (index, radius, code) {
                     out.extend(index.range(&code, radius).into_iter().map(|hit| hit.id));
