@@ -306,17 +306,19 @@ impl HashBundle {
 mod tests {
     use super::*;
 
+    /// A value of every kind in the table, and a quality.
     fn full() -> HashBundle {
-        HashBundle {
-            blake3: Some(Blake3([1; 32])),
-            sha256: Some(Sha256([2; 32])),
-            md5: Some(Md5([3; 16])),
-            pdq: Some(Pdq([4, 5, 6, 7])),
+        let mut b = HashBundle {
             pdq_quality: Some(90),
-            dhash: Some(Hash64(8)),
-            phash: Some(Hash64(9)),
-            extra_pdq: vec![],
+            ..HashBundle::default()
+        };
+        for (i, kind) in HashKind::in_bundle().enumerate() {
+            let bytes: Vec<u8> = (0..kind.facts().width())
+                .map(|j| (i + 3 * j) as u8)
+                .collect();
+            assert!(b.set_stored(kind, &bytes), "{kind}");
         }
+        b
     }
 
     #[test]
@@ -339,6 +341,11 @@ mod tests {
         assert!(!back.set_stored(HashKind::UrlKey, &[]));
         assert!(back.set_text(HashKind::UrlKey, "x").is_err());
         assert_eq!(b.present_kinds().count(), HashKind::in_bundle().count());
+        let typed = HashBundle {
+            md5: Some(Md5([3; 16])),
+            ..HashBundle::default()
+        };
+        assert_eq!(typed.text(HashKind::Md5).unwrap(), "03".repeat(16));
     }
 
     #[test]
