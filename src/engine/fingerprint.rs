@@ -95,7 +95,7 @@ pub fn media_fingerprint(
 }
 
 /// [`media_fingerprint`], and with `robust` also the variants the improved rule uses: the
-/// stored ones ([`MediaFingerprint::extra_pdq`], from [`KnownHashes`]) and the query-only
+/// stored ones (`hashes.extra_pdq` of the [`MediaFingerprint`], from [`KnownHashes`]) and the query-only
 /// trimmed-box codes ([`MediaFingerprint::query_pdq`], [`MediaFingerprint::query_second`],
 /// from [`QueryHashes`], which needs `options.dihedral`). The picture is decoded and converted
 /// to luma once for all of them.
@@ -109,7 +109,7 @@ pub fn media_fingerprint(
 /// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
 /// let opts = HashOptions { dihedral: true, ..HashOptions::default() };
 /// let (m, _) = media_fingerprint_with(&png, &opts, Some(&RobustOptions::default()));
-/// assert!(m.extra_pdq.len() >= 12); // crops and rotations
+/// assert!(m.hashes.extra_pdq.len() >= 12); // crops and rotations
 /// assert_eq!(m.pdq_variants.len(), 7);
 /// ```
 pub fn media_fingerprint_with(
@@ -199,7 +199,7 @@ pub fn media_fingerprint_file(
 /// std::fs::write(&path, b"not a picture").unwrap();
 /// let robust = RobustOptions::default();
 /// let (m, why) = media_fingerprint_file_with(&path, &Default::default(), Some(&robust)).unwrap();
-/// assert!(m.extra_pdq.is_empty() && why.is_some());
+/// assert!(m.hashes.extra_pdq.is_empty() && why.is_some());
 /// ```
 pub fn media_fingerprint_file_with(
     path: &Path,

@@ -86,7 +86,7 @@ pub const MIN_SNAPSHOT_VERSION: u32 = SNAPSHOT.oldest;
 /// use referral_dedup::store::{encode_snapshot, EntryRecord, EntrySource, SnapshotColumns};
 /// # fn main() -> Result<(), referral_dedup::store::StoreError> {
 /// let mut e = EntryRecord::new(EntryId(5), EntrySource::Known, "list-a");
-/// e.pdq = Some(Pdq([1, 2, 3, 4]));
+/// e.hashes.pdq = Some(Pdq([1, 2, 3, 4]));
 /// let cols = SnapshotColumns::decode(encode_snapshot([&e], &[], 1)?, "s".into())?;
 /// assert_eq!(cols.ids().collect::<Vec<_>>(), vec![EntryId(5)]);
 /// assert_eq!(cols.pdq().collect::<Vec<_>>(), vec![(EntryId(5), Pdq([1, 2, 3, 4]))]);
