@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use image::{imageops, DynamicImage, Rgb, RgbImage};
 use referral_dedup::engine::hashlist::{write_list, KnownItem, ListFormat};
+use referral_dedup::hashes::HashBundle;
 use referral_dedup::media::{self, HashOptions};
 use serde_json::json;
 
@@ -546,11 +547,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         known_rows.push(KnownItem {
             id: Some(format!("KN-{}", items[i].name)),
             label: Some("sample-list".into()),
-            pdq: Some(h.pdq.hash),
-            quality: Some(h.pdq.quality),
-            md5: Some(h.md5),
-            sha256: Some(h.sha256),
-            ..KnownItem::default()
+            hashes: HashBundle {
+                pdq: Some(h.pdq.hash),
+                pdq_quality: Some(h.pdq.quality),
+                md5: Some(h.md5),
+                sha256: Some(h.sha256),
+                ..HashBundle::default()
+            },
         });
     }
     for d in 0..6 {
@@ -559,10 +562,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         known_rows.push(KnownItem {
             id: Some(format!("KN-distractor{d}")),
             label: Some("sample-list".into()),
-            pdq: Some(h.pdq.hash),
-            quality: Some(h.pdq.quality),
-            md5: Some(h.md5),
-            ..KnownItem::default()
+            hashes: HashBundle {
+                pdq: Some(h.pdq.hash),
+                pdq_quality: Some(h.pdq.quality),
+                md5: Some(h.md5),
+                ..HashBundle::default()
+            },
         });
     }
     if !large {
@@ -571,8 +576,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         known_rows.push(KnownItem {
             id: Some("KN-clip".into()),
             label: Some("sample-list".into()),
-            md5: Some(media::digest_bytes(&clip).md5),
-            ..KnownItem::default()
+            hashes: HashBundle {
+                md5: Some(media::digest_bytes(&clip).md5),
+                ..HashBundle::default()
+            },
         });
     }
     let mut csv = Vec::new();

@@ -1147,7 +1147,7 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                     .collect();
                 let full_d = a.query_regions[0].dihedral[0].distance(&b.stored_regions[0].code);
                 writeln!(out, "{{\"kind\":\"{kind}\",\"full_d\":{},\"full\":[{}],\"same\":{},\"best\":{best},\"qa\":{},\"qb\":{},\"closest\":[{}],\"min\":[{}]}}",
-                    full_d, full.join(","), refs[i].item == refs[j].item, a.pdq_quality.unwrap_or(0), b.pdq_quality.unwrap_or(0), lines.join(","), mins.join(",")).expect("writing");
+                    full_d, full.join(","), refs[i].item == refs[j].item, a.hashes.pdq_quality.unwrap_or(0), b.hashes.pdq_quality.unwrap_or(0), lines.join(","), mins.join(",")).expect("writing");
             }
         }
     }

@@ -80,15 +80,15 @@ fn synthetic_entry(i: u32) -> EntryRecord {
     let mut e = EntryRecord::new(EntryId(i), source, format!("ref-{i:09}"));
     let h = [mix(r), mix(r ^ 1), mix(r ^ 2), mix(r ^ 3)];
     if r % 100 < 70 {
-        e.pdq = Some(Pdq(h));
-        e.pdq_quality = Some((h[0] % 101) as u8);
-        e.dhash = Some(Hash64(h[1]));
-        e.phash = Some(Hash64(h[2]));
+        e.hashes.pdq = Some(Pdq(h));
+        e.hashes.pdq_quality = Some((h[0] % 101) as u8);
+        e.hashes.dhash = Some(Hash64(h[1]));
+        e.hashes.phash = Some(Hash64(h[2]));
         let mut b = [0u8; 32];
         for (k, lane) in h.iter().enumerate() {
             b[k * 8..k * 8 + 8].copy_from_slice(&lane.to_le_bytes());
         }
-        e.blake3 = Some(Blake3(b));
+        e.hashes.blake3 = Some(Blake3(b));
     }
     if !known && r % 100 < 60 {
         e.url_key = Some(format!("youtube:video/{:011x}", h[3] >> 20));
@@ -98,13 +98,13 @@ fn synthetic_entry(i: u32) -> EntryRecord {
         e.label = Some(format!("list-{}", r % 17));
         let mut m = [0u8; 16];
         m.copy_from_slice(&h[0].to_le_bytes().repeat(2));
-        e.md5 = Some(Md5(m));
+        e.hashes.md5 = Some(Md5(m));
         if r.is_multiple_of(3) {
-            e.sha256 = Some(Sha256([(r & 0xff) as u8; 32]));
+            e.hashes.sha256 = Some(Sha256([(r & 0xff) as u8; 32]));
         }
     }
     if r.is_multiple_of(50) {
-        e.extra_pdq = vec![Pdq([h[3], h[2], h[1], h[0]])];
+        e.hashes.extra_pdq = vec![Pdq([h[3], h[2], h[1], h[0]])];
     }
     e
 }
@@ -126,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = store.snapshot(&entries, &resolutions)?;
     let write_s = t.elapsed().as_secs_f64();
     drop(store);
-    let n_pdq = entries.iter().filter(|e| e.pdq.is_some()).count();
+    let n_pdq = entries.iter().filter(|e| e.hashes.pdq.is_some()).count();
     drop(entries);
     let file_bytes = std::fs::metadata(&path)?.len();
 

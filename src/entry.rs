@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
+use crate::hashes::{EntryId, HashBundle, Pdq};
 
 /// Where an entry came from.
 ///
@@ -29,7 +29,7 @@ pub enum EntrySource {
 /// use referral_dedup::hashes::EntryId;
 /// use referral_dedup::entry::{EntryRecord, EntrySource};
 /// let e = EntryRecord::new(EntryId(1), EntrySource::Known, "poster-17");
-/// assert!(e.pdq.is_none());
+/// assert!(e.hashes.pdq.is_none() && e.regions.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryRecord {
@@ -43,25 +43,15 @@ pub struct EntryRecord {
     pub label: Option<String>,
     /// Platform-aware URL key.
     pub url_key: Option<String>,
-    /// BLAKE3 of the media bytes.
-    pub blake3: Option<Blake3>,
-    /// SHA-256 of the media bytes.
-    pub sha256: Option<Sha256>,
-    /// MD5 of the media bytes.
-    pub md5: Option<Md5>,
-    /// PDQ hash of the media.
-    pub pdq: Option<Pdq>,
-    /// PDQ quality (0..=100).
-    pub pdq_quality: Option<u8>,
-    /// 64-bit difference hash.
-    pub dhash: Option<Hash64>,
-    /// 64-bit DCT perceptual hash.
-    pub phash: Option<Hash64>,
-    /// Extra PDQ hashes of the same item (for example of the border-trimmed image or of
-    /// central crops), matched like `pdq`.
-    pub extra_pdq: Vec<Pdq>,
+    /// The media's digests and perceptual codes.
+    #[serde(flatten)]
+    pub hashes: HashBundle,
     /// When the referral was received (free text, as given).
     pub received_at: Option<String>,
+    /// The luma grid of each stored code's region, for the content check (media decoded by
+    /// this crate; empty for hash-list items). Persisted since journal 3 / snapshot 2.
+    #[serde(skip)]
+    pub regions: Vec<RegionGrid>,
 }
 
 impl EntryRecord {
@@ -73,15 +63,37 @@ impl EntryRecord {
             external_id: external_id.into(),
             label: None,
             url_key: None,
-            blake3: None,
-            sha256: None,
-            md5: None,
-            pdq: None,
-            pdq_quality: None,
-            dhash: None,
-            phash: None,
-            extra_pdq: Vec::new(),
+            hashes: HashBundle::default(),
             received_at: None,
+            regions: Vec::new(),
         }
+    }
+}
+
+/// Cells of a [`RegionGrid`]: 16 x 16.
+pub const GRID_CELLS: usize = 256;
+
+/// One stored code with the luma grid of the region it was computed from (16 x 16 cell means,
+/// row by row; `matching::LumaGrid` is the same bytes): what the content check compares a
+/// query's regions against.
+///
+/// ```
+/// use referral_dedup::entry::RegionGrid;
+/// use referral_dedup::hashes::Pdq;
+/// let r = RegionGrid { code: Pdq::default(), cells: [7; 256] };
+/// assert_eq!(r.cells.len(), referral_dedup::entry::GRID_CELLS);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RegionGrid {
+    /// The stored PDQ code of the region.
+    pub code: Pdq,
+    /// Its luma grid.
+    pub cells: [u8; GRID_CELLS],
+}
+
+impl std::fmt::Debug for RegionGrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mean = self.cells.iter().map(|&c| u32::from(c)).sum::<u32>() / GRID_CELLS as u32;
+        write!(f, "RegionGrid({:?}, mean {mean})", self.code)
     }
 }

@@ -151,9 +151,11 @@ fn known_content_flags_and_joins_clusters() {
         .add_known(&KnownItem {
             id: Some("K1".into()),
             label: Some("list".into()),
-            pdq: Some(h.pdq.hash),
-            quality: Some(h.pdq.quality),
-            ..KnownItem::default()
+            hashes: referral_dedup::hashes::HashBundle {
+                pdq: Some(h.pdq.hash),
+                pdq_quality: Some(h.pdq.quality),
+                ..Default::default()
+            },
         })
         .unwrap();
     let backlog = dir.path().join("b.jsonl");

@@ -214,7 +214,16 @@ fn low_quality_pdq_never_matches_alone() {
         .check(&Referral::new("flat-b").with_media_bytes(png(&b)))
         .unwrap();
     assert_eq!(v.kind, VerdictKind::New, "{:?}", v.evidence);
-    assert!(v.fingerprint.media.as_ref().unwrap().pdq_quality.unwrap() < 50);
+    assert!(
+        v.fingerprint
+            .media
+            .as_ref()
+            .unwrap()
+            .hashes
+            .pdq_quality
+            .unwrap()
+            < 50
+    );
     // The same bytes still match exactly.
     let same = e
         .check(&Referral::new("flat-a2").with_media_bytes(png(&a)))
@@ -356,10 +365,14 @@ fn stored_variants_survive_a_reopen() {
         let e = Engine::open(dir.path(), EngineConfig::default()).unwrap();
         e.add_known_media(&jpeg(&img, 90), "poster", None).unwrap();
         let stored = e.entries();
-        assert!(stored[0].extra_pdq.len() >= 12, "{:?}", stored[0].extra_pdq);
+        assert!(
+            stored[0].hashes.extra_pdq.len() >= 12,
+            "{:?}",
+            stored[0].hashes.extra_pdq
+        );
     }
     let e = Engine::open(dir.path(), EngineConfig::default()).unwrap();
-    assert!(e.entries()[0].extra_pdq.len() >= 12);
+    assert!(e.entries()[0].hashes.extra_pdq.len() >= 12);
     let (w, h) = img.dimensions();
     let crop = imageops::crop_imm(&img, w / 10, h / 10, w - w / 10, h - h / 10).to_image();
     let v = e
@@ -376,10 +389,13 @@ fn dhash_alone_does_not_decide_by_default() {
     let probe = engine()
         .fingerprint(&Referral::new("p").with_media_bytes(bytes.clone()))
         .unwrap();
-    let dhash = probe.media.as_ref().unwrap().dhash.unwrap();
+    let dhash = probe.media.as_ref().unwrap().hashes.dhash.unwrap();
     let item = KnownItem {
         id: Some("dhash-only".into()),
-        dhash: Some(dhash),
+        hashes: referral_dedup::hashes::HashBundle {
+            dhash: Some(dhash),
+            ..Default::default()
+        },
         ..KnownItem::default()
     };
     let e = engine();
@@ -410,15 +426,18 @@ fn confirm_rule_accepts_a_loose_pdq_hit_only_with_a_second_hash() {
         .media
         .unwrap();
     // A known item whose PDQ is 40 bits away from the query's (beyond 31), same dHash.
-    let mut far = base.pdq.unwrap();
+    let mut far = base.hashes.pdq.unwrap();
     for k in 0..40 {
         far.set_bit(k * 6, !far.bit(k * 6));
     }
     let mut item = KnownItem {
         id: Some("loose".into()),
-        pdq: Some(far),
-        quality: Some(90),
-        dhash: base.dhash,
+        hashes: referral_dedup::hashes::HashBundle {
+            pdq: Some(far),
+            pdq_quality: Some(90),
+            dhash: base.hashes.dhash,
+            ..Default::default()
+        },
         ..KnownItem::default()
     };
     let mut config = EngineConfig::default();
@@ -442,7 +461,10 @@ fn confirm_rule_accepts_a_loose_pdq_hit_only_with_a_second_hash() {
     assert_eq!(v.evidence[0].tier, Some(MatchTier::Confirmed));
 
     // Without an agreeing dHash the loose hit does not count.
-    item.dhash = base.dhash.map(|d| referral_dedup::hashes::Hash64(!d.0));
+    item.hashes.dhash = base
+        .hashes
+        .dhash
+        .map(|d| referral_dedup::hashes::Hash64(!d.0));
     let e = Engine::in_memory(config).unwrap();
     e.add_known(&item).unwrap();
     assert_eq!(
@@ -467,9 +489,11 @@ fn known_takes_precedence_over_duplicate() {
     e.add_known(&KnownItem {
         id: Some("list-1".into()),
         label: Some("campaign".into()),
-        pdq: Some(h.pdq.hash),
-        quality: Some(h.pdq.quality),
-        ..KnownItem::default()
+        hashes: referral_dedup::hashes::HashBundle {
+            pdq: Some(h.pdq.hash),
+            pdq_quality: Some(h.pdq.quality),
+            ..Default::default()
+        },
     })
     .unwrap();
     let v = e
@@ -498,7 +522,7 @@ fn non_image_media_still_matches_by_digest() {
     let v = e.check(&Referral::new("b").with_media_bytes(clip)).unwrap();
     assert_eq!(v.kind, VerdictKind::Duplicate);
     assert!(v.fingerprint.media_error.is_some());
-    assert!(v.fingerprint.media.as_ref().unwrap().pdq.is_none());
+    assert!(v.fingerprint.media.as_ref().unwrap().hashes.pdq.is_none());
 }
 
 #[test]

@@ -22,9 +22,9 @@ fn committed_corpus_replays_without_panic() {
 #[test]
 fn seeds_and_their_mutations_replay_without_panic() {
     let mut e = EntryRecord::new(EntryId(3), EntrySource::Known, "k");
-    e.pdq = Some(Pdq([1, 2, 3, 4]));
-    e.dhash = Some(Hash64(9));
-    e.extra_pdq = vec![Pdq([5; 4])];
+    e.hashes.pdq = Some(Pdq([1, 2, 3, 4]));
+    e.hashes.dhash = Some(Hash64(9));
+    e.hashes.extra_pdq = vec![Pdq([5; 4])];
     e.label = Some("l".into());
     let records = vec![
         Record::Insert(e.clone()),

@@ -15,8 +15,8 @@ fn records() -> Vec<Record> {
     let mut out = Vec::new();
     for i in 0..6u32 {
         let mut e = EntryRecord::new(EntryId(i), EntrySource::Referral, format!("ref-{i}"));
-        e.pdq = Some(Pdq([u64::from(i) * 0x0101_0101; 4]));
-        e.dhash = Some(Hash64(u64::from(i)));
+        e.hashes.pdq = Some(Pdq([u64::from(i) * 0x0101_0101; 4]));
+        e.hashes.dhash = Some(Hash64(u64::from(i)));
         e.url_key = (i % 2 == 0).then(|| format!("youtube:{i}"));
         out.push(Record::Insert(e));
     }
@@ -246,18 +246,19 @@ fn a_damaged_header_is_reported_and_newer_versions_are_typed_errors() {
         assert_eq!(got, state(&records()), "{name}");
         assert_eq!(problems, vec![0], "{name}");
         // A newer version with a valid header checksum.
+        let next = referral_dedup::store::JOURNAL_VERSION + 1;
         let mut newer = full.clone();
-        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+        newer[8..12].copy_from_slice(&next.to_le_bytes());
         let crc = crc32fast::hash(&newer[..24]);
         newer[24..28].copy_from_slice(&crc.to_le_bytes());
         assert!(
             matches!(
                 backend.recover(&newer),
                 Err(StoreError::UnsupportedVersion {
-                    found: 3,
-                    supported: 2,
+                    found,
+                    supported: referral_dedup::store::JOURNAL_VERSION,
                     ..
-                })
+                }) if found == next
             ),
             "{name}"
         );
@@ -327,7 +328,7 @@ fn store_with_snapshot() -> (tempfile::TempDir, Vec<EntryRecord>) {
     let entries: Vec<EntryRecord> = (0..20u32)
         .map(|i| {
             let mut e = EntryRecord::new(EntryId(i), EntrySource::Known, format!("k{i}"));
-            e.pdq = Some(Pdq([u64::from(i); 4]));
+            e.hashes.pdq = Some(Pdq([u64::from(i); 4]));
             e
         })
         .collect();

@@ -25,10 +25,10 @@ const ID_STRIDE: u32 = 100_000;
 fn entry(id: u32) -> EntryRecord {
     let mut e = EntryRecord::new(EntryId(id), EntrySource::Referral, format!("ref-{id}"));
     let x = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    e.pdq = Some(Pdq([x, x.rotate_left(7), x.rotate_left(19), !x]));
-    e.dhash = Some(Hash64(x));
+    e.hashes.pdq = Some(Pdq([x, x.rotate_left(7), x.rotate_left(19), !x]));
+    e.hashes.dhash = Some(Hash64(x));
     e.url_key = id.is_multiple_of(3).then(|| format!("x.com:status/{id}"));
-    e.extra_pdq = if id.is_multiple_of(5) {
+    e.hashes.extra_pdq = if id.is_multiple_of(5) {
         vec![Pdq([x; 4])]
     } else {
         Vec::new()

@@ -77,14 +77,14 @@ fn arb_entry() -> impl Strategy<Value = EntryRecord> {
                 let mut e = EntryRecord::new(EntryId(id), source, ext);
                 e.label = label;
                 e.url_key = url_key;
-                e.blake3 = b3.map(Blake3);
-                e.sha256 = sha.map(Sha256);
-                e.md5 = md5.map(Md5);
-                e.pdq = pdq;
-                e.pdq_quality = q;
-                e.dhash = dh.map(Hash64);
-                e.phash = ph.map(Hash64);
-                e.extra_pdq = extra;
+                e.hashes.blake3 = b3.map(Blake3);
+                e.hashes.sha256 = sha.map(Sha256);
+                e.hashes.md5 = md5.map(Md5);
+                e.hashes.pdq = pdq;
+                e.hashes.pdq_quality = q;
+                e.hashes.dhash = dh.map(Hash64);
+                e.hashes.phash = ph.map(Hash64);
+                e.hashes.extra_pdq = extra;
                 e.received_at = at;
                 e
             },
@@ -261,7 +261,7 @@ fn every_fsync_policy_recovers_the_same_state() {
     let steps: Vec<Step> = (0..30u32)
         .map(|i| {
             let mut e = EntryRecord::new(EntryId(i % 11), EntrySource::Known, format!("k{i}"));
-            e.pdq = Some(Pdq([u64::from(i); 4]));
+            e.hashes.pdq = Some(Pdq([u64::from(i); 4]));
             match i % 10 {
                 3 => Step::Append(Record::Delete(EntryId(i % 7))),
                 5 => Step::Snapshot,

@@ -13,7 +13,7 @@ use referral_dedup::store::{
 
 fn entry(id: u32) -> EntryRecord {
     let mut e = EntryRecord::new(EntryId(id), EntrySource::Known, format!("k{id}"));
-    e.pdq = Some(Pdq([u64::from(id); 4]));
+    e.hashes.pdq = Some(Pdq([u64::from(id); 4]));
     e
 }
 

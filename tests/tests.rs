@@ -23,6 +23,7 @@ mod cli_safety;
 mod cli_sample_data;
 mod engine_api;
 mod engine_intake_service;
+mod engine_persisted_regions;
 mod fuzz_corpus_media_decode;
 mod fuzz_corpus_media_pixels;
 mod fuzz_corpus_store_replay;

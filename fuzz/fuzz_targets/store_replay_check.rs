@@ -46,10 +46,10 @@ fn check_store_bytes(data: &[u8]) {
         let entries = cols.entries().expect("validated snapshot");
         assert_eq!(entries.len(), cols.len());
         let resolutions = cols.resolutions();
-        assert_eq!(cols.pdq().count(), entries.iter().filter(|e| e.pdq.is_some()).count());
-        assert_eq!(cols.dhash().count(), entries.iter().filter(|e| e.dhash.is_some()).count());
-        assert_eq!(cols.phash().count(), entries.iter().filter(|e| e.phash.is_some()).count());
-        let extra: usize = entries.iter().map(|e| e.extra_pdq.len()).sum();
+        assert_eq!(cols.pdq().count(), entries.iter().filter(|e| e.hashes.pdq.is_some()).count());
+        assert_eq!(cols.dhash().count(), entries.iter().filter(|e| e.hashes.dhash.is_some()).count());
+        assert_eq!(cols.phash().count(), entries.iter().filter(|e| e.hashes.phash.is_some()).count());
+        let extra: usize = entries.iter().map(|e| e.hashes.extra_pdq.len()).sum();
         assert_eq!(cols.extra_pdq().count(), extra);
         let again = encode_snapshot(&entries, &resolutions, cols.first_journal()).expect("re-encode");
         let back = SnapshotColumns::decode(again, path.to_path_buf()).expect("re-decode");
@@ -82,14 +82,20 @@ fn fix_frame_checksums(body: &[u8]) -> Vec<u8> {
 #[allow(dead_code)]
 fn fix_snapshot_checksums(bytes: &[u8]) -> Vec<u8> {
     const HEADER: usize = 64;
-    const SECTIONS: usize = 13;
     let mut out = bytes.to_vec();
-    if out.len() < HEADER + SECTIONS * 24 + 8 {
+    if out.len() < HEADER {
+        return out;
+    }
+    // The header's section count (13 in version 1, 15 in version 2).
+    let mut count = [0u8; 4];
+    count.copy_from_slice(&out[12..16]);
+    let sections = (u32::from_le_bytes(count) as usize).min(64);
+    if out.len() < HEADER + sections * 24 + 8 {
         return out;
     }
     let crc = crc32fast::hash(&out[..HEADER - 4]).to_le_bytes();
     out[HEADER - 4..HEADER].copy_from_slice(&crc);
-    for s in 0..SECTIONS {
+    for s in 0..sections {
         let at = HEADER + s * 24;
         let word = |i: usize| {
             let mut b = [0u8; 8];
@@ -102,7 +108,7 @@ fn fix_snapshot_checksums(bytes: &[u8]) -> Vec<u8> {
             out[at + 4..at + 8].copy_from_slice(&crc);
         }
     }
-    let table_end = HEADER + SECTIONS * 24;
+    let table_end = HEADER + sections * 24;
     let crc = crc32fast::hash(&out[HEADER..table_end]).to_le_bytes();
     out[table_end..table_end + 4].copy_from_slice(&crc);
     out

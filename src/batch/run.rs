@@ -226,7 +226,7 @@ impl Run<'_> {
             });
         }
         match (&fp.media, &fp.media_error) {
-            (Some(m), _) if m.pdq.is_some() => self.summary.images_hashed += 1,
+            (Some(m), _) if m.hashes.pdq.is_some() => self.summary.images_hashed += 1,
             (Some(_), _) => self.summary.media_digest_only += 1,
             (None, Some(e)) => {
                 self.summary.media_errors += 1;
@@ -350,7 +350,7 @@ impl Run<'_> {
         if bytes_seen {
             novel.media = None;
         }
-        let picture = novel.media.as_ref().is_some_and(|m| m.pdq.is_some());
+        let picture = novel.media.as_ref().is_some_and(|m| m.hashes.pdq.is_some());
         if novel.url.is_some() || novel.media.is_some() {
             let id = self.engine.record_fingerprint(referral, &novel)?;
             self.member_of_entry.insert(id, index);

@@ -73,16 +73,10 @@ impl Engine {
     }
 }
 
-/// Copies media hashes into an entry.
+/// Copies media hashes and the stored regions' grids into an entry.
 pub(super) fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
-    e.blake3 = Some(m.blake3);
-    e.sha256 = Some(m.sha256);
-    e.md5 = Some(m.md5);
-    e.pdq = m.pdq;
-    e.pdq_quality = m.pdq_quality;
-    e.dhash = m.dhash;
-    e.phash = m.phash;
-    e.extra_pdq = m.extra_pdq.clone();
+    e.hashes = m.hashes.clone();
+    e.regions = super::indexes::region_grids(&m.stored_regions);
 }
 
 /// Hashes media bytes: full hashes for a decodable picture, digests only otherwise (with the
@@ -91,7 +85,7 @@ pub(super) fn fill_media(e: &mut EntryRecord, m: &MediaFingerprint) {
 /// ```
 /// use referral_dedup::engine::media_fingerprint;
 /// let (m, why) = media_fingerprint(b"not a picture", &Default::default());
-/// assert!(m.pdq.is_none() && why.is_some());
+/// assert!(m.hashes.pdq.is_none() && why.is_some());
 /// ```
 pub fn media_fingerprint(
     bytes: &[u8],
@@ -101,7 +95,7 @@ pub fn media_fingerprint(
 }
 
 /// [`media_fingerprint`], and with `robust` also the variants the improved rule uses: the
-/// stored ones ([`MediaFingerprint::extra_pdq`], from [`KnownHashes`]) and the query-only
+/// stored ones (`hashes.extra_pdq` of the [`MediaFingerprint`], from [`KnownHashes`]) and the query-only
 /// trimmed-box codes ([`MediaFingerprint::query_pdq`], [`MediaFingerprint::query_second`],
 /// from [`QueryHashes`], which needs `options.dihedral`). The picture is decoded and converted
 /// to luma once for all of them.
@@ -115,7 +109,7 @@ pub fn media_fingerprint(
 /// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
 /// let opts = HashOptions { dihedral: true, ..HashOptions::default() };
 /// let (m, _) = media_fingerprint_with(&png, &opts, Some(&RobustOptions::default()));
-/// assert!(m.extra_pdq.len() >= 12); // crops and rotations
+/// assert!(m.hashes.extra_pdq.len() >= 12); // crops and rotations
 /// assert_eq!(m.pdq_variants.len(), 7);
 /// ```
 pub fn media_fingerprint_with(
@@ -164,7 +158,7 @@ pub fn media_fingerprint_with(
                     extra.push(p);
                 }
             }
-            fp.extra_pdq = extra;
+            fp.hashes.extra_pdq = extra;
         }
     }
     (fp, None)
@@ -183,7 +177,7 @@ pub fn media_fingerprint_with(
 /// let path = dir.path().join("clip.mp4");
 /// std::fs::write(&path, b"not a picture").unwrap();
 /// let (m, why) = media_fingerprint_file(&path, &Default::default()).unwrap();
-/// assert!(m.pdq.is_none() && why.is_some());
+/// assert!(m.hashes.pdq.is_none() && why.is_some());
 /// ```
 pub fn media_fingerprint_file(
     path: &Path,
@@ -205,7 +199,7 @@ pub fn media_fingerprint_file(
 /// std::fs::write(&path, b"not a picture").unwrap();
 /// let robust = RobustOptions::default();
 /// let (m, why) = media_fingerprint_file_with(&path, &Default::default(), Some(&robust)).unwrap();
-/// assert!(m.extra_pdq.is_empty() && why.is_some());
+/// assert!(m.hashes.extra_pdq.is_empty() && why.is_some());
 /// ```
 pub fn media_fingerprint_file_with(
     path: &Path,

@@ -6,30 +6,55 @@ use std::sync::Arc;
 use dashmap::DashMap;
 
 use super::{Engine, MatchRule};
-use crate::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
+use crate::entry::RegionGrid;
+use crate::hashes::{EntryId, Hash64, HashBundle, HashKind, Pdq};
 use crate::index::{ExactIndex, HammingIndex};
-use crate::matching::StoredRegion;
+use crate::matching::{LumaGrid, LumaImage, StoredRegion};
 use crate::store::EntryRecord;
+
+/// A digest as an index key: its kind and its stored bytes (zero-padded to 32).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct DigestKey {
+    kind: HashKind,
+    bytes: [u8; 32],
+}
+
+impl DigestKey {
+    /// The key of `bundle`'s value of the exact kind `kind`, when present.
+    fn of(kind: HashKind, bundle: &HashBundle) -> Option<DigestKey> {
+        let mut value = Vec::with_capacity(32);
+        if !bundle.put_stored(kind, &mut value) || value.len() > 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        bytes[..value.len()].copy_from_slice(&value);
+        Some(DigestKey { kind, bytes })
+    }
+}
+
+/// The exact kinds a bundle holds (the digests), in rank order.
+pub(super) fn digest_kinds() -> impl Iterator<Item = HashKind> {
+    HashKind::in_bundle().filter(|k| k.is_exact())
+}
+
+/// The 64-bit perceptual kinds (dHash, pHash, ...), in rank order.
+fn code64_kinds() -> impl Iterator<Item = HashKind> {
+    HashKind::in_bundle().filter(|k| !k.is_exact() && k.bits() == 64)
+}
 
 /// Every index the engine looks a fingerprint up in, keyed by entry id.
 pub(super) struct Indexes {
     /// URL keys (and, through recorded resolutions, their aliases).
     pub(super) url: ExactIndex<String>,
-    /// BLAKE3 digests.
-    pub(super) blake3: ExactIndex<Blake3>,
-    /// SHA-256 digests.
-    pub(super) sha256: ExactIndex<Sha256>,
-    /// MD5 digests.
-    pub(super) md5: ExactIndex<Md5>,
+    /// Every digest kind (BLAKE3, SHA-256, MD5, ...), keyed by kind and value.
+    digests: ExactIndex<DigestKey>,
     /// Every stored PDQ code (plain and extra).
     pub(super) pdq: HammingIndex<Pdq>,
-    /// Whole-picture dHashes, when the rule uses them.
-    pub(super) dhash: Option<HammingIndex<Hash64>>,
-    /// Whole-picture pHashes, when the rule uses them.
-    pub(super) phash: Option<HammingIndex<Hash64>>,
+    /// One index per 64-bit perceptual kind the rule can use (dHash and pHash only when it
+    /// uses them; kinds the rule does not name always).
+    code64: Vec<(HashKind, HammingIndex<Hash64>)>,
     /// Per entry with decoded media: every stored code with the luma grid of its region, for
-    /// the content check ([`MatchRule::content`]). Kept in memory beside the entry; entries
-    /// replayed from disk have none and are matched on PDQ distances alone.
+    /// the content check ([`MatchRule::content`]), rebuilt from the stored entry on open.
     pub(super) regions: DashMap<EntryId, Arc<[StoredRegion]>>,
 }
 
@@ -37,25 +62,53 @@ impl Indexes {
     /// Empty indexes; dHash and pHash ones only when the rule can use them.
     pub(super) fn new(rule: &MatchRule) -> Indexes {
         let confirm = rule.confirm.as_ref();
-        let dhash = (rule.dhash_alone.is_some()
-            || confirm.is_some_and(|c| c.dhash_threshold.is_some()))
-        .then(HammingIndex::new);
-        let phash = (rule.phash_alone.is_some()
-            || confirm.is_some_and(|c| c.phash_threshold.is_some()))
-        .then(HammingIndex::new);
+        let wanted = |kind: HashKind| match kind {
+            HashKind::Dhash => {
+                rule.dhash_alone.is_some() || confirm.is_some_and(|c| c.dhash_threshold.is_some())
+            }
+            HashKind::Phash => {
+                rule.phash_alone.is_some() || confirm.is_some_and(|c| c.phash_threshold.is_some())
+            }
+            _ => true,
+        };
         Indexes {
             url: ExactIndex::new(),
-            blake3: ExactIndex::new(),
-            sha256: ExactIndex::new(),
-            md5: ExactIndex::new(),
+            digests: ExactIndex::new(),
             pdq: HammingIndex::new(),
-            dhash,
-            phash,
+            code64: code64_kinds()
+                .filter(|k| wanted(*k))
+                .map(|k| (k, HammingIndex::new()))
+                .collect(),
             regions: DashMap::new(),
         }
     }
 
-    /// Indexes an entry's keys and hashes (its URL key also under `aliases`).
+    /// The entries whose digest of `kind` equals `bundle`'s (none when it has none).
+    pub(super) fn digest_ids(&self, kind: HashKind, bundle: &HashBundle) -> Vec<EntryId> {
+        DigestKey::of(kind, bundle)
+            .map(|key| self.digests.get(&key))
+            .unwrap_or_default()
+    }
+
+    /// The index of a 64-bit perceptual kind, when the engine keeps one.
+    pub(super) fn code64(&self, kind: HashKind) -> Option<&HammingIndex<Hash64>> {
+        self.code64
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, index)| index)
+    }
+
+    /// The dHash index, when the rule uses dHash.
+    pub(super) fn dhash(&self) -> Option<&HammingIndex<Hash64>> {
+        self.code64(HashKind::Dhash)
+    }
+
+    /// The pHash index, when the rule uses pHash.
+    pub(super) fn phash(&self) -> Option<&HammingIndex<Hash64>> {
+        self.code64(HashKind::Phash)
+    }
+
+    /// Indexes an entry's keys, hashes and grids (its URL key also under `aliases`).
     fn insert(&self, e: &EntryRecord, aliases: &[String]) {
         let id = e.id;
         if let Some(k) = &e.url_key {
@@ -64,26 +117,21 @@ impl Indexes {
                 self.url.insert(alias.clone(), id);
             }
         }
-        if let Some(d) = e.blake3 {
-            self.blake3.insert(d, id);
+        for kind in digest_kinds() {
+            if let Some(key) = DigestKey::of(kind, &e.hashes) {
+                self.digests.insert(key, id);
+            }
         }
-        if let Some(d) = e.sha256 {
-            self.sha256.insert(d, id);
-        }
-        if let Some(d) = e.md5 {
-            self.md5.insert(d, id);
-        }
-        if let Some(p) = e.pdq {
-            self.pdq.insert(id, p);
-        }
-        for p in &e.extra_pdq {
+        for p in e.hashes.pdq_codes() {
             self.pdq.insert(id, *p);
         }
-        if let (Some(index), Some(d)) = (&self.dhash, e.dhash) {
-            index.insert(id, d);
+        for (kind, index) in &self.code64 {
+            if let Some(code) = e.hashes.code64(*kind) {
+                index.insert(id, code);
+            }
         }
-        if let (Some(index), Some(p)) = (&self.phash, e.phash) {
-            index.insert(id, p);
+        if !e.regions.is_empty() {
+            self.regions.insert(id, stored_regions(&e.regions).into());
         }
     }
 
@@ -96,24 +144,41 @@ impl Indexes {
                 self.url.remove(alias, id);
             }
         }
-        if let Some(d) = e.blake3 {
-            self.blake3.remove(&d, id);
-        }
-        if let Some(d) = e.sha256 {
-            self.sha256.remove(&d, id);
-        }
-        if let Some(d) = e.md5 {
-            self.md5.remove(&d, id);
+        for kind in digest_kinds() {
+            if let Some(key) = DigestKey::of(kind, &e.hashes) {
+                self.digests.remove(&key, id);
+            }
         }
         self.pdq.remove(id);
         self.regions.remove(&id);
-        if let Some(index) = &self.dhash {
-            index.remove(id);
-        }
-        if let Some(index) = &self.phash {
+        for (_, index) in &self.code64 {
             index.remove(id);
         }
     }
+}
+
+/// The stored form of a fingerprint's regions (code and grid cells).
+pub(super) fn region_grids(regions: &[StoredRegion]) -> Vec<RegionGrid> {
+    regions
+        .iter()
+        .map(|r| RegionGrid {
+            code: r.code,
+            cells: *r.grid.cells(),
+        })
+        .collect()
+}
+
+/// The regions of stored grids, for the content check. A 16 x 16 picture's grid is its
+/// pixels, so the cells come back unchanged (tested below).
+pub(super) fn stored_regions(grids: &[RegionGrid]) -> Vec<StoredRegion> {
+    grids
+        .iter()
+        .filter_map(|g| {
+            let pixels = g.cells.iter().map(|&c| f32::from(c)).collect();
+            let grid = LumaGrid::of(&LumaImage::new(16, 16, pixels)?)?;
+            Some(StoredRegion { code: g.code, grid })
+        })
+        .collect()
 }
 
 impl Engine {
@@ -155,5 +220,42 @@ impl Engine {
             .as_deref()
             .map(|k| self.keyer_aliases(k))
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_come_back_from_storage_unchanged() {
+        let grids = vec![
+            RegionGrid {
+                code: Pdq([1, 2, 3, 4]),
+                cells: std::array::from_fn(|i| (i * 37 % 256) as u8),
+            },
+            RegionGrid {
+                code: Pdq([5; 4]),
+                cells: [255; 256],
+            },
+        ];
+        let regions = stored_regions(&grids);
+        assert_eq!(regions.len(), 2);
+        assert_eq!(region_grids(&regions), grids);
+    }
+
+    #[test]
+    fn digest_keys_keep_kinds_apart() {
+        let a = HashBundle {
+            blake3: Some(crate::hashes::Blake3([7; 32])),
+            ..HashBundle::default()
+        };
+        let b = HashBundle {
+            sha256: Some(crate::hashes::Sha256([7; 32])),
+            ..HashBundle::default()
+        };
+        assert!(DigestKey::of(HashKind::Blake3, &a) != DigestKey::of(HashKind::Sha256, &b));
+        assert!(DigestKey::of(HashKind::Md5, &a).is_none());
+        assert_eq!(digest_kinds().count(), 3);
     }
 }

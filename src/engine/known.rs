@@ -7,10 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::fingerprint::{media_fingerprint_file_with, media_fingerprint_with};
+use super::indexes::region_grids;
 use super::{Engine, EngineError, ImportReport, KnownItem, ListFormat, MediaFingerprint};
+use crate::entry::RegionGrid;
 use crate::hashes::EntryId;
 use crate::hashlist;
-use crate::matching::StoredRegion;
 use crate::store::{EntryRecord, EntrySource};
 
 impl Engine {
@@ -20,7 +21,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Empty`] when the item has no hash; a store error when journaling fails.
     pub fn add_known(&self, item: &KnownItem) -> crate::Result<EntryId> {
-        let (ids, _) = self.add_known_items(std::slice::from_ref(item))?;
+        let (ids, _) = self.add_known_items(std::slice::from_ref(item), &[])?;
         Ok(ids[0])
     }
 
@@ -29,9 +30,13 @@ impl Engine {
     /// to a live known entry (same id, or both without a list id, and the same hashes and label)
     /// or to an earlier item of the same call is not added again. Linear in the number of items
     /// (hash lookups, no scans per item).
+    ///
+    /// `regions[n]`, when given, are the stored regions' grids of item `n` (known content
+    /// hashed from media), stored with its entry.
     pub(super) fn add_known_items(
         &self,
         items: &[KnownItem],
+        regions: &[Vec<RegionGrid>],
     ) -> crate::Result<(Vec<EntryId>, usize)> {
         let mut w = self.writer.lock();
         w.check_writable()?;
@@ -62,7 +67,9 @@ impl Engine {
             }
             let id = self.allocate_id()?;
             let fallback = format!("known-{}", id.0);
-            fresh.push(item.to_entry(id, &fallback));
+            let mut entry = item.to_entry(id, &fallback);
+            entry.regions = regions.get(n).cloned().unwrap_or_default();
+            fresh.push(entry);
             pending.insert(item, id);
             ids.push(id);
         }
@@ -130,10 +137,7 @@ impl Engine {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string())
         });
-        let regions = media.stored_regions.clone();
-        let entry = self.add_known(&known_item(media, id, label))?;
-        self.keep_regions(entry, regions);
-        Ok(entry)
+        self.add_known_media_item(media, id, label)
     }
 
     /// Hashes media bytes (a picture, or any file for its digests) and adds them as known
@@ -165,21 +169,21 @@ impl Engine {
         refuse_uninformative(&media).map_err(|why| {
             EngineError::Empty(format!("{id}: {why}; not added as known content"))
         })?;
-        let regions = media.stored_regions.clone();
-        let entry = self.add_known(&known_item(media, id.to_string(), label))?;
-        self.keep_regions(entry, regions);
-        Ok(entry)
+        self.add_known_media_item(media, id.to_string(), label)
     }
 
-    /// Keeps the luma grids of known content added from media (an item added again unchanged
-    /// keeps the grids it has).
-    pub(super) fn keep_regions(&self, id: EntryId, regions: Vec<StoredRegion>) {
-        if !regions.is_empty() && self.entries.contains_key(&id) {
-            self.indexes
-                .regions
-                .entry(id)
-                .or_insert_with(|| regions.into());
-        }
+    /// Adds hashed media as known content, its regions' grids stored with it (an item added
+    /// again unchanged keeps the entry and grids it has).
+    fn add_known_media_item(
+        &self,
+        media: MediaFingerprint,
+        id: String,
+        label: Option<&str>,
+    ) -> crate::Result<EntryId> {
+        let grids = region_grids(&media.stored_regions);
+        let item = known_item(media, id, label);
+        let (ids, _) = self.add_known_items(std::slice::from_ref(&item), &[grids])?;
+        Ok(ids[0])
     }
 
     /// Imports a hash list. Bad rows are skipped and reported; with `strict`, the first bad
@@ -196,7 +200,7 @@ impl Engine {
     ) -> crate::Result<ImportReport> {
         let parsed = hashlist::read_list(reader, format, strict).map_err(EngineError::from)?;
         let items: Vec<KnownItem> = parsed.items.into_iter().map(|(_, i)| i).collect();
-        let (ids, imported) = self.add_known_items(&items)?;
+        let (ids, imported) = self.add_known_items(&items, &[])?;
         Ok(ImportReport {
             imported,
             unchanged: ids.len() - imported,
@@ -233,7 +237,7 @@ pub(super) fn refuse_uninformative(media: &MediaFingerprint) -> Result<(), Strin
     if media.bytes == 0 {
         return Err("the file is empty".into());
     }
-    if media.pdq.is_some() && media.pdq_quality == Some(0) {
+    if media.hashes.pdq.is_some() && media.hashes.pdq_quality == Some(0) {
         return Err("the picture is blank (no detail: PDQ quality 0)".into());
     }
     Ok(())
@@ -244,13 +248,6 @@ pub(super) fn known_item(media: MediaFingerprint, id: String, label: Option<&str
     KnownItem {
         id: Some(id),
         label: label.map(str::to_string),
-        pdq: media.pdq,
-        quality: media.pdq_quality,
-        md5: Some(media.md5),
-        sha256: Some(media.sha256),
-        blake3: Some(media.blake3),
-        dhash: media.dhash,
-        phash: media.phash,
-        extra_pdq: media.extra_pdq,
+        hashes: media.hashes,
     }
 }

@@ -52,24 +52,20 @@ impl Engine {
         let Some(media) = &fp.media else {
             return found.into_matches();
         };
-        self.push_exact(
-            &mut found,
-            self.indexes.blake3.get(&media.blake3),
-            HashKind::Blake3,
-        );
-        self.push_exact(
-            &mut found,
-            self.indexes.sha256.get(&media.sha256),
-            HashKind::Sha256,
-        );
-        self.push_exact(&mut found, self.indexes.md5.get(&media.md5), HashKind::Md5);
+        for kind in super::indexes::digest_kinds() {
+            self.push_exact(
+                &mut found,
+                self.indexes.digest_ids(kind, &media.hashes),
+                kind,
+            );
+        }
 
         let rule = &self.config.rule;
-        if media.pdq.is_some() {
+        if media.hashes.pdq.is_some() {
             self.push_perceptual(&mut found, media);
         }
         if let (Some(index), Some(radius), Some(d)) =
-            (&self.indexes.dhash, rule.dhash_alone, media.dhash)
+            (self.indexes.dhash(), rule.dhash_alone, media.hashes.dhash)
         {
             for hit in index.range(&d, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
@@ -78,7 +74,7 @@ impl Engine {
             }
         }
         if let (Some(index), Some(radius), Some(p)) =
-            (&self.indexes.phash, rule.phash_alone, media.phash)
+            (self.indexes.phash(), rule.phash_alone, media.hashes.phash)
         {
             for hit in index.range(&p, radius) {
                 if let Some(e) = self.entries.get(&hit.id) {
@@ -121,11 +117,11 @@ impl Engine {
                 }),
                 _ => None,
             };
-            let seconds = media.second_distances(entry.dhash, entry.phash);
+            let seconds = media.second_distances(entry.hashes.dhash, entry.hashes.phash);
             let facts = PairFacts {
-                closest: closest_distance(&queries, entry.pdq.iter().chain(&entry.extra_pdq)),
-                query_quality: media.pdq_quality,
-                stored_quality: entry.pdq_quality,
+                closest: closest_distance(&queries, entry.hashes.pdq_codes()),
+                query_quality: media.hashes.pdq_quality,
+                stored_quality: entry.hashes.pdq_quality,
                 seconds: &seconds,
                 regions,
             };
@@ -150,13 +146,13 @@ impl Engine {
         media: &MediaFingerprint,
     ) -> Vec<EntryId> {
         let mut out = Vec::new();
-        let seconds = [(media.dhash, media.phash)]
+        let seconds = [(media.hashes.dhash, media.hashes.phash)]
             .into_iter()
             .chain(media.query_second.iter().map(|&(d, p)| (Some(d), Some(p))));
         for (dhash, phash) in seconds {
             for (index, radius, code) in [
-                (&self.indexes.dhash, c.dhash_threshold, dhash),
-                (&self.indexes.phash, c.phash_threshold, phash),
+                (self.indexes.dhash(), c.dhash_threshold, dhash),
+                (self.indexes.phash(), c.phash_threshold, phash),
             ] {
                 if let (Some(index), Some(radius), Some(code)) = (index, radius, code) {
                     out.extend(index.range(&code, radius).into_iter().map(|hit| hit.id));
@@ -193,7 +189,7 @@ impl MatchSet {
             return;
         }
         let quality = if kind == HashKind::Pdq {
-            entry.pdq_quality
+            entry.hashes.pdq_quality
         } else {
             None
         };

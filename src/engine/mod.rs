@@ -32,7 +32,7 @@
 //! let engine = Engine::in_memory(EngineConfig::default())?;
 //! let bytes = b"some video bytes".to_vec();
 //! let digests = referral_dedup::media::digest_bytes(&bytes);
-//! engine.add_known(&KnownItem { id: Some("list-7".into()), md5: Some(digests.md5), ..KnownItem::default() })?;
+//! engine.add_known(&KnownItem { id: Some("list-7".into()), hashes: digests.bundle(), ..KnownItem::default() })?;
 //! let v = engine.check(&Referral::new("r-1").with_media_bytes(bytes))?;
 //! assert_eq!(v.kind, VerdictKind::Known);
 //! assert_eq!(v.evidence[0].external_id, "list-7");

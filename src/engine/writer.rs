@@ -149,16 +149,8 @@ impl Engine {
         e.received_at = referral.received_at.clone();
         if let Some(m) = &fp.media {
             fill_media(&mut e, m);
-            if !m.stored_regions.is_empty() {
-                self.indexes
-                    .regions
-                    .insert(id, m.stored_regions.clone().into());
-            }
         }
-        if let Err(err) = self.commit(w, vec![e]) {
-            self.indexes.regions.remove(&id);
-            return Err(err);
-        }
+        self.commit(w, vec![e])?;
         Ok(id)
     }
 

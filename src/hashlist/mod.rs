@@ -30,12 +30,16 @@ use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::entry::{EntryRecord, EntrySource};
-use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use crate::hashes::HashBundle;
 
+mod columns;
 mod read;
+
+use columns::Column;
 
 pub use read::read_list;
 
@@ -63,57 +67,80 @@ pub enum HashListError {
 
 /// One known-content item as a hash list carries it.
 ///
+/// In JSONL (and [`serde`]) an item is one object with the list's column names: `id`,
+/// `label`, one key per hash kind (`pdq`, `md5`, `sha256`, `blake3`, `dhash`, `phash`) and
+/// `quality` for the PDQ quality; absent values are left out, unknown keys ignored.
+///
 /// ```
+/// use referral_dedup::hashes::HashBundle;
 /// use referral_dedup::hashlist::KnownItem;
-/// let item = KnownItem { id: Some("poster-1".into()), md5: Some("d41d8cd98f00b204e9800998ecf8427e".parse().unwrap()), ..KnownItem::default() };
+/// let md5 = "d41d8cd98f00b204e9800998ecf8427e".parse().unwrap();
+/// let item = KnownItem { id: Some("poster-1".into()), hashes: HashBundle { md5: Some(md5), ..HashBundle::default() }, ..KnownItem::default() };
 /// assert!(item.has_hash());
+/// let json = serde_json::to_string(&item).unwrap();
+/// assert_eq!(json, r#"{"id":"poster-1","md5":"d41d8cd98f00b204e9800998ecf8427e"}"#);
+/// assert_eq!(serde_json::from_str::<KnownItem>(&json).unwrap(), item);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct KnownItem {
     /// The list's own id of the item (for example a hash-sharing database id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Free-text label (list name, campaign, category).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// PDQ hash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pdq: Option<Pdq>,
-    /// PDQ quality (0..=100). Absent means the list did not say; the engine then trusts the
-    /// list and applies no quality floor to this item.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quality: Option<u8>,
-    /// MD5 of the media bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub md5: Option<Md5>,
-    /// SHA-256 of the media bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<Sha256>,
-    /// BLAKE3 of the media bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blake3: Option<Blake3>,
-    /// 64-bit dHash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dhash: Option<Hash64>,
-    /// 64-bit pHash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phash: Option<Hash64>,
-    /// Extra stored PDQ variants (trimmed box, crops, small rotations) computed from the
-    /// picture by [`Engine::add_known_file`](crate::engine::Engine::add_known_file); not part of any
-    /// list format.
-    #[serde(skip)]
-    pub extra_pdq: Vec<Pdq>,
+    /// The item's hashes. `pdq_quality` absent means the list did not say; the engine then
+    /// trusts the list and applies no quality floor to this item. `extra_pdq` (trimmed box,
+    /// crops, small rotations computed from the picture by
+    /// [`Engine::add_known_file`](crate::engine::Engine::add_known_file)) is part of no list
+    /// format.
+    pub hashes: HashBundle,
+}
+
+impl Serialize for KnownItem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let values: Vec<(Column, String)> = Column::written()
+            .into_iter()
+            .filter_map(|c| Some((c, c.get(self)?)))
+            .collect();
+        let mut map = s.serialize_map(Some(values.len()))?;
+        for (column, value) in &values {
+            if *column == Column::Quality {
+                map.serialize_entry(column.name(), &self.hashes.pdq_quality)?;
+            } else {
+                map.serialize_entry(column.name(), value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for KnownItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let mut item = KnownItem::default();
+        for (key, value) in &fields {
+            let column = Column::from_header(key);
+            let text = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) if column == Column::Quality => n.to_string(),
+                _ => return Err(D::Error::custom(format!("{key}: expected a string"))),
+            };
+            column.set(&mut item, &text).map_err(D::Error::custom)?;
+        }
+        Ok(item)
+    }
 }
 
 impl KnownItem {
     /// True when the item carries at least one hash (an item with none can never match).
+    ///
+    /// ```
+    /// use referral_dedup::hashlist::KnownItem;
+    /// assert!(!KnownItem::default().has_hash());
+    /// ```
     pub fn has_hash(&self) -> bool {
-        self.pdq.is_some()
-            || self.md5.is_some()
-            || self.sha256.is_some()
-            || self.blake3.is_some()
-            || self.dhash.is_some()
-            || self.phash.is_some()
+        self.hashes.has_any()
     }
 
     /// The item as a known-content entry with the given entry id. The entry's external id is
@@ -132,14 +159,7 @@ impl KnownItem {
             self.id.clone().unwrap_or_else(|| fallback_id.to_string()),
         );
         e.label = self.label.clone();
-        e.pdq = self.pdq;
-        e.pdq_quality = self.quality;
-        e.md5 = self.md5;
-        e.sha256 = self.sha256;
-        e.blake3 = self.blake3;
-        e.dhash = self.dhash;
-        e.phash = self.phash;
-        e.extra_pdq = self.extra_pdq.clone();
+        e.hashes = self.hashes.clone();
         e
     }
 
@@ -156,14 +176,7 @@ impl KnownItem {
         KnownItem {
             id: Some(e.external_id.clone()),
             label: e.label.clone(),
-            pdq: e.pdq,
-            quality: e.pdq_quality,
-            md5: e.md5,
-            sha256: e.sha256,
-            blake3: e.blake3,
-            dhash: e.dhash,
-            phash: e.phash,
-            extra_pdq: e.extra_pdq.clone(),
+            hashes: e.hashes.clone(),
         }
     }
 }
@@ -267,7 +280,9 @@ pub struct ParsedList {
 ///
 /// ```
 /// use referral_dedup::hashlist::{read_list, write_list, KnownItem, ListFormat};
-/// let item = KnownItem { id: Some("a".into()), quality: Some(80), pdq: Some("00".repeat(32).parse().unwrap()), ..KnownItem::default() };
+/// use referral_dedup::hashes::HashBundle;
+/// let hashes = HashBundle { pdq_quality: Some(80), pdq: Some("00".repeat(32).parse().unwrap()), ..HashBundle::default() };
+/// let item = KnownItem { id: Some("a".into()), hashes, ..KnownItem::default() };
 /// let mut out = Vec::new();
 /// write_list(&mut out, ListFormat::Csv, [&item]).unwrap();
 /// let back = read_list(&out[..], ListFormat::Csv, true).unwrap();
@@ -298,26 +313,12 @@ pub fn write_list<'a, W: Write>(
                 .delimiter(delimiter)
                 .from_writer(writer);
             let io = |e: csv::Error| HashListError::Io(std::io::Error::other(e.to_string()));
-            w.write_record([
-                "id", "label", "pdq", "quality", "md5", "sha256", "blake3", "dhash", "phash",
-            ])
-            .map_err(io)?;
-            fn cell<T: ToString>(v: &Option<T>) -> String {
-                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-            }
-            for item in items {
-                w.write_record([
-                    cell(&item.id),
-                    cell(&item.label),
-                    cell(&item.pdq),
-                    cell(&item.quality),
-                    cell(&item.md5),
-                    cell(&item.sha256),
-                    cell(&item.blake3),
-                    cell(&item.dhash),
-                    cell(&item.phash),
-                ])
+            let columns = Column::written();
+            w.write_record(columns.iter().map(|c| c.name()))
                 .map_err(io)?;
+            for item in items {
+                w.write_record(columns.iter().map(|c| c.get(item).unwrap_or_default()))
+                    .map_err(io)?;
             }
             w.flush()?;
             Ok(())
@@ -328,6 +329,7 @@ pub fn write_list<'a, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hashes::{Hash64, HashKind};
 
     const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
     const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
@@ -338,8 +340,8 @@ mod tests {
         let list = read_list(text.as_bytes(), ListFormat::Csv, true).unwrap();
         assert_eq!(list.items.len(), 1);
         let item = &list.items[0].1;
-        assert_eq!(item.quality, Some(90));
-        assert_eq!(item.pdq.unwrap().to_string(), PDQ);
+        assert_eq!(item.hashes.pdq_quality, Some(90));
+        assert_eq!(item.hashes.pdq.unwrap().to_string(), PDQ);
         assert_eq!(item.label.as_deref(), Some("propaganda"));
         assert_eq!(item.id.as_deref(), Some("p1"));
         assert_eq!(list.ignored_columns, vec!["extra".to_string()]);
@@ -401,24 +403,36 @@ mod tests {
         );
     }
 
+    /// A bundle with a value of every kind (and a quality).
+    fn every_kind() -> HashBundle {
+        let mut b = HashBundle {
+            pdq_quality: Some(77),
+            ..HashBundle::default()
+        };
+        for (i, kind) in HashKind::in_bundle().enumerate() {
+            let bytes: Vec<u8> = (0..kind.facts().width())
+                .map(|j| (i * 31 + j * 7) as u8)
+                .collect();
+            assert!(b.set_stored(kind, &bytes));
+        }
+        b.dhash = Some(Hash64(0xdead_beef));
+        b
+    }
+
     #[test]
     fn round_trip_all_formats() {
         let items = vec![
             KnownItem {
                 id: Some("with,comma \"quoted\"".into()),
                 label: Some("tab\there".into()),
-                pdq: Some(PDQ.parse().unwrap()),
-                quality: Some(77),
-                md5: Some(MD5.parse().unwrap()),
-                sha256: Some(Sha256([7; 32])),
-                blake3: Some(Blake3([9; 32])),
-                dhash: Some(Hash64(0xdead_beef)),
-                phash: Some(Hash64(42)),
-                extra_pdq: Vec::new(),
+                hashes: every_kind(),
             },
             KnownItem {
                 id: Some("only-md5".into()),
-                md5: Some(MD5.parse().unwrap()),
+                hashes: HashBundle {
+                    md5: Some(MD5.parse().unwrap()),
+                    ..HashBundle::default()
+                },
                 ..KnownItem::default()
             },
         ];

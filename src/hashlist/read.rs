@@ -1,78 +1,7 @@
 //! Reading hash lists: the CSV/TSV column mapping and the JSONL layout, row by row.
 
+use super::{Column, HashListError, KnownItem, ListFormat, ParsedList, RowError};
 use std::io::{BufRead, BufReader, Read};
-use std::str::FromStr;
-
-use super::{HashListError, KnownItem, ListFormat, ParsedList, RowError};
-
-/// The columns a list may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    Pdq,
-    Md5,
-    Sha256,
-    Blake3,
-    Dhash,
-    Phash,
-    Id,
-    Label,
-    Quality,
-    Ignored,
-}
-
-impl Column {
-    fn from_header(name: &str) -> Column {
-        match name
-            .trim()
-            .trim_start_matches('\u{feff}')
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "pdq" => Column::Pdq,
-            "md5" => Column::Md5,
-            "sha256" => Column::Sha256,
-            "blake3" => Column::Blake3,
-            "dhash" => Column::Dhash,
-            "phash" => Column::Phash,
-            "id" => Column::Id,
-            "label" => Column::Label,
-            "quality" => Column::Quality,
-            _ => Column::Ignored,
-        }
-    }
-
-    fn is_hash(self) -> bool {
-        matches!(
-            self,
-            Column::Pdq
-                | Column::Md5
-                | Column::Sha256
-                | Column::Blake3
-                | Column::Dhash
-                | Column::Phash
-        )
-    }
-}
-
-fn parse_hex<T: FromStr<Err = crate::hashes::HexError>>(
-    column: &str,
-    value: &str,
-) -> Result<T, String> {
-    value
-        .trim()
-        .parse::<T>()
-        .map_err(|e| format!("{column}: {e}"))
-}
-
-fn parse_quality(value: &str) -> Result<u8, String> {
-    match value.trim().parse::<u8>() {
-        Ok(q) if q <= 100 => Ok(q),
-        _ => Err(format!(
-            "quality: expected an integer 0..=100, found {:?}",
-            value.trim()
-        )),
-    }
-}
 
 fn row_from_cells(columns: &[Column], cells: &csv::StringRecord) -> Result<KnownItem, String> {
     if cells.len() != columns.len() {
@@ -88,18 +17,7 @@ fn row_from_cells(columns: &[Column], cells: &csv::StringRecord) -> Result<Known
         if cell.is_empty() {
             continue;
         }
-        match column {
-            Column::Pdq => item.pdq = Some(parse_hex("pdq", cell)?),
-            Column::Md5 => item.md5 = Some(parse_hex("md5", cell)?),
-            Column::Sha256 => item.sha256 = Some(parse_hex("sha256", cell)?),
-            Column::Blake3 => item.blake3 = Some(parse_hex("blake3", cell)?),
-            Column::Dhash => item.dhash = Some(parse_hex("dhash", cell)?),
-            Column::Phash => item.phash = Some(parse_hex("phash", cell)?),
-            Column::Id => item.id = Some(cell.to_string()),
-            Column::Label => item.label = Some(cell.to_string()),
-            Column::Quality => item.quality = Some(parse_quality(cell)?),
-            Column::Ignored => {}
-        }
+        column.set(&mut item, cell)?;
     }
     if !item.has_hash() {
         return Err("row has no hash".to_string());
@@ -237,8 +155,7 @@ fn read_delimited<R: Read>(
             if !cols.iter().any(|c| c.is_hash()) {
                 return Err(HashListError::List(RowError {
                     line,
-                    reason: "header names no hash column (pdq, md5, sha256, blake3, dhash, phash)"
-                        .to_string(),
+                    reason: format!("header names no hash column ({})", Column::hash_names()),
                 }));
             }
             out.ignored_columns = record

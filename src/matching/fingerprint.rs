@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::rule::{MatchRule, MatchTier, PairFacts, PairRegions, SecondDistances};
 use super::{QueryRegion, StoredRegion};
-use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use crate::hashes::{Hash64, HashBundle, Pdq};
 use crate::media::{Digests, MediaHashes};
 
 /// The hashes of one piece of media, as the engine matches them.
@@ -16,7 +16,7 @@ use crate::media::{Digests, MediaHashes};
 /// ```
 /// use referral_dedup::matching::MediaFingerprint;
 /// let m = MediaFingerprint::from_digests(&referral_dedup::media::digest_bytes(b"not an image"), 12);
-/// assert!(m.pdq.is_none());
+/// assert!(m.hashes.pdq.is_none() && m.hashes.md5.is_some());
 /// assert_eq!(m.bytes, 12);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,31 +29,14 @@ pub struct MediaFingerprint {
     /// Picture height (decoded pictures only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
-    /// BLAKE3 of the bytes.
-    pub blake3: Blake3,
-    /// SHA-256 of the bytes.
-    pub sha256: Sha256,
-    /// MD5 of the bytes.
-    pub md5: Md5,
-    /// PDQ hash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pdq: Option<Pdq>,
-    /// PDQ quality (0..=100).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pdq_quality: Option<u8>,
-    /// dHash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dhash: Option<Hash64>,
-    /// pHash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phash: Option<Hash64>,
+    /// Digests (always present) and perceptual codes (decoded pictures only), with the extra
+    /// PDQ codes stored for the media (trimmed box, crops, small rotations; see
+    /// [`crate::matching::KnownHashes`]).
+    #[serde(flatten)]
+    pub hashes: HashBundle,
     /// PDQ hashes of the 7 non-identity dihedral variants, when computed.
     #[serde(skip)]
     pub pdq_variants: Vec<Pdq>,
-    /// Extra PDQ hashes of the same media (trimmed box, crops, small rotations; see
-    /// [`crate::matching::KnownHashes`]), stored with the entry and looked up like `pdq`.
-    #[serde(skip)]
-    pub extra_pdq: Vec<Pdq>,
     /// Query-only PDQ hashes: the 8 dihedral variants (identity first) of the content box
     /// inside detected borders, then the 8 of the box inside a uniform frame, when found
     /// (not stored).
@@ -85,15 +68,8 @@ impl MediaFingerprint {
             bytes: h.bytes,
             width: Some(h.width),
             height: Some(h.height),
-            blake3: h.blake3,
-            sha256: h.sha256,
-            md5: h.md5,
-            pdq: Some(h.pdq.hash),
-            pdq_quality: Some(h.pdq.quality),
-            dhash: Some(h.dhash),
-            phash: Some(h.phash),
+            hashes: h.bundle(),
             pdq_variants,
-            extra_pdq: Vec::new(),
             query_pdq: Vec::new(),
             query_second: Vec::new(),
             query_regions: Vec::new(),
@@ -107,15 +83,8 @@ impl MediaFingerprint {
             bytes,
             width: None,
             height: None,
-            blake3: d.blake3,
-            sha256: d.sha256,
-            md5: d.md5,
-            pdq: None,
-            pdq_quality: None,
-            dhash: None,
-            phash: None,
+            hashes: d.bundle(),
             pdq_variants: Vec::new(),
-            extra_pdq: Vec::new(),
             query_pdq: Vec::new(),
             query_second: Vec::new(),
             query_regions: Vec::new(),
@@ -138,7 +107,7 @@ impl MediaFingerprint {
     /// assert!(m.lookup_codes(&MatchRule::default()).is_empty());
     /// ```
     pub fn lookup_codes(&self, rule: &MatchRule) -> Vec<Pdq> {
-        let Some(pdq) = self.pdq else {
+        let Some(pdq) = self.hashes.pdq else {
             return Vec::new();
         };
         let mut codes = vec![pdq];
@@ -163,7 +132,7 @@ impl MediaFingerprint {
     /// assert_eq!(m.stored_codes().count(), 0);
     /// ```
     pub fn stored_codes(&self) -> impl Iterator<Item = &Pdq> {
-        self.pdq.iter().chain(self.extra_pdq.iter())
+        self.hashes.pdq_codes()
     }
 
     /// dHash and pHash distances of this query's whole picture, then of each of its boxes,
@@ -182,7 +151,7 @@ impl MediaFingerprint {
         stored_phash: Option<Hash64>,
     ) -> Vec<SecondDistances> {
         let distance = |a: Option<Hash64>, b: Option<Hash64>| a.zip(b).map(|(a, b)| a.distance(&b));
-        std::iter::once((self.dhash, self.phash))
+        std::iter::once((self.hashes.dhash, self.hashes.phash))
             .chain(self.query_second.iter().map(|&(d, p)| (Some(d), Some(p))))
             .map(|(d, p)| SecondDistances {
                 dhash: distance(d, stored_dhash),
@@ -239,7 +208,7 @@ pub fn pair_match(
     rule: &MatchRule,
 ) -> Option<MatchTier> {
     let queries = a.lookup_codes(rule);
-    let seconds = a.second_distances(b.dhash, b.phash);
+    let seconds = a.second_distances(b.hashes.dhash, b.hashes.phash);
     let regions =
         (!a.query_regions.is_empty() && !b.stored_regions.is_empty()).then_some(PairRegions {
             query: &a.query_regions,
@@ -248,8 +217,8 @@ pub fn pair_match(
         });
     let facts = PairFacts {
         closest: closest_distance(&queries, b.stored_codes()),
-        query_quality: a.pdq_quality,
-        stored_quality: b.pdq_quality,
+        query_quality: a.hashes.pdq_quality,
+        stored_quality: b.hashes.pdq_quality,
         seconds: &seconds,
         regions,
     };

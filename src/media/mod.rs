@@ -8,7 +8,7 @@
 //! | [`digest`] | BLAKE3, SHA-256 and MD5 in one streaming pass |
 //! | [`decode`](mod@decode) | `image`-crate decoding behind explicit [`Limits`] |
 //! | [`luma`] | the float luma every pixel hash starts from, and its area-averaged reduction |
-//! | [`pdq`] | PDQ, written here to match the reference C++ core bit for bit, plus the 8 dihedral variants |
+//! | [`pdq`] | PDQ, written here to match the reference C++ core bit for bit, plus the 8 dihedral variants (its blur and decimation in `pdq_blur`, its DCT table in `pdq_dct`) |
 //! | [`perceptual`] | dHash and pHash through `image_hasher` with a pinned configuration |
 //!
 //! [`hash_bytes`] and [`hash_file`] decode once and return every hash as a [`MediaHashes`];
@@ -50,12 +50,13 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use crate::hashes::{Blake3, Hash64, HashBundle, Md5, Pdq, Sha256};
 
 pub mod decode;
 pub mod digest;
 pub mod luma;
 pub mod pdq;
+mod pdq_blur;
 mod pdq_dct;
 pub mod perceptual;
 
@@ -180,6 +181,62 @@ pub struct MediaHashes {
     pub phash: Hash64,
     /// The 8 dihedral PDQ hashes in [`DIHEDRAL_NAMES`] order, when [`HashOptions::dihedral`] is set.
     pub pdq_dihedral: Option<[Pdq; 8]>,
+}
+
+impl MediaHashes {
+    /// Every hash as a [`HashBundle`] (all present; no extra PDQ codes): the form the other
+    /// layers carry hashes in.
+    ///
+    /// ```
+    /// use referral_dedup::media::{digest_bytes, hash_image, HashOptions};
+    /// let img = image::DynamicImage::ImageRgb8(image::RgbImage::new(10, 10));
+    /// let h = hash_image(3, digest_bytes(b"abc"), &img, &HashOptions::default());
+    /// let b = h.bundle();
+    /// assert_eq!((b.pdq, b.pdq_quality, b.md5), (Some(h.pdq.hash), Some(0), Some(h.md5)));
+    /// ```
+    pub fn bundle(&self) -> HashBundle {
+        HashBundle {
+            pdq: Some(self.pdq.hash),
+            pdq_quality: Some(self.pdq.quality),
+            dhash: Some(self.dhash),
+            phash: Some(self.phash),
+            ..self.digests().bundle()
+        }
+    }
+
+    /// The digests of the bytes.
+    ///
+    /// ```
+    /// use referral_dedup::media::{digest_bytes, hash_image, HashOptions};
+    /// let img = image::DynamicImage::ImageRgb8(image::RgbImage::new(10, 10));
+    /// let h = hash_image(3, digest_bytes(b"abc"), &img, &HashOptions::default());
+    /// assert_eq!(h.digests(), digest_bytes(b"abc"));
+    /// ```
+    pub fn digests(&self) -> Digests {
+        Digests {
+            blake3: self.blake3,
+            sha256: self.sha256,
+            md5: self.md5,
+        }
+    }
+}
+
+impl Digests {
+    /// The digests as a [`HashBundle`] with no perceptual codes.
+    ///
+    /// ```
+    /// use referral_dedup::media::digest_bytes;
+    /// let b = digest_bytes(b"x").bundle();
+    /// assert!(b.blake3.is_some() && b.pdq.is_none());
+    /// ```
+    pub fn bundle(&self) -> HashBundle {
+        HashBundle {
+            blake3: Some(self.blake3),
+            sha256: Some(self.sha256),
+            md5: Some(self.md5),
+            ..HashBundle::default()
+        }
+    }
 }
 
 /// Computes the pixel hashes of an already decoded image and combines them with its digests.

@@ -6,22 +6,27 @@
 //! length read from untrusted bytes has to be checked against the bytes that remain before
 //! anything is allocated; [`ByteReader`] is the one place that check lives.
 //!
-//! Record payload, as of journal format version 1 (the journal header's version covers this
-//! encoding too; all integers little-endian):
+//! Record payload (the journal header's version covers this encoding too; all integers
+//! little-endian):
 //! ```text
 //! tag u8: 1 = Insert, 2 = Delete, 3 = Resolve
 //! Insert:  id u32, source u8 (0 referral, 1 known), present u16 (bit per optional field, see
-//!          FIELD_*), external_id str, then each present field in bit order:
-//!          label str, url_key str, blake3 [32], sha256 [32], md5 [16], pdq 4 x u64 (lane order),
-//!          pdq_quality u8, dhash u64, phash u64, received_at str, extra_pdq (u32 count, count x pdq)
+//!          FIELD_*; a hash kind's bit is its `stored_bit` in the kind table), external_id str,
+//!          label str, url_key str (when present), then each present hash kind in kind-table
+//!          order, its stored bytes (`StoredCode`: blake3 [32], sha256 [32], md5 [16],
+//!          pdq 4 x u64 in lane order, dhash u64, phash u64), the PDQ's pdq_quality u8 right
+//!          after it, then received_at str, extra_pdq (u32 count, count x pdq), and since
+//!          version 3 regions (u32 count, count x (pdq, 256 grid cells))
 //! Delete:  id u32
 //! Resolve: short_key str, target str
 //! str = u32 byte length + UTF-8 bytes
 //! ```
-//! A payload must be consumed exactly: trailing bytes are corruption.
+//! Versions 1 and 2 have the same layout without regions (and without kinds added later):
+//! [`fields_of_journal`] is the presence bits each version allows. A payload must be consumed
+//! exactly: trailing bytes are corruption.
 
-use crate::entry::{EntryRecord, EntrySource};
-use crate::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
+use crate::entry::{EntryRecord, EntrySource, RegionGrid, GRID_CELLS};
+use crate::hashes::{EntryId, HashKind, Pdq};
 
 use super::record::Record;
 
@@ -29,19 +34,38 @@ const TAG_INSERT: u8 = 1;
 const TAG_DELETE: u8 = 2;
 const TAG_RESOLVE: u8 = 3;
 
+// Presence bits of the fields that are not hash kinds (a kind's bit is its `stored_bit`).
 pub(crate) const FIELD_LABEL: u16 = 1 << 0;
 pub(crate) const FIELD_URL_KEY: u16 = 1 << 1;
-pub(crate) const FIELD_BLAKE3: u16 = 1 << 2;
-pub(crate) const FIELD_SHA256: u16 = 1 << 3;
-pub(crate) const FIELD_MD5: u16 = 1 << 4;
-pub(crate) const FIELD_PDQ: u16 = 1 << 5;
 pub(crate) const FIELD_PDQ_QUALITY: u16 = 1 << 6;
-pub(crate) const FIELD_DHASH: u16 = 1 << 7;
-pub(crate) const FIELD_PHASH: u16 = 1 << 8;
 pub(crate) const FIELD_RECEIVED_AT: u16 = 1 << 9;
 pub(crate) const FIELD_EXTRA_PDQ: u16 = 1 << 10;
-/// Every presence bit this version knows; any other bit set is corruption.
-pub(crate) const FIELD_ALL: u16 = (1 << 11) - 1;
+pub(crate) const FIELD_REGIONS: u16 = 1 << 11;
+/// The presence bits of journal versions 1 and 2 (and snapshot version 1); any other bit set
+/// in a record of those versions is corruption.
+pub(crate) const FIELD_ALL_V1: u16 = (1 << 11) - 1;
+/// Bytes of one stored region: its PDQ and its grid.
+pub(crate) const REGION_LEN: usize = 32 + GRID_CELLS;
+
+/// The presence bit of a hash kind (0 for the URL key, which is a string field).
+pub(crate) fn kind_field(kind: HashKind) -> u16 {
+    kind.facts().stored_bit.map_or(0, |b| 1 << b)
+}
+
+/// Every presence bit this build writes: the version-1 fields, the regions and every hash
+/// kind of the kind table.
+pub(crate) fn fields_current() -> u16 {
+    HashKind::in_bundle().fold(FIELD_ALL_V1 | FIELD_REGIONS, |f, k| f | kind_field(k))
+}
+
+/// The presence bits a journal of `version` may set.
+pub(crate) fn fields_of_journal(version: u32) -> u16 {
+    if version < 3 {
+        FIELD_ALL_V1
+    } else {
+        fields_current()
+    }
+}
 
 /// Reads fixed-size values and length-prefixed strings from a byte slice, never past its end
 /// and never allocating more than the bytes that remain.
@@ -157,16 +181,34 @@ pub(crate) fn presence(e: &EntryRecord) -> u16 {
     };
     set(FIELD_LABEL, e.label.is_some());
     set(FIELD_URL_KEY, e.url_key.is_some());
-    set(FIELD_BLAKE3, e.blake3.is_some());
-    set(FIELD_SHA256, e.sha256.is_some());
-    set(FIELD_MD5, e.md5.is_some());
-    set(FIELD_PDQ, e.pdq.is_some());
-    set(FIELD_PDQ_QUALITY, e.pdq_quality.is_some());
-    set(FIELD_DHASH, e.dhash.is_some());
-    set(FIELD_PHASH, e.phash.is_some());
+    for kind in HashKind::in_bundle() {
+        set(kind_field(kind), e.hashes.has(kind));
+    }
+    set(FIELD_PDQ_QUALITY, e.hashes.pdq_quality.is_some());
     set(FIELD_RECEIVED_AT, e.received_at.is_some());
-    set(FIELD_EXTRA_PDQ, !e.extra_pdq.is_empty());
+    set(FIELD_EXTRA_PDQ, !e.hashes.extra_pdq.is_empty());
+    set(FIELD_REGIONS, !e.regions.is_empty());
     p
+}
+
+/// Appends a stored region: its PDQ, then its grid cells.
+pub(crate) fn put_region(out: &mut Vec<u8>, r: &RegionGrid) {
+    put_pdq(out, &r.code);
+    out.extend_from_slice(&r.cells);
+}
+
+/// Reads a stored region from exactly [`REGION_LEN`] bytes.
+pub(crate) fn read_region(v: &[u8]) -> RegionGrid {
+    let mut r = ByteReader::new(v);
+    let code = r.pdq().unwrap_or_default();
+    let cells = r.array().unwrap_or([0; GRID_CELLS]);
+    RegionGrid { code, cells }
+}
+
+/// Writes a `u32` count, `Err(len)` when it does not fit.
+fn put_count(out: &mut Vec<u8>, len: usize) -> Result<(), usize> {
+    put_u32(out, u32::try_from(len).map_err(|_| len)?);
+    Ok(())
 }
 
 /// Appends the payload of `record` to `out`; `Err(len)` names a string too long to encode.
@@ -184,35 +226,27 @@ pub(crate) fn encode_record(record: &Record, out: &mut Vec<u8>) -> Result<(), us
             if let Some(s) = &e.url_key {
                 put_str(out, s)?;
             }
-            if let Some(d) = &e.blake3 {
-                out.extend_from_slice(&d.0);
-            }
-            if let Some(d) = &e.sha256 {
-                out.extend_from_slice(&d.0);
-            }
-            if let Some(d) = &e.md5 {
-                out.extend_from_slice(&d.0);
-            }
-            if let Some(p) = &e.pdq {
-                put_pdq(out, p);
-            }
-            if let Some(q) = e.pdq_quality {
-                out.push(q);
-            }
-            if let Some(h) = e.dhash {
-                put_u64(out, h.0);
-            }
-            if let Some(h) = e.phash {
-                put_u64(out, h.0);
+            for kind in HashKind::in_bundle() {
+                e.hashes.put_stored(kind, out);
+                if kind == HashKind::Pdq {
+                    if let Some(q) = e.hashes.pdq_quality {
+                        out.push(q);
+                    }
+                }
             }
             if let Some(s) = &e.received_at {
                 put_str(out, s)?;
             }
-            if !e.extra_pdq.is_empty() {
-                let n = u32::try_from(e.extra_pdq.len()).map_err(|_| e.extra_pdq.len())?;
-                put_u32(out, n);
-                for p in &e.extra_pdq {
+            if !e.hashes.extra_pdq.is_empty() {
+                put_count(out, e.hashes.extra_pdq.len())?;
+                for p in &e.hashes.extra_pdq {
                     put_pdq(out, p);
+                }
+            }
+            if !e.regions.is_empty() {
+                put_count(out, e.regions.len())?;
+                for r in &e.regions {
+                    put_region(out, r);
                 }
             }
         }
@@ -229,17 +263,34 @@ pub(crate) fn encode_record(record: &Record, out: &mut Vec<u8>) -> Result<(), us
     Ok(())
 }
 
-/// Decodes one record payload (which must be consumed exactly). The error is a reason text; the
-/// caller adds the path and offset.
-pub(crate) fn decode_record(payload: &[u8]) -> Result<Record, String> {
+/// Reads a `u32` count of items of `width` bytes, refusing 0 and any count the remaining bytes
+/// cannot hold (before anything is allocated).
+fn read_count(r: &mut ByteReader<'_>, what: &str, width: usize) -> Result<usize, String> {
+    let n = r.u32()? as usize;
+    if n == 0 {
+        return Err(format!("{what} flagged present with count 0"));
+    }
+    if n > r.remaining() / width {
+        return Err(format!(
+            "{what} count {n} exceeds the {} bytes that remain",
+            r.remaining()
+        ));
+    }
+    Ok(n)
+}
+
+/// Decodes one record payload of a journal of `version` (which must be consumed exactly). The
+/// error is a reason text; the caller adds the path and offset.
+pub(crate) fn decode_record(payload: &[u8], version: u32) -> Result<Record, String> {
     let mut r = ByteReader::new(payload);
     let record = match r.u8()? {
         TAG_INSERT => {
             let id = EntryId(r.u32()?);
             let source = source_from_code(r.u8()?)?;
             let present = r.u16()?;
-            if present & !FIELD_ALL != 0 {
-                return Err(format!("unknown field bits {:#06x}", present & !FIELD_ALL));
+            let allowed = fields_of_journal(version);
+            if present & !allowed != 0 {
+                return Err(format!("unknown field bits {:#06x}", present & !allowed));
             }
             let has = |bit: u16| present & bit != 0;
             let mut e = EntryRecord::new(id, source, r.str()?);
@@ -249,45 +300,29 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<Record, String> {
             if has(FIELD_URL_KEY) {
                 e.url_key = Some(r.str()?.to_owned());
             }
-            if has(FIELD_BLAKE3) {
-                e.blake3 = Some(Blake3(r.array()?));
-            }
-            if has(FIELD_SHA256) {
-                e.sha256 = Some(Sha256(r.array()?));
-            }
-            if has(FIELD_MD5) {
-                e.md5 = Some(Md5(r.array()?));
-            }
-            if has(FIELD_PDQ) {
-                e.pdq = Some(r.pdq()?);
-            }
-            if has(FIELD_PDQ_QUALITY) {
-                e.pdq_quality = Some(r.u8()?);
-            }
-            if has(FIELD_DHASH) {
-                e.dhash = Some(Hash64(r.u64()?));
-            }
-            if has(FIELD_PHASH) {
-                e.phash = Some(Hash64(r.u64()?));
+            for kind in HashKind::in_bundle() {
+                if has(kind_field(kind)) {
+                    e.hashes.set_stored(kind, r.take(kind.facts().width())?);
+                }
+                if kind == HashKind::Pdq && has(FIELD_PDQ_QUALITY) {
+                    e.hashes.pdq_quality = Some(r.u8()?);
+                }
             }
             if has(FIELD_RECEIVED_AT) {
                 e.received_at = Some(r.str()?.to_owned());
             }
             if has(FIELD_EXTRA_PDQ) {
-                let n = r.u32()? as usize;
-                if n == 0 {
-                    return Err("extra_pdq flagged present with count 0".into());
-                }
-                // Check the count against the bytes that remain before allocating.
-                if n > r.remaining() / 32 {
-                    return Err(format!(
-                        "extra_pdq count {n} exceeds the {} bytes that remain",
-                        r.remaining()
-                    ));
-                }
-                e.extra_pdq.reserve_exact(n);
+                let n = read_count(&mut r, "extra_pdq", 32)?;
+                e.hashes.extra_pdq.reserve_exact(n);
                 for _ in 0..n {
-                    e.extra_pdq.push(r.pdq()?);
+                    e.hashes.extra_pdq.push(r.pdq()?);
+                }
+            }
+            if has(FIELD_REGIONS) {
+                let n = read_count(&mut r, "regions", REGION_LEN)?;
+                e.regions.reserve_exact(n);
+                for _ in 0..n {
+                    e.regions.push(read_region(r.take(REGION_LEN)?));
                 }
             }
             Record::Insert(e)
@@ -309,20 +344,33 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<Record, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hashes::{Blake3, Hash64, Md5, Sha256};
+
+    const V: u32 = super::super::framing::JOURNAL.current;
 
     fn full_entry() -> EntryRecord {
         let mut e = EntryRecord::new(EntryId(9), EntrySource::Known, "list-1");
         e.label = Some("campaign".into());
         e.url_key = Some("youtube:abc".into());
-        e.blake3 = Some(Blake3([1; 32]));
-        e.sha256 = Some(Sha256([2; 32]));
-        e.md5 = Some(Md5([3; 16]));
-        e.pdq = Some(Pdq([4, 5, 6, 7]));
-        e.pdq_quality = Some(88);
-        e.dhash = Some(Hash64(8));
-        e.phash = Some(Hash64(9));
-        e.extra_pdq = vec![Pdq([1, 1, 1, 1]), Pdq([2, 2, 2, 2])];
+        e.hashes.blake3 = Some(Blake3([1; 32]));
+        e.hashes.sha256 = Some(Sha256([2; 32]));
+        e.hashes.md5 = Some(Md5([3; 16]));
+        e.hashes.pdq = Some(Pdq([4, 5, 6, 7]));
+        e.hashes.pdq_quality = Some(88);
+        e.hashes.dhash = Some(Hash64(8));
+        e.hashes.phash = Some(Hash64(9));
+        e.hashes.extra_pdq = vec![Pdq([1, 1, 1, 1]), Pdq([2, 2, 2, 2])];
         e.received_at = Some("2026-01-01".into());
+        e.regions = vec![
+            RegionGrid {
+                code: Pdq([3; 4]),
+                cells: std::array::from_fn(|i| i as u8),
+            },
+            RegionGrid {
+                code: Pdq([4; 4]),
+                cells: [9; GRID_CELLS],
+            },
+        ];
         e
     }
 
@@ -339,7 +387,7 @@ mod tests {
         ] {
             let mut buf = Vec::new();
             encode_record(&rec, &mut buf).unwrap();
-            assert_eq!(decode_record(&buf).unwrap(), rec);
+            assert_eq!(decode_record(&buf, V).unwrap(), rec);
         }
     }
 
@@ -348,10 +396,10 @@ mod tests {
         let mut buf = Vec::new();
         encode_record(&Record::Insert(full_entry()), &mut buf).unwrap();
         for cut in 0..buf.len() {
-            assert!(decode_record(&buf[..cut]).is_err(), "cut at {cut}");
+            assert!(decode_record(&buf[..cut], V).is_err(), "cut at {cut}");
         }
         buf.push(0);
-        assert!(decode_record(&buf).unwrap_err().contains("trailing"));
+        assert!(decode_record(&buf, V).unwrap_err().contains("trailing"));
     }
 
     #[test]
@@ -363,25 +411,80 @@ mod tests {
         put_u16(&mut buf, FIELD_EXTRA_PDQ);
         put_u32(&mut buf, 0);
         put_u32(&mut buf, u32::MAX);
-        assert!(decode_record(&buf).unwrap_err().contains("exceeds"));
+        assert!(decode_record(&buf, V).unwrap_err().contains("exceeds"));
         // A string length of u32::MAX.
         let mut buf = vec![TAG_RESOLVE];
         put_u32(&mut buf, u32::MAX);
-        assert!(decode_record(&buf).unwrap_err().contains("remain"));
+        assert!(decode_record(&buf, V).unwrap_err().contains("remain"));
     }
 
     #[test]
     fn unknown_tags_sources_and_bits_are_rejected() {
-        assert!(decode_record(&[9]).unwrap_err().contains("tag"));
-        assert!(decode_record(&[]).is_err());
+        assert!(decode_record(&[9], V).unwrap_err().contains("tag"));
+        assert!(decode_record(&[], V).is_err());
         let mut buf = vec![TAG_INSERT];
         put_u32(&mut buf, 1);
         buf.push(7);
-        assert!(decode_record(&buf).unwrap_err().contains("source"));
+        assert!(decode_record(&buf, V).unwrap_err().contains("source"));
         let mut buf = vec![TAG_INSERT];
         put_u32(&mut buf, 1);
         buf.push(0);
         put_u16(&mut buf, 1 << 15);
-        assert!(decode_record(&buf).unwrap_err().contains("bits"));
+        assert!(decode_record(&buf, V).unwrap_err().contains("bits"));
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+    use crate::hashes::Hash64;
+
+    #[test]
+    fn without_regions_a_record_is_the_version_1_layout() {
+        // Version-1 layout written by hand: quality right after the PDQ, then dHash.
+        let mut e = EntryRecord::new(EntryId(2), EntrySource::Referral, "r");
+        e.hashes.pdq = Some(Pdq([1, 2, 3, 4]));
+        e.hashes.pdq_quality = Some(70);
+        e.hashes.dhash = Some(Hash64(5));
+        let mut expected = vec![TAG_INSERT];
+        put_u32(&mut expected, 2);
+        expected.push(0);
+        put_u16(
+            &mut expected,
+            kind_field(HashKind::Pdq) | FIELD_PDQ_QUALITY | kind_field(HashKind::Dhash),
+        );
+        put_str(&mut expected, "r").unwrap();
+        put_pdq(&mut expected, &Pdq([1, 2, 3, 4]));
+        expected.push(70);
+        put_u64(&mut expected, 5);
+        let mut buf = Vec::new();
+        encode_record(&Record::Insert(e.clone()), &mut buf).unwrap();
+        assert_eq!(buf, expected);
+        for version in 1..=3 {
+            assert_eq!(
+                decode_record(&buf, version).unwrap(),
+                Record::Insert(e.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn regions_are_refused_in_older_versions_and_huge_counts_before_allocating() {
+        let mut e = EntryRecord::new(EntryId(2), EntrySource::Referral, "r");
+        e.regions = vec![RegionGrid {
+            code: Pdq([1; 4]),
+            cells: [2; GRID_CELLS],
+        }];
+        let mut buf = Vec::new();
+        encode_record(&Record::Insert(e.clone()), &mut buf).unwrap();
+        assert_eq!(decode_record(&buf, 3).unwrap(), Record::Insert(e));
+        assert!(decode_record(&buf, 2).unwrap_err().contains("bits"));
+        let mut buf = vec![TAG_INSERT];
+        put_u32(&mut buf, 1);
+        buf.push(0);
+        put_u16(&mut buf, FIELD_REGIONS);
+        put_u32(&mut buf, 0);
+        put_u32(&mut buf, u32::MAX);
+        assert!(decode_record(&buf, 3).unwrap_err().contains("exceeds"));
     }
 }

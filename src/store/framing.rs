@@ -34,20 +34,22 @@ pub(crate) struct FileFormat {
     pub(crate) current: u32,
 }
 
-/// Journals: version 1 records; version 2 adds group markers around multi-record appends.
+/// Journals: version 1 records; version 2 adds group markers around multi-record appends;
+/// version 3 adds the stored regions (codes and luma grids) to inserts.
 pub(crate) const JOURNAL: FileFormat = FileFormat {
     what: "journal",
     magic: b"RDDJOURN",
     oldest: 1,
-    current: 2,
+    current: 3,
 };
 
-/// Snapshots: version 1, the 13 sections of `snapshot::sections`.
+/// Snapshots: version 1, the 13 sections of `snapshot::sections`; version 2 adds the region
+/// sections.
 pub(crate) const SNAPSHOT: FileFormat = FileFormat {
     what: "snapshot",
     magic: b"RDDSNAPS",
     oldest: 1,
-    current: 1,
+    current: 2,
 };
 
 /// The MANIFEST: version 1, three text lines.
@@ -260,9 +262,9 @@ mod tests {
             let e = JOURNAL.check_version(v, p).unwrap_err();
             assert!(matches!(
                 e,
-                StoreError::UnsupportedVersion { found, supported: 2, oldest: 1, .. } if found == v
+                StoreError::UnsupportedVersion { found, supported: 3, oldest: 1, .. } if found == v
             ));
-            assert!(e.to_string().contains("reads versions 1 to 2"), "{e}");
+            assert!(e.to_string().contains("reads versions 1 to 3"), "{e}");
         }
     }
 }

@@ -258,7 +258,7 @@ enum Frame {
 
 /// The frame starting at `pos`, and where the next one starts; `Err(reason)` if the bytes at
 /// `pos` are not a complete, intact frame.
-fn frame_at(bytes: &[u8], pos: usize) -> Result<(Frame, usize), String> {
+fn frame_at(bytes: &[u8], pos: usize, version: u32) -> Result<(Frame, usize), String> {
     let rest = &bytes[pos..];
     if rest.len() < FRAME_HEADER_LEN {
         return Err(format!("frame header is torn: {} of 8 bytes", rest.len()));
@@ -293,7 +293,8 @@ fn frame_at(bytes: &[u8], pos: usize) -> Result<(Frame, usize), String> {
         [TAG_GROUP_BEGIN, a, b, c, d] => Frame::GroupBegin(u32::from_le_bytes([*a, *b, *c, *d])),
         [TAG_GROUP_COMMIT, a, b, c, d] => Frame::GroupCommit(u32::from_le_bytes([*a, *b, *c, *d])),
         _ => Frame::Record(
-            decode_record(payload).map_err(|reason| format!("record does not decode: {reason}"))?,
+            decode_record(payload, version)
+                .map_err(|reason| format!("record does not decode: {reason}"))?,
         ),
     };
     Ok((frame, pos + FRAME_HEADER_LEN + len))
@@ -358,7 +359,7 @@ pub(crate) fn scan_journal_with(
     };
     let mut torn = None;
     while pos < bytes.len() {
-        match frame_at(bytes, pos) {
+        match frame_at(bytes, pos, version) {
             Ok((frame, next)) => {
                 match frame {
                     Frame::Record(r) => match &mut group {
@@ -407,7 +408,7 @@ pub(crate) fn scan_journal_with(
                 pos = next;
             }
             Err(reason) => {
-                let resume = (pos + 1..bytes.len()).find(|&y| frame_at(bytes, y).is_ok());
+                let resume = (pos + 1..bytes.len()).find(|&y| frame_at(bytes, y, version).is_ok());
                 first_damage.get_or_insert(pos);
                 match resume {
                     Some(y) => {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rayon::prelude::*;
-use referral_dedup::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use referral_dedup::hashes::{Blake3, HashBundle, Md5, Pdq, Sha256};
 use referral_dedup::media::{digest_file, hash_file, HashOptions, Limits, MediaError, MediaHashes};
 use serde::Serialize;
 
@@ -40,20 +40,16 @@ pub struct HashArgs {
     max_file_bytes: u64,
 }
 
-/// One output line for a hashed file.
+/// One output line for a hashed file: every hash of the bundle, keys named as in the kind
+/// table (`pdq_quality` after `pdq`).
 #[derive(Serialize)]
 struct HashLine<'a> {
     path: &'a str,
     bytes: u64,
     width: u32,
     height: u32,
-    blake3: Blake3,
-    sha256: Sha256,
-    md5: Md5,
-    pdq: Pdq,
-    pdq_quality: u8,
-    dhash: Hash64,
-    phash: Hash64,
+    #[serde(flatten)]
+    hashes: HashBundle,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_dihedral: Option<[Pdq; 8]>,
 }
@@ -65,13 +61,7 @@ impl<'a> HashLine<'a> {
             bytes: h.bytes,
             width: h.width,
             height: h.height,
-            blake3: h.blake3,
-            sha256: h.sha256,
-            md5: h.md5,
-            pdq: h.pdq.hash,
-            pdq_quality: h.pdq.quality,
-            dhash: h.dhash,
-            phash: h.phash,
+            hashes: h.bundle(),
             pdq_dihedral: h.pdq_dihedral,
         }
     }

@@ -13,8 +13,8 @@ use crate::{open_engine, open_engine_read_only, print_json, CliError, DbArgs};
 pub(crate) enum KnownCommand {
     /// Hash media files and record them as known content (id: the file name unless --id).
     Add(AddArgs),
-    /// Import a hash list (CSV/TSV with a header among pdq, md5, sha256, blake3, dhash, phash,
-    /// id, label, quality; or JSONL). Bad rows are reported on stderr and skipped.
+    /// Import a hash list (CSV/TSV with a header among pdq, md5, sha256, blake3, dhash, phash
+    /// (every hash kind), id, label, quality; or JSONL). Bad rows are reported on stderr and skipped.
     Import(ImportArgs),
     /// Export the known content as a hash list on stdout.
     Export(ExportArgs),
@@ -100,9 +100,9 @@ fn add(args: AddArgs) -> Result<(), CliError> {
                     "path": path,
                     "id": entry.as_ref().map(|e| e.external_id.clone()),
                     "entry": id,
-                    "pdq": entry.as_ref().and_then(|e| e.pdq),
-                    "quality": entry.as_ref().and_then(|e| e.pdq_quality),
-                    "md5": entry.as_ref().and_then(|e| e.md5),
+                    "pdq": entry.as_ref().and_then(|e| e.hashes.pdq),
+                    "quality": entry.as_ref().and_then(|e| e.hashes.pdq_quality),
+                    "md5": entry.as_ref().and_then(|e| e.hashes.md5),
                 }))?;
             }
             Err(e) => {

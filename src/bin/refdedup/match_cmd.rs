@@ -76,8 +76,8 @@ pub(crate) fn run(args: MatchArgs) -> Result<(), CliError> {
             "path": path,
             "verdict": kind,
             "matches": matches,
-            "pdq": media.and_then(|m| m.pdq),
-            "quality": media.and_then(|m| m.pdq_quality),
+            "pdq": media.and_then(|m| m.hashes.pdq),
+            "quality": media.and_then(|m| m.hashes.pdq_quality),
         }))?;
     }
     if failed > 0 {

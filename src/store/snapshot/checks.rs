@@ -8,8 +8,8 @@ use super::super::codec::ByteReader;
 use super::super::error::{Corruption, StoreError};
 use super::super::framing::{HeaderDamage, SNAPSHOT};
 use super::sections::{
-    read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, SECTION_COUNT,
-    SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
+    read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, REGIONS, REGION_BYTES,
+    REGION_COUNTS, SECTION_COUNT, SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
 };
 
 /// The header's counts, as read.
@@ -193,6 +193,37 @@ pub(super) fn check_extra_counts(
 
 /// The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
 /// character boundary, and the lengths sum to the blob.
+/// Every region count is at least 1 and the regions section holds exactly the regions they
+/// sum to (both sections are empty in files before version 2).
+pub(super) fn check_regions(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<(), StoreError> {
+    let mut sum = 0u64;
+    for (i, c) in bytes[sections[REGION_COUNTS].clone()]
+        .chunks_exact(4)
+        .enumerate()
+    {
+        let c = read_u32(c);
+        if c == 0 {
+            return Err(corrupt(
+                sections[REGION_COUNTS].start + 4 * i,
+                "region count 0".into(),
+            ));
+        }
+        sum += u64::from(c);
+    }
+    let len = sections[REGIONS].len() as u64;
+    if sum.checked_mul(REGION_BYTES as u64) != Some(len) {
+        return Err(corrupt(
+            sections[REGIONS].start,
+            format!("region counts sum to {sum}, the regions section is {len} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn check_strings(
     bytes: &[u8],
     sections: &[Range<usize>; SECTION_COUNT],

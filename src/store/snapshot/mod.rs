@@ -24,7 +24,11 @@
 //!  12 string lens    u32 per string: per row external_id, [label], [url_key], [received_at];
 //!                    then short_key, target per resolution (short keys strictly increasing)
 //!  13 string bytes   the strings' UTF-8 bytes, concatenated
+//!  14 region counts  (version 2) one u32 (>= 1) per row with regions
+//!  15 regions        (version 2) per region: its PDQ (4 x u64), then 256 grid cells
 //! ```
+//! Hash columns (3, 5 to 9) hold each kind's stored bytes (`hashes::StoredCode`); a row's
+//! flag bit for a kind is the kind table's `stored_bit`.
 //! Every length is derived from the header counts and the flags column and checked against the
 //! section table before anything is read, and every section is checked against the file size
 //! and its checksum, so a damaged or hostile file is an error, never a panic or an allocation
@@ -38,9 +42,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::entry::{EntryRecord, EntrySource};
-use crate::hashes::{EntryId, Hash64, Pdq};
+use crate::hashes::{EntryId, Hash64, HashKind, Pdq, StoredCode};
 
-use super::codec::{FIELD_ALL, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_PDQ, FIELD_PHASH};
+use super::codec::{kind_field, read_region, FIELD_EXTRA_PDQ, FIELD_REGIONS};
 use super::error::{Corruption, StoreError};
 use super::files::open_regular;
 use super::framing::SNAPSHOT;
@@ -49,11 +53,13 @@ mod checks;
 mod sections;
 mod writer;
 
-use checks::{check_extra_counts, check_ids, check_strings, read_header, read_section_table};
+use checks::{
+    check_extra_counts, check_ids, check_regions, check_strings, read_header, read_section_table,
+};
 use sections::{
-    column_position, read_pdq, read_u32, read_u64, sections_of, Counts, Layout, EXTRA_COUNTS,
-    EXTRA_PDQ, FLAGS, IDS, ROW_STRINGS, SECTIONS, SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES,
-    STRING_LENS,
+    column_position, fields_of_snapshot, read_pdq, read_u32, sections_of, Counts, Layout,
+    EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS, SECTIONS,
+    SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
 };
 pub use writer::encode_snapshot;
 pub(crate) use writer::write_snapshot;
@@ -80,7 +86,7 @@ pub const MIN_SNAPSHOT_VERSION: u32 = SNAPSHOT.oldest;
 /// use referral_dedup::store::{encode_snapshot, EntryRecord, EntrySource, SnapshotColumns};
 /// # fn main() -> Result<(), referral_dedup::store::StoreError> {
 /// let mut e = EntryRecord::new(EntryId(5), EntrySource::Known, "list-a");
-/// e.pdq = Some(Pdq([1, 2, 3, 4]));
+/// e.hashes.pdq = Some(Pdq([1, 2, 3, 4]));
 /// let cols = SnapshotColumns::decode(encode_snapshot([&e], &[], 1)?, "s".into())?;
 /// assert_eq!(cols.ids().collect::<Vec<_>>(), vec![EntryId(5)]);
 /// assert_eq!(cols.pdq().collect::<Vec<_>>(), vec![(EntryId(5), Pdq([1, 2, 3, 4]))]);
@@ -176,9 +182,10 @@ impl SnapshotColumns {
             Ok(())
         };
         check_len(FLAGS, &counts)?;
+        let allowed = fields_of_snapshot(version) | SOURCE_KNOWN_BIT;
         for (row, f) in bytes[sections[FLAGS].clone()].chunks_exact(2).enumerate() {
             let f = u16::from_le_bytes([f[0], f[1]]);
-            if f & !(FIELD_ALL | SOURCE_KNOWN_BIT) != 0 {
+            if f & !allowed != 0 {
                 return Err(corrupt(
                     sections[FLAGS].start + 2 * row,
                     format!("row {row} has unknown flag bits {f:#06x}"),
@@ -209,6 +216,7 @@ impl SnapshotColumns {
         }
         check_ids(&bytes, &sections, &corrupt)?;
         check_extra_counts(&bytes, &sections, h.extra_pdq, &corrupt)?;
+        check_regions(&bytes, &sections, &corrupt)?;
         check_strings(&bytes, &sections, &corrupt)?;
         let cols = SnapshotColumns {
             bytes,
@@ -295,28 +303,23 @@ impl SnapshotColumns {
         field: u16,
         read: impl Fn(&[u8]) -> T + 's,
     ) -> impl Iterator<Item = (EntryId, T)> + 's {
-        let (position, width) = column_position(field)
-            .and_then(|i| match SECTIONS[i].layout {
-                Layout::Column { width, .. } => Some((i, width)),
-                _ => None,
-            })
-            .unwrap_or((IDS, 4));
+        let (position, width) = column_position(field).unwrap_or((IDS, 4));
         self.sparse(field, position, width, read)
     }
 
     /// `(id, PDQ)` for every entry with a primary PDQ hash, in id order.
     pub fn pdq(&self) -> impl Iterator<Item = (EntryId, Pdq)> + '_ {
-        self.column(FIELD_PDQ, read_pdq)
+        self.column(kind_field(HashKind::Pdq), read_pdq)
     }
 
     /// `(id, dHash)` for every entry with one, in id order.
     pub fn dhash(&self) -> impl Iterator<Item = (EntryId, Hash64)> + '_ {
-        self.column(FIELD_DHASH, |v| Hash64(read_u64(v)))
+        self.column(kind_field(HashKind::Dhash), Hash64::from_stored)
     }
 
     /// `(id, pHash)` for every entry with one, in id order.
     pub fn phash(&self) -> impl Iterator<Item = (EntryId, Hash64)> + '_ {
-        self.column(FIELD_PHASH, |v| Hash64(read_u64(v)))
+        self.column(kind_field(HashKind::Phash), Hash64::from_stored)
     }
 
     /// `(id, extra PDQ)` for every extra PDQ hash, in id order.
@@ -392,10 +395,18 @@ impl SnapshotColumns {
                     Layout::Column {
                         field, width, get, ..
                     } if has(field) => get(next(i, width), &mut e),
+                    Layout::Kind(kind) if has(kind_field(kind)) => {
+                        e.hashes.set_stored(kind, next(i, kind.facts().width()));
+                    }
                     Layout::ExtraCounts if has(FIELD_EXTRA_PDQ) => {
                         let k = read_u32(next(i, 4)) as usize;
                         let v = next(EXTRA_PDQ, 32 * k);
-                        e.extra_pdq = v.chunks_exact(32).map(read_pdq).collect();
+                        e.hashes.extra_pdq = v.chunks_exact(32).map(read_pdq).collect();
+                    }
+                    Layout::RegionCounts if has(FIELD_REGIONS) => {
+                        let k = read_u32(next(i, 4)) as usize;
+                        let v = next(REGIONS, REGION_BYTES * k);
+                        e.regions = v.chunks_exact(REGION_BYTES).map(read_region).collect();
                     }
                     _ => {}
                 }
@@ -431,19 +442,23 @@ mod tests {
 
     fn sample() -> Vec<EntryRecord> {
         let mut a = EntryRecord::new(EntryId(3), EntrySource::Known, "k-3");
-        a.pdq = Some(Pdq([9, 8, 7, 6]));
-        a.extra_pdq = vec![Pdq([1; 4]), Pdq([2; 4])];
-        a.md5 = Some(Md5([7; 16]));
+        a.hashes.pdq = Some(Pdq([9, 8, 7, 6]));
+        a.hashes.extra_pdq = vec![Pdq([1; 4]), Pdq([2; 4])];
+        a.hashes.md5 = Some(Md5([7; 16]));
         a.label = Some("list".into());
         let mut b = EntryRecord::new(EntryId(1), EntrySource::Referral, "r-1");
         b.url_key = Some("youtube:xyz".into());
-        b.dhash = Some(Hash64(5));
-        b.phash = Some(Hash64(6));
-        b.pdq_quality = Some(90);
-        b.blake3 = Some(Blake3([1; 32]));
-        b.sha256 = Some(Sha256([2; 32]));
+        b.hashes.dhash = Some(Hash64(5));
+        b.hashes.phash = Some(Hash64(6));
+        b.hashes.pdq_quality = Some(90);
+        b.hashes.blake3 = Some(Blake3([1; 32]));
+        b.hashes.sha256 = Some(Sha256([2; 32]));
         b.received_at = Some("today".into());
-        b.extra_pdq = vec![Pdq([3; 4])];
+        b.hashes.extra_pdq = vec![Pdq([3; 4])];
+        b.regions = vec![crate::entry::RegionGrid {
+            code: Pdq([4; 4]),
+            cells: std::array::from_fn(|i| (i * 3) as u8),
+        }];
         vec![a, b]
     }
 

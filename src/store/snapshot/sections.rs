@@ -5,14 +5,15 @@
 //!
 //! Adding a field: give it a presence bit in the record codec, add a row here with
 //! `since` = the new snapshot version (older files simply lack the section: it reads as empty),
-//! bump `framing::SNAPSHOT.current`, and commit a fixture of the new version.
+//! bump `framing::SNAPSHOT.current`, and commit a fixture of the new version. A hash kind's
+//! column is one [`Layout::Kind`] row: its presence bit and width come from the kind table.
 
 use crate::entry::EntryRecord;
-use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
+use crate::hashes::{HashKind, Pdq};
 
 use super::super::codec::{
-    put_pdq, put_u64, FIELD_BLAKE3, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_MD5,
-    FIELD_PDQ, FIELD_PDQ_QUALITY, FIELD_PHASH, FIELD_RECEIVED_AT, FIELD_SHA256, FIELD_URL_KEY,
+    fields_current, kind_field, FIELD_ALL_V1, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_PDQ_QUALITY,
+    FIELD_RECEIVED_AT, FIELD_REGIONS, FIELD_URL_KEY, REGION_LEN,
 };
 use super::super::framing::FileFormat;
 
@@ -34,6 +35,9 @@ pub(crate) enum Layout {
         /// Reads the row's value from exactly `width` bytes.
         get: fn(&[u8], &mut EntryRecord),
     },
+    /// The stored bytes ([`crate::hashes::StoredCode`]) of one hash kind per row that has
+    /// it, in row order ("sparse"); presence bit and width from the kind table.
+    Kind(HashKind),
     /// One `u32` count (at least 1) per row with extra PDQs.
     ExtraCounts,
     /// 32 bytes per extra PDQ, rows in order.
@@ -43,6 +47,10 @@ pub(crate) enum Layout {
     StringLens,
     /// The strings' UTF-8 bytes, concatenated.
     StringBytes,
+    /// One `u32` count (at least 1) per row with regions (since version 2).
+    RegionCounts,
+    /// [`REGION_LEN`] bytes per region (its PDQ, then its 256 grid cells), rows in order.
+    Regions,
 }
 
 /// One section of the snapshot file.
@@ -76,27 +84,6 @@ pub(crate) fn sections_of(version: u32) -> impl Iterator<Item = (usize, &'static
 /// Flag bit 15: the entry is known content (clear: a referral).
 pub(crate) const SOURCE_KNOWN_BIT: u16 = 1 << 15;
 
-const fn column(
-    kind: u32,
-    name: &'static str,
-    field: u16,
-    width: usize,
-    put: fn(&EntryRecord, &mut Vec<u8>),
-    get: fn(&[u8], &mut EntryRecord),
-) -> Section {
-    Section {
-        kind,
-        name,
-        since: 1,
-        layout: Layout::Column {
-            field,
-            width,
-            put,
-            get,
-        },
-    }
-}
-
 const fn section(kind: u32, name: &'static str, layout: Layout) -> Section {
     Section {
         kind,
@@ -106,80 +93,59 @@ const fn section(kind: u32, name: &'static str, layout: Layout) -> Section {
     }
 }
 
+const fn since(version: u32, section: Section) -> Section {
+    Section {
+        since: version,
+        ..section
+    }
+}
+
 /// Every section, in file order.
-pub(crate) const SECTIONS: [Section; 13] = [
+pub(crate) const SECTIONS: [Section; 15] = [
     section(1, "ids", Layout::Ids),
     section(2, "flags", Layout::Flags),
-    column(
-        3,
-        "pdq",
-        FIELD_PDQ,
-        32,
-        |e, out| put_pdq(out, &e.pdq.unwrap_or_default()),
-        |v, e| e.pdq = Some(read_pdq(v)),
-    ),
-    column(
+    section(3, "pdq", Layout::Kind(HashKind::Pdq)),
+    section(
         4,
         "pdq_quality",
-        FIELD_PDQ_QUALITY,
-        1,
-        |e, out| out.push(e.pdq_quality.unwrap_or_default()),
-        |v, e| e.pdq_quality = Some(v[0]),
+        Layout::Column {
+            field: FIELD_PDQ_QUALITY,
+            width: 1,
+            put: |e, out| out.push(e.hashes.pdq_quality.unwrap_or_default()),
+            get: |v, e| e.hashes.pdq_quality = Some(v[0]),
+        },
     ),
-    column(
-        5,
-        "dhash",
-        FIELD_DHASH,
-        8,
-        |e, out| put_u64(out, e.dhash.unwrap_or_default().0),
-        |v, e| e.dhash = Some(Hash64(read_u64(v))),
-    ),
-    column(
-        6,
-        "phash",
-        FIELD_PHASH,
-        8,
-        |e, out| put_u64(out, e.phash.unwrap_or_default().0),
-        |v, e| e.phash = Some(Hash64(read_u64(v))),
-    ),
-    column(
-        7,
-        "blake3",
-        FIELD_BLAKE3,
-        32,
-        |e, out| out.extend_from_slice(&e.blake3.map_or([0; 32], |d| d.0)),
-        |v, e| e.blake3 = Some(Blake3(read_array(v))),
-    ),
-    column(
-        8,
-        "sha256",
-        FIELD_SHA256,
-        32,
-        |e, out| out.extend_from_slice(&e.sha256.map_or([0; 32], |d| d.0)),
-        |v, e| e.sha256 = Some(Sha256(read_array(v))),
-    ),
-    column(
-        9,
-        "md5",
-        FIELD_MD5,
-        16,
-        |e, out| out.extend_from_slice(&e.md5.map_or([0; 16], |d| d.0)),
-        |v, e| e.md5 = Some(Md5(read_array(v))),
-    ),
+    section(5, "dhash", Layout::Kind(HashKind::Dhash)),
+    section(6, "phash", Layout::Kind(HashKind::Phash)),
+    section(7, "blake3", Layout::Kind(HashKind::Blake3)),
+    section(8, "sha256", Layout::Kind(HashKind::Sha256)),
+    section(9, "md5", Layout::Kind(HashKind::Md5)),
     section(10, "extra counts", Layout::ExtraCounts),
     section(11, "extra pdq", Layout::ExtraPdq),
     section(12, "string lens", Layout::StringLens),
     section(13, "string bytes", Layout::StringBytes),
+    since(2, section(14, "region counts", Layout::RegionCounts)),
+    since(2, section(15, "regions", Layout::Regions)),
 ];
 
 /// Number of sections in the table (all versions).
 pub(crate) const SECTION_COUNT: usize = SECTIONS.len();
 
-/// Position in [`SECTIONS`] of the column holding `field`, if one does.
-pub(crate) fn column_position(field: u16) -> Option<usize> {
-    SECTIONS
-        .iter()
-        .position(|s| matches!(s.layout, Layout::Column { field: f, .. } if f == field))
+/// Position in [`SECTIONS`] of the column holding `field`, with its width, if one does.
+pub(crate) fn column_position(field: u16) -> Option<(usize, usize)> {
+    SECTIONS.iter().enumerate().find_map(|(i, s)| {
+        let (f, width) = s.field_and_width()?;
+        (f == field).then_some((i, width))
+    })
+}
+
+/// The presence bits a snapshot of `version` may set (besides [`SOURCE_KNOWN_BIT`]).
+pub(crate) fn fields_of_snapshot(version: u32) -> u16 {
+    if version < 2 {
+        FIELD_ALL_V1
+    } else {
+        fields_current()
+    }
 }
 
 /// Where the ids are in [`SECTIONS`].
@@ -194,6 +160,10 @@ pub(crate) const EXTRA_PDQ: usize = 10;
 pub(crate) const STRING_LENS: usize = 11;
 /// Where the string bytes are.
 pub(crate) const STRING_BYTES: usize = 12;
+/// Where the region counts are.
+pub(crate) const REGION_COUNTS: usize = 13;
+/// Where the regions are.
+pub(crate) const REGIONS: usize = 14;
 
 /// An optional string of a row: its presence bit, how to read it from an entry and how to set
 /// it. A row's strings are its `external_id`, then these in this order, each when present.
@@ -246,6 +216,15 @@ impl Counts {
 }
 
 impl Section {
+    /// A sparse column's presence bit and bytes per value.
+    pub(crate) fn field_and_width(&self) -> Option<(u16, usize)> {
+        match self.layout {
+            Layout::Column { field, width, .. } => Some((field, width)),
+            Layout::Kind(kind) => Some((kind_field(kind), kind.facts().width())),
+            _ => None,
+        }
+    }
+
     /// The length in bytes the counts imply (`Some(None)` when that overflows), or `None` when
     /// the counts do not fix it (the string bytes, checked against the lengths instead).
     pub(crate) fn expected_len(&self, c: &Counts) -> Option<Option<u64>> {
@@ -253,10 +232,15 @@ impl Section {
             Layout::Ids => c.rows.checked_mul(4),
             Layout::Flags => c.rows.checked_mul(2),
             Layout::Column { field, width, .. } => c.with(field).checked_mul(width as u64),
+            Layout::Kind(kind) => c
+                .with(kind_field(kind))
+                .checked_mul(kind.facts().width() as u64),
             Layout::ExtraCounts => c.with(FIELD_EXTRA_PDQ).checked_mul(4),
             Layout::ExtraPdq => c.extra_pdq.checked_mul(32),
             Layout::StringLens => c.strings.checked_mul(4),
-            Layout::StringBytes => return None,
+            Layout::RegionCounts => c.with(FIELD_REGIONS).checked_mul(4),
+            // Checked against the sum of the region counts instead.
+            Layout::StringBytes | Layout::Regions => return None,
         })
     }
 }
@@ -278,6 +262,9 @@ pub(crate) fn read_array<const N: usize>(v: &[u8]) -> [u8; N] {
     out
 }
 
+/// Bytes of one region in the regions section.
+pub(crate) const REGION_BYTES: usize = REGION_LEN;
+
 /// A PDQ from 32 bytes, lanes in order.
 pub(crate) fn read_pdq(v: &[u8]) -> Pdq {
     Pdq([
@@ -291,16 +278,15 @@ pub(crate) fn read_pdq(v: &[u8]) -> Pdq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::codec::FIELD_ALL;
 
     #[test]
     fn the_table_is_in_file_order_and_covers_every_field_once() {
         for (i, s) in SECTIONS.iter().enumerate() {
             assert_eq!(s.kind as usize, i + 1, "{}", s.name);
         }
-        let mut fields = FIELD_EXTRA_PDQ;
+        let mut fields = FIELD_EXTRA_PDQ | FIELD_REGIONS;
         for s in &SECTIONS {
-            if let Layout::Column { field, .. } = s.layout {
+            if let Some((field, _)) = s.field_and_width() {
                 assert_eq!(fields & field, 0, "{} twice", s.name);
                 fields |= field;
             }
@@ -309,15 +295,29 @@ mod tests {
             assert_eq!(fields & r.field, 0);
             fields |= r.field;
         }
-        assert_eq!(fields, FIELD_ALL, "a field without a section");
-        assert_eq!(FIELD_ALL & SOURCE_KNOWN_BIT, 0);
+        assert_eq!(fields, fields_of_snapshot(2), "a field without a section");
+        assert_eq!(fields_of_snapshot(2) & SOURCE_KNOWN_BIT, 0);
+        assert_eq!(fields_of_snapshot(1), FIELD_ALL_V1);
+        for kind in HashKind::in_bundle() {
+            assert!(
+                SECTIONS
+                    .iter()
+                    .any(|s| matches!(s.layout, Layout::Kind(k) if k == kind)),
+                "{kind} has no column"
+            );
+        }
         assert!(matches!(SECTIONS[IDS].layout, Layout::Ids));
         assert!(matches!(SECTIONS[FLAGS].layout, Layout::Flags));
         assert!(matches!(SECTIONS[EXTRA_COUNTS].layout, Layout::ExtraCounts));
         assert!(matches!(SECTIONS[EXTRA_PDQ].layout, Layout::ExtraPdq));
         assert!(matches!(SECTIONS[STRING_LENS].layout, Layout::StringLens));
         assert!(matches!(SECTIONS[STRING_BYTES].layout, Layout::StringBytes));
-        assert_eq!(column_position(FIELD_PDQ), Some(2));
+        assert!(matches!(
+            SECTIONS[REGION_COUNTS].layout,
+            Layout::RegionCounts
+        ));
+        assert!(matches!(SECTIONS[REGIONS].layout, Layout::Regions));
+        assert_eq!(column_position(kind_field(HashKind::Pdq)), Some((2, 32)));
         assert_eq!(column_position(FIELD_LABEL), None);
     }
 }

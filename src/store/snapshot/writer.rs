@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 
 use crate::entry::{EntryRecord, EntrySource};
 
-use super::super::codec::{presence, put_pdq, put_u16, put_u32, put_u64};
+use super::super::codec::{presence, put_pdq, put_region, put_u16, put_u32, put_u64};
 use super::super::error::StoreError;
 use super::super::framing::SNAPSHOT;
 use super::sections::{
@@ -18,6 +18,14 @@ struct Builder {
     sections: [Vec<u8>; SECTION_COUNT],
     strings: u64,
     extra_pdq: u64,
+}
+
+/// A count as the `u32` the file holds.
+fn count(len: usize) -> Result<u32, StoreError> {
+    u32::try_from(len).map_err(|_| StoreError::RecordTooLarge {
+        len,
+        max: u32::MAX as usize,
+    })
 }
 
 impl Builder {
@@ -42,17 +50,19 @@ impl Builder {
                     put_u16(out, present | if known { SOURCE_KNOWN_BIT } else { 0 });
                 }
                 Layout::Column { field, put, .. } if present & field != 0 => put(e, out),
-                Layout::ExtraCounts if !e.extra_pdq.is_empty() => {
-                    let n = u32::try_from(e.extra_pdq.len()).map_err(|_| {
-                        StoreError::RecordTooLarge {
-                            len: e.extra_pdq.len(),
-                            max: u32::MAX as usize,
-                        }
-                    })?;
+                Layout::Kind(kind) => {
+                    e.hashes.put_stored(kind, out);
+                }
+                Layout::ExtraCounts if !e.hashes.extra_pdq.is_empty() => {
+                    let n = count(e.hashes.extra_pdq.len())?;
                     put_u32(out, n);
                     self.extra_pdq += u64::from(n);
                 }
-                Layout::ExtraPdq => e.extra_pdq.iter().for_each(|p| put_pdq(out, p)),
+                Layout::ExtraPdq => e.hashes.extra_pdq.iter().for_each(|p| put_pdq(out, p)),
+                Layout::RegionCounts if !e.regions.is_empty() => {
+                    put_u32(out, count(e.regions.len())?);
+                }
+                Layout::Regions => e.regions.iter().for_each(|r| put_region(out, r)),
                 // Strings go through `put_str`, below.
                 _ => {}
             }

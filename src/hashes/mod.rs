@@ -22,6 +22,12 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod bundle;
+mod kind;
+
+pub use bundle::{HashBundle, StoredCode};
+pub use kind::{HashKind, KindFacts, UnknownHashKind};
+
 /// Why a hex string could not be read as a hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -344,109 +350,6 @@ impl fmt::Display for EntryId {
         write!(f, "{}", self.0)
     }
 }
-
-/// The kinds of hash and key a match can be made on.
-///
-/// ```
-/// use referral_dedup::hashes::HashKind;
-/// assert_eq!(HashKind::Pdq.as_str(), "pdq");
-/// assert_eq!("sha256".parse::<HashKind>().unwrap(), HashKind::Sha256);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HashKind {
-    /// Platform-aware URL key.
-    UrlKey,
-    /// BLAKE3 of the media bytes.
-    Blake3,
-    /// SHA-256 of the media bytes.
-    Sha256,
-    /// MD5 of the media bytes.
-    Md5,
-    /// 256-bit PDQ perceptual hash.
-    Pdq,
-    /// 64-bit difference hash.
-    Dhash,
-    /// 64-bit DCT perceptual hash.
-    Phash,
-}
-
-impl HashKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [HashKind; 7] = [
-        HashKind::UrlKey,
-        HashKind::Blake3,
-        HashKind::Sha256,
-        HashKind::Md5,
-        HashKind::Pdq,
-        HashKind::Dhash,
-        HashKind::Phash,
-    ];
-
-    /// True for URL keys and digests: they match on equality (no distance), and matches on them
-    /// may chain in a cluster; perceptual codes match within a distance.
-    ///
-    /// ```
-    /// use referral_dedup::hashes::HashKind;
-    /// assert!(HashKind::Md5.is_exact() && !HashKind::Pdq.is_exact());
-    /// ```
-    pub fn is_exact(self) -> bool {
-        matches!(
-            self,
-            HashKind::UrlKey | HashKind::Blake3 | HashKind::Sha256 | HashKind::Md5
-        )
-    }
-
-    /// Strength rank of a match on this kind, 0 strongest: the order of [`HashKind::ALL`]
-    /// (URL key, digests, then PDQ, dHash, pHash). Verdicts and batch clusters both order
-    /// evidence by it.
-    ///
-    /// ```
-    /// use referral_dedup::hashes::HashKind;
-    /// assert!(HashKind::UrlKey.rank() < HashKind::Pdq.rank());
-    /// assert!(HashKind::Pdq.rank() < HashKind::Phash.rank());
-    /// ```
-    pub fn rank(self) -> u8 {
-        HashKind::ALL
-            .iter()
-            .position(|k| *k == self)
-            .unwrap_or(HashKind::ALL.len()) as u8
-    }
-
-    /// Lowercase name used in JSON and hash-list headers.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HashKind::UrlKey => "url_key",
-            HashKind::Blake3 => "blake3",
-            HashKind::Sha256 => "sha256",
-            HashKind::Md5 => "md5",
-            HashKind::Pdq => "pdq",
-            HashKind::Dhash => "dhash",
-            HashKind::Phash => "phash",
-        }
-    }
-}
-
-impl fmt::Display for HashKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for HashKind {
-    type Err = UnknownHashKind;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        HashKind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownHashKind(s.to_string()))
-    }
-}
-
-/// A hash kind name that is not one of [`HashKind::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown hash kind {0:?}")]
-pub struct UnknownHashKind(pub String);
 
 #[cfg(test)]
 mod tests {
