@@ -62,6 +62,10 @@ pub struct EntryRecord {
     pub extra_pdq: Vec<Pdq>,
     /// When the referral was received (free text, as given).
     pub received_at: Option<String>,
+    /// The frame codes (and TMK+PDQF) of a video entry: a known video or a referral whose
+    /// media is a video ([`crate::video::StoredVideo`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<Box<crate::video::StoredVideo>>,
 }
 
 impl EntryRecord {
@@ -82,6 +86,7 @@ impl EntryRecord {
             phash: None,
             extra_pdq: Vec::new(),
             received_at: None,
+            video: None,
         }
     }
 }

@@ -369,11 +369,15 @@ pub enum HashKind {
     Dhash,
     /// 64-bit DCT perceptual hash.
     Phash,
+    /// A video's vPDQ frame codes (matched by the engine's video rule).
+    Vpdq,
+    /// A video's TMK+PDQF features.
+    Tmk,
 }
 
 impl HashKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [HashKind; 7] = [
+    pub const ALL: [HashKind; 9] = [
         HashKind::UrlKey,
         HashKind::Blake3,
         HashKind::Sha256,
@@ -381,6 +385,8 @@ impl HashKind {
         HashKind::Pdq,
         HashKind::Dhash,
         HashKind::Phash,
+        HashKind::Vpdq,
+        HashKind::Tmk,
     ];
 
     /// True for URL keys and digests: they match on equality (no distance), and matches on them
@@ -423,6 +429,8 @@ impl HashKind {
             HashKind::Pdq => "pdq",
             HashKind::Dhash => "dhash",
             HashKind::Phash => "phash",
+            HashKind::Vpdq => "vpdq",
+            HashKind::Tmk => "tmk",
         }
     }
 }

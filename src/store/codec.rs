@@ -13,7 +13,8 @@
 //! Insert:  id u32, source u8 (0 referral, 1 known), present u16 (bit per optional field, see
 //!          FIELD_*), external_id str, then each present field in bit order:
 //!          label str, url_key str, blake3 [32], sha256 [32], md5 [16], pdq 4 x u64 (lane order),
-//!          pdq_quality u8, dhash u64, phash u64, received_at str, extra_pdq (u32 count, count x pdq)
+//!          pdq_quality u8, dhash u64, phash u64, received_at str, extra_pdq (u32 count, count x pdq),
+//!          video (journal format 3: u32 byte length + the `video_record` encoding)
 //! Delete:  id u32
 //! Resolve: short_key str, target str
 //! str = u32 byte length + UTF-8 bytes
@@ -40,8 +41,10 @@ pub(crate) const FIELD_DHASH: u16 = 1 << 7;
 pub(crate) const FIELD_PHASH: u16 = 1 << 8;
 pub(crate) const FIELD_RECEIVED_AT: u16 = 1 << 9;
 pub(crate) const FIELD_EXTRA_PDQ: u16 = 1 << 10;
+/// A video entry's frame codes (journal format 3, snapshot format 2; `video_record`).
+pub(crate) const FIELD_VIDEO: u16 = 1 << 11;
 /// Every presence bit this version knows; any other bit set is corruption.
-pub(crate) const FIELD_ALL: u16 = (1 << 11) - 1;
+pub(crate) const FIELD_ALL: u16 = (1 << 12) - 1;
 
 /// Reads fixed-size values and length-prefixed strings from a byte slice, never past its end
 /// and never allocating more than the bytes that remain.
@@ -166,6 +169,7 @@ pub(crate) fn presence(e: &EntryRecord) -> u16 {
     set(FIELD_PHASH, e.phash.is_some());
     set(FIELD_RECEIVED_AT, e.received_at.is_some());
     set(FIELD_EXTRA_PDQ, !e.extra_pdq.is_empty());
+    set(FIELD_VIDEO, e.video.is_some());
     p
 }
 
@@ -214,6 +218,11 @@ pub(crate) fn encode_record(record: &Record, out: &mut Vec<u8>) -> Result<(), us
                 for p in &e.extra_pdq {
                     put_pdq(out, p);
                 }
+            }
+            if let Some(v) = &e.video {
+                let bytes = super::video_record::encode_video(v)?;
+                put_u32(out, u32::try_from(bytes.len()).map_err(|_| bytes.len())?);
+                out.extend_from_slice(&bytes);
             }
         }
         Record::Delete(id) => {
@@ -289,6 +298,11 @@ pub(crate) fn decode_record(payload: &[u8]) -> Result<Record, String> {
                 for _ in 0..n {
                     e.extra_pdq.push(r.pdq()?);
                 }
+            }
+            if has(FIELD_VIDEO) {
+                let len = r.u32()? as usize;
+                let video = super::video_record::decode_video(r.take(len)?)?;
+                e.video = Some(Box::new(video));
             }
             Record::Insert(e)
         }

@@ -34,20 +34,22 @@ pub(crate) struct FileFormat {
     pub(crate) current: u32,
 }
 
-/// Journals: version 1 records; version 2 adds group markers around multi-record appends.
+/// Journals: version 1 records; version 2 adds group markers around multi-record appends;
+/// version 3 adds the video field of an entry (`codec::FIELD_VIDEO`).
 pub(crate) const JOURNAL: FileFormat = FileFormat {
     what: "journal",
     magic: b"RDDJOURN",
     oldest: 1,
-    current: 2,
+    current: 3,
 };
 
-/// Snapshots: version 1, the 13 sections of `snapshot::sections`.
+/// Snapshots: version 1, the 13 sections of `snapshot::sections`; version 2 adds the two video
+/// sections.
 pub(crate) const SNAPSHOT: FileFormat = FileFormat {
     what: "snapshot",
     magic: b"RDDSNAPS",
     oldest: 1,
-    current: 1,
+    current: 2,
 };
 
 /// The MANIFEST: version 1, three text lines.

@@ -90,6 +90,7 @@ mod options;
 mod record;
 mod recovery;
 mod snapshot;
+mod video_record;
 
 pub use crate::entry::{EntryRecord, EntrySource};
 pub use directory::Store;

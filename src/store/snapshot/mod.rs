@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use crate::entry::{EntryRecord, EntrySource};
 use crate::hashes::{EntryId, Hash64, Pdq};
 
-use super::codec::{FIELD_ALL, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_PDQ, FIELD_PHASH};
+use super::codec::{FIELD_ALL, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_PDQ, FIELD_PHASH, FIELD_VIDEO};
 use super::error::{Corruption, StoreError};
 use super::files::open_regular;
 use super::framing::SNAPSHOT;
@@ -53,7 +53,7 @@ use checks::{check_extra_counts, check_ids, check_strings, read_header, read_sec
 use sections::{
     column_position, read_pdq, read_u32, read_u64, sections_of, Counts, Layout, EXTRA_COUNTS,
     EXTRA_PDQ, FLAGS, IDS, ROW_STRINGS, SECTIONS, SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES,
-    STRING_LENS,
+    STRING_LENS, VIDEO_BYTES, VIDEO_LENS,
 };
 pub use writer::encode_snapshot;
 pub(crate) use writer::write_snapshot;
@@ -210,6 +210,21 @@ impl SnapshotColumns {
         check_ids(&bytes, &sections, &corrupt)?;
         check_extra_counts(&bytes, &sections, h.extra_pdq, &corrupt)?;
         check_strings(&bytes, &sections, &corrupt)?;
+        // The video lengths cover the video bytes exactly (each field is decoded, and checked,
+        // by `entries`).
+        let video_total: u64 = bytes[sections[VIDEO_LENS].clone()]
+            .chunks_exact(4)
+            .map(|c| u64::from(read_u32(c)))
+            .sum();
+        if video_total != sections[VIDEO_BYTES].len() as u64 {
+            return Err(corrupt(
+                sections[VIDEO_LENS].start,
+                format!(
+                    "video lengths sum to {video_total}, the video bytes are {}",
+                    sections[VIDEO_BYTES].len()
+                ),
+            ));
+        }
         let cols = SnapshotColumns {
             bytes,
             path: path.clone(),
@@ -374,6 +389,8 @@ impl SnapshotColumns {
             cursors[i] += width;
             &self.bytes[at..at + width]
         };
+        // Where the next video field starts (the lengths were checked to cover the section).
+        let mut cursors_video = self.sections[VIDEO_BYTES].start;
         for (id, flags) in self.ids().zip(self.flags()) {
             let has = |bit: u16| flags & bit != 0;
             let source = if has(SOURCE_KNOWN_BIT) {
@@ -396,6 +413,20 @@ impl SnapshotColumns {
                         let k = read_u32(next(i, 4)) as usize;
                         let v = next(EXTRA_PDQ, 32 * k);
                         e.extra_pdq = v.chunks_exact(32).map(read_pdq).collect();
+                    }
+                    Layout::VideoLens if has(FIELD_VIDEO) => {
+                        let at = cursors_video;
+                        let len = read_u32(next(i, 4)) as usize;
+                        cursors_video += len;
+                        let bytes = &self.bytes[at..at + len];
+                        let video = super::video_record::decode_video(bytes).map_err(|reason| {
+                            StoreError::Corruption(Corruption {
+                                path: self.path.clone(),
+                                offset: at as u64,
+                                reason: format!("entry {}: {reason}", id.0),
+                            })
+                        })?;
+                        e.video = Some(Box::new(video));
                     }
                     _ => {}
                 }

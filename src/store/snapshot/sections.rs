@@ -13,6 +13,7 @@ use crate::hashes::{Blake3, Hash64, Md5, Pdq, Sha256};
 use super::super::codec::{
     put_pdq, put_u64, FIELD_BLAKE3, FIELD_DHASH, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_MD5,
     FIELD_PDQ, FIELD_PDQ_QUALITY, FIELD_PHASH, FIELD_RECEIVED_AT, FIELD_SHA256, FIELD_URL_KEY,
+    FIELD_VIDEO,
 };
 use super::super::framing::FileFormat;
 
@@ -43,6 +44,10 @@ pub(crate) enum Layout {
     StringLens,
     /// The strings' UTF-8 bytes, concatenated.
     StringBytes,
+    /// One `u32` byte length per row with a video (`FIELD_VIDEO`), in row order.
+    VideoLens,
+    /// The rows' video fields (`store::video_record` encoding), concatenated.
+    VideoBytes,
 }
 
 /// One section of the snapshot file.
@@ -106,8 +111,18 @@ const fn section(kind: u32, name: &'static str, layout: Layout) -> Section {
     }
 }
 
+/// A section added in snapshot format `since`.
+const fn section_since(kind: u32, name: &'static str, since: u32, layout: Layout) -> Section {
+    Section {
+        kind,
+        name,
+        since,
+        layout,
+    }
+}
+
 /// Every section, in file order.
-pub(crate) const SECTIONS: [Section; 13] = [
+pub(crate) const SECTIONS: [Section; 15] = [
     section(1, "ids", Layout::Ids),
     section(2, "flags", Layout::Flags),
     column(
@@ -170,6 +185,8 @@ pub(crate) const SECTIONS: [Section; 13] = [
     section(11, "extra pdq", Layout::ExtraPdq),
     section(12, "string lens", Layout::StringLens),
     section(13, "string bytes", Layout::StringBytes),
+    section_since(14, "video lens", 2, Layout::VideoLens),
+    section_since(15, "video bytes", 2, Layout::VideoBytes),
 ];
 
 /// Number of sections in the table (all versions).
@@ -194,6 +211,10 @@ pub(crate) const EXTRA_PDQ: usize = 10;
 pub(crate) const STRING_LENS: usize = 11;
 /// Where the string bytes are.
 pub(crate) const STRING_BYTES: usize = 12;
+/// Where the video lengths are (format 2).
+pub(crate) const VIDEO_LENS: usize = 13;
+/// Where the video bytes are (format 2).
+pub(crate) const VIDEO_BYTES: usize = 14;
 
 /// An optional string of a row: its presence bit, how to read it from an entry and how to set
 /// it. A row's strings are its `external_id`, then these in this order, each when present.
@@ -256,7 +277,8 @@ impl Section {
             Layout::ExtraCounts => c.with(FIELD_EXTRA_PDQ).checked_mul(4),
             Layout::ExtraPdq => c.extra_pdq.checked_mul(32),
             Layout::StringLens => c.strings.checked_mul(4),
-            Layout::StringBytes => return None,
+            Layout::VideoLens => c.with(FIELD_VIDEO).checked_mul(4),
+            Layout::StringBytes | Layout::VideoBytes => return None,
         })
     }
 }
@@ -298,7 +320,7 @@ mod tests {
         for (i, s) in SECTIONS.iter().enumerate() {
             assert_eq!(s.kind as usize, i + 1, "{}", s.name);
         }
-        let mut fields = FIELD_EXTRA_PDQ;
+        let mut fields = FIELD_EXTRA_PDQ | FIELD_VIDEO;
         for s in &SECTIONS {
             if let Layout::Column { field, .. } = s.layout {
                 assert_eq!(fields & field, 0, "{} twice", s.name);
@@ -317,6 +339,8 @@ mod tests {
         assert!(matches!(SECTIONS[EXTRA_PDQ].layout, Layout::ExtraPdq));
         assert!(matches!(SECTIONS[STRING_LENS].layout, Layout::StringLens));
         assert!(matches!(SECTIONS[STRING_BYTES].layout, Layout::StringBytes));
+        assert!(matches!(SECTIONS[VIDEO_LENS].layout, Layout::VideoLens));
+        assert!(matches!(SECTIONS[VIDEO_BYTES].layout, Layout::VideoBytes));
         assert_eq!(column_position(FIELD_PDQ), Some(2));
         assert_eq!(column_position(FIELD_LABEL), None);
     }
