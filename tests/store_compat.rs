@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
+use referral_dedup::video::{FrameHash, StoredVideo, VideoHash};
 use referral_dedup::store::{
     encode_journal, encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record,
     SnapshotColumns, Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION,
@@ -18,7 +19,8 @@ fn fixture_dir(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/store/v{version}"))
 }
 
-fn entry(i: u32) -> EntryRecord {
+/// Fixture entry `i` as written by journal format `version` (format 3 adds video fields).
+fn entry(i: u32, version: u32) -> EntryRecord {
     let source = if i.is_multiple_of(2) {
         EntrySource::Known
     } else {
@@ -47,12 +49,31 @@ fn entry(i: u32) -> EntryRecord {
     if i % 7 == 3 {
         e.extra_pdq = vec![Pdq([x; 4]), Pdq([!x; 4])];
     }
+    if version >= 3 && i % 6 == 4 {
+        let list = |seed: u64, n: u64| VideoHash {
+            frames: (0..n)
+                .map(|k| FrameHash {
+                    frame_number: k * 3,
+                    quality: ((k * 29 + seed) % 101) as u8,
+                    pdq: Pdq([x ^ seed, k, !k, seed]),
+                    timestamp: k as f64 * 0.1,
+                })
+                .collect(),
+        };
+        e.video = Some(Box::new(StoredVideo {
+            plain: list(1, 3 + u64::from(i % 5)),
+            trimmed: if i % 12 == 4 { list(2, 3) } else { VideoHash::default() },
+            inside_bars: VideoHash::default(),
+            crops: if i % 12 == 4 { vec![list(3, 2), list(4, 2)] } else { Vec::new() },
+            tmk: None,
+        }));
+    }
     e
 }
 
 /// Records before the fixture's snapshot.
-fn before_snapshot() -> Vec<Record> {
-    let mut out: Vec<Record> = (0..40).map(|i| Record::Insert(entry(i))).collect();
+fn before_snapshot(version: u32) -> Vec<Record> {
+    let mut out: Vec<Record> = (0..40).map(|i| Record::Insert(entry(i, version))).collect();
     out.push(Record::Delete(EntryId(6)));
     out.push(Record::Resolve {
         short_key: "bit.ly/abc".into(),
@@ -62,11 +83,11 @@ fn before_snapshot() -> Vec<Record> {
 }
 
 /// Records after it, in the journal.
-fn after_snapshot() -> Vec<Record> {
-    let mut replaced = entry(5);
+fn after_snapshot(version: u32) -> Vec<Record> {
+    let mut replaced = entry(5, version);
     replaced.label = Some("re-labelled".into());
     vec![
-        Record::Insert(entry(40)),
+        Record::Insert(entry(40, version)),
         Record::Insert(replaced),
         Record::Delete(EntryId(9)),
         Record::Resolve {
@@ -120,14 +141,17 @@ fn copy_fixture(version: u32) -> tempfile::TempDir {
 fn fixture_opens_to_the_same_state(version: u32) {
     let dir = copy_fixture(version);
     let mut expected = State::default();
-    apply(&before_snapshot(), &mut expected);
+    apply(&before_snapshot(version), &mut expected);
     let snapshot_entries = expected.0.len() as u64;
-    apply(&after_snapshot(), &mut expected);
+    apply(&after_snapshot(version), &mut expected);
     let seen = Store::read_only(dir.path()).unwrap();
     let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
     assert_eq!(seen, rec, "v{version}: read-only and writer opens differ");
     assert_eq!(rec.report.snapshot_entries, snapshot_entries);
-    assert_eq!(rec.report.journal_records, after_snapshot().len() as u64);
+    assert_eq!(
+        rec.report.journal_records,
+        after_snapshot(version).len() as u64
+    );
     assert!(rec.report.is_clean(), "v{version}: {:?}", rec.report);
     assert_eq!(
         rec.entries,
@@ -156,24 +180,31 @@ fn every_fixture_version_opens_to_the_same_state() {
 fn current_encoders_match_the_fixture_of_the_current_version() {
     // If this fails the on-disk format changed: bump the version, keep the old fixture, and
     // write a new one (see the module docs).
-    assert_eq!(JOURNAL_VERSION, 2);
-    assert_eq!(SNAPSHOT_VERSION, 1);
+    assert_eq!(JOURNAL_VERSION, 3);
+    assert_eq!(SNAPSHOT_VERSION, 2);
     let mut state = State::default();
-    apply(&before_snapshot(), &mut state);
+    apply(&before_snapshot(3), &mut state);
     let snapshot = encode_snapshot(state.0.values(), &resolutions(&state), 2).unwrap();
-    for version in [1, 2] {
-        let dir = fixture_dir(version);
-        assert!(std::fs::read(dir.join("snapshot-000002.bin")).unwrap() == snapshot);
-    }
-    // Version 2 frames a multi-record append with group markers; version 1 did not.
-    let journal = encode_journal_append(2, &after_snapshot()).unwrap();
-    assert!(std::fs::read(fixture_dir(2).join("journal-000002.log")).unwrap() == journal);
+    assert!(std::fs::read(fixture_dir(3).join("snapshot-000002.bin")).unwrap() == snapshot);
+    let journal = encode_journal_append(2, &after_snapshot(3)).unwrap();
+    assert!(std::fs::read(fixture_dir(3).join("journal-000002.log")).unwrap() == journal);
+    // The older fixtures: both hold the same version-1 snapshot; their journals are today's
+    // encoding of records without video fields under their own version number (version 2
+    // frames a multi-record append with group markers, version 1 did not).
+    let v1_snapshot = std::fs::read(fixture_dir(1).join("snapshot-000002.bin")).unwrap();
+    assert!(v1_snapshot == std::fs::read(fixture_dir(2).join("snapshot-000002.bin")).unwrap());
+    let with_version = |mut bytes: Vec<u8>, version: u32| {
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[..24]);
+        bytes[24..28].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    };
+    let v2 = std::fs::read(fixture_dir(2).join("journal-000002.log")).unwrap();
+    let framed = encode_journal_append(2, &after_snapshot(2)).unwrap();
+    assert!(v2 == with_version(framed, 2), "v2 journal layout");
     let v1 = std::fs::read(fixture_dir(1).join("journal-000002.log")).unwrap();
-    let mut unframed = encode_journal(2, &after_snapshot()).unwrap();
-    unframed[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let crc = crc32fast::hash(&unframed[..24]);
-    unframed[24..28].copy_from_slice(&crc.to_le_bytes());
-    assert!(v1 == unframed, "v1 journal layout");
+    let unframed = encode_journal(2, &after_snapshot(1)).unwrap();
+    assert!(v1 == with_version(unframed, 1), "v1 journal layout");
 }
 
 /// The format versions each fixture directory's files declare: (journal, snapshot, manifest).
@@ -267,13 +298,13 @@ fn versions_outside_each_readable_range_are_typed_errors() {
 fn write_current_fixture() {
     let tmp = tempfile::tempdir().unwrap();
     let (store, _) = Store::open(tmp.path(), StoreOptions::default()).unwrap();
-    store.append_all(&before_snapshot()).unwrap();
+    store.append_all(&before_snapshot(JOURNAL_VERSION)).unwrap();
     let mut state = State::default();
-    apply(&before_snapshot(), &mut state);
+    apply(&before_snapshot(JOURNAL_VERSION), &mut state);
     store
         .snapshot(state.0.values(), &resolutions(&state))
         .unwrap();
-    store.append_all(&after_snapshot()).unwrap();
+    store.append_all(&after_snapshot(JOURNAL_VERSION)).unwrap();
     drop(store);
     let out = fixture_dir(JOURNAL_VERSION);
     std::fs::create_dir_all(&out).unwrap();

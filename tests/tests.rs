@@ -20,6 +20,7 @@ mod precision_harness;
 
 mod batch_dedup;
 mod cli_safety;
+mod cli_video;
 mod cli_sample_data;
 mod engine_api;
 mod engine_intake_service;
@@ -49,5 +50,6 @@ mod url_keys;
 mod url_mix_keys;
 mod url_props;
 mod url_safebrowsing;
+mod video_engine;
 mod video_hostile;
 mod video_reference;

@@ -24,6 +24,9 @@
 //!  12 string lens    u32 per string: per row external_id, [label], [url_key], [received_at];
 //!                    then short_key, target per resolution (short keys strictly increasing)
 //!  13 string bytes   the strings' UTF-8 bytes, concatenated
+//!  14 video lens     (format 2) one u32 per row with a video: its field's byte length
+//!  15 video bytes    (format 2) the video fields (`store::video_record`), concatenated;
+//!                    the lengths must cover it exactly, each field is checked when decoded
 //! ```
 //! Every length is derived from the header counts and the flags column and checked against the
 //! section table before anything is read, and every section is checked against the file size
