@@ -38,7 +38,10 @@ fn hash_prints_video_frames_in_every_format() {
     assert!(out.status.success());
     let line = &json_lines(&out)[0];
     assert_eq!(line["frames"], 12, "{line}");
-    assert_eq!((line["width"].as_u64(), line["height"].as_u64()), (Some(160), Some(120)));
+    assert_eq!(
+        (line["width"].as_u64(), line["height"].as_u64()),
+        (Some(160), Some(120))
+    );
     assert_eq!(line["vpdq"].as_array().unwrap().len(), 12);
     assert_eq!(line["vpdq"][1]["frame_number"], 10);
     assert!(line["md5"].as_str().unwrap().len() == 32);
@@ -48,7 +51,14 @@ fn hash_prints_video_frames_in_every_format() {
     let text = String::from_utf8(lines.stdout).unwrap();
     let reference = VideoHash::parse_reference(&text).unwrap();
     assert_eq!(reference.frames.len(), 12);
-    let every = run(&["hash", "--format", "vpdq-json", "--seconds-per-hash", "0", s(&v.known)]);
+    let every = run(&[
+        "hash",
+        "--format",
+        "vpdq-json",
+        "--seconds-per-hash",
+        "0",
+        s(&v.known),
+    ]);
     assert!(every.status.success());
     let every = VideoHash::parse_json(&String::from_utf8(every.stdout).unwrap()).unwrap();
     assert_eq!(every.frames.len(), 120, "every frame of 12 s at 10 fps");
@@ -76,8 +86,19 @@ fn hash_matches_the_reference_vpdq_of_a_sample_video() {
     if videos().is_none() {
         return;
     }
-    let out = run(&["hash", "--format", "vpdq", "--seconds-per-hash", "0", s(&video)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "hash",
+        "--format",
+        "vpdq",
+        "--seconds-per-hash",
+        "0",
+        s(&video),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ours = VideoHash::parse_reference(&String::from_utf8(out.stdout).unwrap()).unwrap();
     let theirs = VideoHash::parse_reference(&std::fs::read_to_string(&hashes).unwrap()).unwrap();
     assert_eq!(ours.frames.len(), theirs.frames.len());
@@ -96,22 +117,42 @@ fn known_check_match_reopen_and_export_import_round_trip() {
     let db = dir.path().join("db");
     let db = s(&db);
     let added = run(&["known", "add", "--db", db, "--label", "list-a", s(&v.known)]);
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     assert!(json_lines(&added)[0]["video_frames"].as_u64().unwrap() >= 100);
 
     // The re-encoded, resized, trimmed copy is known, with the time ranges on both sides.
     let check = run(&["check", "--db", db, "--id", "r-1", "--media", s(&v.copy)]);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let verdict = &json_lines(&check)[0];
     assert_eq!(verdict["verdict"], "known", "{verdict}");
     let evidence = &verdict["evidence"][0];
-    assert_eq!((evidence["kind"].as_str(), evidence["external_id"].as_str()), (Some("vpdq"), Some("known.mp4")));
+    assert_eq!(
+        (evidence["kind"].as_str(), evidence["external_id"].as_str()),
+        (Some("vpdq"), Some("known.mp4"))
+    );
     let clip = &evidence["video"];
     assert_eq!(clip["rule"], "clip");
-    for key in ["query_start", "query_end", "known_start", "known_end", "rate"] {
+    for key in [
+        "query_start",
+        "query_end",
+        "known_start",
+        "known_end",
+        "rate",
+    ] {
         assert!(clip[key].is_number(), "{key}: {clip}");
     }
-    assert!(clip["known_start"].as_f64().unwrap() > 0.5, "the copy starts 2 s in: {clip}");
+    assert!(
+        clip["known_start"].as_f64().unwrap() > 0.5,
+        "the copy starts 2 s in: {clip}"
+    );
     assert!(verdict["video"]["frames"].as_u64().unwrap() > 0);
 
     // A different video is new (dry run: not recorded).
@@ -121,13 +162,24 @@ fn known_check_match_reopen_and_export_import_round_trip() {
     // Reopened by a new process: the recorded referral and the known video still match.
     let again = run(&["check", "--db", db, "--dry-run", "--media", s(&v.copy)]);
     let evidence = json_lines(&again)[0]["evidence"].clone();
-    let ids: Vec<&str> = evidence.as_array().unwrap().iter().filter_map(|m| m["external_id"].as_str()).collect();
-    assert!(ids.contains(&"known.mp4") && ids.contains(&"r-1"), "{ids:?}");
+    let ids: Vec<&str> = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["external_id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"known.mp4") && ids.contains(&"r-1"),
+        "{ids:?}"
+    );
 
     // `match` lists the clip evidence.
     let matched = run(&["match", "--db", db, s(&v.copy), s(&v.other)]);
     let lines = json_lines(&matched);
-    assert_eq!((lines[0]["verdict"].as_str(), lines[1]["verdict"].as_str()), (Some("known"), Some("new")));
+    assert_eq!(
+        (lines[0]["verdict"].as_str(), lines[1]["verdict"].as_str()),
+        (Some("known"), Some("new"))
+    );
     assert_eq!(lines[0]["matches"][0]["video"]["rule"], "clip");
 
     // Export the known video's vPDQ, import it into a fresh database: the copy is known there.
@@ -136,14 +188,33 @@ fn known_check_match_reopen_and_export_import_round_trip() {
     assert!(export.status.success());
     let file: PathBuf = exported.join("known.mp4.vpdq");
     let fresh = dir.path().join("fresh");
-    let import = run(&["known", "import", "--db", s(&fresh), "--id", "clip-7", s(&file)]);
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let import = run(&[
+        "known",
+        "import",
+        "--db",
+        s(&fresh),
+        "--id",
+        "clip-7",
+        s(&file),
+    ]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     assert_eq!(json_lines(&import)[0]["id"], "clip-7");
     let there = run(&["match", "--db", s(&fresh), s(&v.copy)]);
     assert_eq!(json_lines(&there)[0]["matches"][0]["id"], "clip-7");
     let back = dir.path().join("back");
-    assert!(run(&["known", "export", "--db", s(&fresh), "--videos", s(&back)]).status.success());
-    assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(back.join("clip-7.vpdq")).unwrap());
+    assert!(
+        run(&["known", "export", "--db", s(&fresh), "--videos", s(&back)])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(back.join("clip-7.vpdq")).unwrap()
+    );
 }
 
 #[test]
@@ -163,18 +234,31 @@ fn hostile_video_files_are_typed_errors_and_ffmpeg_missing_is_said() {
     assert_ne!(hashed.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&hashed.stderr).contains("garbage.mp4"));
     let line = &json_lines(&run(&["hash", s(&garbage)]))[0];
-    assert!(line["error"].as_str().unwrap().starts_with("video:"), "{line}");
+    assert!(
+        line["error"].as_str().unwrap().starts_with("video:"),
+        "{line}"
+    );
     assert!(line["md5"].is_string(), "digests still count: {line}");
     // `check` still answers (by digests) and says why the video could not be hashed.
     let db = dir.path().join("db");
-    assert!(run(&["known", "add", "--db", s(&db), s(&v.other)]).status.success());
+    assert!(run(&["known", "add", "--db", s(&db), s(&v.other)])
+        .status
+        .success());
     for path in [&half, &garbage] {
         let out = run(&["check", "--db", s(&db), "--dry-run", "--media", s(path)]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(json_lines(&out)[0]["verdict"].is_string());
     }
     let add = run(&["known", "add", "--db", s(&db), s(&garbage)]);
-    assert_ne!(add.status.code(), Some(0), "an undecodable video is not added");
+    assert_ne!(
+        add.status.code(),
+        Some(0),
+        "an undecodable video is not added"
+    );
     assert!(started.elapsed().as_secs() < 120, "no hang");
 
     // Without ffmpeg on the PATH: a clear error for video, pictures unaffected.
@@ -189,13 +273,19 @@ fn hostile_video_files_are_typed_errors_and_ffmpeg_missing_is_said() {
     let stderr = String::from_utf8_lossy(&no_tools.stderr);
     assert!(stderr.contains("is not installed"), "{stderr}");
     let png = dir.path().join("p.png");
-    image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]))
-        .save(&png)
-        .unwrap();
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    })
+    .save(&png)
+    .unwrap();
     let picture = refdedup()
         .env("PATH", &empty)
         .args(["check", "--db", s(&db), "--dry-run", "--media", s(&png)])
         .output()
         .unwrap();
-    assert!(picture.status.success(), "{}", String::from_utf8_lossy(&picture.stderr));
+    assert!(
+        picture.status.success(),
+        "{}",
+        String::from_utf8_lossy(&picture.stderr)
+    );
 }

@@ -280,7 +280,11 @@ fn intake_service_matches_a_video_referral_with_time_ranges() {
         Some(TOKEN),
         &json!({"id": "v-1", "media_base64": b64(&v.known)}),
     );
-    assert_eq!((status, first["verdict"].as_str()), (200, Some("new")), "{first}");
+    assert_eq!(
+        (status, first["verdict"].as_str()),
+        (200, Some("new")),
+        "{first}"
+    );
     assert!(first["video"]["frames"].as_u64().unwrap() > 0, "{first}");
     let (status, copy) = post(
         &s,
@@ -288,9 +292,16 @@ fn intake_service_matches_a_video_referral_with_time_ranges() {
         Some(TOKEN),
         &json!({"id": "v-2", "media_base64": b64(&v.copy)}),
     );
-    assert_eq!((status, copy["verdict"].as_str()), (200, Some("duplicate")), "{copy}");
+    assert_eq!(
+        (status, copy["verdict"].as_str()),
+        (200, Some("duplicate")),
+        "{copy}"
+    );
     let evidence = &copy["evidence"][0];
-    assert_eq!((evidence["external_id"].as_str(), evidence["kind"].as_str()), (Some("v-1"), Some("vpdq")));
+    assert_eq!(
+        (evidence["external_id"].as_str(), evidence["kind"].as_str()),
+        (Some("v-1"), Some("vpdq"))
+    );
     assert!(evidence["video"]["known_start"].is_number(), "{evidence}");
     let (_, other) = post(
         &s,

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
-use referral_dedup::video::{FrameHash, StoredVideo, VideoHash};
 use referral_dedup::store::{
     encode_journal, encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record,
     SnapshotColumns, Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION,
     MIN_JOURNAL_VERSION, MIN_MANIFEST_VERSION, MIN_SNAPSHOT_VERSION, SNAPSHOT_VERSION,
 };
+use referral_dedup::video::{FrameHash, StoredVideo, VideoHash};
 
 fn fixture_dir(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/store/v{version}"))
@@ -62,9 +62,17 @@ fn entry(i: u32, version: u32) -> EntryRecord {
         };
         e.video = Some(Box::new(StoredVideo {
             plain: list(1, 3 + u64::from(i % 5)),
-            trimmed: if i % 12 == 4 { list(2, 3) } else { VideoHash::default() },
+            trimmed: if i % 12 == 4 {
+                list(2, 3)
+            } else {
+                VideoHash::default()
+            },
             inside_bars: VideoHash::default(),
-            crops: if i % 12 == 4 { vec![list(3, 2), list(4, 2)] } else { Vec::new() },
+            crops: if i % 12 == 4 {
+                vec![list(3, 2), list(4, 2)]
+            } else {
+                Vec::new()
+            },
             tmk: None,
         }));
     }

@@ -247,15 +247,15 @@ fn a_damaged_header_is_reported_and_newer_versions_are_typed_errors() {
         assert_eq!(problems, vec![0], "{name}");
         // A newer version with a valid header checksum.
         let mut newer = full.clone();
-        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+        newer[8..12].copy_from_slice(&4u32.to_le_bytes());
         let crc = crc32fast::hash(&newer[..24]);
         newer[24..28].copy_from_slice(&crc.to_le_bytes());
         assert!(
             matches!(
                 backend.recover(&newer),
                 Err(StoreError::UnsupportedVersion {
-                    found: 3,
-                    supported: 2,
+                    found: 4,
+                    supported: 3,
                     ..
                 })
             ),

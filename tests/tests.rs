@@ -20,8 +20,8 @@ mod precision_harness;
 
 mod batch_dedup;
 mod cli_safety;
-mod cli_video;
 mod cli_sample_data;
+mod cli_video;
 mod engine_api;
 mod engine_intake_service;
 mod fuzz_corpus_media_decode;

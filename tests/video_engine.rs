@@ -21,7 +21,9 @@ fn ffmpeg_present() -> bool {
     let ok = Command::new("ffmpeg").arg("-version").output().is_ok()
         && Command::new("ffprobe").arg("-version").output().is_ok();
     if !ok {
-        eprintln!("skipping: ffmpeg/ffprobe not installed (scripts/ensure_ffmpeg.sh installs them)");
+        eprintln!(
+            "skipping: ffmpeg/ffprobe not installed (scripts/ensure_ffmpeg.sh installs them)"
+        );
     }
     ok
 }
@@ -79,11 +81,19 @@ pub(crate) fn videos() -> Option<&'static Videos> {
         .as_ref()
 }
 
-fn clip_evidence(v: &referral_dedup::engine::Verdict, source: EntrySource) -> Option<(String, VideoEvidence)> {
+fn clip_evidence(
+    v: &referral_dedup::engine::Verdict,
+    source: EntrySource,
+) -> Option<(String, VideoEvidence)> {
     v.evidence
         .iter()
         .find(|m| m.source == source && m.kind == HashKind::Vpdq)
-        .map(|m| (m.external_id.clone(), m.video.expect("a video match carries evidence")))
+        .map(|m| {
+            (
+                m.external_id.clone(),
+                m.video.expect("a video match carries evidence"),
+            )
+        })
 }
 
 #[test]
@@ -92,52 +102,82 @@ fn a_known_video_matches_its_edited_copy_with_time_ranges_and_survives_a_reopen(
     let dir = tempfile::tempdir().unwrap();
     {
         let engine = Engine::open(dir.path(), EngineConfig::default()).unwrap();
-        let id = engine.add_known_file(&v.known, None, Some("list-a")).unwrap();
+        let id = engine
+            .add_known_file(&v.known, None, Some("list-a"))
+            .unwrap();
         let entry = engine.entry(id).unwrap();
-        let stored = entry.video.as_ref().expect("a known video stores frame codes");
+        let stored = entry
+            .video
+            .as_ref()
+            .expect("a known video stores frame codes");
         assert!(stored.plain.frames.len() >= 100, "sampled ten a second");
         assert_eq!(stored.crops.len(), 2);
 
-        let verdict = engine.check(&Referral::new("q").with_media_path(&v.copy)).unwrap();
+        let verdict = engine
+            .check(&Referral::new("q").with_media_path(&v.copy))
+            .unwrap();
         assert_eq!(verdict.kind, VerdictKind::Known);
         let (external, evidence) = clip_evidence(&verdict, EntrySource::Known).unwrap();
         assert_eq!(external, "known.mp4");
-        let VideoEvidence::Clip(m) = evidence else { panic!("{evidence:?}") };
+        let VideoEvidence::Clip(m) = evidence else {
+            panic!("{evidence:?}")
+        };
         // The copy is seconds 2..10 of the known video.
         assert!(m.query_start < 1.0 && m.query_end > 6.0, "{m:?}");
         assert!((m.known_start - (2.0 + m.query_start)).abs() < 1.5, "{m:?}");
         assert!((m.rate - 1.0).abs() < 1e-9);
         assert!(verdict.fingerprint.video.is_some());
 
-        let other = engine.check_and_record(&Referral::new("r-other").with_media_path(&v.other)).unwrap();
+        let other = engine
+            .check_and_record(&Referral::new("r-other").with_media_path(&v.other))
+            .unwrap();
         assert_eq!(other.kind, VerdictKind::New, "{:?}", other.evidence);
-        let first = engine.check_and_record(&Referral::new("r-copy").with_media_path(&v.copy)).unwrap();
+        let first = engine
+            .check_and_record(&Referral::new("r-copy").with_media_path(&v.copy))
+            .unwrap();
         assert_eq!(first.kind, VerdictKind::Known);
         engine.snapshot().unwrap().unwrap();
         // After the snapshot, one more referral only in the journal.
-        engine.record(&Referral::new("r-known").with_media_path(&v.known)).unwrap();
+        engine
+            .record(&Referral::new("r-known").with_media_path(&v.known))
+            .unwrap();
     }
     let engine = Engine::open(dir.path(), EngineConfig::default()).unwrap();
     assert_eq!(engine.len(), 4);
-    let again = engine.check(&Referral::new("q2").with_media_path(&v.copy)).unwrap();
+    let again = engine
+        .check(&Referral::new("q2").with_media_path(&v.copy))
+        .unwrap();
     assert_eq!(again.kind, VerdictKind::Known);
     let (external, _) = clip_evidence(&again, EntrySource::Referral).expect("the recorded copy");
     assert!(external == "r-copy" || external == "r-known", "{external}");
     // The other video matches only itself.
-    let other = engine.check(&Referral::new("q3").with_media_path(&v.other)).unwrap();
+    let other = engine
+        .check(&Referral::new("q3").with_media_path(&v.other))
+        .unwrap();
     assert_eq!(other.kind, VerdictKind::Duplicate);
-    assert!(other.evidence.iter().all(|m| m.external_id == "r-other"), "{:?}", other.evidence);
+    assert!(
+        other.evidence.iter().all(|m| m.external_id == "r-other"),
+        "{:?}",
+        other.evidence
+    );
 
     // Deleting the known video stops it matching, also after a reopen.
     let known = engine.entries_by_external_id(EntrySource::Known, "known.mp4")[0];
     assert!(engine.delete(known).unwrap());
-    let after = engine.check(&Referral::new("q4").with_media_path(&v.copy)).unwrap();
+    let after = engine
+        .check(&Referral::new("q4").with_media_path(&v.copy))
+        .unwrap();
     assert_eq!(after.kind, VerdictKind::Duplicate);
     drop(engine);
     let engine = Engine::open_read_only(dir.path(), EngineConfig::default()).unwrap();
-    let after = engine.check(&Referral::new("q5").with_media_path(&v.copy)).unwrap();
+    let after = engine
+        .check(&Referral::new("q5").with_media_path(&v.copy))
+        .unwrap();
     assert_eq!(after.kind, VerdictKind::Duplicate);
-    assert!(after.evidence.iter().all(|m| m.source == EntrySource::Referral));
+    assert!(after
+        .evidence
+        .iter()
+        .all(|m| m.source == EntrySource::Referral));
 }
 
 #[test]
@@ -147,17 +187,26 @@ fn video_lists_bytes_and_the_vpdq_rule() {
     let engine = Engine::in_memory(EngineConfig::default()).unwrap();
     let fp = referral_dedup::video::fingerprint_file(
         &v.known,
-        &referral_dedup::video::VpdqOptions { seconds_per_hash: 0.1, ..Default::default() },
+        &referral_dedup::video::VpdqOptions {
+            seconds_per_hash: 0.1,
+            ..Default::default()
+        },
     )
     .unwrap();
     let list = VideoHash::parse_reference(&fp.plain.to_reference()).unwrap();
     let video = referral_dedup::video::StoredVideo::from_vpdq(list);
-    engine.add_known_video(video.clone(), "from-list", None).unwrap();
+    engine
+        .add_known_video(video.clone(), "from-list", None)
+        .unwrap();
     assert_eq!(engine.known_videos()[0].2, video);
     let bytes = std::fs::read(&v.copy).unwrap();
-    let verdict = engine.check(&Referral::new("b").with_media_bytes(bytes)).unwrap();
+    let verdict = engine
+        .check(&Referral::new("b").with_media_bytes(bytes))
+        .unwrap();
     assert_eq!(verdict.kind, VerdictKind::Known, "{:?}", verdict.evidence);
-    let other = engine.check(&Referral::new("o").with_media_path(&v.other)).unwrap();
+    let other = engine
+        .check(&Referral::new("o").with_media_path(&v.other))
+        .unwrap();
     assert_eq!(other.kind, VerdictKind::New);
 
     // The reference vPDQ rule, chosen in the configuration: the same video matches (by its
@@ -165,11 +214,21 @@ fn video_lists_bytes_and_the_vpdq_rule() {
     let mut config = EngineConfig::default();
     config.video.rule = VideoRule::Vpdq(VpdqRule::default());
     let engine = Engine::in_memory(config).unwrap();
-    engine.record(&Referral::new("first").with_media_path(&v.known)).unwrap();
-    let same = engine.check(&Referral::new("same").with_media_path(&v.known)).unwrap();
-    let m = same.evidence.iter().find(|m| m.kind == HashKind::Vpdq).expect("vPDQ match");
+    engine
+        .record(&Referral::new("first").with_media_path(&v.known))
+        .unwrap();
+    let same = engine
+        .check(&Referral::new("same").with_media_path(&v.known))
+        .unwrap();
+    let m = same
+        .evidence
+        .iter()
+        .find(|m| m.kind == HashKind::Vpdq)
+        .expect("vPDQ match");
     assert!(matches!(m.video, Some(VideoEvidence::Vpdq(_))));
-    let other = engine.check(&Referral::new("o").with_media_path(&v.other)).unwrap();
+    let other = engine
+        .check(&Referral::new("o").with_media_path(&v.other))
+        .unwrap();
     assert_eq!(other.kind, VerdictKind::New);
 }
 
@@ -178,12 +237,25 @@ fn batch_dedup_clusters_video_copies() {
     let Some(v) = videos() else { return };
     let dir = tempfile::tempdir().unwrap();
     let backlog = dir.path().join("backlog.jsonl");
-    let line = |id: &str, p: &Path| format!("{{\"id\":\"{id}\",\"media\":{:?}}}\n", p.to_str().unwrap());
+    let line =
+        |id: &str, p: &Path| format!("{{\"id\":\"{id}\",\"media\":{:?}}}\n", p.to_str().unwrap());
     let text = line("a", &v.known) + &line("b", &v.other) + &line("c", &v.copy);
     std::fs::write(&backlog, text).unwrap();
-    let report =
-        dedup_backlog(&backlog, None, &EngineConfig::default(), &BatchOptions::default()).unwrap();
-    let mut clusters: Vec<Vec<String>> = report.clusters.iter().map(|c| c.members.clone()).collect();
+    let report = dedup_backlog(
+        &backlog,
+        None,
+        &EngineConfig::default(),
+        &BatchOptions::default(),
+    )
+    .unwrap();
+    let mut clusters: Vec<Vec<String>> =
+        report.clusters.iter().map(|c| c.members.clone()).collect();
     clusters.sort();
-    assert_eq!(clusters, vec![vec!["a".to_string(), "c".to_string()], vec!["b".to_string()]]);
+    assert_eq!(
+        clusters,
+        vec![
+            vec!["a".to_string(), "c".to_string()],
+            vec!["b".to_string()]
+        ]
+    );
 }

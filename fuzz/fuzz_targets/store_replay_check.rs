@@ -82,14 +82,19 @@ fn fix_frame_checksums(body: &[u8]) -> Vec<u8> {
 #[allow(dead_code)]
 fn fix_snapshot_checksums(bytes: &[u8]) -> Vec<u8> {
     const HEADER: usize = 64;
-    const SECTIONS: usize = 13;
     let mut out = bytes.to_vec();
-    if out.len() < HEADER + SECTIONS * 24 + 8 {
+    if out.len() < HEADER {
+        return out;
+    }
+    // The section count the header declares (13 in format 1, 15 in format 2).
+    let declared = u32::from_le_bytes([out[12], out[13], out[14], out[15]]) as usize;
+    let sections = declared.min(64);
+    if out.len() < HEADER + sections * 24 + 8 {
         return out;
     }
     let crc = crc32fast::hash(&out[..HEADER - 4]).to_le_bytes();
     out[HEADER - 4..HEADER].copy_from_slice(&crc);
-    for s in 0..SECTIONS {
+    for s in 0..sections {
         let at = HEADER + s * 24;
         let word = |i: usize| {
             let mut b = [0u8; 8];
@@ -102,7 +107,7 @@ fn fix_snapshot_checksums(bytes: &[u8]) -> Vec<u8> {
             out[at + 4..at + 8].copy_from_slice(&crc);
         }
     }
-    let table_end = HEADER + SECTIONS * 24;
+    let table_end = HEADER + sections * 24;
     let crc = crc32fast::hash(&out[HEADER..table_end]).to_le_bytes();
     out[table_end..table_end + 4].copy_from_slice(&crc);
     out

@@ -262,9 +262,9 @@ mod tests {
             let e = JOURNAL.check_version(v, p).unwrap_err();
             assert!(matches!(
                 e,
-                StoreError::UnsupportedVersion { found, supported: 2, oldest: 1, .. } if found == v
+                StoreError::UnsupportedVersion { found, supported: 3, oldest: 1, .. } if found == v
             ));
-            assert!(e.to_string().contains("reads versions 1 to 2"), "{e}");
+            assert!(e.to_string().contains("reads versions 1 to 3"), "{e}");
         }
     }
 }
