@@ -253,6 +253,17 @@ fn hostile_video_files_are_typed_errors_and_ffmpeg_missing_is_said() {
         );
         assert!(json_lines(&out)[0]["verdict"].is_string());
     }
+    // A FIFO named as the one video is refused, never opened for reading (no hang).
+    let fifo = dir.path().join("fifo.mp4");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|st| st.success())
+    {
+        let out = run(&["hash", "--format", "vpdq", s(&fifo)]);
+        assert_ne!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
+    }
     let add = run(&["known", "add", "--db", s(&db), s(&garbage)]);
     assert_ne!(
         add.status.code(),

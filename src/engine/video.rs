@@ -213,8 +213,8 @@ impl TempMedia {
             .create_new(true)
             .open(&path)?;
         let guard = TempMedia(path);
+        // No fsync: ffmpeg reads it back through the page cache, and it is deleted on drop.
         file.write_all(bytes)?;
-        file.sync_all()?;
         Ok(guard)
     }
 }

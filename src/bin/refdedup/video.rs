@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use referral_dedup::engine::{looks_like_video, Engine};
 use referral_dedup::hashes::{Blake3, Md5, Sha256};
-use referral_dedup::media::digest_file;
+use referral_dedup::media::{digest_file, open_regular_file};
 use referral_dedup::video::{
     parse_vpdq, probe, vpdq_from_animation, vpdq_from_file, FrameHash, StoredVideo, VideoError,
     VideoHash, VideoInfo, VpdqOptions,
@@ -27,11 +27,11 @@ const MAX_IMPORT_BYTES: u64 = 64 << 20;
 /// Largest animation read into memory for `hash --format vpdq` (the picture limit's default).
 const MAX_ANIMATION_BYTES: u64 = 256 << 20;
 
-/// True when the file starts like a video container (unreadable files are not videos here:
-/// the picture path reports them).
+/// True when the file starts like a video container (unreadable files, and anything but a
+/// regular file, are not videos here: the picture path reports them).
 pub(crate) fn is_video_file(path: &Path) -> bool {
     let mut head = Vec::with_capacity(512);
-    std::fs::File::open(path)
+    open_regular_file(path)
         .and_then(|f| f.take(512).read_to_end(&mut head))
         .is_ok_and(|_| looks_like_video(&head))
 }
@@ -136,7 +136,7 @@ pub(crate) fn write_vpdq(path: &Path, json: bool, seconds_per_hash: f64) -> Resu
         vpdq_from_file(path, &options).map_err(|e| CliError::lib(&context, e))?
     } else {
         let mut bytes = Vec::new();
-        std::fs::File::open(path)
+        open_regular_file(path)
             .and_then(|f| f.take(MAX_ANIMATION_BYTES).read_to_end(&mut bytes))
             .map_err(|source| CliError::Input {
                 path: path.to_path_buf(),
@@ -165,7 +165,7 @@ pub(crate) fn is_video_list(path: &Path, format: Option<&str>) -> bool {
             Some("tmk" | "vpdq") => true,
             Some("json") => {
                 let mut head = Vec::new();
-                let _ = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+                let _ = open_regular_file(path).and_then(|f| f.take(4096).read_to_end(&mut head));
                 let text = String::from_utf8_lossy(&head);
                 text.trim_start_matches('\u{feff}')
                     .trim_start()
@@ -192,7 +192,7 @@ pub(crate) fn import(
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(input)?;
+    let file = open_regular_file(path).map_err(input)?;
     let mut bytes = Vec::new();
     file.take(MAX_IMPORT_BYTES + 1)
         .read_to_end(&mut bytes)
