@@ -540,7 +540,8 @@ impl Engine {
     /// use referral_dedup::engine::{Engine, EngineConfig};
     /// use referral_dedup::video::{parse_vpdq, StoredVideo};
     /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
-    /// let line = |i: u64| format!("{i},90,{:064x},{}.000\n", i * 0x1234_5678_9abc_def1, i);
+    /// let code = |i: u64| i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    /// let line = |i: u64| format!("{i},90,{:016x}{:016x}{:016x}{:016x},{i}.000\n", code(i), !code(i), code(i + 99), i);
     /// let list: String = (0..20).map(line).collect();
     /// let video = StoredVideo::from_vpdq(parse_vpdq(&list).unwrap());
     /// let id = engine.add_known_video(video.clone(), "clip-7", Some("list-a")).unwrap();
