@@ -215,6 +215,86 @@ fn known_check_match_reopen_and_export_import_round_trip() {
         std::fs::read(&file).unwrap(),
         std::fs::read(back.join("clip-7.vpdq")).unwrap()
     );
+
+    // python-threatexchange's JSON list, named .json: imported as one video (id: the file stem).
+    let listed = run(&[
+        "hash",
+        "--format",
+        "vpdq-json",
+        "--seconds-per-hash",
+        "0.1",
+        s(&v.known),
+    ]);
+    let json_file = dir.path().join("speech.json");
+    std::fs::write(&json_file, &listed.stdout).unwrap();
+    let from_json = dir.path().join("from-json");
+    let import = run(&["known", "import", "--db", s(&from_json), s(&json_file)]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert_eq!(json_lines(&import)[0]["id"], "speech");
+    let there = run(&["match", "--db", s(&from_json), s(&v.copy), s(&v.other)]);
+    let lines = json_lines(&there);
+    assert_eq!(lines[0]["matches"][0]["id"], "speech");
+    assert_eq!(lines[1]["verdict"], "new");
+}
+
+#[test]
+fn tmk_files_import_match_and_export_byte_for_byte() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/video");
+    let (tmk, same, other) = (
+        dir.join("tmk/chair-19-sd-bar.tmk"),
+        dir.join("videos/chair-22-sd-sepia-bar.mp4"),
+        dir.join("videos/doorknob-hd-no-bar.mp4"),
+    );
+    if !tmk.exists() || !same.exists() || !other.exists() {
+        eprintln!("skipping: ../shared/testdata/video is absent");
+        return;
+    }
+    if videos().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("db");
+    let import = run(&[
+        "known",
+        "import",
+        "--db",
+        s(&db),
+        "--label",
+        "gifct",
+        s(&tmk),
+    ]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert_eq!(json_lines(&import)[0]["tmk"], true);
+    // Another edit of the same footage matches by TMK+PDQF; an unrelated video does not.
+    let matched = run(&["match", "--db", s(&db), s(&same), s(&other)]);
+    let lines = json_lines(&matched);
+    let m = &lines[0]["matches"][0];
+    assert_eq!(
+        (m["id"].as_str(), m["kind"].as_str()),
+        (Some("chair-19-sd-bar"), Some("tmk")),
+        "{}",
+        lines[0]
+    );
+    assert!(m["video"]["level2"].as_f64().unwrap() >= 0.7);
+    assert_eq!(lines[1]["verdict"], "new", "{}", lines[1]);
+    let out = work.path().join("out");
+    assert!(
+        run(&["known", "export", "--db", s(&db), "--videos", s(&out)])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(out.join("chair-19-sd-bar.tmk")).unwrap(),
+        std::fs::read(&tmk).unwrap()
+    );
 }
 
 #[test]
