@@ -51,6 +51,7 @@ mod lookup;
 mod referral;
 mod verdict;
 mod video;
+mod video_index;
 mod writer;
 
 use std::path::{Path, PathBuf};
