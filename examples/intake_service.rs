@@ -11,6 +11,10 @@
 //!   Body: JSON `{"id": "...", "url": "...", "media_base64": "...", "received_at": "..."}`
 //!   (`url` and `media_base64` optional, at least one of them). Answer: the verdict JSON
 //!   (`"verdict": "new" | "duplicate" | "known"`, `evidence`, URL key and media hashes).
+//!   Media may be a picture or a video (MP4, WebM, ...): a video is matched by its frame codes
+//!   against known videos and earlier video referrals, and its evidence gives the matched time
+//!   ranges on both sides (`evidence[].video`); without `ffmpeg` installed a video referral is
+//!   answered 503 (pictures are unaffected).
 //! - `GET /healthz`: liveness (no token needed).
 //!
 //! Every `/v1/` request needs `Authorization: Bearer <token>` with the token from the
@@ -41,6 +45,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use referral_dedup::engine::{Engine, EngineConfig, Referral};
 use referral_dedup::store::StoreOptions;
+use referral_dedup::video::VideoError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -117,6 +122,9 @@ async fn handle(
     .await;
     match result {
         Ok(Ok(verdict)) => Json(verdict).into_response(),
+        Ok(Err(e @ referral_dedup::Error::Video(VideoError::ToolMissing(_)))) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -52,6 +52,10 @@ pub struct EntryRecord {
     /// this crate; empty for hash-list items). Persisted since journal 3 / snapshot 2.
     #[serde(skip)]
     pub regions: Vec<RegionGrid>,
+    /// The frame codes (and TMK+PDQF) of a video entry: a known video or a referral whose
+    /// media is a video ([`crate::video::StoredVideo`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<Box<crate::video::StoredVideo>>,
 }
 
 impl EntryRecord {
@@ -66,6 +70,7 @@ impl EntryRecord {
             hashes: HashBundle::default(),
             received_at: None,
             regions: Vec::new(),
+            video: None,
         }
     }
 }

@@ -264,3 +264,50 @@ fn intake_service_persists_to_a_database() {
     );
     assert_eq!(v["verdict"], "duplicate", "{v}");
 }
+
+#[test]
+fn intake_service_matches_a_video_referral_with_time_ranges() {
+    let Some(v) = crate::video_engine::videos() else {
+        return;
+    };
+    let s = start(16 << 20, None);
+    let b64 = |p: &std::path::Path| {
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap())
+    };
+    let (status, first) = post(
+        &s,
+        "/v1/referrals",
+        Some(TOKEN),
+        &json!({"id": "v-1", "media_base64": b64(&v.known)}),
+    );
+    assert_eq!(
+        (status, first["verdict"].as_str()),
+        (200, Some("new")),
+        "{first}"
+    );
+    assert!(first["video"]["frames"].as_u64().unwrap() > 0, "{first}");
+    let (status, copy) = post(
+        &s,
+        "/v1/check",
+        Some(TOKEN),
+        &json!({"id": "v-2", "media_base64": b64(&v.copy)}),
+    );
+    assert_eq!(
+        (status, copy["verdict"].as_str()),
+        (200, Some("duplicate")),
+        "{copy}"
+    );
+    let evidence = &copy["evidence"][0];
+    assert_eq!(
+        (evidence["external_id"].as_str(), evidence["kind"].as_str()),
+        (Some("v-1"), Some("vpdq"))
+    );
+    assert!(evidence["video"]["known_start"].is_number(), "{evidence}");
+    let (_, other) = post(
+        &s,
+        "/v1/check",
+        Some(TOKEN),
+        &json!({"id": "v-3", "media_base64": b64(&v.other)}),
+    );
+    assert_eq!(other["verdict"], "new", "{other}");
+}

@@ -14,12 +14,13 @@ use referral_dedup::store::{
     SnapshotColumns, Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION,
     MIN_JOURNAL_VERSION, MIN_MANIFEST_VERSION, MIN_SNAPSHOT_VERSION, SNAPSHOT_VERSION,
 };
+use referral_dedup::video::{FrameHash, StoredVideo, VideoHash};
 
 fn fixture_dir(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/store/v{version}"))
 }
 
-/// The fixture's entry `i` as a store of journal `version` holds it (regions since 3).
+/// The fixture's entry `i` as a store of journal `version` holds it (regions and video since 3).
 fn entry(i: u32, version: u32) -> EntryRecord {
     let source = if i.is_multiple_of(2) {
         EntrySource::Known
@@ -56,6 +57,33 @@ fn entry(i: u32, version: u32) -> EntryRecord {
                 cells: std::array::from_fn(|c| (c as u32 * (i + k + 1) % 256) as u8),
             })
             .collect();
+    }
+    if version >= 3 && i % 6 == 4 {
+        let list = |seed: u64, n: u64| VideoHash {
+            frames: (0..n)
+                .map(|k| FrameHash {
+                    frame_number: k * 3,
+                    quality: ((k * 29 + seed) % 101) as u8,
+                    pdq: Pdq([x ^ seed, k, !k, seed]),
+                    timestamp: k as f64 * 0.1,
+                })
+                .collect(),
+        };
+        e.video = Some(Box::new(StoredVideo {
+            plain: list(1, 3 + u64::from(i % 5)),
+            trimmed: if i % 12 == 4 {
+                list(2, 3)
+            } else {
+                VideoHash::default()
+            },
+            inside_bars: VideoHash::default(),
+            crops: if i % 12 == 4 {
+                vec![list(3, 2), list(4, 2)]
+            } else {
+                Vec::new()
+            },
+            tmk: None,
+        }));
     }
     e
 }

@@ -86,10 +86,9 @@ fn fix_snapshot_checksums(bytes: &[u8]) -> Vec<u8> {
     if out.len() < HEADER {
         return out;
     }
-    // The header's section count (13 in version 1, 15 in version 2).
-    let mut count = [0u8; 4];
-    count.copy_from_slice(&out[12..16]);
-    let sections = (u32::from_le_bytes(count) as usize).min(64);
+    // The header's section count (13 in version 1, 17 in version 2).
+    let declared = u32::from_le_bytes([out[12], out[13], out[14], out[15]]) as usize;
+    let sections = declared.min(64);
     if out.len() < HEADER + sections * 24 + 8 {
         return out;
     }

@@ -349,8 +349,10 @@ impl Run<'_> {
         }
         if bytes_seen {
             novel.media = None;
+            novel.video = None;
         }
-        let picture = novel.media.as_ref().is_some_and(|m| m.hashes.pdq.is_some());
+        let picture =
+            novel.media.as_ref().is_some_and(|m| m.hashes.pdq.is_some()) || novel.video.is_some();
         if novel.url.is_some() || novel.media.is_some() {
             let id = self.engine.record_fingerprint(referral, &novel)?;
             self.member_of_entry.insert(id, index);

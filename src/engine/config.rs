@@ -34,6 +34,8 @@ pub struct EngineConfig {
     /// User host rules added to the URL keyer's built-in ones (`None`: built-in rules only).
     /// Keys stored by an earlier run were made with the rules of that run.
     pub url_rules: Option<crate::url::HostRules>,
+    /// How videos are sampled, decoded and matched.
+    pub video: super::VideoConfig,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +48,7 @@ impl Default for EngineConfig {
             snapshot_every: Some(50_000),
             max_evidence: 32,
             url_rules: None,
+            video: super::VideoConfig::default(),
         }
     }
 }
@@ -108,6 +111,11 @@ impl EngineConfig {
         }
         if self.snapshot_every == Some(0) {
             return bad("snapshot_every must be at least 1");
+        }
+        let v = &self.video;
+        let sampling = |s: f64| s.is_finite() && s >= 0.0;
+        if !sampling(v.seconds_per_hash) || !sampling(v.known_seconds_per_hash) {
+            return bad("video: seconds per hash must be finite and at least 0");
         }
         Ok(())
     }

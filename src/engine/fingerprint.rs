@@ -15,9 +15,11 @@ impl Engine {
     ///
     /// A URL that cannot be keyed, or media that is not a decodable picture, is not an error:
     /// the reason is kept in the fingerprint and the rest (for media, the digests) still counts.
+    /// Media that is a video also gets its frame codes ([`Fingerprint::video`]).
     ///
     /// # Errors
-    /// [`EngineError::Io`] when a media path cannot be read.
+    /// [`EngineError::Io`] when a media path cannot be read;
+    /// [`crate::video::VideoError::ToolMissing`] for a video when `ffmpeg` is not installed.
     pub fn fingerprint(&self, referral: &Referral) -> crate::Result<Fingerprint> {
         let mut fp = Fingerprint::default();
         if let Some(url) = &referral.url {
@@ -28,12 +30,16 @@ impl Engine {
         }
         match &referral.media {
             None => {}
-            Some(MediaInput::Bytes(bytes)) => self.fingerprint_media(bytes, &mut fp),
+            Some(MediaInput::Bytes(bytes)) => {
+                self.fingerprint_media(bytes, &mut fp);
+                self.fingerprint_video_bytes(bytes, &mut fp)?;
+            }
             Some(MediaInput::Path(path)) => {
                 let (media, error) =
                     media_fingerprint_file_with(path, &self.hash_options(), self.robust())?;
                 fp.media = Some(media);
                 fp.media_error = error;
+                self.fingerprint_video_path(path, &mut fp)?;
             }
         }
         Ok(fp)

@@ -189,6 +189,7 @@ impl Engine {
             self.unindex_entry(&old);
         }
         self.indexes.insert(&e, &self.url_aliases(&e));
+        self.videos.insert(&e);
         self.by_external
             .entry((e.source, e.external_id.clone()))
             .or_default()
@@ -200,6 +201,7 @@ impl Engine {
     pub(super) fn unindex_entry(&self, e: &EntryRecord) {
         let id = e.id;
         self.indexes.remove(e, &self.url_aliases(e));
+        self.videos.remove(id);
         let key = (e.source, e.external_id.clone());
         let now_empty = match self.by_external.get_mut(&key) {
             Some(mut ids) => {

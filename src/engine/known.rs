@@ -103,7 +103,9 @@ impl Engine {
             .collect()
     }
 
-    /// Hashes a media file and adds it as known content. `id` defaults to the file name.
+    /// Hashes a media file and adds it as known content. `id` defaults to the file name. A video
+    /// gets its frame codes (every [`VideoConfig::known_seconds_per_hash`](super::VideoConfig)
+    /// seconds, with central crops) besides its digests.
     ///
     /// ```
     /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
@@ -124,6 +126,9 @@ impl Engine {
         id: Option<&str>,
         label: Option<&str>,
     ) -> crate::Result<EntryId> {
+        if let Some(entry) = self.add_known_video_file_if_video(path, id, label)? {
+            return Ok(entry);
+        }
         let (media, _) =
             media_fingerprint_file_with(path, &self.hash_options(), self.known_robust())?;
         refuse_uninformative(&media).map_err(|why| {
@@ -165,6 +170,9 @@ impl Engine {
         id: &str,
         label: Option<&str>,
     ) -> crate::Result<EntryId> {
+        if let Some(entry) = self.add_known_video_bytes_if_video(bytes, id, label)? {
+            return Ok(entry);
+        }
         let (media, _) = media_fingerprint_with(bytes, &self.hash_options(), self.known_robust());
         refuse_uninformative(&media).map_err(|why| {
             EngineError::Empty(format!("{id}: {why}; not added as known content"))

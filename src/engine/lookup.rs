@@ -49,6 +49,11 @@ impl Engine {
         if let Some(url) = &fp.url {
             self.push_exact(&mut found, self.indexes.url.get(&url.key), HashKind::UrlKey);
         }
+        for (id, kind, evidence) in self.video_matches(fp) {
+            if let Some(e) = self.entries.get(&id) {
+                found.put(super::video::video_match(e.value(), kind, evidence));
+            }
+        }
         let Some(media) = &fp.media else {
             return found.into_matches();
         };
@@ -205,8 +210,14 @@ impl MatchSet {
                 quality,
                 confirmed_by,
                 tier,
+                video: None,
             },
         );
+    }
+
+    /// Adds a match made elsewhere (a video match with its evidence).
+    pub(super) fn put(&mut self, m: Match) {
+        self.0.insert((m.entry, m.kind), m);
     }
 
     pub(super) fn into_matches(self) -> Vec<Match> {

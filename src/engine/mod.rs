@@ -50,6 +50,8 @@ mod known;
 mod lookup;
 mod referral;
 mod verdict;
+mod video;
+mod video_index;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -75,6 +77,7 @@ pub use fingerprint::{
 };
 pub use referral::{pair_match, Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
+pub use video::{looks_like_video, VideoConfig, VideoEvidence, VideoMedia, VideoRule};
 
 /// One verdict per referral, over earlier referrals and known content. See the module docs.
 ///
@@ -107,6 +110,8 @@ pub struct Engine {
     path: Option<PathBuf>,
     /// `config.robust` without the crop and rotation variants (what referrals store).
     referral_robust: RobustOptions,
+    /// The frame codes of every video entry ([`video`]).
+    videos: video::VideoState,
 }
 
 impl std::fmt::Debug for Engine {
@@ -149,6 +154,7 @@ impl Engine {
                 known_variants: Vec::new(),
                 ..config_robust
             },
+            videos: video::VideoState::default(),
         })
     }
 

@@ -103,6 +103,9 @@ pub struct Fingerprint {
     /// Why the media could not be decoded as a picture (its digests are still used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_error: Option<String>,
+    /// The frame codes, when the media is a video (serialised as its frame count and duration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<super::VideoMedia>,
 }
 
 /// The perceptual tier `rule` gives referral `a` against an earlier referral `b`, from their

@@ -33,7 +33,8 @@ pub enum VerdictKind {
 /// use referral_dedup::hashes::{EntryId, HashKind};
 /// use referral_dedup::store::EntrySource;
 /// let m = Match { entry: EntryId(1), external_id: "r-1".into(), label: None, source: EntrySource::Referral,
-///                 kind: HashKind::UrlKey, distance: 0, quality: None, confirmed_by: None, tier: None };
+///                 kind: HashKind::UrlKey, distance: 0, quality: None, confirmed_by: None, tier: None,
+///                 video: None };
 /// assert!(m.is_exact());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +62,12 @@ pub struct Match {
     /// `confirmed`; see [`MatchRule`](super::MatchRule)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<MatchTier>,
+    /// For video matches ([`HashKind::Vpdq`], [`HashKind::Tmk`]): the rule's evidence, for
+    /// the clip rule the matched time ranges on both sides (`query_start`..`query_end`,
+    /// `known_start`..`known_end`, seconds) and the rate. The match's `distance` is then the
+    /// PDQ radius the frame pairs were found within.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<super::VideoEvidence>,
 }
 
 impl Match {

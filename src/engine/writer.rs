@@ -147,6 +147,10 @@ impl Engine {
         let mut e = EntryRecord::new(id, EntrySource::Referral, referral.id.clone());
         e.url_key = fp.url.as_ref().map(|k| k.key.clone());
         e.received_at = referral.received_at.clone();
+        e.video = fp
+            .video
+            .as_ref()
+            .map(|v| Box::new(crate::video::StoredVideo::from_fingerprint(&v.fingerprint)));
         if let Some(m) = &fp.media {
             fill_media(&mut e, m);
         }

@@ -148,7 +148,7 @@ impl HashBundle {
     /// The field holding `kind` (`None` for the URL key, which is no media hash).
     fn slot(&self, kind: HashKind) -> Option<&dyn Slot> {
         Some(match kind {
-            HashKind::UrlKey => return None,
+            HashKind::UrlKey | HashKind::Vpdq | HashKind::Tmk => return None,
             HashKind::Blake3 => &self.blake3,
             HashKind::Sha256 => &self.sha256,
             HashKind::Md5 => &self.md5,
@@ -160,7 +160,7 @@ impl HashBundle {
 
     fn slot_mut(&mut self, kind: HashKind) -> Option<&mut dyn Slot> {
         Some(match kind {
-            HashKind::UrlKey => return None,
+            HashKind::UrlKey | HashKind::Vpdq | HashKind::Tmk => return None,
             HashKind::Blake3 => &mut self.blake3,
             HashKind::Sha256 => &mut self.sha256,
             HashKind::Md5 => &mut self.md5,

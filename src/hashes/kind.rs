@@ -31,6 +31,11 @@ pub enum HashKind {
     Dhash,
     /// 64-bit DCT perceptual hash.
     Phash,
+    /// A video's vPDQ frame codes (matched by the engine's video rule; stored with the
+    /// entry's video, not in the bundle).
+    Vpdq,
+    /// A video's TMK+PDQF features (stored with the entry's video, not in the bundle).
+    Tmk,
 }
 
 /// What the crate knows about one [`HashKind`]: one row of [`HashKind::facts`]'s table.
@@ -53,7 +58,7 @@ pub struct KindFacts {
     pub bits: u32,
     /// The kind's presence bit in a stored entry (journal records and snapshot flags), for
     /// the kinds a [`HashBundle`](super::HashBundle) holds. Fixed once released: a new kind
-    /// takes an unused bit (0, 1, 6, 9, 10 and 11 hold the entry's other fields, 15 its source).
+    /// takes an unused bit (0, 1, 6, 9, 10, 11 and 12 hold the entry's other fields, 15 its source).
     pub stored_bit: Option<u8>,
 }
 
@@ -87,7 +92,7 @@ const fn facts(
 
 /// Every kind's facts, strongest match first (the rank order). A new kind is one row here,
 /// one variant above, and its field in [`HashBundle`](super::HashBundle).
-const TABLE: [KindFacts; 7] = [
+const TABLE: [KindFacts; 9] = [
     facts(HashKind::UrlKey, "url_key", true, 0, None),
     facts(HashKind::Blake3, "blake3", true, 256, Some(2)),
     facts(HashKind::Sha256, "sha256", true, 256, Some(3)),
@@ -95,6 +100,8 @@ const TABLE: [KindFacts; 7] = [
     facts(HashKind::Pdq, "pdq", false, 256, Some(5)),
     facts(HashKind::Dhash, "dhash", false, 64, Some(7)),
     facts(HashKind::Phash, "phash", false, 64, Some(8)),
+    facts(HashKind::Vpdq, "vpdq", false, 256, None),
+    facts(HashKind::Tmk, "tmk", false, 0, None),
 ];
 
 impl HashKind {
@@ -216,12 +223,14 @@ mod tests {
             assert_eq!(f.kind.facts().name, f.name);
             assert_eq!(f.name.parse::<HashKind>(), Ok(f.kind));
             assert_eq!(f.bits % 8, 0);
-            assert_eq!(f.stored_bit.is_some(), f.bits > 0, "{}", f.name);
+            // Video kinds live in the entry's video record, not in the bundle.
+            let video = matches!(f.kind, HashKind::Vpdq | HashKind::Tmk);
+            assert_eq!(f.stored_bit.is_some(), f.bits > 0 && !video, "{}", f.name);
         }
         let mut bits = 0u16;
         for b in TABLE.iter().filter_map(|f| f.stored_bit) {
             assert!(
-                b < 15 && ![0, 1, 6, 9, 10, 11].contains(&b),
+                b < 15 && ![0, 1, 6, 9, 10, 11, 12].contains(&b),
                 "bit {b} is taken"
             );
             assert_eq!(bits & (1 << b), 0, "bit {b} twice");

@@ -16,7 +16,8 @@
 //!          order, its stored bytes (`StoredCode`: blake3 [32], sha256 [32], md5 [16],
 //!          pdq 4 x u64 in lane order, dhash u64, phash u64), the PDQ's pdq_quality u8 right
 //!          after it, then received_at str, extra_pdq (u32 count, count x pdq), and since
-//!          version 3 regions (u32 count, count x (pdq, 256 grid cells))
+//!          version 3 regions (u32 count, count x (pdq, 256 grid cells)) and video (u32 byte
+//!          length + the `video_record` encoding)
 //! Delete:  id u32
 //! Resolve: short_key str, target str
 //! str = u32 byte length + UTF-8 bytes
@@ -41,6 +42,8 @@ pub(crate) const FIELD_PDQ_QUALITY: u16 = 1 << 6;
 pub(crate) const FIELD_RECEIVED_AT: u16 = 1 << 9;
 pub(crate) const FIELD_EXTRA_PDQ: u16 = 1 << 10;
 pub(crate) const FIELD_REGIONS: u16 = 1 << 11;
+/// A video entry's frame codes (journal format 3, snapshot format 2; `video_record`).
+pub(crate) const FIELD_VIDEO: u16 = 1 << 12;
 /// The presence bits of journal versions 1 and 2 (and snapshot version 1); any other bit set
 /// in a record of those versions is corruption.
 pub(crate) const FIELD_ALL_V1: u16 = (1 << 11) - 1;
@@ -52,10 +55,12 @@ pub(crate) fn kind_field(kind: HashKind) -> u16 {
     kind.facts().stored_bit.map_or(0, |b| 1 << b)
 }
 
-/// Every presence bit this build writes: the version-1 fields, the regions and every hash
-/// kind of the kind table.
+/// Every presence bit this build writes: the version-1 fields, the regions, the video and every
+/// hash kind of the kind table.
 pub(crate) fn fields_current() -> u16 {
-    HashKind::in_bundle().fold(FIELD_ALL_V1 | FIELD_REGIONS, |f, k| f | kind_field(k))
+    HashKind::in_bundle().fold(FIELD_ALL_V1 | FIELD_REGIONS | FIELD_VIDEO, |f, k| {
+        f | kind_field(k)
+    })
 }
 
 /// The presence bits a journal of `version` may set.
@@ -188,6 +193,7 @@ pub(crate) fn presence(e: &EntryRecord) -> u16 {
     set(FIELD_RECEIVED_AT, e.received_at.is_some());
     set(FIELD_EXTRA_PDQ, !e.hashes.extra_pdq.is_empty());
     set(FIELD_REGIONS, !e.regions.is_empty());
+    set(FIELD_VIDEO, e.video.is_some());
     p
 }
 
@@ -248,6 +254,11 @@ pub(crate) fn encode_record(record: &Record, out: &mut Vec<u8>) -> Result<(), us
                 for r in &e.regions {
                     put_region(out, r);
                 }
+            }
+            if let Some(v) = &e.video {
+                let bytes = super::video_record::encode_video(v)?;
+                put_u32(out, u32::try_from(bytes.len()).map_err(|_| bytes.len())?);
+                out.extend_from_slice(&bytes);
             }
         }
         Record::Delete(id) => {
@@ -324,6 +335,11 @@ pub(crate) fn decode_record(payload: &[u8], version: u32) -> Result<Record, Stri
                 for _ in 0..n {
                     e.regions.push(read_region(r.take(REGION_LEN)?));
                 }
+            }
+            if has(FIELD_VIDEO) {
+                let len = r.u32()? as usize;
+                let video = super::video_record::decode_video(r.take(len)?)?;
+                e.video = Some(Box::new(video));
             }
             Record::Insert(e)
         }

@@ -35,7 +35,8 @@ pub(crate) struct FileFormat {
 }
 
 /// Journals: version 1 records; version 2 adds group markers around multi-record appends;
-/// version 3 adds the stored regions (codes and luma grids) to inserts.
+/// version 3 adds the stored regions (codes and luma grids) and the video field
+/// (`codec::FIELD_VIDEO`) to inserts.
 pub(crate) const JOURNAL: FileFormat = FileFormat {
     what: "journal",
     magic: b"RDDJOURN",
@@ -44,6 +45,7 @@ pub(crate) const JOURNAL: FileFormat = FileFormat {
 };
 
 /// Snapshots: version 1, the 13 sections of `snapshot::sections`; version 2 adds the region
+/// and the video
 /// sections.
 pub(crate) const SNAPSHOT: FileFormat = FileFormat {
     what: "snapshot",

@@ -26,7 +26,7 @@ use super::framing::{FileFormat, HeaderDamage, JOURNAL};
 use super::record::Record;
 
 /// Journal format version written by this build: version 1 framing and record codec, plus group
-/// markers around multi-record appends.
+/// markers around multi-record appends (version 2) and the video field of an entry (version 3).
 pub const JOURNAL_VERSION: u32 = JOURNAL.current;
 /// The oldest journal format version this build reads (version 1: no group markers).
 pub const MIN_JOURNAL_VERSION: u32 = JOURNAL.oldest;

@@ -52,10 +52,10 @@
 //!
 //! ## Format versions
 //! Every reader accepts a range of versions, `oldest..=current`, and writes `current`:
-//! journals 1..=2 (version 2 adds group markers; a writer never appends to a version-1 journal,
-//! it starts a version-2 one), snapshots 1..=1, the MANIFEST 1..=1. `tests/data/store/v1` and
-//! `v2` are committed fixtures (named by journal version) that must keep opening to the same
-//! state.
+//! journals 1..=3 (version 2 adds group markers, version 3 the video field of an entry; a
+//! writer never appends to an older journal, it starts a new one), snapshots 1..=2 (version 2
+//! adds the video sections), the MANIFEST 1..=1. `tests/data/store/v1`, `v2` and `v3` are
+//! committed fixtures (named by journal version) that must keep opening to the same state.
 //!
 //! ```
 //! use referral_dedup::hashes::EntryId;
@@ -90,6 +90,7 @@ mod options;
 mod record;
 mod recovery;
 mod snapshot;
+mod video_record;
 
 pub use crate::entry::{EntryRecord, EntrySource};
 pub use directory::Store;

@@ -10,6 +10,7 @@
 //!   sampled frame from one decode, for matching edited copies.
 //! - [`index`](mod@index): [`VideoIndex`], many known videos' frame codes in one Hamming index,
 //!   candidates aligned by the clip rule.
+//! - [`stored`]: [`StoredVideo`], what the engine and the store keep of a video entry.
 //! - [`tmk`]: [`TmkFeatures`], TMK+PDQF files read, written, computed from video and scored.
 //! - [`animation`]: animated GIF, APNG and WebP hashed in-process, frame by frame.
 //!
@@ -30,6 +31,7 @@ pub mod animation;
 pub mod decode;
 pub mod fingerprint;
 pub mod index;
+pub mod stored;
 pub mod tmk;
 pub mod vpdq;
 
@@ -43,6 +45,7 @@ pub use fingerprint::{
     fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CROP_KEEPS,
 };
 pub use index::VideoIndex;
+pub use stored::{parse_vpdq, StoredVideo};
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 

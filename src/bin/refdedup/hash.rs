@@ -6,6 +6,13 @@
 //! "sha256", "md5", "error"}` for a readable file that is not a picture (or too large to
 //! decode); or `{"path", "error"}` when it cannot be read. Files are hashed in parallel and printed in walk order; a progress
 //! bar goes to stderr only when stderr is a terminal.
+//!
+//! A video (detected by its first bytes) yields `{"path", "bytes", "blake3", "sha256", "md5",
+//! "width", "height", "frame_rate", "duration", "frames", "seconds_per_hash", "vpdq"}` with its
+//! sampled frames (`frame_number`, `quality`, `pdq`, `timestamp`), or its digests and an
+//! `"error"` when it cannot be decoded. `--format vpdq FILE` prints the vPDQ reference CLI's
+//! lines for one video, `--format vpdq-json FILE` python-threatexchange's list
+//! (`video::write_vpdq`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +45,14 @@ pub struct HashArgs {
     /// Refuse files larger than this many bytes.
     #[arg(long, default_value_t = Limits::default().max_file_bytes)]
     max_file_bytes: u64,
+    /// Output: `json` (a line per file), `vpdq` (one video's vPDQ as the reference CLI's
+    /// `frameNumber,quality,pdqhex,timestamp` lines) or `vpdq-json` (python-threatexchange's
+    /// list of `"pdqhex,quality,timestamp"`).
+    #[arg(long, default_value = "json", value_parser = ["json", "vpdq", "vpdq-json"])]
+    format: String,
+    /// Seconds between hashed video frames (0: every frame).
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    seconds_per_hash: f64,
 }
 
 /// One output line for a hashed file: every hash of the bundle, keys named as in the kind
@@ -108,6 +123,21 @@ const CHUNK: usize = 64;
 
 /// Runs the command; fails only when stdout cannot be written (unreadable files are lines).
 pub fn run(args: HashArgs) -> Result<(), CliError> {
+    if !(args.seconds_per_hash.is_finite() && args.seconds_per_hash >= 0.0) {
+        return Err(CliError::Usage(
+            "--seconds-per-hash must be a number of seconds, at least 0".into(),
+        ));
+    }
+    if args.format != "json" {
+        let [path] = &args.paths[..] else {
+            return Err(CliError::Usage(format!(
+                "--format {} takes exactly one video file",
+                args.format
+            )));
+        };
+        let json = args.format == "vpdq-json";
+        return crate::video::write_vpdq(path, json, args.seconds_per_hash);
+    }
     write_hashes(args).map_err(CliError::stdout)
 }
 
@@ -146,13 +176,24 @@ fn write_hashes(args: HashArgs) -> std::io::Result<()> {
         let results: Vec<_> = chunk
             .par_iter()
             .map(|p| {
-                let r = hash_file(p, &opts);
+                let r = if crate::video::is_video_file(p) {
+                    Err(crate::video::hash_line(p, args.seconds_per_hash))
+                } else {
+                    Ok(hash_file(p, &opts))
+                };
                 progress.inc(1);
                 r
             })
             .collect();
         for (path, result) in chunk.iter().zip(results) {
             let path = path.to_string_lossy();
+            let result = match result {
+                Ok(picture) => picture,
+                Err(video) => {
+                    write_line(&mut out, &video)?;
+                    continue;
+                }
+            };
             match result {
                 Ok(h) => write_line(&mut out, &HashLine::new(&path, &h))?,
                 Err(e) => match digests_of_non_picture(Path::new(&*path), &e) {

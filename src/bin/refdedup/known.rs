@@ -12,11 +12,16 @@ use crate::{open_engine, open_engine_read_only, print_json, CliError, DbArgs};
 #[derive(Debug, Subcommand)]
 pub(crate) enum KnownCommand {
     /// Hash media files and record them as known content (id: the file name unless --id).
+    /// Videos get their frame codes (ten a second, with central crops) besides their digests.
     Add(AddArgs),
     /// Import a hash list (CSV/TSV with a header among pdq, md5, sha256, blake3, dhash, phash
-    /// (every hash kind), id, label, quality; or JSONL). Bad rows are reported on stderr and skipped.
+    /// (every hash kind), id, label, quality; or JSONL). Bad rows are reported on stderr and
+    /// skipped. One video's hashes, one video per file: a vPDQ list (`.vpdq` reference lines,
+    /// `.json` python-threatexchange list) or a `.tmk` file; its id is the file name without the
+    /// extension unless --id.
     Import(ImportArgs),
-    /// Export the known content as a hash list on stdout.
+    /// Export the known content as a hash list on stdout (with --videos DIR, also every known
+    /// video as DIR/ID.vpdq and DIR/ID.tmk).
     Export(ExportArgs),
 }
 
@@ -42,9 +47,16 @@ pub(crate) struct ImportArgs {
     /// Fail on the first bad row and import nothing from the list.
     #[arg(long)]
     strict: bool,
-    /// List format (default: from the file extension, else from the content).
-    #[arg(long, value_parser = ["csv", "tsv", "jsonl"])]
+    /// List format (default: from the file extension, else from the content): a hash list
+    /// (csv, tsv, jsonl) or one video's hashes (vpdq, vpdq-json, tmk).
+    #[arg(long, value_parser = ["csv", "tsv", "jsonl", "vpdq", "vpdq-json", "tmk"])]
     format: Option<String>,
+    /// Id of an imported video (default: the file name without its extension).
+    #[arg(long)]
+    id: Option<String>,
+    /// Label stored with an imported video.
+    #[arg(long)]
+    label: Option<String>,
     /// The hash list.
     #[arg(value_name = "LIST")]
     list: PathBuf,
@@ -57,6 +69,10 @@ pub(crate) struct ExportArgs {
     /// Output format.
     #[arg(long, default_value = "csv", value_parser = ["csv", "tsv", "jsonl"])]
     format: String,
+    /// Also write every known video's hashes into this directory: ID.vpdq (reference lines)
+    /// and ID.tmk.
+    #[arg(long, value_name = "DIR")]
+    videos: Option<PathBuf>,
 }
 
 pub(crate) fn run(cmd: KnownCommand) -> Result<(), CliError> {
@@ -103,6 +119,7 @@ fn add(args: AddArgs) -> Result<(), CliError> {
                     "pdq": entry.as_ref().and_then(|e| e.hashes.pdq),
                     "quality": entry.as_ref().and_then(|e| e.hashes.pdq_quality),
                     "md5": entry.as_ref().and_then(|e| e.hashes.md5),
+                    "video_frames": entry.as_ref().and_then(|e| e.video.as_ref()).map(|v| v.plain.frames.len()),
                 }))?;
             }
             Err(e) => {
@@ -123,6 +140,21 @@ fn add(args: AddArgs) -> Result<(), CliError> {
 }
 
 fn import(args: ImportArgs) -> Result<(), CliError> {
+    if crate::video::is_video_list(&args.list, args.format.as_deref()) {
+        let engine = open_engine(&args.db, EngineConfig::default(), true)?;
+        return crate::video::import(
+            &engine,
+            &args.list,
+            args.format.as_deref(),
+            args.id.as_deref(),
+            args.label.as_deref(),
+        );
+    }
+    if args.id.is_some() || args.label.is_some() {
+        return Err(CliError::Usage(
+            "--id and --label are for importing one video's hashes (vpdq, vpdq-json, tmk)".into(),
+        ));
+    }
     let format = match &args.format {
         Some(f) => f
             .parse::<ListFormat>()
@@ -186,7 +218,19 @@ fn export(args: ExportArgs) -> Result<(), CliError> {
         .parse()
         .map_err(|e| CliError::lib("--format", EngineError::from(e)))?;
     let engine = open_engine_read_only(&args.db.db, EngineConfig::default())?;
-    let items = engine.known_items();
+    if let Some(dir) = &args.videos {
+        let written = crate::video::export(&engine, dir)?;
+        eprintln!(
+            "refdedup: {written} video hash file(s) written to {}",
+            dir.display()
+        );
+    }
+    // Videos known only by their frame codes have no row in a hash list (--videos has them).
+    let items: Vec<_> = engine
+        .known_items()
+        .into_iter()
+        .filter(|i| i.has_hash())
+        .collect();
     let mut stdout = Tracked::new(std::io::stdout().lock());
     referral_dedup::engine::hashlist::write_list(&mut stdout, format, &items).map_err(|e| {
         match stdout.failed() {

@@ -20,6 +20,7 @@ mod known;
 mod match_cmd;
 mod output;
 mod url_key;
+mod video;
 
 pub(crate) use error::{CliError, Exit};
 pub(crate) use output::print_json;

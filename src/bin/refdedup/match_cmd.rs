@@ -63,6 +63,9 @@ pub(crate) fn run(args: MatchArgs) -> Result<(), CliError> {
                 if let Some(t) = m.tier {
                     o["tier"] = json!(t);
                 }
+                if let Some(v) = &m.video {
+                    o["video"] = json!(v);
+                }
                 o
             })
             .collect();
@@ -72,13 +75,17 @@ pub(crate) fn run(args: MatchArgs) -> Result<(), CliError> {
             "new"
         };
         let media = verdict.fingerprint.media.as_ref();
-        print_json(&json!({
+        let mut line = json!({
             "path": path,
             "verdict": kind,
             "matches": matches,
             "pdq": media.and_then(|m| m.hashes.pdq),
             "quality": media.and_then(|m| m.hashes.pdq_quality),
-        }))?;
+        });
+        if let Some(video) = &verdict.fingerprint.video {
+            line["video"] = json!(video);
+        }
+        print_json(&line)?;
     }
     if failed > 0 {
         return Err(CliError::Partial(format!(

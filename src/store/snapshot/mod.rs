@@ -26,6 +26,9 @@
 //!  13 string bytes   the strings' UTF-8 bytes, concatenated
 //!  14 region counts  (version 2) one u32 (>= 1) per row with regions
 //!  15 regions        (version 2) per region: its PDQ (4 x u64), then 256 grid cells
+//!  16 video lens     (version 2) one u32 per row with a video: its field's byte length
+//!  17 video bytes    (version 2) the video fields (`store::video_record`), concatenated;
+//!                    the lengths must cover it exactly, each field is checked when decoded
 //! ```
 //! Hash columns (3, 5 to 9) hold each kind's stored bytes (`hashes::StoredCode`); a row's
 //! flag bit for a kind is the kind table's `stored_bit`.
@@ -44,7 +47,7 @@ use std::path::{Path, PathBuf};
 use crate::entry::{EntryRecord, EntrySource};
 use crate::hashes::{EntryId, Hash64, HashKind, Pdq, StoredCode};
 
-use super::codec::{kind_field, read_region, FIELD_EXTRA_PDQ, FIELD_REGIONS};
+use super::codec::{kind_field, read_region, FIELD_EXTRA_PDQ, FIELD_REGIONS, FIELD_VIDEO};
 use super::error::{Corruption, StoreError};
 use super::files::open_regular;
 use super::framing::SNAPSHOT;
@@ -59,7 +62,7 @@ use checks::{
 use sections::{
     column_position, fields_of_snapshot, read_pdq, read_u32, sections_of, Counts, Layout,
     EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS, SECTIONS,
-    SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
+    SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS, VIDEO_BYTES, VIDEO_LENS,
 };
 pub use writer::encode_snapshot;
 pub(crate) use writer::write_snapshot;
@@ -218,6 +221,21 @@ impl SnapshotColumns {
         check_extra_counts(&bytes, &sections, h.extra_pdq, &corrupt)?;
         check_regions(&bytes, &sections, &corrupt)?;
         check_strings(&bytes, &sections, &corrupt)?;
+        // The video lengths cover the video bytes exactly (each field is decoded, and checked,
+        // by `entries`).
+        let video_total: u64 = bytes[sections[VIDEO_LENS].clone()]
+            .chunks_exact(4)
+            .map(|c| u64::from(read_u32(c)))
+            .sum();
+        if video_total != sections[VIDEO_BYTES].len() as u64 {
+            return Err(corrupt(
+                sections[VIDEO_LENS].start,
+                format!(
+                    "video lengths sum to {video_total}, the video bytes are {}",
+                    sections[VIDEO_BYTES].len()
+                ),
+            ));
+        }
         let cols = SnapshotColumns {
             bytes,
             path: path.clone(),
@@ -377,6 +395,8 @@ impl SnapshotColumns {
             cursors[i] += width;
             &self.bytes[at..at + width]
         };
+        // Where the next video field starts (the lengths were checked to cover the section).
+        let mut cursors_video = self.sections[VIDEO_BYTES].start;
         for (id, flags) in self.ids().zip(self.flags()) {
             let has = |bit: u16| flags & bit != 0;
             let source = if has(SOURCE_KNOWN_BIT) {
@@ -407,6 +427,20 @@ impl SnapshotColumns {
                         let k = read_u32(next(i, 4)) as usize;
                         let v = next(REGIONS, REGION_BYTES * k);
                         e.regions = v.chunks_exact(REGION_BYTES).map(read_region).collect();
+                    }
+                    Layout::VideoLens if has(FIELD_VIDEO) => {
+                        let at = cursors_video;
+                        let len = read_u32(next(i, 4)) as usize;
+                        cursors_video += len;
+                        let bytes = &self.bytes[at..at + len];
+                        let video = super::video_record::decode_video(bytes).map_err(|reason| {
+                            StoreError::Corruption(Corruption {
+                                path: self.path.clone(),
+                                offset: at as u64,
+                                reason: format!("entry {}: {reason}", id.0),
+                            })
+                        })?;
+                        e.video = Some(Box::new(video));
                     }
                     _ => {}
                 }

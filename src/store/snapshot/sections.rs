@@ -13,7 +13,7 @@ use crate::hashes::{HashKind, Pdq};
 
 use super::super::codec::{
     fields_current, kind_field, FIELD_ALL_V1, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_PDQ_QUALITY,
-    FIELD_RECEIVED_AT, FIELD_REGIONS, FIELD_URL_KEY, REGION_LEN,
+    FIELD_RECEIVED_AT, FIELD_REGIONS, FIELD_URL_KEY, FIELD_VIDEO, REGION_LEN,
 };
 use super::super::framing::FileFormat;
 
@@ -51,6 +51,10 @@ pub(crate) enum Layout {
     RegionCounts,
     /// [`REGION_LEN`] bytes per region (its PDQ, then its 256 grid cells), rows in order.
     Regions,
+    /// One `u32` byte length per row with a video (`FIELD_VIDEO`), in row order (since 2).
+    VideoLens,
+    /// The rows' video fields (`store::video_record` encoding), concatenated (since 2).
+    VideoBytes,
 }
 
 /// One section of the snapshot file.
@@ -101,7 +105,7 @@ const fn since(version: u32, section: Section) -> Section {
 }
 
 /// Every section, in file order.
-pub(crate) const SECTIONS: [Section; 15] = [
+pub(crate) const SECTIONS: [Section; 17] = [
     section(1, "ids", Layout::Ids),
     section(2, "flags", Layout::Flags),
     section(3, "pdq", Layout::Kind(HashKind::Pdq)),
@@ -126,6 +130,8 @@ pub(crate) const SECTIONS: [Section; 15] = [
     section(13, "string bytes", Layout::StringBytes),
     since(2, section(14, "region counts", Layout::RegionCounts)),
     since(2, section(15, "regions", Layout::Regions)),
+    since(2, section(16, "video lens", Layout::VideoLens)),
+    since(2, section(17, "video bytes", Layout::VideoBytes)),
 ];
 
 /// Number of sections in the table (all versions).
@@ -164,6 +170,10 @@ pub(crate) const STRING_BYTES: usize = 12;
 pub(crate) const REGION_COUNTS: usize = 13;
 /// Where the regions are.
 pub(crate) const REGIONS: usize = 14;
+/// Where the video lengths are (format 2).
+pub(crate) const VIDEO_LENS: usize = 15;
+/// Where the video bytes are (format 2).
+pub(crate) const VIDEO_BYTES: usize = 16;
 
 /// An optional string of a row: its presence bit, how to read it from an entry and how to set
 /// it. A row's strings are its `external_id`, then these in this order, each when present.
@@ -239,8 +249,9 @@ impl Section {
             Layout::ExtraPdq => c.extra_pdq.checked_mul(32),
             Layout::StringLens => c.strings.checked_mul(4),
             Layout::RegionCounts => c.with(FIELD_REGIONS).checked_mul(4),
-            // Checked against the sum of the region counts instead.
-            Layout::StringBytes | Layout::Regions => return None,
+            Layout::VideoLens => c.with(FIELD_VIDEO).checked_mul(4),
+            // Checked against the sum of the region counts or video lengths instead.
+            Layout::StringBytes | Layout::Regions | Layout::VideoBytes => return None,
         })
     }
 }
@@ -284,7 +295,7 @@ mod tests {
         for (i, s) in SECTIONS.iter().enumerate() {
             assert_eq!(s.kind as usize, i + 1, "{}", s.name);
         }
-        let mut fields = FIELD_EXTRA_PDQ | FIELD_REGIONS;
+        let mut fields = FIELD_EXTRA_PDQ | FIELD_REGIONS | FIELD_VIDEO;
         for s in &SECTIONS {
             if let Some((field, _)) = s.field_and_width() {
                 assert_eq!(fields & field, 0, "{} twice", s.name);
@@ -317,6 +328,8 @@ mod tests {
             Layout::RegionCounts
         ));
         assert!(matches!(SECTIONS[REGIONS].layout, Layout::Regions));
+        assert!(matches!(SECTIONS[VIDEO_LENS].layout, Layout::VideoLens));
+        assert!(matches!(SECTIONS[VIDEO_BYTES].layout, Layout::VideoBytes));
         assert_eq!(column_position(kind_field(HashKind::Pdq)), Some((2, 32)));
         assert_eq!(column_position(FIELD_LABEL), None);
     }

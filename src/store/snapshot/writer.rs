@@ -42,6 +42,15 @@ impl Builder {
 
     fn push_entry(&mut self, e: &EntryRecord) -> Result<(), StoreError> {
         let present = presence(e);
+        let video = match &e.video {
+            Some(v) => Some(super::super::video_record::encode_video(v).map_err(|len| {
+                StoreError::RecordTooLarge {
+                    len,
+                    max: u32::MAX as usize,
+                }
+            })?),
+            None => None,
+        };
         for (section, out) in SECTIONS.iter().zip(self.sections.iter_mut()) {
             match section.layout {
                 Layout::Ids => put_u32(out, e.id.0),
@@ -63,6 +72,21 @@ impl Builder {
                     put_u32(out, count(e.regions.len())?);
                 }
                 Layout::Regions => e.regions.iter().for_each(|r| put_region(out, r)),
+                Layout::VideoLens => {
+                    if let Some(v) = &video {
+                        let len =
+                            u32::try_from(v.len()).map_err(|_| StoreError::RecordTooLarge {
+                                len: v.len(),
+                                max: u32::MAX as usize,
+                            })?;
+                        put_u32(out, len);
+                    }
+                }
+                Layout::VideoBytes => {
+                    if let Some(v) = &video {
+                        out.extend_from_slice(v);
+                    }
+                }
                 // Strings go through `put_str`, below.
                 _ => {}
             }
