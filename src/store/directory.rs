@@ -20,7 +20,7 @@ use super::lock::WriterLock;
 use super::manifest::Manifest;
 use super::options::{FsyncPolicy, StoreOptions};
 use super::record::Record;
-use super::recovery::{load, Depth, Loaded, Recovered};
+use super::recovery::{already_aside, load, Depth, Loaded, Recovered};
 use super::snapshot::write_snapshot;
 
 /// The writer side shared with the flusher thread.
@@ -324,6 +324,38 @@ impl Store {
         Self::read_at_depth(dir, Depth::WithPrevious)
     }
 
+    /// Puts a copy of `file`, a damaged file of the store in `dir` that compaction would
+    /// otherwise delete (a previous generation's file reported by [`Store::check`]), into
+    /// `DIR/damaged/`, unless an identical copy is there already; later checks stop reporting
+    /// it. Returns the copy's path, or `None` when there was one already.
+    ///
+    /// ```
+    /// use referral_dedup::store::{Store, StoreOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let (_store, _) = Store::open(dir.path(), StoreOptions::default())?;
+    /// let journal = dir.path().join("journal-000001.log");
+    /// let copy = Store::keep_damaged_copy(dir.path(), &journal)?.expect("a new copy");
+    /// assert_eq!(std::fs::read(&copy)?, std::fs::read(&journal)?);
+    /// assert!(Store::keep_damaged_copy(dir.path(), &journal)?.is_none());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// I/O errors; [`StoreError::NotADatabase`] when `file` is not a file directly in `dir`.
+    pub fn keep_damaged_copy(dir: &Path, file: &Path) -> Result<Option<PathBuf>, StoreError> {
+        if file.parent() != Some(dir) || !file.is_file() {
+            return Err(StoreError::NotADatabase {
+                dir: dir.to_path_buf(),
+                why: format!("{} is not a file of this store", file.display()),
+            });
+        }
+        if already_aside(file)? {
+            return Ok(None);
+        }
+        Ok(Some(copy_aside(dir, file)?))
+    }
+
     fn read_at_depth(dir: &Path, depth: Depth) -> Result<Recovered, StoreError> {
         if !dir.is_dir() {
             return Err(StoreError::NotADatabase {
@@ -505,7 +537,7 @@ impl Store {
                 } else {
                     std::fs::remove_file(p)?;
                 }
-            } else if damaged.remove(&n) {
+            } else if damaged.remove(&n) && !already_aside(p)? {
                 // Covered by the new snapshot: a copy goes aside for inspection, the file
                 // stays as part of the previous generation.
                 copy_aside(dir, p)?;

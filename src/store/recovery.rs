@@ -9,7 +9,9 @@ use crate::entry::EntryRecord;
 use crate::hashes::EntryId;
 
 use super::error::{Corruption, StoreError};
-use super::files::{journal_file_name, open_regular, read_regular, Listing, MANIFEST_NAME};
+use super::files::{
+    journal_file_name, open_regular, read_regular, Listing, DAMAGED_DIR, MANIFEST_NAME,
+};
 use super::journal::{scan_journal_with, JOURNAL_HEADER_LEN};
 use super::lock::writer_active;
 use super::manifest::{Manifest, MANIFEST_MAX_LEN};
@@ -45,8 +47,9 @@ pub struct RecoveryReport {
     /// journals, a damaged journal header, a damaged or missing MANIFEST. Reported on every open
     /// until [`Store::snapshot`](super::Store::snapshot) (`refdedup db repair`) sets the damaged files aside.
     pub damaged: Vec<Corruption>,
-    /// Damaged journals, by path: left in place until compaction moves them into
-    /// `DIR/damaged/` (never deleted).
+    /// Damaged journals and a damaged snapshot, by path: left in place until compaction puts
+    /// them (or a copy, for journals it keeps as the previous generation) into `DIR/damaged/`
+    /// (never deleted).
     pub damaged_files: Vec<PathBuf>,
 }
 
@@ -400,7 +403,8 @@ fn check_previous(listing: &Listing, first: u64, report: &mut RecoveryReport) {
     let note = |c: Corruption| Corruption {
         reason: format!(
             "{} (previous generation, kept only as the fallback for a damaged snapshot; the \
-             current state does not use it and the next compaction replaces it)",
+             current state does not use it; `refdedup db repair` copies it into damaged/ and \
+             compacts, which replaces it)",
             c.reason
         ),
         ..c
@@ -409,6 +413,13 @@ fn check_previous(listing: &Listing, first: u64, report: &mut RecoveryReport) {
         let read = open_regular(path)
             .map_err(StoreError::from)
             .and_then(|f| read_snapshot_into(f, path, from, &mut LiveState::default()));
+        let known = || {
+            read_regular(path, u64::MAX).is_ok_and(|b| b.is_some_and(|b| set_aside_already(path, &b)))
+        };
+        let read = match read {
+            Err(_) if known() => Ok(0),
+            other => other,
+        };
         if let Err(e) = read {
             let c = match e {
                 StoreError::Corruption(c) => c,
@@ -424,6 +435,8 @@ fn check_previous(listing: &Listing, first: u64, report: &mut RecoveryReport) {
     for n in from..first {
         let path = &listing.journals[&n];
         let bytes = match read_regular(path, u64::MAX) {
+            // Already found damaged and copied into DIR/damaged/ by a compaction.
+            Ok(Some(b)) if set_aside_already(path, &b) => continue,
             Ok(Some(b)) => b,
             Ok(None) => continue,
             Err(e) => {
@@ -447,6 +460,27 @@ fn check_previous(listing: &Listing, first: u64, report: &mut RecoveryReport) {
             })),
         }
     }
+}
+
+/// Whether `DIR/damaged/` holds a copy of the file at `path` (its bytes as they are now).
+pub(crate) fn already_aside(path: &Path) -> Result<bool, StoreError> {
+    Ok(read_regular(path, u64::MAX)?.is_some_and(|b| set_aside_already(path, &b)))
+}
+
+/// Whether `DIR/damaged/` holds a copy of the file at `path` with exactly these bytes.
+fn set_aside_already(path: &Path, bytes: &[u8]) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let aside = dir.join(DAMAGED_DIR);
+    let name = name.to_string_lossy();
+    (0..100)
+        .map(|k| match k {
+            0 => aside.join(&*name),
+            k => aside.join(format!("{name}.{k}")),
+        })
+        .take_while(|p| p.exists())
+        .any(|p| read_regular(&p, bytes.len() as u64 + 1).is_ok_and(|b| b.as_deref() == Some(bytes)))
 }
 
 /// Replays `files` (journals in order) onto `state`, reporting damage; the last journal's torn

@@ -92,19 +92,25 @@ fn add(args: AddArgs) -> Result<(), CliError> {
     for (path, e) in &walk_errors {
         eprintln!("refdedup: {}: {e}", path.display());
     }
+    // The lines on standard output only report what was added: if their reader goes away
+    // (`refdedup known add DIR | head -1`), every item is still added and committed, and the
+    // failed write decides the status only at the end (a closed pipe: 0).
+    let mut output_failed: Option<CliError> = None;
     for path in &files {
         match engine.add_known_file(path, args.id.as_deref(), args.label.as_deref()) {
-            Ok(id) => {
+            Ok(id) if output_failed.is_none() => {
                 let entry = engine.entry(id);
-                print_json(&json!({
+                let printed = print_json(&json!({
                     "path": path,
                     "id": entry.as_ref().map(|e| e.external_id.clone()),
                     "entry": id,
                     "pdq": entry.as_ref().and_then(|e| e.pdq),
                     "quality": entry.as_ref().and_then(|e| e.pdq_quality),
                     "md5": entry.as_ref().and_then(|e| e.md5),
-                }))?;
+                }));
+                output_failed = printed.err();
             }
+            Ok(_) => {}
             Err(e) => {
                 failed += 1;
                 eprintln!("refdedup: {}: {e}", path.display());
@@ -119,7 +125,7 @@ fn add(args: AddArgs) -> Result<(), CliError> {
             "{failed} file(s) could not be added"
         )));
     }
-    Ok(())
+    output_failed.map_or(Ok(()), Err)
 }
 
 fn import(args: ImportArgs) -> Result<(), CliError> {
