@@ -798,3 +798,37 @@ fn a_damaged_snapshot_loses_nothing_through_the_cli_until_repaired() {
     assert_eq!(json_lines(&ok(&out))[0]["clean"], true);
     assert_eq!(stored_ids(&db).len(), 30);
 }
+
+#[test]
+fn import_progress_reads_then_stores_then_is_done_and_the_list_lands_whole() {
+    use referral_dedup::engine::{Engine, EngineConfig, ImportStage, ListFormat};
+    let mut text = String::from("id,md5\n");
+    let rows = 60_000u64;
+    for k in 0..rows {
+        text.push_str(&format!("p-{k},{:032x}\n", 0xabc0_0000_u128 + u128::from(k)));
+    }
+    assert!(text.len() > 2 << 20, "the list spans several progress steps");
+    let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    let mut seen = Vec::new();
+    let report = engine
+        .import_list_with_progress(text.as_bytes(), ListFormat::Csv, true, &mut |p| seen.push(p))
+        .unwrap();
+    assert_eq!(report.imported, rows as usize);
+    let reading: Vec<u64> = seen
+        .iter()
+        .filter(|p| p.stage == ImportStage::Reading)
+        .map(|p| p.bytes_read)
+        .collect();
+    assert!(reading.len() >= 2, "{reading:?}");
+    assert!(reading.windows(2).all(|w| w[0] < w[1]), "{reading:?}");
+    let tail: Vec<(ImportStage, u64)> = seen[seen.len() - 2..]
+        .iter()
+        .map(|p| (p.stage, p.items))
+        .collect();
+    assert_eq!(tail, [(ImportStage::Storing, rows), (ImportStage::Done, rows)]);
+    // Idempotent: the same list again stores nothing new.
+    let again = engine
+        .import_list(text.as_bytes(), ListFormat::Csv, true)
+        .unwrap();
+    assert_eq!((again.imported, again.unchanged), (0, rows as usize));
+}

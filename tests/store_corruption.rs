@@ -389,9 +389,10 @@ fn a_damaged_snapshot_falls_back_at_every_byte_or_is_an_error_without_a_previous
         Err(StoreError::Corruption(_))
     ));
     std::fs::write(&previous, &previous_bytes).unwrap();
-    let (_s, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
     assert_eq!(rec.entries.len(), 19);
     assert!(rec.report.damaged[0].reason.contains("previous generation"));
+    drop(store);
     std::fs::write(&snap, &good).unwrap();
     let (_s, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
     assert_eq!(rec.entries.len(), 19);

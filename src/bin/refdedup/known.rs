@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use referral_dedup::engine::{EngineConfig, EngineError, ListFormat};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use referral_dedup::engine::{EngineConfig, EngineError, ImportProgress, ImportStage, ListFormat};
 use serde_json::json;
 
 use crate::output::Tracked;
@@ -153,13 +154,15 @@ fn import(args: ImportArgs) -> Result<(), CliError> {
         source,
     })?;
     let engine = open_engine(&args.db, EngineConfig::default(), true)?;
+    let bar = import_bar(file.metadata().map(|m| m.len()).unwrap_or(0));
     let report = engine
-        .import_list(file, format, args.strict)
+        .import_list_with_progress(file, format, args.strict, &mut |p| draw_import(&bar, p))
         .and_then(|r| {
             engine.sync()?;
             Ok(r)
-        })
-        .map_err(|e| CliError::lib(args.list.display(), e))?;
+        });
+    bar.finish_and_clear();
+    let report = report.map_err(|e| CliError::lib(args.list.display(), e))?;
     for row in &report.skipped {
         eprintln!("refdedup: {}: skipped {row}", args.list.display());
     }
@@ -184,6 +187,30 @@ fn import(args: ImportArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// A progress bar over the list's bytes on stderr (indicatif draws nothing when stderr is not
+/// a terminal).
+fn import_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} read ({bytes_per_sec}) {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Moves the bar to an import's progress report.
+fn draw_import(bar: &ProgressBar, p: ImportProgress) {
+    match p.stage {
+        ImportStage::Reading => bar.set_position(p.bytes_read),
+        ImportStage::Storing => {
+            bar.set_position(bar.length().unwrap_or(0));
+            bar.set_message(format!("storing {} items as one group", p.items));
+        }
+        ImportStage::Done => bar.set_message(format!("{} items stored", p.items)),
+    }
 }
 
 fn export(args: ExportArgs) -> Result<(), CliError> {
