@@ -787,13 +787,20 @@ fn a_damaged_snapshot_loses_nothing_through_the_cli_until_repaired() {
         err.contains("snapshot-000002.bin") && err.contains("previous generation"),
         "{err}"
     );
-    assert_eq!(dir_bytes(&db), before, "a read command modified the database");
+    assert_eq!(
+        dir_bytes(&db),
+        before,
+        "a read command modified the database"
+    );
     let out = run(&["db", "check", "--db", s(&db)]);
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert_eq!(json_lines(&stdout(&out))[0]["entries"], 30);
 
     ok(&run(&["db", "repair", "--db", s(&db)]));
-    assert_eq!(std::fs::read(db.join("damaged/snapshot-000002.bin")).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(db.join("damaged/snapshot-000002.bin")).unwrap(),
+        bytes
+    );
     let out = run(&["db", "check", "--db", s(&db)]);
     assert_eq!(json_lines(&ok(&out))[0]["clean"], true);
     assert_eq!(stored_ids(&db).len(), 30);
@@ -805,13 +812,21 @@ fn import_progress_reads_then_stores_then_is_done_and_the_list_lands_whole() {
     let mut text = String::from("id,md5\n");
     let rows = 60_000u64;
     for k in 0..rows {
-        text.push_str(&format!("p-{k},{:032x}\n", 0xabc0_0000_u128 + u128::from(k)));
+        text.push_str(&format!(
+            "p-{k},{:032x}\n",
+            0xabc0_0000_u128 + u128::from(k)
+        ));
     }
-    assert!(text.len() > 2 << 20, "the list spans several progress steps");
+    assert!(
+        text.len() > 2 << 20,
+        "the list spans several progress steps"
+    );
     let engine = Engine::in_memory(EngineConfig::default()).unwrap();
     let mut seen = Vec::new();
     let report = engine
-        .import_list_with_progress(text.as_bytes(), ListFormat::Csv, true, &mut |p| seen.push(p))
+        .import_list_with_progress(text.as_bytes(), ListFormat::Csv, true, &mut |p| {
+            seen.push(p)
+        })
         .unwrap();
     assert_eq!(report.imported, rows as usize);
     let reading: Vec<u64> = seen
@@ -825,10 +840,58 @@ fn import_progress_reads_then_stores_then_is_done_and_the_list_lands_whole() {
         .iter()
         .map(|p| (p.stage, p.items))
         .collect();
-    assert_eq!(tail, [(ImportStage::Storing, rows), (ImportStage::Done, rows)]);
+    assert_eq!(
+        tail,
+        [(ImportStage::Storing, rows), (ImportStage::Done, rows)]
+    );
     // Idempotent: the same list again stores nothing new.
     let again = engine
         .import_list(text.as_bytes(), ListFormat::Csv, true)
         .unwrap();
     assert_eq!((again.imported, again.unchanged), (0, rows as usize));
+}
+
+#[test]
+fn error_messages_name_the_file_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let list = dir.path().join("bad.csv");
+    std::fs::write(&list, "id,md5\na,d41d8cd98f00b204e9800998ecf8427e\nb,zz\n").unwrap();
+    let out = run(&["known", "import", "--strict", "--db", s(&db), s(&list)]);
+    assert_eq!(code(&out), 4);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.csv") && err.contains("line 3") && err.contains("md5"),
+        "{err}"
+    );
+
+    let rules = dir.path().join("bad.rules");
+    std::fs::write(&rules, "garbage\n").unwrap();
+    let out = run(&["url-key", "--rules", s(&rules)]);
+    assert_eq!(code(&out), 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--rules") && err.contains("bad.rules, line 1"),
+        "{err}"
+    );
+    let out = run(&["url-key", "--rules", s(&dir.path().join("none.rules"))]);
+    assert!(!stderr(&out).contains("line 0"), "{}", stderr(&out));
+
+    ok(&run(&["known", "import", "--db", s(&db), s(&list)]));
+    let missing = dir.path().join("missing.jpg");
+    let out = run(&["check", "--db", s(&db), "--media", s(&missing)]);
+    assert_eq!(code(&out), 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--media") && err.contains("missing.jpg") && err.contains("db"),
+        "{err}"
+    );
+
+    let out = run(&["match", "--db", s(&dir.path().join("dbx")), s(&missing)]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        stderr(&out).contains("dbx") && stderr(&out).contains("--db"),
+        "{}",
+        stderr(&out)
+    );
 }

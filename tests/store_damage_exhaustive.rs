@@ -58,7 +58,9 @@ fn appends_after() -> Vec<Vec<Record>> {
 }
 
 /// The state a sequence of records produces.
-fn apply<'a>(records: impl IntoIterator<Item = &'a Record>) -> (Vec<EntryRecord>, Vec<(String, String)>) {
+fn apply<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+) -> (Vec<EntryRecord>, Vec<(String, String)>) {
     let mut entries = BTreeMap::new();
     let mut res = BTreeMap::new();
     for r in records {
@@ -154,7 +156,11 @@ fn read_twice(dir: &Path, what: &str) -> (Recovered, Recovered) {
     let before = read_dir_files(dir);
     let seen = Store::read_only(dir).unwrap_or_else(|e| panic!("{what}: {e}"));
     let checked = Store::check(dir).unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert_eq!(read_dir_files(dir), before, "{what}: a read-only open changed files");
+    assert_eq!(
+        read_dir_files(dir),
+        before,
+        "{what}: a read-only open changed files"
+    );
     assert_eq!(seen.entries, checked.entries, "{what}");
     assert_eq!(seen.resolutions, checked.resolutions, "{what}");
     (seen, checked)
@@ -194,7 +200,9 @@ fn every_flip_and_cut_of_the_snapshot_falls_back_and_keeps_every_record() {
             continue;
         }
         assert!(
-            seen.report.damaged[0].reason.contains("previous generation"),
+            seen.report.damaged[0]
+                .reason
+                .contains("previous generation"),
             "{what}: {:?}",
             seen.report
         );
@@ -205,9 +213,13 @@ fn every_flip_and_cut_of_the_snapshot_falls_back_and_keeps_every_record() {
         assert!(reported_at(&rec, &path), "{what}");
         store.append(&Record::Insert(entry(40))).unwrap();
         if k % 9 == 0 {
-            let (entries, res) = apply(fx.before.iter().chain(&fx.after).flatten().chain(
-                std::iter::once(&Record::Insert(entry(40))),
-            ));
+            let (entries, res) = apply(
+                fx.before
+                    .iter()
+                    .chain(&fx.after)
+                    .flatten()
+                    .chain(std::iter::once(&Record::Insert(entry(40)))),
+            );
             store.snapshot(&entries, &res).unwrap();
             drop(store);
             let (_s, again) = Store::open(dir.path(), StoreOptions::default()).unwrap();
@@ -252,7 +264,10 @@ fn every_flip_and_cut_of_the_current_journal_costs_only_the_damaged_append() {
         let what = format!("flip at {i}");
         let dir = damaged_store(&fx, name, &b);
         let (seen, _) = read_twice(dir.path(), &what);
-        assert!(reported_at(&seen, &dir.path().join(name)), "{what}: not reported");
+        assert!(
+            reported_at(&seen, &dir.path().join(name)),
+            "{what}: not reported"
+        );
         let state = state_of(&seen);
         match ranges.iter().position(|r| r.contains(&i)) {
             // The header: every record is still read (frames carry their own checksums).
@@ -277,7 +292,10 @@ fn every_flip_and_cut_of_the_current_journal_costs_only_the_damaged_append() {
         assert_eq!(state_of(&seen), expected, "{what}");
         let at_boundary = t <= JOURNAL_HEADER || ranges.iter().any(|r| r.end == t);
         if !at_boundary {
-            assert!(reported_at(&seen, &dir.path().join(name)), "{what}: not reported");
+            assert!(
+                reported_at(&seen, &dir.path().join(name)),
+                "{what}: not reported"
+            );
         }
         // The writer keeps the file as it is and appends after it (a prefix of the header
         // alone, which holds no record, is written again).
@@ -316,7 +334,10 @@ fn every_flip_and_cut_of_the_previous_generation_is_reported_by_a_check_only() {
         assert_eq!(state_of(&seen), full, "{what}");
         assert!(seen.report.is_clean(), "{what}: {:?}", seen.report);
         if detectable {
-            assert!(reported_at(&checked, &path), "{what}: check did not report it");
+            assert!(
+                reported_at(&checked, &path),
+                "{what}: check did not report it"
+            );
         }
     }
 }
@@ -338,7 +359,10 @@ fn every_flip_and_cut_of_the_manifest_reads_the_files_and_is_reported() {
         let dir = damaged_store(&fx, name, &bytes);
         let (seen, _) = read_twice(dir.path(), &what);
         assert_eq!(state_of(&seen), full, "{what}");
-        assert!(reported_at(&seen, &dir.path().join(name)), "{what}: not reported");
+        assert!(
+            reported_at(&seen, &dir.path().join(name)),
+            "{what}: not reported"
+        );
     }
 }
 
@@ -354,5 +378,8 @@ fn a_damaged_snapshot_and_manifest_together_still_keep_every_record() {
     assert_eq!(state_of(&seen), full);
     let paths: Vec<PathBuf> = seen.report.problems().map(|p| p.path.clone()).collect();
     assert!(paths.contains(&dir.path().join("MANIFEST")), "{paths:?}");
-    assert!(paths.contains(&dir.path().join("snapshot-000002.bin")), "{paths:?}");
+    assert!(
+        paths.contains(&dir.path().join("snapshot-000002.bin")),
+        "{paths:?}"
+    );
 }

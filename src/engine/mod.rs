@@ -70,10 +70,10 @@ use writer::Writer;
 pub use crate::hashlist::{KnownItem, ListFormat, RowError};
 pub use config::{ConfirmRule, EngineConfig, LowQualityRule, MatchRule};
 pub use error::{EngineError, ImportReport};
-pub use known::{ImportProgress, ImportStage, IMPORT_PROGRESS_BYTES};
 pub use fingerprint::{
     media_fingerprint, media_fingerprint_file, media_fingerprint_file_with, media_fingerprint_with,
 };
+pub use known::{ImportProgress, ImportStage, IMPORT_PROGRESS_BYTES};
 pub use referral::{pair_match, Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
 

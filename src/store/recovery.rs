@@ -328,7 +328,9 @@ fn previous_generations(
         .map(|(&n, (_, path))| (Some(path), n));
     older
         .chain(std::iter::once((None, 1)))
-        .filter(move |&(_, from)| from < first && (from..=first).all(|j| listing.journals.contains_key(&j)))
+        .filter(move |&(_, from)| {
+            from < first && (from..=first).all(|j| listing.journals.contains_key(&j))
+        })
 }
 
 /// The previous generation read in place of a damaged or missing snapshot.
@@ -414,7 +416,8 @@ fn check_previous(listing: &Listing, first: u64, report: &mut RecoveryReport) {
             .map_err(StoreError::from)
             .and_then(|f| read_snapshot_into(f, path, from, &mut LiveState::default()));
         let known = || {
-            read_regular(path, u64::MAX).is_ok_and(|b| b.is_some_and(|b| set_aside_already(path, &b)))
+            read_regular(path, u64::MAX)
+                .is_ok_and(|b| b.is_some_and(|b| set_aside_already(path, &b)))
         };
         let read = match read {
             Err(_) if known() => Ok(0),
@@ -480,7 +483,9 @@ fn set_aside_already(path: &Path, bytes: &[u8]) -> bool {
             k => aside.join(format!("{name}.{k}")),
         })
         .take_while(|p| p.exists())
-        .any(|p| read_regular(&p, bytes.len() as u64 + 1).is_ok_and(|b| b.as_deref() == Some(bytes)))
+        .any(|p| {
+            read_regular(&p, bytes.len() as u64 + 1).is_ok_and(|b| b.as_deref() == Some(bytes))
+        })
 }
 
 /// Replays `files` (journals in order) onto `state`, reporting damage; the last journal's torn

@@ -122,9 +122,8 @@ fn repair(db: &DbArgs) -> Result<(), CliError> {
     previous_only.sort();
     previous_only.dedup();
     for path in previous_only {
-        Store::keep_damaged_copy(&db.db, path).map_err(|e| {
-            CliError::lib(format_args!("repairing {}", db.db.display()), e)
-        })?;
+        Store::keep_damaged_copy(&db.db, path)
+            .map_err(|e| CliError::lib(format_args!("repairing {}", db.db.display()), e))?;
     }
     engine
         .snapshot()

@@ -226,7 +226,10 @@ fn export(args: ExportArgs) -> Result<(), CliError> {
             // The list writer keeps only the text of a failed write: the tracked kind says
             // whether the reader went away.
             Some(kind) => CliError::stdout(std::io::Error::new(kind, e.to_string())),
-            None => CliError::lib("exporting the known content", EngineError::from(e)),
+            None => CliError::lib(
+                format_args!("exporting the known content of {}", args.db.db.display()),
+                EngineError::from(e),
+            ),
         }
     })
 }
