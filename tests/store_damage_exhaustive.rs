@@ -16,6 +16,12 @@ use referral_dedup::store::{
 
 const JOURNAL_HEADER: usize = 28;
 
+/// Writer options that wait for the lock: a process another test forks can briefly hold the
+/// lock's file description after the writer before was dropped.
+fn waiting() -> StoreOptions {
+    StoreOptions::default().with_wait_for_lock(true)
+}
+
 fn entry(i: u32) -> EntryRecord {
     let mut e = EntryRecord::new(EntryId(i), EntrySource::Known, format!("k{i}"));
     e.pdq = Some(Pdq([u64::from(i) * 0x0101_0101 + 7; 4]));
@@ -97,7 +103,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let before = appends_before();
     let after = appends_after();
-    let (store, _) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let (store, _) = Store::open(dir.path(), waiting()).unwrap();
     for a in &before {
         store.append_all(a).unwrap();
     }
@@ -208,7 +214,7 @@ fn every_flip_and_cut_of_the_snapshot_falls_back_and_keeps_every_record() {
         );
         // A writer falls back the same way, appends, and a repair (every 9th case) writes a
         // new snapshot, moves the damaged one aside and leaves a clean store.
-        let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let (store, rec) = Store::open(dir.path(), waiting()).unwrap();
         assert_eq!(state_of(&rec), full, "{what}");
         assert!(reported_at(&rec, &path), "{what}");
         store.append(&Record::Insert(entry(40))).unwrap();
@@ -222,7 +228,7 @@ fn every_flip_and_cut_of_the_snapshot_falls_back_and_keeps_every_record() {
             );
             store.snapshot(&entries, &res).unwrap();
             drop(store);
-            let (_s, again) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            let (_s, again) = Store::open(dir.path(), waiting()).unwrap();
             assert!(again.report.is_clean(), "{what}: {:?}", again.report);
             assert_eq!(again.entries, entries, "{what}");
             assert!(!path.exists(), "{what}: the damaged snapshot stayed");
@@ -299,7 +305,7 @@ fn every_flip_and_cut_of_the_current_journal_costs_only_the_damaged_append() {
         }
         // The writer keeps the file as it is and appends after it (a prefix of the header
         // alone, which holds no record, is written again).
-        let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let (store, rec) = Store::open(dir.path(), waiting()).unwrap();
         assert_eq!(state_of(&rec), expected, "{what}");
         drop(store);
         if t >= JOURNAL_HEADER {
