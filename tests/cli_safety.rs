@@ -877,7 +877,10 @@ fn error_messages_name_the_file_field_and_line() {
     let out = run(&["url-key", "--rules", s(&dir.path().join("none.rules"))]);
     assert!(!stderr(&out).contains("line 0"), "{}", stderr(&out));
 
-    assert_eq!(code(&run(&["known", "import", "--db", s(&db), s(&list)])), 1);
+    assert_eq!(
+        code(&run(&["known", "import", "--db", s(&db), s(&list)])),
+        1
+    );
     let missing = dir.path().join("missing.jpg");
     let out = run(&["check", "--db", s(&db), "--media", s(&missing)]);
     assert_eq!(code(&out), 3);
