@@ -50,14 +50,18 @@ count_known() { # BIN DB
 # Each case: case_NAME BIN DIR -> prints "ok" or "BUG: ..." on stdout.
 
 case_concurrent_writers() {
+    # 20 parallel writers: every add that exits 0 (acknowledged) must be stored. (A refused
+    # writer, exit 5 on the new build, acknowledged nothing.)
     make_media "$2/m" 20
     for i in $(seq 1 20); do
-        "$1" known add --db "$2/db" --wait "$2/m/item-$i.bin" >/dev/null 2>&1 &
+        ( "$1" known add --db "$2/db" "$2/m/item-$i.bin" >/dev/null 2>&1; echo $? >"$2/rc-$i" ) &
     done
     wait
-    local n
+    local acked n
+    acked=$(cat "$2"/rc-* | grep -c '^0$')
     n=$(count_known "$1" "$2/db")
-    [ "$n" = 20 ] && echo ok || echo "BUG: 20 parallel adds, $n stored"
+    [ "$n" = "$acked" ] && echo "ok ($acked acknowledged, $n stored)" \
+        || echo "BUG: $acked acknowledged, $n stored"
 }
 
 case_flipped_journal_byte_then_match() {
@@ -118,11 +122,16 @@ case_url_key_dev_zero() {
 }
 
 case_symlink_cycle() {
+    # One file under a directory that links back to its parent: hashed once, and the walk ends.
     mkdir -p "$2/d/sub"
+    echo x >"$2/d/sub/x.bin"
     ln -s .. "$2/d/sub/up"
-    local code=0
-    timeout -s KILL 10 "$1" hash "$2/d" >/dev/null 2>&1 || code=$?
-    if [ $code = 137 ]; then echo "BUG: still running after 10 s (killed)"; else echo ok; fi
+    local code=0 lines
+    timeout -s KILL 10 "$1" hash "$2/d" >"$2/out" 2>/dev/null || code=$?
+    lines=$(grep -c 'x.bin' "$2/out")
+    if [ $code = 137 ]; then echo "BUG: still running after 10 s (killed)"
+    elif [ "$lines" != 1 ]; then echo "BUG: the one file hashed $lines times"
+    else echo ok; fi
 }
 
 case_import_100k_rows_with_ids() {
@@ -164,7 +173,7 @@ case_duplicate_backlog_ids() {
     local out err
     out=$(cd "$2" && "$1" dedup b.jsonl 2>"$2/err")
     err=$(cat "$2/err")
-    if echo "$out" | grep -q '"X","X"'; then echo "BUG: cluster $(echo "$out" | grep -o '\[[^]]*\]' | head -1)"
+    if echo "$out" | grep -q '"members":\[[^]]*"X"[^]]*"X"'; then echo "BUG: cluster $(echo "$out" | grep -o '"members":\[[^]]*\]' | head -1)"
     elif echo "$err" | grep -qi duplicate; then echo ok
     else echo "BUG: not reported"; fi
 }
@@ -187,13 +196,13 @@ case_double_import() {
 }
 
 case_sigkill_mid_import() {
-    make_list "$2/list.csv" 200000 ids
+    make_list "$2/list.csv" 200000
     local partial=0 rounds=5
     for r in $(seq 1 $rounds); do
         rm -rf "$2/db"
         "$1" known import --db "$2/db" "$2/list.csv" >/dev/null 2>&1 &
         local pid=$!
-        sleep "0.$((r * 3))"
+        sleep "0.$((r * 2))"
         kill -9 $pid 2>/dev/null
         wait $pid 2>/dev/null
         local n
