@@ -732,3 +732,169 @@ fn a_closed_output_pipe_ends_commands_quietly_with_status_0() {
         4
     );
 }
+
+#[test]
+fn known_add_into_a_closed_pipe_adds_and_commits_every_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media).unwrap();
+    for i in 0..12 {
+        std::fs::write(
+            media.join(format!("item-{i:02}.bin")),
+            format!("known content number {i} ").repeat(30),
+        )
+        .unwrap();
+    }
+    // The reader of the report is gone before the first line: the write the user asked for
+    // still happens in full, and the command ends quietly.
+    let out = run_into_closed_pipe(&["known", "add", "--db", s(&db), s(&media)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ids = stored_ids(&db);
+    assert_eq!(ids.len(), 12, "{ids:?}");
+    let out = run_into_closed_pipe(&["known", "add", "--db", s(&db), s(&media)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_damaged_snapshot_loses_nothing_through_the_cli_until_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let list = dir.path().join("list.csv");
+    let mut text = String::from("id,md5\n");
+    for i in 0..30u64 {
+        text.push_str(&format!("k{i},{:032x}\n", 0x5eed_0000_u128 + u128::from(i)));
+    }
+    std::fs::write(&list, text).unwrap();
+    ok(&run(&["known", "import", "--db", s(&db), s(&list)]));
+    {
+        let (store, rec) = Store::open(&db, StoreOptions::default()).unwrap();
+        store.snapshot(&rec.entries, &rec.resolutions).unwrap();
+    }
+    let snap = db.join("snapshot-000002.bin");
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let at = bytes.len() - 3;
+    bytes[at] ^= 0x40;
+    std::fs::write(&snap, &bytes).unwrap();
+    let before = dir_bytes(&db);
+
+    // Every item still reads; the damage is named (path, offset) and what was read instead.
+    let out = run(&["known", "export", "--db", s(&db)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 31, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("snapshot-000002.bin") && err.contains("previous generation"),
+        "{err}"
+    );
+    assert_eq!(
+        dir_bytes(&db),
+        before,
+        "a read command modified the database"
+    );
+    let out = run(&["db", "check", "--db", s(&db)]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert_eq!(json_lines(&stdout(&out))[0]["entries"], 30);
+
+    ok(&run(&["db", "repair", "--db", s(&db)]));
+    assert_eq!(
+        std::fs::read(db.join("damaged/snapshot-000002.bin")).unwrap(),
+        bytes
+    );
+    let out = run(&["db", "check", "--db", s(&db)]);
+    assert_eq!(json_lines(&ok(&out))[0]["clean"], true);
+    assert_eq!(stored_ids(&db).len(), 30);
+}
+
+#[test]
+fn import_progress_reads_then_stores_then_is_done_and_the_list_lands_whole() {
+    use referral_dedup::engine::{Engine, EngineConfig, ImportStage, ListFormat};
+    let mut text = String::from("id,md5\n");
+    let rows = 60_000u64;
+    for k in 0..rows {
+        text.push_str(&format!(
+            "p-{k},{:032x}\n",
+            0xabc0_0000_u128 + u128::from(k)
+        ));
+    }
+    assert!(
+        text.len() > 2 << 20,
+        "the list spans several progress steps"
+    );
+    let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    let mut seen = Vec::new();
+    let report = engine
+        .import_list_with_progress(text.as_bytes(), ListFormat::Csv, true, &mut |p| {
+            seen.push(p)
+        })
+        .unwrap();
+    assert_eq!(report.imported, rows as usize);
+    let reading: Vec<u64> = seen
+        .iter()
+        .filter(|p| p.stage == ImportStage::Reading)
+        .map(|p| p.bytes_read)
+        .collect();
+    assert!(reading.len() >= 2, "{reading:?}");
+    assert!(reading.windows(2).all(|w| w[0] < w[1]), "{reading:?}");
+    let tail: Vec<(ImportStage, u64)> = seen[seen.len() - 2..]
+        .iter()
+        .map(|p| (p.stage, p.items))
+        .collect();
+    assert_eq!(
+        tail,
+        [(ImportStage::Storing, rows), (ImportStage::Done, rows)]
+    );
+    // Idempotent: the same list again stores nothing new.
+    let again = engine
+        .import_list(text.as_bytes(), ListFormat::Csv, true)
+        .unwrap();
+    assert_eq!((again.imported, again.unchanged), (0, rows as usize));
+}
+
+#[test]
+fn error_messages_name_the_file_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let list = dir.path().join("bad.csv");
+    std::fs::write(&list, "id,md5\na,d41d8cd98f00b204e9800998ecf8427e\nb,zz\n").unwrap();
+    let out = run(&["known", "import", "--strict", "--db", s(&db), s(&list)]);
+    assert_eq!(code(&out), 4);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.csv") && err.contains("line 3") && err.contains("md5"),
+        "{err}"
+    );
+
+    let rules = dir.path().join("bad.rules");
+    std::fs::write(&rules, "garbage\n").unwrap();
+    let out = run(&["url-key", "--rules", s(&rules)]);
+    assert_eq!(code(&out), 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--rules") && err.contains("bad.rules, line 1"),
+        "{err}"
+    );
+    let out = run(&["url-key", "--rules", s(&dir.path().join("none.rules"))]);
+    assert!(!stderr(&out).contains("line 0"), "{}", stderr(&out));
+
+    assert_eq!(
+        code(&run(&["known", "import", "--db", s(&db), s(&list)])),
+        1
+    );
+    let missing = dir.path().join("missing.jpg");
+    let out = run(&["check", "--db", s(&db), "--media", s(&missing)]);
+    assert_eq!(code(&out), 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--media") && err.contains("missing.jpg") && err.contains("db"),
+        "{err}"
+    );
+
+    let out = run(&["match", "--db", s(&dir.path().join("dbx")), s(&missing)]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        stderr(&out).contains("dbx") && stderr(&out).contains("--db"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -82,7 +82,18 @@ impl JournalBackend for OnDisk {
         let path = dir.path().join("journal-000001.log");
         std::fs::write(&path, journal).unwrap();
         let before = listing(dir.path());
-        let seen = Store::read_only(dir.path())?;
+        // A read-only open takes a torn tail for a write in progress while the lock is held.
+        // The writer above is gone, but a process another test forks at that moment can hold
+        // its lock's file description until it execs: retry until the lock is free again.
+        let expected = InMemory.recover(journal).map(|(_, p)| p.len()).unwrap_or(0);
+        let mut seen = Store::read_only(dir.path())?;
+        for _ in 0..100 {
+            if seen.report.problems().count() >= expected {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            seen = Store::read_only(dir.path())?;
+        }
         assert_eq!(listing(dir.path()), before, "read-only open changed files");
         let (store, rec) = Store::open(dir.path(), StoreOptions::default())?;
         assert_eq!(rec.entries, seen.entries);
@@ -342,50 +353,85 @@ fn store_with_snapshot() -> (tempfile::TempDir, Vec<EntryRecord>) {
     (dir, entries)
 }
 
+// Changed on purpose in session 6 (issue 11): a damaged snapshot used to be an error at every
+// byte. Compaction now keeps the previous generation (here: no snapshot, journal 1), so open
+// falls back to it, keeps every record and reports the damage; the error remains only when no
+// previous generation is present (a store compacted by an older build).
 #[test]
-fn a_damaged_snapshot_is_an_error_at_every_byte() {
+fn a_damaged_snapshot_falls_back_at_every_byte_or_is_an_error_without_a_previous_generation() {
     let (dir, _) = store_with_snapshot();
     let snap = dir.path().join("snapshot-000002.bin");
+    let previous = dir.path().join("journal-000001.log");
+    let previous_bytes = std::fs::read(&previous).unwrap();
     let good = std::fs::read(&snap).unwrap();
     let mut accepted = 0;
     for i in 0..good.len() {
         let mut b = good.clone();
         b[i] ^= 0x10;
         std::fs::write(&snap, &b).unwrap();
-        match Store::open(dir.path(), StoreOptions::default()) {
-            Err(StoreError::Corruption(c)) => assert_eq!(c.path, snap),
-            Err(e) => panic!("byte {i}: unexpected error {e}"),
+        let (_s, rec) = Store::open(dir.path(), StoreOptions::default())
+            .unwrap_or_else(|e| panic!("byte {i}: {e}"));
+        assert_eq!(rec.entries.len(), 19, "byte {i}");
+        if rec.report.is_clean() {
             // Only alignment padding between sections is unchecked; the state must be intact.
-            Ok((_, rec)) => {
-                accepted += 1;
-                assert_eq!(rec.entries.len(), 19, "byte {i}");
-                assert_eq!(rec.report.snapshot_entries, 20);
-            }
+            accepted += 1;
+            assert_eq!(rec.report.snapshot_entries, 20);
+        } else {
+            assert_eq!(rec.report.damaged[0].path, snap, "byte {i}");
+            assert_eq!(rec.report.snapshot, None, "byte {i}: read from journal 1");
+            assert_eq!(rec.report.journal_records, 21, "byte {i}");
         }
     }
     assert!(accepted < 64, "{accepted} flips accepted");
+
+    std::fs::remove_file(&previous).unwrap();
+    for i in (0..good.len()).step_by(7) {
+        let mut b = good.clone();
+        b[i] ^= 0x10;
+        std::fs::write(&snap, &b).unwrap();
+        match Store::open(dir.path(), StoreOptions::default()) {
+            Err(StoreError::Corruption(c)) => assert_eq!(c.path, snap),
+            Err(e) => panic!("byte {i}: unexpected error {e}"),
+            Ok((_, rec)) => assert!(rec.report.is_clean() && rec.entries.len() == 19),
+        }
+    }
     std::fs::write(&snap, &good[..good.len() / 2]).unwrap();
     assert!(matches!(
         Store::open(dir.path(), StoreOptions::default()),
         Err(StoreError::Corruption(_))
     ));
+    std::fs::write(&previous, &previous_bytes).unwrap();
+    let (store, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(rec.entries.len(), 19);
+    assert!(rec.report.damaged[0].reason.contains("previous generation"));
+    drop(store);
     std::fs::write(&snap, &good).unwrap();
     let (_s, rec) = Store::open(dir.path(), StoreOptions::default()).unwrap();
     assert_eq!(rec.entries.len(), 19);
+    assert!(rec.report.is_clean());
 }
 
+// Changed on purpose in session 6 (issue 11): a missing snapshot falls back to the previous
+// generation like a damaged one; it is an error only without one.
 #[test]
 fn missing_files_are_typed_errors() {
     let (dir, _) = store_with_snapshot();
     let snap = dir.path().join("snapshot-000002.bin");
     let journal = dir.path().join("journal-000002.log");
+    let previous = dir.path().join("journal-000001.log");
     let manifest = dir.path().join("MANIFEST");
 
     std::fs::rename(&snap, dir.path().join("moved")).unwrap();
+    let rec = Store::read_only(dir.path()).unwrap();
+    assert_eq!(rec.entries.len(), 19);
+    assert_eq!(rec.report.damaged[0].path, snap);
+    assert!(rec.report.damaged[0].reason.contains("missing"));
+    std::fs::rename(&previous, dir.path().join("moved-previous")).unwrap();
     assert!(matches!(
         Store::open(dir.path(), StoreOptions::default()),
         Err(StoreError::MissingFile { path }) if path == snap
     ));
+    std::fs::rename(dir.path().join("moved-previous"), &previous).unwrap();
     std::fs::rename(dir.path().join("moved"), &snap).unwrap();
 
     std::fs::rename(&journal, dir.path().join("moved")).unwrap();
@@ -476,30 +522,55 @@ fn a_damaged_or_missing_manifest_is_reported_and_the_files_read() {
     assert_eq!(rec.entries.len(), 19);
 }
 
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+// Changed on purpose in session 6 (issue 11): open deletes only left-over temp files; files of
+// older generations stay until the next compaction, which keeps the previous generation (the
+// fallback for a damaged snapshot) and deletes what is older.
 #[test]
-fn leftover_temp_files_and_stale_files_are_cleaned_on_open() {
+fn leftover_temp_files_are_cleaned_on_open_and_older_generations_by_compaction() {
     let (dir, _) = store_with_snapshot();
     let p = dir.path();
     std::fs::write(p.join("snapshot-000009.bin.tmp"), b"half").unwrap();
     std::fs::write(p.join("MANIFEST.tmp"), b"half").unwrap();
     std::fs::write(p.join("snapshot-000001.bin"), b"old").unwrap();
-    std::fs::write(p.join("journal-000001.log"), b"old").unwrap();
     std::fs::write(p.join("notes.txt"), b"not ours").unwrap();
-    let (_s, rec) = Store::open(p, StoreOptions::default()).unwrap();
+    let (store, rec) = Store::open(p, StoreOptions::default()).unwrap();
     assert_eq!(rec.entries.len(), 19);
-    let mut names: Vec<String> = std::fs::read_dir(p)
-        .unwrap()
-        .map(|d| d.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        names(p),
+        vec![
+            "LOCK",
+            "MANIFEST",
+            "journal-000001.log",
+            "journal-000002.log",
+            "notes.txt",
+            "snapshot-000001.bin",
+            "snapshot-000002.bin"
+        ]
+    );
+    store.snapshot(&rec.entries, &rec.resolutions).unwrap();
+    assert_eq!(
+        names(p),
         vec![
             "LOCK",
             "MANIFEST",
             "journal-000002.log",
+            "journal-000003.log",
             "notes.txt",
-            "snapshot-000002.bin"
+            "snapshot-000002.bin",
+            "snapshot-000003.bin"
         ]
     );
+    drop(store);
+    let (_s, again) = Store::open(p, StoreOptions::default()).unwrap();
+    assert!(again.report.is_clean());
+    assert_eq!(again.entries, rec.entries);
 }

@@ -344,8 +344,10 @@ fn a_record_too_large_is_refused_and_the_store_stays_usable() {
     );
 }
 
+// Changed on purpose in session 6 (issue 11): compaction keeps the previous generation
+// (snapshot-000002.bin and journal-000002.log here) as the fallback for a damaged snapshot.
 #[test]
-fn snapshot_removes_old_journals_and_names_itself_in_the_manifest() {
+fn snapshot_keeps_one_previous_generation_and_names_itself_in_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = Store::open(dir.path(), StoreOptions::default()).unwrap();
     let e = EntryRecord::new(EntryId(1), EntrySource::Known, "a");
@@ -363,7 +365,9 @@ fn snapshot_removes_old_journals_and_names_itself_in_the_manifest() {
         vec![
             "LOCK",
             "MANIFEST",
+            "journal-000002.log",
             "journal-000003.log",
+            "snapshot-000002.bin",
             "snapshot-000003.bin"
         ]
     );

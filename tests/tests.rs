@@ -44,6 +44,7 @@ mod precision;
 mod store_compat;
 mod store_corruption;
 mod store_crash;
+mod store_damage_exhaustive;
 mod store_roundtrip;
 mod store_safety;
 mod url_cli;

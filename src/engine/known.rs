@@ -206,9 +206,53 @@ impl Engine {
         format: ListFormat,
         strict: bool,
     ) -> crate::Result<ImportReport> {
-        let parsed = hashlist::read_list(reader, format, strict).map_err(EngineError::from)?;
+        self.import_list_with_progress(reader, format, strict, &mut |_| {})
+    }
+
+    /// [`Engine::import_list`] reporting its progress to `progress`: while the list is read
+    /// (every [`IMPORT_PROGRESS_BYTES`] bytes), once before the items are checked and stored,
+    /// and once when they are durable. The callback draws; the library never touches the
+    /// terminal.
+    ///
+    /// ```
+    /// use referral_dedup::engine::{Engine, EngineConfig, ImportStage, ListFormat};
+    /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
+    /// let mut stages = Vec::new();
+    /// let list = "md5,id\nd41d8cd98f00b204e9800998ecf8427e,x\n";
+    /// engine
+    ///     .import_list_with_progress(list.as_bytes(), ListFormat::Csv, true, &mut |p| {
+    ///         stages.push((p.stage, p.items))
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(stages.last(), Some(&(ImportStage::Done, 1)));
+    /// assert!(stages.contains(&(ImportStage::Storing, 1)));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Engine::import_list`].
+    pub fn import_list_with_progress<R: Read>(
+        &self,
+        reader: R,
+        format: ListFormat,
+        strict: bool,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> crate::Result<ImportReport> {
+        let counting = CountingReader {
+            inner: reader,
+            read: 0,
+            next_report: IMPORT_PROGRESS_BYTES,
+            progress: &mut *progress,
+        };
+        let parsed = hashlist::read_list(counting, format, strict).map_err(EngineError::from)?;
         let items: Vec<KnownItem> = parsed.items.into_iter().map(|(_, i)| i).collect();
+        let at = |stage| ImportProgress {
+            stage,
+            bytes_read: 0,
+            items: items.len() as u64,
+        };
+        progress(at(ImportStage::Storing));
         let (ids, imported) = self.add_known_items(&items, &[])?;
+        progress(at(ImportStage::Done));
         Ok(ImportReport {
             imported,
             unchanged: ids.len() - imported,
@@ -234,6 +278,62 @@ impl Engine {
             .collect();
         entries.sort_by_key(|e| e.id);
         entries.iter().map(|e| KnownItem::from_entry(e)).collect()
+    }
+}
+
+/// How often [`Engine::import_list_with_progress`] reports while reading: every 1 MiB.
+pub const IMPORT_PROGRESS_BYTES: u64 = 1 << 20;
+
+/// Where an import is, for [`Engine::import_list_with_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportStage {
+    /// Reading and parsing the list; `bytes_read` so far.
+    Reading,
+    /// The list is read: `items` rows are being checked against the store and written as one
+    /// group.
+    Storing,
+    /// Everything is stored (durable under the store's fsync policy).
+    Done,
+}
+
+/// One progress report of an import.
+///
+/// ```
+/// use referral_dedup::engine::{ImportProgress, ImportStage};
+/// let p = ImportProgress { stage: ImportStage::Reading, bytes_read: 4096, items: 0 };
+/// assert_eq!(p.stage, ImportStage::Reading);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// The stage.
+    pub stage: ImportStage,
+    /// Bytes of the list read so far (while reading).
+    pub bytes_read: u64,
+    /// Items parsed (once reading is over).
+    pub items: u64,
+}
+
+/// A reader that reports the bytes read through it every [`IMPORT_PROGRESS_BYTES`].
+struct CountingReader<'a, R> {
+    inner: R,
+    read: u64,
+    next_report: u64,
+    progress: &'a mut dyn FnMut(ImportProgress),
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read >= self.next_report {
+            self.next_report = self.read + IMPORT_PROGRESS_BYTES;
+            (self.progress)(ImportProgress {
+                stage: ImportStage::Reading,
+                bytes_read: self.read,
+                items: 0,
+            });
+        }
+        Ok(n)
     }
 }
 

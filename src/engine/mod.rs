@@ -75,6 +75,7 @@ pub use error::{EngineError, ImportReport};
 pub use fingerprint::{
     media_fingerprint, media_fingerprint_file, media_fingerprint_file_with, media_fingerprint_with,
 };
+pub use known::{ImportProgress, ImportStage, IMPORT_PROGRESS_BYTES};
 pub use referral::{pair_match, Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
 pub use video::{looks_like_video, VideoConfig, VideoEvidence, VideoMedia, VideoRule};

@@ -390,9 +390,9 @@ impl Engine {
         let stored = StoredVideo::from_fingerprint(&fingerprint);
         let mut e = EntryRecord::new(EntryId(0), EntrySource::Known, id);
         e.label = label.map(str::to_string);
-        e.blake3 = Some(digests.blake3);
-        e.sha256 = Some(digests.sha256);
-        e.md5 = Some(digests.md5);
+        e.hashes.blake3 = Some(digests.blake3);
+        e.hashes.sha256 = Some(digests.sha256);
+        e.hashes.md5 = Some(digests.md5);
         self.add_known_video_entry(e, stored)
     }
 

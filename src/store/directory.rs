@@ -13,14 +13,14 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::entry::EntryRecord;
 
 use super::error::StoreError;
-use super::files::{atomic_write_with, set_aside, snapshot_file_name, Listing};
+use super::files::{atomic_write_with, copy_aside, set_aside, snapshot_file_name, Listing};
 use super::journal::JOURNAL_VERSION;
 use super::journal_writer::JournalWriter;
 use super::lock::WriterLock;
 use super::manifest::Manifest;
 use super::options::{FsyncPolicy, StoreOptions};
 use super::record::Record;
-use super::recovery::{load, Loaded, Recovered};
+use super::recovery::{already_aside, load, Depth, Loaded, Recovered};
 use super::snapshot::write_snapshot;
 
 /// The writer side shared with the flusher thread.
@@ -74,8 +74,19 @@ struct Shared {
     synced: Condvar,
     /// One snapshot at a time.
     snapshotting: Mutex<()>,
-    /// Journals found damaged on open: compaction moves them aside instead of deleting them.
+    /// Journals found damaged on open: compaction copies them into `DIR/damaged/` when a
+    /// snapshot covers them, and never deletes the copy.
     damaged: Mutex<BTreeSet<u64>>,
+    /// The generation the live state is built on (snapshot number; `None`: no snapshot,
+    /// journals from 1) and a damaged MANIFEST snapshot to set aside. Compaction keeps the
+    /// base's files as the previous generation.
+    generation: Mutex<Generation>,
+}
+
+/// What [`Store::snapshot`] keeps and sets aside.
+struct Generation {
+    base: Option<u64>,
+    damaged_snapshot: Option<u64>,
 }
 
 impl Shared {
@@ -161,9 +172,9 @@ impl Store {
     /// at the next record whose own checksum holds; a torn tail (a write cut short by a crash)
     /// is left in place and appends go to a new journal. Both are listed in the
     /// [`RecoveryReport`](super::RecoveryReport) on every open until [`Store::snapshot`] moves the damaged journals
-    /// into `DIR/damaged/`. Left-over temp files of atomic writes, journals older than the
-    /// snapshot and snapshots an intact MANIFEST does not name are deleted (their content is in
-    /// the current snapshot).
+    /// into `DIR/damaged/`. A damaged or missing snapshot is read through the previous
+    /// generation instead (see [`Store::snapshot`]) and reported the same way. Left-over temp
+    /// files of atomic writes are deleted; nothing else is.
     ///
     /// # Errors
     /// I/O errors; [`StoreError::Locked`]; [`StoreError::NotADatabase`] when the store is
@@ -182,7 +193,7 @@ impl Store {
         }
         let lock = WriterLock::acquire(dir, opts.wait_for_lock)?;
         let dir = dir.to_path_buf();
-        let loaded = match load(&dir, true)? {
+        let loaded = match load(&dir, true, Depth::Current)? {
             Some(l) => l,
             None if opts.create => {
                 Manifest {
@@ -190,7 +201,7 @@ impl Store {
                     first_journal: 1,
                 }
                 .write(&dir)?;
-                load(&dir, true)?.ok_or_else(|| StoreError::NotADatabase {
+                load(&dir, true, Depth::Current)?.ok_or_else(|| StoreError::NotADatabase {
                     dir: dir.clone(),
                     why: "the new MANIFEST cannot be read back".into(),
                 })?
@@ -204,27 +215,19 @@ impl Store {
         };
         let Loaded {
             manifest,
-            manifest_intact,
             state,
             report,
             journals,
             listing,
+            base,
+            damaged_snapshot,
+            ..
         } = loaded;
 
-        // Clean-up that loses nothing: unfinished temp files, journals the snapshot covers,
-        // snapshots an intact MANIFEST no longer names.
+        // Clean-up that loses nothing: unfinished temp files. Older generations stay until the
+        // next compaction: the previous one is the fallback for a damaged snapshot.
         for tmp in &listing.temps {
             std::fs::remove_file(tmp)?;
-        }
-        for (_, path) in listing.journals.range(..manifest.first_journal) {
-            std::fs::remove_file(path)?;
-        }
-        if manifest_intact {
-            for (name, path) in listing.snapshots.values() {
-                if manifest.snapshot.as_deref() != Some(name.as_str()) {
-                    std::fs::remove_file(path)?;
-                }
-            }
         }
 
         let damaged: BTreeSet<u64> = journals
@@ -247,7 +250,11 @@ impl Store {
         };
 
         let (entries, resolutions) = state.finish();
-        let store = Store::start(dir, opts.fsync, journal, lock, damaged);
+        let generation = Generation {
+            base,
+            damaged_snapshot,
+        };
+        let store = Store::start(dir, opts.fsync, journal, lock, damaged, generation);
         Ok((
             store,
             Recovered {
@@ -280,13 +287,83 @@ impl Store {
     /// [`StoreError::NotADatabase`] when `dir` is missing or holds no store; otherwise as
     /// [`Store::open`].
     pub fn read_only(dir: &Path) -> Result<Recovered, StoreError> {
+        Self::read_at_depth(dir, Depth::Current)
+    }
+
+    /// [`Store::read_only`] that also reads the previous generation (the fallback for a
+    /// damaged snapshot, see [`Store::snapshot`]) when the current one is intact, and reports
+    /// its damage too: what `refdedup db check` runs. The state returned is the current one.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::EntryId;
+    /// use referral_dedup::store::{EntryRecord, EntrySource, Record, Store, StoreOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let (store, _) = Store::open(dir.path(), StoreOptions::default())?;
+    /// let e = EntryRecord::new(EntryId(1), EntrySource::Known, "k1");
+    /// store.append(&Record::Insert(e.clone()))?;
+    /// store.snapshot([&e], &[])?;
+    /// drop(store);
+    /// // The journal the snapshot covers is kept as the previous generation; damage in it is
+    /// // reported by a check, while the current state stays whole.
+    /// let old = dir.path().join("journal-000001.log");
+    /// let mut bytes = std::fs::read(&old)?;
+    /// let last = bytes.len() - 1;
+    /// bytes[last] ^= 1;
+    /// std::fs::write(&old, &bytes)?;
+    /// assert!(Store::read_only(dir.path())?.report.is_clean());
+    /// let checked = Store::check(dir.path())?;
+    /// assert_eq!(checked.entries.len(), 1);
+    /// assert!(checked.report.damaged[0].reason.contains("previous generation"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Store::read_only`].
+    pub fn check(dir: &Path) -> Result<Recovered, StoreError> {
+        Self::read_at_depth(dir, Depth::WithPrevious)
+    }
+
+    /// Puts a copy of `file`, a damaged file of the store in `dir` that compaction would
+    /// otherwise delete (a previous generation's file reported by [`Store::check`]), into
+    /// `DIR/damaged/`, unless an identical copy is there already; later checks stop reporting
+    /// it. Returns the copy's path, or `None` when there was one already.
+    ///
+    /// ```
+    /// use referral_dedup::store::{Store, StoreOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let (_store, _) = Store::open(dir.path(), StoreOptions::default())?;
+    /// let journal = dir.path().join("journal-000001.log");
+    /// let copy = Store::keep_damaged_copy(dir.path(), &journal)?.expect("a new copy");
+    /// assert_eq!(std::fs::read(&copy)?, std::fs::read(&journal)?);
+    /// assert!(Store::keep_damaged_copy(dir.path(), &journal)?.is_none());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// I/O errors; [`StoreError::NotADatabase`] when `file` is not a file directly in `dir`.
+    pub fn keep_damaged_copy(dir: &Path, file: &Path) -> Result<Option<PathBuf>, StoreError> {
+        if file.parent() != Some(dir) || !file.is_file() {
+            return Err(StoreError::NotADatabase {
+                dir: dir.to_path_buf(),
+                why: format!("{} is not a file of this store", file.display()),
+            });
+        }
+        if already_aside(file)? {
+            return Ok(None);
+        }
+        Ok(Some(copy_aside(dir, file)?))
+    }
+
+    fn read_at_depth(dir: &Path, depth: Depth) -> Result<Recovered, StoreError> {
         if !dir.is_dir() {
             return Err(StoreError::NotADatabase {
                 dir: dir.to_path_buf(),
                 why: "the directory does not exist".into(),
             });
         }
-        let Some(loaded) = load(dir, false)? else {
+        let Some(loaded) = load(dir, false, depth)? else {
             return Err(StoreError::NotADatabase {
                 dir: dir.to_path_buf(),
                 why: "no MANIFEST or store files in it".into(),
@@ -306,6 +383,7 @@ impl Store {
         journal: JournalWriter,
         lock: WriterLock,
         damaged: BTreeSet<u64>,
+        generation: Generation,
     ) -> Store {
         let shared = Arc::new(Shared {
             dir,
@@ -322,6 +400,7 @@ impl Store {
             synced: Condvar::new(),
             snapshotting: Mutex::new(()),
             damaged: Mutex::new(damaged),
+            generation: Mutex::new(generation),
         });
         let flusher = match policy {
             FsyncPolicy::EveryMillis(ms) => {
@@ -392,8 +471,15 @@ impl Store {
     }
 
     /// Compacts: starts a new journal, writes `entries` and `resolutions` as the new snapshot
-    /// (temp file, fsync, rename, directory fsync), points the MANIFEST at it, then deletes the
-    /// older journals and snapshots. Returns the snapshot's path.
+    /// (temp file, fsync, rename, directory fsync) and points the MANIFEST at it. Returns the
+    /// snapshot's path.
+    ///
+    /// The generation the state was loaded from stays as the previous generation: its snapshot
+    /// (or none) and its journals, which the new snapshot covers. If the new snapshot is ever
+    /// damaged, opening replays them instead and loses nothing. Files older than that are
+    /// deleted; damaged ones are moved into `DIR/damaged/` (a damaged journal the new snapshot
+    /// covers is copied there and stays in place as part of the previous generation; the
+    /// damaged snapshot a fallback replaced is moved there).
     ///
     /// `entries` must be the complete live state including the effect of every record appended
     /// before this call, and no append may run while the call is in progress whose effect is
@@ -437,22 +523,39 @@ impl Store {
             first_journal: next,
         }
         .write(dir)?;
+        // Keep the generation the state was built on as the previous one (the fallback for a
+        // damaged snapshot): its snapshot and its journals from its first on. Older files go;
+        // damaged ones are moved into DIR/damaged/ instead, never deleted.
         let listing = Listing::read(dir)?;
+        let mut generation = self.shared.generation.lock();
+        let keep_from = generation.base.unwrap_or(0);
         let mut damaged = self.shared.damaged.lock();
-        for (n, p) in listing.journals.range(..next) {
-            // Its records are in the snapshot; a damaged one is kept aside for inspection.
-            if damaged.remove(n) {
+        for (&n, p) in listing.journals.range(..next) {
+            if n < keep_from {
+                if damaged.remove(&n) {
+                    set_aside(dir, p)?;
+                } else {
+                    std::fs::remove_file(p)?;
+                }
+            } else if damaged.remove(&n) && !already_aside(p)? {
+                // Covered by the new snapshot: a copy goes aside for inspection, the file
+                // stays as part of the previous generation.
+                copy_aside(dir, p)?;
+            }
+        }
+        drop(damaged);
+        for (&n, (other, p)) in &listing.snapshots {
+            if *other == name || generation.base == Some(n) {
+                continue;
+            }
+            if generation.damaged_snapshot == Some(n) {
                 set_aside(dir, p)?;
             } else {
                 std::fs::remove_file(p)?;
             }
         }
-        drop(damaged);
-        for (other, p) in listing.snapshots.values() {
-            if *other != name {
-                std::fs::remove_file(p)?;
-            }
-        }
+        generation.base = Some(next);
+        generation.damaged_snapshot = None;
         Ok(path)
     }
 }

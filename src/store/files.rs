@@ -176,8 +176,8 @@ impl Listing {
     }
 }
 
-/// Moves `path` into `DIR/damaged/` under its own name (plus `.1`, `.2`, ... if taken).
-pub(crate) fn set_aside(dir: &Path, path: &Path) -> io::Result<PathBuf> {
+/// A free name in `DIR/damaged/` for `path`: its own name (plus `.1`, `.2`, ... if taken).
+fn aside_name(dir: &Path, path: &Path) -> io::Result<PathBuf> {
     let aside = dir.join(DAMAGED_DIR);
     std::fs::create_dir_all(&aside)?;
     let name = path
@@ -190,9 +190,29 @@ pub(crate) fn set_aside(dir: &Path, path: &Path) -> io::Result<PathBuf> {
         target = aside.join(format!("{name}.{n}"));
         n += 1;
     }
+    Ok(target)
+}
+
+/// Moves `path` into `DIR/damaged/` under its own name (plus `.1`, `.2`, ... if taken).
+pub(crate) fn set_aside(dir: &Path, path: &Path) -> io::Result<PathBuf> {
+    let target = aside_name(dir, path)?;
     std::fs::rename(path, &target)?;
-    sync_dir(&aside)?;
+    sync_dir(&dir.join(DAMAGED_DIR))?;
     sync_dir(dir)?;
+    Ok(target)
+}
+
+/// Puts a copy of `path` into `DIR/damaged/` (a hard link where the file system allows, so it
+/// costs no space while the original stays), leaving `path` in place.
+pub(crate) fn copy_aside(dir: &Path, path: &Path) -> io::Result<PathBuf> {
+    let target = aside_name(dir, path)?;
+    if std::fs::hard_link(path, &target).is_err() {
+        let tmp = target.with_extension("copying.tmp");
+        std::fs::copy(path, &tmp)?;
+        File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, &target)?;
+    }
+    sync_dir(&dir.join(DAMAGED_DIR))?;
     Ok(target)
 }
 

@@ -6,7 +6,7 @@
 //! DIR/snapshot-NNNNNN.bin    compacted live state; replay continues at journal NNNNNN
 //! DIR/journal-NNNNNN.log     records appended since, each length-prefixed and checksummed
 //! DIR/LOCK                   the writer lock: pid and command of the process holding it
-//! DIR/damaged/               damaged journals set aside whole by compaction (never deleted)
+//! DIR/damaged/               damaged files set aside whole by compaction (never deleted)
 //! ```
 //!
 //! - [`Store::open`] takes the writer lock, loads the snapshot the MANIFEST names and replays
@@ -18,8 +18,10 @@
 //!   only ([`FsyncPolicy::Never`]: survives a process crash, not a power cut). Several records
 //!   appended together are one group: replay counts all of them or none.
 //! - [`Store::snapshot`] starts a new journal, writes the live state to a temp file, fsyncs and
-//!   renames it, points the MANIFEST at it (same dance), then deletes the older journals and
-//!   snapshots, except damaged journals, which it moves into `DIR/damaged/`.
+//!   renames it, points the MANIFEST at it (same dance), and keeps the generation it replaces
+//!   (the previous snapshot, or none, and the journals the new snapshot covers) as the
+//!   fallback for a damaged snapshot; only files older than that are deleted (damaged ones are
+//!   moved into `DIR/damaged/` instead).
 //!
 //! ## One writer
 //! A writer holds an exclusive lock on `DIR/LOCK` for its lifetime; a second writer fails with
@@ -34,9 +36,19 @@
 //! and the writer starts a new journal after it. Everything skipped is listed in the
 //! [`RecoveryReport`] (path, byte offset, what was kept) on every open until compaction
 //! (`refdedup db repair`) sets the damaged journal aside. A damaged MANIFEST is replaced by what
-//! the files present say. A damaged snapshot, a missing file the MANIFEST needs, or a newer
-//! format version is a typed [`StoreError`]: open never falls back to an older snapshot (its
-//! journals are gone once a newer snapshot is in place).
+//! the files present say. A damaged or missing snapshot falls back to the previous generation
+//! (the older snapshot, or none, plus the journals the damaged one covers), which replays to
+//! the same state, and is reported the same way until a compaction writes a new snapshot and
+//! moves the damaged one into `DIR/damaged/`. [`Store::check`] also reads the previous
+//! generation and reports its damage. Errors remain for a newer format version, a missing
+//! journal, and a damaged snapshot with no complete previous generation (a store compacted by a
+//! build before this one kept none).
+//!
+//! ## Disk cost of the fallback
+//! Between compactions the directory holds two snapshots (the current and the previous one)
+//! and the journals since the previous compaction, where it held one snapshot and the journals
+//! since the last compaction before: at most one snapshot plus one compaction interval of
+//! journal more, so about twice the snapshot size when compacting often.
 //!
 //! ## Module map (each imports only modules above it in this list)
 //! - `files`: file names, atomic write + rename, directory fsync, the directory listing,

@@ -31,6 +31,16 @@ pub(crate) struct CheckArgs {
     dry_run: bool,
 }
 
+/// What a failed check was about: the media file, else the URL, and the database.
+fn referral_context(args: &CheckArgs) -> String {
+    let what = match (&args.media, &args.url) {
+        (Some(m), _) => format!("--media {}", m.display()),
+        (None, Some(u)) => format!("--url {u}"),
+        (None, None) => "the referral".into(),
+    };
+    format!("checking {what} against database {}", args.db.db.display())
+}
+
 pub(crate) fn run(args: CheckArgs) -> Result<(), CliError> {
     // A dry run only reads: it never creates or changes the database.
     let engine = if args.dry_run {
@@ -58,12 +68,13 @@ pub(crate) fn run(args: CheckArgs) -> Result<(), CliError> {
             Ok(v)
         })
     }
-    .map_err(|e| CliError::lib("check", e))?;
+    .map_err(|e| CliError::lib(referral_context(&args), e))?;
     if let Some(e) = &verdict.fingerprint.url_error {
-        eprintln!("refdedup: url: {e}");
+        eprintln!("refdedup: --url {}: {e}", args.url.as_deref().unwrap_or(""));
     }
     if let Some(e) = &verdict.fingerprint.media_error {
-        eprintln!("refdedup: media: digests only: {e}");
+        let media = args.media.as_deref().unwrap_or(std::path::Path::new(""));
+        eprintln!("refdedup: --media {}: digests only: {e}", media.display());
     }
     let mut value = serde_json::to_value(&verdict).map_err(|e| CliError::stdout(e.into()))?;
     value["id"] = serde_json::json!(referral.id);

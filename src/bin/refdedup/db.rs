@@ -12,12 +12,14 @@ use crate::{open_engine, print_json, CliError, DbArgs, Exit};
 #[derive(Debug, Subcommand)]
 pub(crate) enum DbCommand {
     /// Read the whole database without changing anything and report every damaged or
-    /// unfinished stretch (path, byte offset, what was kept). Exit status 0 when clean, 4 when
-    /// damage was found.
+    /// unfinished stretch (path, byte offset, what was kept), in the current generation and in
+    /// the previous one kept as the fallback for a damaged snapshot. Exit status 0 when clean,
+    /// 4 when damage was found.
     Check(CheckArgs),
-    /// Set damage aside: write a snapshot of every record that checks out, then move each
-    /// damaged journal whole into DIR/damaged/ (never deleted) and write a fresh MANIFEST.
-    /// Later opens report nothing. Takes the writer lock.
+    /// Set damage aside: write a snapshot of every record that checks out and a fresh
+    /// MANIFEST, and put each damaged file whole into DIR/damaged/ (moved, or copied while it
+    /// is still part of the previous generation; never deleted). Later checks report nothing.
+    /// Takes the writer lock.
     Repair(RepairArgs),
 }
 
@@ -68,7 +70,7 @@ fn report_json(db: &Path, report: &RecoveryReport, entries: usize) -> serde_json
 }
 
 fn check(db: &Path) -> Result<(), CliError> {
-    let recovered = Store::read_only(db)
+    let recovered = Store::check(db)
         .map_err(|e| CliError::lib(format_args!("checking database {}", db.display()), e))?;
     let report = &recovered.report;
     let printed = print_json(&report_json(db, report, recovered.entries.len()));
@@ -98,13 +100,30 @@ fn repair(db: &DbArgs) -> Result<(), CliError> {
     let before = files_set_aside(&db.db);
     let engine = open_engine(db, EngineConfig::default(), false)?;
     let report = engine.recovery_report().cloned().unwrap_or_default();
-    if report.is_clean() {
+    // The previous generation's damage too (read while this process holds the writer lock).
+    let checked = Store::check(&db.db)
+        .map_err(|e| CliError::lib(format_args!("checking database {}", db.db.display()), e))?;
+    if report.is_clean() && checked.report.is_clean() {
         print_json(&json!({"db": db.db, "repaired": false, "problems": [], "set_aside": []}))?;
         eprintln!(
             "refdedup: database {} has no damage; nothing to do",
             db.db.display()
         );
         return Ok(());
+    }
+    // Files only the previous generation holds: compaction would delete them, so a copy goes
+    // aside first.
+    let mut previous_only: Vec<&Path> = checked
+        .report
+        .problems()
+        .map(|p| p.path.as_path())
+        .filter(|p| !report.problems().any(|c| c.path == *p) && p.is_file())
+        .collect();
+    previous_only.sort();
+    previous_only.dedup();
+    for path in previous_only {
+        Store::keep_damaged_copy(&db.db, path)
+            .map_err(|e| CliError::lib(format_args!("repairing {}", db.db.display()), e))?;
     }
     engine
         .snapshot()
@@ -117,12 +136,12 @@ fn repair(db: &DbArgs) -> Result<(), CliError> {
         "db": db.db,
         "repaired": true,
         "entries": engine.len(),
-        "problems": report.problems().map(problem_json).collect::<Vec<_>>(),
+        "problems": checked.report.problems().map(problem_json).collect::<Vec<_>>(),
         "set_aside": moved,
     }))?;
     eprintln!(
         "refdedup: database {} repaired: {} entries kept in a new snapshot; {} damaged file(s) \
-         moved whole into {}",
+         kept whole in {}",
         db.db.display(),
         engine.len(),
         moved.len(),

@@ -57,7 +57,7 @@ pub(crate) enum CliError {
         source: io::Error,
     },
     /// A URL host-rules file (`url-key --rules`, `--url-rules`) is refused: its line and reason.
-    #[error("rules {}: {source}", path.display())]
+    #[error("{}", rules_message(path, source))]
     Rules {
         /// The rules file.
         path: PathBuf,
@@ -87,6 +87,15 @@ pub(crate) enum CliError {
         /// How many damaged or unfinished stretches were found.
         problems: usize,
     },
+}
+
+/// `--rules FILE, line N: reason`, or without the line when the problem concerns the whole
+/// file (it cannot be read).
+fn rules_message(path: &std::path::Path, e: &RulesError) -> String {
+    match e.line {
+        0 => format!("--rules/--url-rules {}: {}", path.display(), e.reason),
+        line => format!("--rules/--url-rules {}, line {line}: {}", path.display(), e.reason),
+    }
 }
 
 impl CliError {

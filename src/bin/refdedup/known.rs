@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use referral_dedup::engine::{EngineConfig, EngineError, ListFormat};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use referral_dedup::engine::{EngineConfig, EngineError, ImportProgress, ImportStage, ListFormat};
 use serde_json::json;
 
 use crate::output::Tracked;
@@ -108,11 +109,15 @@ fn add(args: AddArgs) -> Result<(), CliError> {
     for (path, e) in &walk_errors {
         eprintln!("refdedup: {}: {e}", path.display());
     }
+    // The lines on standard output only report what was added: if their reader goes away
+    // (`refdedup known add DIR | head -1`), every item is still added and committed, and the
+    // failed write decides the status only at the end (a closed pipe: 0).
+    let mut output_failed: Option<CliError> = None;
     for path in &files {
         match engine.add_known_file(path, args.id.as_deref(), args.label.as_deref()) {
-            Ok(id) => {
+            Ok(id) if output_failed.is_none() => {
                 let entry = engine.entry(id);
-                print_json(&json!({
+                let printed = print_json(&json!({
                     "path": path,
                     "id": entry.as_ref().map(|e| e.external_id.clone()),
                     "entry": id,
@@ -120,8 +125,10 @@ fn add(args: AddArgs) -> Result<(), CliError> {
                     "quality": entry.as_ref().and_then(|e| e.hashes.pdq_quality),
                     "md5": entry.as_ref().and_then(|e| e.hashes.md5),
                     "video_frames": entry.as_ref().and_then(|e| e.video.as_ref()).map(|v| v.plain.frames.len()),
-                }))?;
+                }));
+                output_failed = printed.err();
             }
+            Ok(_) => {}
             Err(e) => {
                 failed += 1;
                 eprintln!("refdedup: {}: {e}", path.display());
@@ -136,7 +143,7 @@ fn add(args: AddArgs) -> Result<(), CliError> {
             "{failed} file(s) could not be added"
         )));
     }
-    Ok(())
+    output_failed.map_or(Ok(()), Err)
 }
 
 fn import(args: ImportArgs) -> Result<(), CliError> {
@@ -179,13 +186,15 @@ fn import(args: ImportArgs) -> Result<(), CliError> {
         source,
     })?;
     let engine = open_engine(&args.db, EngineConfig::default(), true)?;
+    let bar = import_bar(file.metadata().map(|m| m.len()).unwrap_or(0));
     let report = engine
-        .import_list(file, format, args.strict)
+        .import_list_with_progress(file, format, args.strict, &mut |p| draw_import(&bar, p))
         .and_then(|r| {
             engine.sync()?;
             Ok(r)
-        })
-        .map_err(|e| CliError::lib(args.list.display(), e))?;
+        });
+    bar.finish_and_clear();
+    let report = report.map_err(|e| CliError::lib(args.list.display(), e))?;
     for row in &report.skipped {
         eprintln!("refdedup: {}: skipped {row}", args.list.display());
     }
@@ -210,6 +219,30 @@ fn import(args: ImportArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// A progress bar over the list's bytes on stderr (indicatif draws nothing when stderr is not
+/// a terminal).
+fn import_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} read ({bytes_per_sec}) {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Moves the bar to an import's progress report.
+fn draw_import(bar: &ProgressBar, p: ImportProgress) {
+    match p.stage {
+        ImportStage::Reading => bar.set_position(p.bytes_read),
+        ImportStage::Storing => {
+            bar.set_position(bar.length().unwrap_or(0));
+            bar.set_message(format!("storing {} items as one group", p.items));
+        }
+        ImportStage::Done => bar.set_message(format!("{} items stored", p.items)),
+    }
 }
 
 fn export(args: ExportArgs) -> Result<(), CliError> {
@@ -237,7 +270,10 @@ fn export(args: ExportArgs) -> Result<(), CliError> {
             // The list writer keeps only the text of a failed write: the tracked kind says
             // whether the reader went away.
             Some(kind) => CliError::stdout(std::io::Error::new(kind, e.to_string())),
-            None => CliError::lib("exporting the known content", EngineError::from(e)),
+            None => CliError::lib(
+                format_args!("exporting the known content of {}", args.db.db.display()),
+                EngineError::from(e),
+            ),
         }
     })
 }
