@@ -149,8 +149,18 @@ fn fingerprint(
             pdq: pdq.hash,
             ..frame
         };
-        fp.trimmed.frames.push(with(variants[0]));
-        fp.mirrored.frames.push(with(variants[MIRROR]));
+        let image = full.reduced(REDUCED_SIDE);
+        // A frame with nothing but flat lines (a fade to black between letterbox bars) has no
+        // content to trim to: its untrimmed code would be the bars' edges, high in quality and
+        // shared by every such frame. It is marked unusable, as its plain twin would be without
+        // the bars.
+        let blank = is_blank(&image);
+        let content = |pdq: PdqHash| FrameHash {
+            quality: if blank { 0 } else { pdq.quality },
+            ..with(pdq)
+        };
+        fp.trimmed.frames.push(content(variants[0]));
+        fp.mirrored.frames.push(content(variants[MIRROR]));
         for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
             let (dx, dy) = (
                 ((1.0 - keep) / 2.0 * w as f32).round() as usize,
@@ -163,7 +173,6 @@ fn fingerprint(
                 crop.height(),
             )));
         }
-        let image = full.reduced(REDUCED_SIDE);
         let bytes = image
             .pixels()
             .iter()
@@ -223,18 +232,38 @@ fn fingerprint(
 pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
     let (w, h) = images.first().map(|i| (i.width(), i.height()))?;
     let trim = TrimOptions::default();
+    // Every frame's own box, however small; the default options' limits are applied below.
+    let any_box = TrimOptions {
+        min_keep: 0.0,
+        min_cut: 0.0,
+        ..trim
+    };
     // Cuts per side: left, top, right, bottom.
     let mut cuts: [Vec<usize>; 4] = Default::default();
     for (image, frame) in images.iter().zip(&frames.frames) {
         if frame.quality < BAR_QUALITY_FLOOR || (image.width(), image.height()) != (w, h) {
             continue;
         }
-        let b = trim_box(image, &trim).unwrap_or(TrimBox {
-            x0: 0,
-            y0: 0,
-            x1: w,
-            y1: h,
-        });
+        // A frame whose every line is flat (a fade, black between bars) has no box, and one
+        // whose content box keeps less than `min_keep` of a side (a small lit object in a dark
+        // scene) cannot tell a bar from dark content: neither votes. Counting them as frames
+        // without bars outvoted the real bars of a dark letterboxed video.
+        let Some(mut b) = trim_box(image, &any_box) else {
+            continue;
+        };
+        let keep = |kept: usize, side: usize| kept as f32 >= trim.min_keep * side as f32;
+        if !keep(b.width(), w) || !keep(b.height(), h) {
+            continue;
+        }
+        let cut = |kept: usize, side: usize| (side - kept) as f32 / side as f32 >= trim.min_cut;
+        if !cut(b.width(), w) && !cut(b.height(), h) {
+            b = TrimBox {
+                x0: 0,
+                y0: 0,
+                x1: w,
+                y1: h,
+            };
+        }
         for (side, cut) in cuts.iter_mut().zip([b.x0, b.y0, w - b.x1, h - b.y1]) {
             side.push(cut);
         }
@@ -256,6 +285,38 @@ pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
     };
     let kept = b.x1 > b.x0 + 8 && b.y1 > b.y0 + 8;
     (kept && (left, top, right, bottom) != (0, 0, 0, 0)).then_some(b)
+}
+
+/// Whether every row of `image` is flat by [`TrimOptions`]' default test (nearly all pixels
+/// within its tolerance of the row's median): a uniform or faded-out frame, with or without
+/// bars, shows no content.
+///
+/// ```
+/// use referral_dedup::media::LumaImage;
+/// use referral_dedup::video::fingerprint::is_blank;
+/// // Black bars around a dark grey field: blank. A texture between the same bars: not blank.
+/// let bars = |f: &dyn Fn(usize, usize) -> f32| LumaImage::new(32, 24, (0..32 * 24).map(|i| {
+///     let (x, y) = (i % 32, i / 32);
+///     if (4..20).contains(&y) { f(x, y) } else { 0.0 }
+/// }).collect()).unwrap();
+/// assert!(is_blank(&bars(&|_, _| 20.0)));
+/// assert!(!is_blank(&bars(&|x, y| ((x * 37 + y * 91) % 200) as f32)));
+/// ```
+pub fn is_blank(image: &LumaImage) -> bool {
+    let opts = TrimOptions::default();
+    let w = image.width();
+    let mut row = Vec::with_capacity(w);
+    image.pixels().chunks_exact(w.max(1)).all(|line| {
+        row.clear();
+        row.extend_from_slice(line);
+        let mid = row.len() / 2;
+        let median = *row.select_nth_unstable_by(mid, f32::total_cmp).1;
+        let near = row
+            .iter()
+            .filter(|&&v| (v - median).abs() <= opts.flat_tolerance)
+            .count();
+        near as f32 >= opts.flat_fraction * row.len() as f32
+    })
 }
 
 impl ClipRule {
