@@ -364,3 +364,76 @@ impl ClipRule {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 64x48 frame between 6-pixel black bars at top and bottom: textured content when `lit`,
+    /// else a dark field (luma 12, noise within 3) with a small lit square at `t`.
+    fn letterboxed(t: usize, lit: bool) -> LumaImage {
+        LumaImage::new(
+            64,
+            48,
+            (0..64 * 48)
+                .map(|i| {
+                    let (x, y) = (i % 64, i / 64);
+                    if !(6..42).contains(&y) {
+                        0.0
+                    } else if lit {
+                        ((x * 37 + y * 91 + t * 53) % 200) as f32
+                    } else if (20 + t % 10..28 + t % 10).contains(&x) && (18..26).contains(&y) {
+                        ((x * 31 + y * 17) % 180 + 60) as f32
+                    } else {
+                        12.0 + ((x + y + t) % 4) as f32
+                    }
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn stamps(n: usize) -> VideoHash {
+        VideoHash {
+            frames: (0..n)
+                .map(|t| FrameHash {
+                    frame_number: t as u64,
+                    quality: 90,
+                    pdq: Default::default(),
+                    timestamp: t as f64,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn dark_and_blank_frames_do_not_outvote_the_bars() {
+        // Six lit frames, four dark scenes with a small lit object, two blank (a fade): the
+        // dark and blank frames cannot tell the bars from dark content and do not vote.
+        let mut images: Vec<LumaImage> = (0..6).map(|t| letterboxed(t, true)).collect();
+        images.extend((0..4).map(|t| letterboxed(t, false)));
+        let blank = LumaImage::new(64, 48, vec![0.0; 64 * 48]).unwrap();
+        images.extend([blank.clone(), blank.clone()]);
+        let b = video_bars(&images, &stamps(images.len())).unwrap();
+        assert_eq!((b.x0, b.y0, b.x1, b.y1), (0, 6, 64, 42));
+        assert!(is_blank(&blank) && !is_blank(&letterboxed(0, false)));
+    }
+
+    #[test]
+    fn frames_without_bars_still_vote_for_none() {
+        // Lit frames without bars: no bars, whatever a minority of letterboxed frames say.
+        let open = |t: usize| {
+            LumaImage::new(
+                64,
+                48,
+                (0..64 * 48)
+                    .map(|i| ((i % 64 * 37 + i / 64 * 91 + t * 53) % 200) as f32)
+                    .collect(),
+            )
+            .unwrap()
+        };
+        let mut images: Vec<LumaImage> = (0..8).map(open).collect();
+        images.extend((0..2).map(|t| letterboxed(t, true)));
+        assert_eq!(video_bars(&images, &stamps(images.len())), None);
+    }
+}
