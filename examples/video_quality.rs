@@ -523,17 +523,32 @@ fn main() {
 }
 
 /// Hashing speed against ffmpeg decoding the same file to nothing, on the longest sample video
-/// (SD, 22 s) and the HD one: median of 3 runs of each, the runs interleaved.
+/// (SD, 22 s) and the HD one: median of 3 runs of each, the runs interleaved; wall time and
+/// CPU time (ours and ffmpeg's), each as a ratio to decoding alone.
 fn speed(known: &[(String, PathBuf)]) {
     let options = VpdqOptions::default();
     let known_options = VpdqOptions {
         seconds_per_hash: KNOWN_SECONDS_PER_HASH,
         ..options
     };
+    // Wall seconds and CPU seconds (this process and its waited-for children, ffmpeg, from
+    // /proc/self/stat: steadier than wall time on a loaded machine).
+    let cpu = || -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        // Fields 14..=17 (utime, stime, cutime, cstime) are the 12th..15th after the name.
+        let ticks: f64 = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(4)
+            .filter_map(|v| v.parse::<f64>().ok())
+            .sum();
+        ticks / 100.0
+    };
     let time = |f: &mut dyn FnMut()| {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu());
         f();
-        t.elapsed().as_secs_f64()
+        (t.elapsed().as_secs_f64(), cpu() - c)
     };
     let videos: Vec<&PathBuf> = known
         .iter()
@@ -548,8 +563,8 @@ fn speed(known: &[(String, PathBuf)]) {
     println!("\n| video | ffmpeg decode to null | vPDQ 1 frame/s | query fingerprint 1 frame/s | known fingerprint 1 frame/s | known fingerprint every 0.1 s |");
     println!("|---|---|---|---|---|---|");
     for path in videos {
-        // Columns: decode, vPDQ, query fingerprint, known at 1/s, known at 0.1 s.
-        let mut rows: Vec<[f64; 5]> = Vec::new();
+        // Columns: decode, vPDQ, query fingerprint, known at 1/s, known at 0.1 s; (wall, CPU).
+        let mut rows: Vec<[(f64, f64); 5]> = Vec::new();
         for _ in 0..3 {
             let decode = time(&mut || {
                 ffmpeg(&[
@@ -576,16 +591,27 @@ fn speed(known: &[(String, PathBuf)]) {
             });
             rows.push([decode, hash, query, known_1, known_dense]);
         }
-        let median = |c: usize| {
-            let mut v: Vec<f64> = rows.iter().map(|r| r[c]).collect();
+        let median = |c: usize, cpu: bool| {
+            let mut v: Vec<f64> = rows
+                .iter()
+                .map(|r| if cpu { r[c].1 } else { r[c].0 })
+                .collect();
             v.sort_by(f64::total_cmp);
             v[1]
         };
-        let decode = median(0);
-        let cell = |c: usize| format!("{:.3} s ({:.2}x)", median(c), median(c) / decode);
+        let (decode, decode_cpu) = (median(0, false), median(0, true));
+        let cell = |c: usize| {
+            format!(
+                "{:.3} s ({:.2}x); CPU {:.2} s ({:.2}x)",
+                median(c, false),
+                median(c, false) / decode,
+                median(c, true),
+                median(c, true) / decode_cpu.max(1e-9)
+            )
+        };
         let info = probe(path, &DecodeLimits::default()).unwrap();
         println!(
-            "| {} ({}x{}, {:.1} s) | {decode:.3} s | {} | {} | {} | {} |",
+            "| {} ({}x{}, {:.1} s) | {decode:.3} s; CPU {decode_cpu:.2} s | {} | {} | {} | {} |",
             path.file_name().unwrap().to_string_lossy(),
             info.width,
             info.height,

@@ -33,6 +33,12 @@ const MIRROR: usize = 5;
 /// byte per pixel keeps a 10-minute video at 5 frames/s under 50 MB while it is hashed).
 const REDUCED_SIDE: usize = 128;
 
+/// Longest side of the frame the trimmed, mirrored and crop codes are hashed from: PDQ's own
+/// pre-shrink for pictures (it filters every picture down to 64x64, so 512 keeps what it uses).
+/// Only the plain codes, which are exchanged as vPDQ, are hashed at the coded size; trimming,
+/// the dihedral and the crops at full HD cost more than decoding the frames did.
+const WORK_SIDE: usize = 512;
+
 /// Share of each side the central crops of a known video's frames keep
 /// ([`fingerprint_known_file`]): a copy cropped to about that much of the whole frame lands
 /// within PDQ's reach of one of them (the picture rules keep similar crops of known pictures).
@@ -79,7 +85,7 @@ pub struct VideoFingerprint {
     pub inside_bars: VideoHash,
     /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
     /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
-    /// side, hashed at the coded size like the plain codes.
+    /// side, hashed from the frame reduced to 512 pixels.
     #[serde(default)]
     pub crops: Vec<VideoHash>,
 }
@@ -138,18 +144,24 @@ fn fingerprint(
             pdq: plain.hash,
             ..frame
         });
+        // Everything but the plain (exchange) codes is hashed from the frame reduced to
+        // WORK_SIDE: one pass over the coded frame instead of one per variant.
         let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
-        let trimmed = match trim_box(&full, &TrimOptions::default()) {
-            Some(b) => full.crop(b.x0, b.y0, b.x1, b.y1),
-            None => full.clone(),
+        let work = full.reduced(WORK_SIDE);
+        let (ww, wh) = (work.width(), work.height());
+        let variants = match trim_box(&work, &TrimOptions::default()) {
+            Some(b) => {
+                let trimmed = work.crop(b.x0, b.y0, b.x1, b.y1);
+                pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height())
+            }
+            None => pdq_dihedral_from_luma(work.pixels(), ww, wh),
         };
-        let variants = pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height());
         let with = |pdq: PdqHash| FrameHash {
             quality: pdq.quality,
             pdq: pdq.hash,
             ..frame
         };
-        let image = full.reduced(REDUCED_SIDE);
+        let image = work.reduced(REDUCED_SIDE);
         // A frame with nothing but flat lines (a fade to black between letterbox bars) has no
         // content to trim to: its untrimmed code would be the bars' edges, high in quality and
         // shared by every such frame. It is marked unusable, as its plain twin would be without
@@ -163,10 +175,10 @@ fn fingerprint(
         fp.mirrored.frames.push(content(variants[MIRROR]));
         for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
             let (dx, dy) = (
-                ((1.0 - keep) / 2.0 * w as f32).round() as usize,
-                ((1.0 - keep) / 2.0 * h as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * ww as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * wh as f32).round() as usize,
             );
-            let crop = full.crop(dx, dy, w - dx, h - dy);
+            let crop = work.crop(dx, dy, ww - dx, wh - dy);
             crops.frames.push(with(pdq_from_luma(
                 crop.pixels(),
                 crop.width(),
