@@ -81,6 +81,13 @@ pub fn vpdq_from_animation(bytes: &[u8], options: &VpdqOptions) -> Result<VideoH
         ImageFormat::WebP => {
             let mut d =
                 image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
+            // image-webp asserts (panics) when frames are read from a WebP whose header does
+            // not flag an animation, even one carrying ANMF chunks (found by fuzzing).
+            if !d.has_animation() {
+                return Err(VideoError::Decode(
+                    "WebP without the animation flag is a still picture, not an animation".into(),
+                ));
+            }
             check(d.dimensions())?;
             d.set_limits(image_limits).map_err(decode_error)?;
             d.into_frames()

@@ -180,10 +180,23 @@ pub fn decode_frames(
     path: &Path,
     request: &FrameRequest,
     limits: &DecodeLimits,
-    mut on_frame: impl FnMut(&Frame<'_>) -> ControlFlow<()>,
+    on_frame: impl FnMut(&Frame<'_>) -> ControlFlow<()>,
 ) -> Result<u64, VideoError> {
     let info = probe(path, limits)?;
-    let (width, height) = output_size(&info, request, limits);
+    decode_probed(path, &info, request, limits, on_frame)
+}
+
+/// [`decode_frames`] for a video already probed: `info` must be what [`probe`] said of `path`
+/// (ffprobe costs a tenth of decoding a short SD video; hashing needs its answer first).
+pub(crate) fn decode_probed(
+    path: &Path,
+    info: &VideoInfo,
+    request: &FrameRequest,
+    limits: &DecodeLimits,
+    mut on_frame: impl FnMut(&Frame<'_>) -> ControlFlow<()>,
+) -> Result<u64, VideoError> {
+    check_input(path, limits)?;
+    let (width, height) = output_size(info, request, limits);
     let frame_bytes = width as usize * height as usize * 3;
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error"])

@@ -33,6 +33,12 @@ const MIRROR: usize = 5;
 /// byte per pixel keeps a 10-minute video at 5 frames/s under 50 MB while it is hashed).
 const REDUCED_SIDE: usize = 128;
 
+/// Longest side of the frame the trimmed, mirrored and crop codes are hashed from: PDQ's own
+/// pre-shrink for pictures (it filters every picture down to 64x64, so 512 keeps what it uses).
+/// Only the plain codes, which are exchanged as vPDQ, are hashed at the coded size; trimming,
+/// the dihedral and the crops at full HD cost more than decoding the frames did.
+const WORK_SIDE: usize = 512;
+
 /// Share of each side the central crops of a known video's frames keep
 /// ([`fingerprint_known_file`]): a copy cropped to about that much of the whole frame lands
 /// within PDQ's reach of one of them (the picture rules keep similar crops of known pictures).
@@ -79,7 +85,7 @@ pub struct VideoFingerprint {
     pub inside_bars: VideoHash,
     /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
     /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
-    /// side, hashed at the coded size like the plain codes.
+    /// side, hashed from the frame reduced to 512 pixels.
     #[serde(default)]
     pub crops: Vec<VideoHash>,
 }
@@ -138,32 +144,47 @@ fn fingerprint(
             pdq: plain.hash,
             ..frame
         });
+        // Everything but the plain (exchange) codes is hashed from the frame reduced to
+        // WORK_SIDE: one pass over the coded frame instead of one per variant.
         let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
-        let trimmed = match trim_box(&full, &TrimOptions::default()) {
-            Some(b) => full.crop(b.x0, b.y0, b.x1, b.y1),
-            None => full.clone(),
+        let work = full.reduced(WORK_SIDE);
+        let (ww, wh) = (work.width(), work.height());
+        let variants = match trim_box(&work, &TrimOptions::default()) {
+            Some(b) => {
+                let trimmed = work.crop(b.x0, b.y0, b.x1, b.y1);
+                pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height())
+            }
+            None => pdq_dihedral_from_luma(work.pixels(), ww, wh),
         };
-        let variants = pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height());
         let with = |pdq: PdqHash| FrameHash {
             quality: pdq.quality,
             pdq: pdq.hash,
             ..frame
         };
-        fp.trimmed.frames.push(with(variants[0]));
-        fp.mirrored.frames.push(with(variants[MIRROR]));
+        let image = work.reduced(REDUCED_SIDE);
+        // A frame with nothing but flat lines (a fade to black between letterbox bars) has no
+        // content to trim to: its untrimmed code would be the bars' edges, high in quality and
+        // shared by every such frame. It is marked unusable, as its plain twin would be without
+        // the bars.
+        let blank = is_blank(&image);
+        let content = |pdq: PdqHash| FrameHash {
+            quality: if blank { 0 } else { pdq.quality },
+            ..with(pdq)
+        };
+        fp.trimmed.frames.push(content(variants[0]));
+        fp.mirrored.frames.push(content(variants[MIRROR]));
         for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
             let (dx, dy) = (
-                ((1.0 - keep) / 2.0 * w as f32).round() as usize,
-                ((1.0 - keep) / 2.0 * h as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * ww as f32).round() as usize,
+                ((1.0 - keep) / 2.0 * wh as f32).round() as usize,
             );
-            let crop = full.crop(dx, dy, w - dx, h - dy);
+            let crop = work.crop(dx, dy, ww - dx, wh - dy);
             crops.frames.push(with(pdq_from_luma(
                 crop.pixels(),
                 crop.width(),
                 crop.height(),
             )));
         }
-        let image = full.reduced(REDUCED_SIDE);
         let bytes = image
             .pixels()
             .iter()
@@ -223,18 +244,38 @@ fn fingerprint(
 pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
     let (w, h) = images.first().map(|i| (i.width(), i.height()))?;
     let trim = TrimOptions::default();
+    // Every frame's own box, however small; the default options' limits are applied below.
+    let any_box = TrimOptions {
+        min_keep: 0.0,
+        min_cut: 0.0,
+        ..trim
+    };
     // Cuts per side: left, top, right, bottom.
     let mut cuts: [Vec<usize>; 4] = Default::default();
     for (image, frame) in images.iter().zip(&frames.frames) {
         if frame.quality < BAR_QUALITY_FLOOR || (image.width(), image.height()) != (w, h) {
             continue;
         }
-        let b = trim_box(image, &trim).unwrap_or(TrimBox {
-            x0: 0,
-            y0: 0,
-            x1: w,
-            y1: h,
-        });
+        // A frame whose every line is flat (a fade, black between bars) has no box, and one
+        // whose content box keeps less than `min_keep` of a side (a small lit object in a dark
+        // scene) cannot tell a bar from dark content: neither votes. Counting them as frames
+        // without bars outvoted the real bars of a dark letterboxed video.
+        let Some(mut b) = trim_box(image, &any_box) else {
+            continue;
+        };
+        let keep = |kept: usize, side: usize| kept as f32 >= trim.min_keep * side as f32;
+        if !keep(b.width(), w) || !keep(b.height(), h) {
+            continue;
+        }
+        let cut = |kept: usize, side: usize| (side - kept) as f32 / side as f32 >= trim.min_cut;
+        if !cut(b.width(), w) && !cut(b.height(), h) {
+            b = TrimBox {
+                x0: 0,
+                y0: 0,
+                x1: w,
+                y1: h,
+            };
+        }
         for (side, cut) in cuts.iter_mut().zip([b.x0, b.y0, w - b.x1, h - b.y1]) {
             side.push(cut);
         }
@@ -256,6 +297,38 @@ pub fn video_bars(images: &[LumaImage], frames: &VideoHash) -> Option<TrimBox> {
     };
     let kept = b.x1 > b.x0 + 8 && b.y1 > b.y0 + 8;
     (kept && (left, top, right, bottom) != (0, 0, 0, 0)).then_some(b)
+}
+
+/// Whether every row of `image` is flat by [`TrimOptions`]' default test (nearly all pixels
+/// within its tolerance of the row's median): a uniform or faded-out frame, with or without
+/// bars, shows no content.
+///
+/// ```
+/// use referral_dedup::media::LumaImage;
+/// use referral_dedup::video::fingerprint::is_blank;
+/// // Black bars around a dark grey field: blank. A texture between the same bars: not blank.
+/// let bars = |f: &dyn Fn(usize, usize) -> f32| LumaImage::new(32, 24, (0..32 * 24).map(|i| {
+///     let (x, y) = (i % 32, i / 32);
+///     if (4..20).contains(&y) { f(x, y) } else { 0.0 }
+/// }).collect()).unwrap();
+/// assert!(is_blank(&bars(&|_, _| 20.0)));
+/// assert!(!is_blank(&bars(&|x, y| ((x * 37 + y * 91) % 200) as f32)));
+/// ```
+pub fn is_blank(image: &LumaImage) -> bool {
+    let opts = TrimOptions::default();
+    let w = image.width();
+    let mut row = Vec::with_capacity(w);
+    image.pixels().chunks_exact(w.max(1)).all(|line| {
+        row.clear();
+        row.extend_from_slice(line);
+        let mid = row.len() / 2;
+        let median = *row.select_nth_unstable_by(mid, f32::total_cmp).1;
+        let near = row
+            .iter()
+            .filter(|&&v| (v - median).abs() <= opts.flat_tolerance)
+            .count();
+        near as f32 >= opts.flat_fraction * row.len() as f32
+    })
 }
 
 impl ClipRule {
@@ -301,5 +374,78 @@ impl ClipRule {
                     ))
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 64x48 frame between 6-pixel black bars at top and bottom: textured content when `lit`,
+    /// else a dark field (luma 12, noise within 3) with a small lit square at `t`.
+    fn letterboxed(t: usize, lit: bool) -> LumaImage {
+        LumaImage::new(
+            64,
+            48,
+            (0..64 * 48)
+                .map(|i| {
+                    let (x, y) = (i % 64, i / 64);
+                    if !(6..42).contains(&y) {
+                        0.0
+                    } else if lit {
+                        ((x * 37 + y * 91 + t * 53) % 200) as f32
+                    } else if (20 + t % 10..28 + t % 10).contains(&x) && (18..26).contains(&y) {
+                        ((x * 31 + y * 17) % 180 + 60) as f32
+                    } else {
+                        12.0 + ((x + y + t) % 4) as f32
+                    }
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn stamps(n: usize) -> VideoHash {
+        VideoHash {
+            frames: (0..n)
+                .map(|t| FrameHash {
+                    frame_number: t as u64,
+                    quality: 90,
+                    pdq: Default::default(),
+                    timestamp: t as f64,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn dark_and_blank_frames_do_not_outvote_the_bars() {
+        // Six lit frames, four dark scenes with a small lit object, two blank (a fade): the
+        // dark and blank frames cannot tell the bars from dark content and do not vote.
+        let mut images: Vec<LumaImage> = (0..6).map(|t| letterboxed(t, true)).collect();
+        images.extend((0..4).map(|t| letterboxed(t, false)));
+        let blank = LumaImage::new(64, 48, vec![0.0; 64 * 48]).unwrap();
+        images.extend([blank.clone(), blank.clone()]);
+        let b = video_bars(&images, &stamps(images.len())).unwrap();
+        assert_eq!((b.x0, b.y0, b.x1, b.y1), (0, 6, 64, 42));
+        assert!(is_blank(&blank) && !is_blank(&letterboxed(0, false)));
+    }
+
+    #[test]
+    fn frames_without_bars_still_vote_for_none() {
+        // Lit frames without bars: no bars, whatever a minority of letterboxed frames say.
+        let open = |t: usize| {
+            LumaImage::new(
+                64,
+                48,
+                (0..64 * 48)
+                    .map(|i| ((i % 64 * 37 + i / 64 * 91 + t * 53) % 200) as f32)
+                    .collect(),
+            )
+            .unwrap()
+        };
+        let mut images: Vec<LumaImage> = (0..8).map(open).collect();
+        images.extend((0..2).map(|t| letterboxed(t, true)));
+        assert_eq!(video_bars(&images, &stamps(images.len())), None);
     }
 }

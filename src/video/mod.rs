@@ -219,7 +219,7 @@ fn hash_frames(
         scaler: "area",
     };
     let mut luma = Vec::new();
-    decode_frames(path, &request, &options.limits, |frame| {
+    decode::decode_probed(path, &info, &request, &options.limits, |frame| {
         let (w, h) = (frame.width as usize, frame.height as usize);
         luma.resize(w * h, 0.0);
         rgb_to_luma::<3>(frame.rgb, &mut luma);
