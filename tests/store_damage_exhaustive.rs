@@ -24,8 +24,8 @@ fn waiting() -> StoreOptions {
 
 fn entry(i: u32) -> EntryRecord {
     let mut e = EntryRecord::new(EntryId(i), EntrySource::Known, format!("k{i}"));
-    e.pdq = Some(Pdq([u64::from(i) * 0x0101_0101 + 7; 4]));
-    e.dhash = Some(Hash64(u64::from(i) << 3));
+    e.hashes.pdq = Some(Pdq([u64::from(i) * 0x0101_0101 + 7; 4]));
+    e.hashes.dhash = Some(Hash64(u64::from(i) << 3));
     e.label = i.is_multiple_of(2).then(|| format!("list-{i}"));
     e
 }
