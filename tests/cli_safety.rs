@@ -868,7 +868,8 @@ fn error_messages_name_the_file_field_and_line() {
     let rules = dir.path().join("bad.rules");
     std::fs::write(&rules, "garbage\n").unwrap();
     let out = run(&["url-key", "--rules", s(&rules)]);
-    assert_eq!(code(&out), 3);
+    // A malformed rules file is invalid data (4); an unreadable one would be I/O (3).
+    assert_eq!(code(&out), 4);
     let err = stderr(&out);
     assert!(
         err.contains("--rules") && err.contains("bad.rules, line 1"),
