@@ -29,7 +29,7 @@ impl<C: Code> HammingIndex<C> {
     /// ```
     /// use referral_dedup::hashes::{EntryId, Pdq};
     /// use referral_dedup::index::{HammingConfig, HammingIndex};
-    /// let index = HammingIndex::build((0..500u32).map(|i| (EntryId(i), Pdq([u64::from(i) * 0x9e37_79b9_7f4a_7c15; 4]))));
+    /// let index = HammingIndex::build((0..500u32).map(|i| (EntryId(i), Pdq([u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15); 4]))));
     /// let mut file = Vec::new();
     /// index.write_to(&mut file).unwrap();
     /// let loaded = HammingIndex::<Pdq>::read_from(&file[..], HammingConfig::default()).unwrap();
