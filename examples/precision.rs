@@ -1168,8 +1168,16 @@ fn main() {
         );
         println!(
             "{:<16} {:<9} {:>6} {:>6} | {:>11} {:>8} | {:>11} {:>8} | {:>11} {:>8}",
-            "kind", "split", "others", "copies", "false known", "caught", "false known", "caught",
-            "false known", "caught"
+            "kind",
+            "split",
+            "others",
+            "copies",
+            "false known",
+            "caught",
+            "false known",
+            "caught",
+            "false known",
+            "caught"
         );
         println!(
             "{:<30}    | {:^20} | {:^20} | {:^20}",

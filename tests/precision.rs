@@ -111,12 +111,20 @@ fn dim_kinds_keep_different_pictures_apart() {
 #[test]
 fn known_poster_template_is_not_reported_for_other_photos() {
     let pics = scenes(18, 23);
-    let score = precision::known_template(Kind::Poster, Split::Tune, &pics, 4, MatchRule::default());
+    let score =
+        precision::known_template(Kind::Poster, Split::Tune, &pics, 4, MatchRule::default());
     eprintln!("default: {score:?}");
-    assert_eq!(score.false_known, 0, "other photos on the known template reported as known");
-    assert_eq!(score.caught, score.copies, "re-uploads of the known poster missed");
+    assert_eq!(
+        score.false_known, 0,
+        "other photos on the known template reported as known"
+    );
+    assert_eq!(
+        score.caught, score.copies,
+        "re-uploads of the known poster missed"
+    );
     // Known content decided on PDQ distances alone (as before) reports them.
-    let unchecked = precision::known_template(Kind::Poster, Split::Tune, &pics, 4, without_content_check());
+    let unchecked =
+        precision::known_template(Kind::Poster, Split::Tune, &pics, 4, without_content_check());
     eprintln!("without the content check: {unchecked:?}");
     assert!(unchecked.false_known > 0, "the set is too easy");
 }

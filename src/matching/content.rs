@@ -246,8 +246,10 @@ impl ContentCheck {
         for cy in 0..GRID {
             for cx in 0..GRID {
                 let local = range(&mapped, cy, cx).max(range(&fb, cy, cx));
-                let tolerance = (self.local_contrast_share * local)
-                    .clamp(self.flat_tolerance.min(self.cell_tolerance), self.cell_tolerance);
+                let tolerance = (self.local_contrast_share * local).clamp(
+                    self.flat_tolerance.min(self.cell_tolerance),
+                    self.cell_tolerance,
+                );
                 let e = near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx));
                 bad += usize::from(e > tolerance);
             }
