@@ -151,9 +151,10 @@ pub struct ContentCheck {
     /// contrast (the luma range of the cell and its neighbours, the larger of the two
     /// sides), down to [`ContentCheck::flat_tolerance`]: a dim, low-contrast picture spans
     /// only a few levels, so two different dim pictures under one bright frame differ by
-    /// less than `cell_tolerance` almost everywhere. `f32::INFINITY`: a fixed tolerance.
+    /// less than `cell_tolerance` almost everywhere.
     pub local_contrast_share: f32,
-    /// The smallest tolerance (luma levels), in flat cells.
+    /// The smallest tolerance (luma levels), in flat cells; `cell_tolerance` or more: a
+    /// fixed tolerance.
     pub flat_tolerance: f32,
 }
 

@@ -23,12 +23,12 @@
 //! with [`MatchRule::floor_on_strict`] off (Meta's reference tools, [`MatchRule::harness`]) a
 //! strict-tier distance matches at any quality. Where both sides carry luma grids, the
 //! distance is that of an alignment whose content agrees ([`MatchRule::content`]): between
-//! two referrals beyond the strict tier, and within it too when both are framed; against
-//! known content when both are framed ([`PairRegions::content_checked`]).
+//! two referrals beyond the strict tier, and within it too when both are framed
+//! ([`PairRegions::content_checked`]).
 
 use serde::Serialize;
 
-use super::{ContentCheck, KnownHashes, QueryHashes, QueryRegion, RobustOptions, StoredRegion};
+use super::{ContentCheck, KnownHashes, QueryHashes, QueryRegion, StoredRegion};
 use crate::hashes::HashKind;
 
 /// When perceptual hashes decide a match (URL keys and exact digests match when equal).
@@ -55,9 +55,9 @@ use crate::hashes::HashKind;
 /// 6. Content over frame ([`content`](Self::content)): against an earlier *referral* whose
 ///    picture was hashed with its luma grids (not entries replayed from disk), a distance
 ///    beyond the strict tier, or within it when both pictures are framed, counts only as the
-///    distance of an alignment whose content agrees ([`crate::matching::ContentCheck`]);
-///    against known content, when both are framed
-///    ([`crate::matching::PairRegions::content_checked`]). Pictures under
+///    distance of an alignment whose content agrees ([`crate::matching::ContentCheck`],
+///    [`crate::matching::PairRegions::content_checked`]); known content keeps the plain
+///    tiers. Pictures under
 ///    the quality floor match only that way, within 24 bits, with dHash and pHash within 10
 ///    ([`low_quality`](Self::low_quality)).
 /// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
@@ -251,7 +251,7 @@ pub struct PairRegions<'a> {
     /// Every stored code of the other side with the grid of its region.
     pub stored: &'a [StoredRegion],
     /// The stored side is known content (clean originals): its strict, loose and confirmed
-    /// tiers are content-checked only when both are framed ([`PairRegions::content_checked`]).
+    /// tiers are decided on PDQ distances; only the low-quality rule checks its content.
     pub stored_is_known: bool,
 }
 
@@ -267,12 +267,6 @@ impl PairRegions<'_> {
         self.query.len() > 1
     }
 
-    /// Known content (stored with the default crops and rotations) that has a box of its own:
-    /// more regions than its whole picture and those variants.
-    fn known_framed(&self) -> bool {
-        self.stored.len() > 1 + RobustOptions::default().known_variants.len()
-    }
-
     /// Whether the strict, loose and confirmed tiers must rest on an alignment whose content
     /// agrees ([`crate::matching::ContentCheck`]) rather than on the plain PDQ distance.
     /// `strict`: the closest distance is within the strict tier.
@@ -282,14 +276,11 @@ impl PairRegions<'_> {
     ///   whole picture). Two different dim pictures under the same caption bands come within
     ///   31 bits (the bands carry the PDQ energy); copies of one referral that were cropped or
     ///   watermarked without a frame keep their strict-tier match.
-    /// - Against **known content** (clean originals, which also store the default crops and
-    ///   rotations): when both are framed (the query has a box, and the known item has more
-    ///   regions than its whole picture and those variants). A known item that is itself a
-    ///   template (a poster layout, a page) and a referral of another picture in that
-    ///   template then disagree where the content is. Unframed queries and originals (crops,
-    ///   watermarks, borders and tone edits of a plain known picture) keep the plain tiers:
-    ///   checking bordered and padded copies of known originals cost the match-quality
-    ///   harness 0.14 of recall.
+    /// - Against **known content** (clean originals): never (only the low-quality rule
+    ///   checks its content). Checking it when the query is framed cost the match-quality
+    ///   harness's engine column 0.977 -> 0.832 of recall (quick run), and when both the query
+    ///   and the known item are framed still 0.903; a known item that is itself a template
+    ///   stays the open risk (`examples/precision.rs`, known templates).
     ///
     /// ```
     /// use referral_dedup::matching::PairRegions;
@@ -299,7 +290,7 @@ impl PairRegions<'_> {
     /// ```
     pub fn content_checked(&self, strict: bool) -> bool {
         if self.stored_is_known {
-            self.query_framed() && self.known_framed()
+            false
         } else {
             !strict || (self.query_framed() && self.stored.len() > 1)
         }
@@ -530,7 +521,12 @@ impl MatchRule {
     /// pictures both close.
     fn low_quality_distance(&self, facts: &PairFacts, closest: u32) -> Option<u32> {
         let low = self.low_quality?;
-        let check = self.content?;
+        // The tolerance measured for this rule: fixed, also in flat cells (text on a flat
+        // colour is mostly flat cells; blurred and greyscale copies move them a few levels).
+        let check = ContentCheck {
+            flat_tolerance: self.content?.cell_tolerance,
+            ..self.content?
+        };
         let regions = facts.regions?;
         if closest > low.pdq_threshold {
             return None;
