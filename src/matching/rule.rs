@@ -279,8 +279,10 @@ impl PairRegions<'_> {
     /// - Against **known content** (clean originals): never (only the low-quality rule
     ///   checks its content). Checking it when the query is framed cost the match-quality
     ///   harness's engine column 0.977 -> 0.832 of recall (quick run), and when both the query
-    ///   and the known item are framed still 0.903; a known item that is itself a template
-    ///   stays the open risk (`examples/precision.rs`, known templates).
+    ///   and the known item are framed still 0.903 (both runs also had the flat-aware
+    ///   tolerance in the low-quality rule; the two were reverted together); a known item
+    ///   that is itself a template stays the open risk (`examples/precision.rs`, known
+    ///   templates).
     ///
     /// ```
     /// use referral_dedup::matching::PairRegions;
