@@ -11,14 +11,19 @@
 //! - `stripes`: semi-transparent stripes over the picture;
 //! - `poster`: posters on one layout (logo, title bar and colours shared; photo and body text
 //!   differ);
-//! - `low_detail`: text on a flat colour (different text, same colour and layout).
+//! - `low_detail`: text on a flat colour (different text, same colour and layout);
+//! - `dim_meme`, `dim_pad_caption`, `dim_poster`: the meme, padding and poster frames around
+//!   dim, low-contrast pictures ([`dim`]: each style its own contrast and brightness; the
+//!   held-out styles darker or more washed out than any tuned on).
 //!
 //! Every framed picture is uploaded three times (true re-uploads through the same frame:
 //! re-encoded, re-compressed, rescaled), so recall is measured as well. Styles 0-2 with the
 //! `tune` seeds are the set the rule was designed on; styles 3-4, other pictures, other seeds
 //! and other re-upload settings are the `held_out` set, reported beside it. A last section
 //! checks low-quality originals (PDQ quality under 50): re-encoded, greyscale and blurred
-//! copies against low-detail distractors.
+//! copies against low-detail distractors; and known templates ([`known_template`]): one framed
+//! picture per style added as known content, other pictures through its frame checked
+//! against it.
 //!
 //! Pictures: scikit-image's photographs (exported by `benches/peers/export_skimage.py` through
 //! the venv of `benches/peers/setup.sh`, never committed) plus generated scenes.
@@ -28,7 +33,8 @@
 //! cargo run --release --example precision
 //! ```
 //! Options: `--quick` (small generated-only run, as the tests use), `--photos DIR`,
-//! `--per-style N` (pictures per frame style), `--json FILE`, `--only KIND`.
+//! `--per-style N` (pictures per frame style), `--known-per-style N` (other pictures per known
+//! template, 6), `--json FILE`, `--only KIND` (a kind, `low_quality` or `known_template`).
 
 #[allow(dead_code)]
 #[path = "match_quality.rs"]
@@ -62,10 +68,16 @@ pub enum Kind {
     Poster,
     /// Text on a flat colour.
     LowDetail,
+    /// Dim, low-contrast pictures under identical caption bands ([`dim`]).
+    DimMeme,
+    /// Dim, low-contrast pictures padded in one colour with one caption ([`dim`]).
+    DimPadCaption,
+    /// Dim, low-contrast photos on one poster layout ([`dim`]).
+    DimPoster,
 }
 
 /// Every kind, in report order.
-pub const KINDS: [Kind; 7] = [
+pub const KINDS: [Kind; 10] = [
     Kind::Page,
     Kind::Meme,
     Kind::PadCaption,
@@ -73,6 +85,9 @@ pub const KINDS: [Kind; 7] = [
     Kind::Stripes,
     Kind::Poster,
     Kind::LowDetail,
+    Kind::DimMeme,
+    Kind::DimPadCaption,
+    Kind::DimPoster,
 ];
 
 impl Kind {
@@ -86,6 +101,9 @@ impl Kind {
             Kind::Stripes => "stripes",
             Kind::Poster => "poster",
             Kind::LowDetail => "low_detail",
+            Kind::DimMeme => "dim_meme",
+            Kind::DimPadCaption => "dim_pad_caption",
+            Kind::DimPoster => "dim_poster",
         }
     }
 }
@@ -571,7 +589,25 @@ pub fn framed(kind: Kind, style: u32, picture: &RgbImage, item_seed: u64) -> Rgb
         Kind::Stripes => stripes(style, picture),
         Kind::Poster => poster(style, picture, item_seed),
         Kind::LowDetail => low_detail(style, item_seed),
+        Kind::DimMeme => meme(style, &dim(style, picture)),
+        Kind::DimPadCaption => pad_caption(style, &dim(style, picture)),
+        Kind::DimPoster => poster(style, &dim(style, picture), item_seed),
     }
+}
+
+/// A dim, low-contrast version of a picture (under a high-contrast frame, the frame carries
+/// most of the PDQ energy). Each style has its own setting; styles 3-4 (the held-out split)
+/// use settings never tuned on: darker and more washed out.
+pub fn dim(style: u32, picture: &RgbImage) -> RgbImage {
+    // (contrast change in percent, brightness change in levels)
+    let (contrast, brightness) = match style % 5 {
+        0 => (-45.0, 0),
+        1 => (-40.0, -25),
+        2 => (-50.0, 15),
+        3 => (-60.0, -45),
+        _ => (-55.0, 35),
+    };
+    imageops::brighten(&imageops::contrast(picture, contrast), brightness)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -911,6 +947,71 @@ pub fn low_quality_recall(report: &BatchReport) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// Known templates: what one kind's frame does to *known* content.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct KnownTemplateScore {
+    /// Referrals of other pictures through a known item's frame.
+    pub others: usize,
+    /// Of those, reported as known (wrong).
+    pub false_known: usize,
+    /// Re-uploads of the known items themselves.
+    pub copies: usize,
+    /// Of those, reported as known.
+    pub caught: usize,
+}
+
+/// Known templates: per style, one framed picture is added as known content (from its bytes,
+/// as `refdedup known add` does: [`Engine::add_known_media`](referral_dedup::engine::Engine::add_known_media),
+/// so it carries luma grids), then checked against (a) `per_style` *other* pictures through
+/// the identical frame, with the same text (a poster template with another photo), which must
+/// not be reported as known, and (b) the known picture's own re-uploads (the split's), which
+/// must.
+pub fn known_template(
+    kind: Kind,
+    split: Split,
+    pictures: &[RgbImage],
+    per_style: usize,
+    rule: MatchRule,
+) -> KnownTemplateScore {
+    use referral_dedup::engine::{Engine, Referral, VerdictKind};
+    let engine = Engine::in_memory(EngineConfig {
+        rule,
+        ..EngineConfig::default()
+    })
+    .expect("in-memory engine");
+    let n = pictures.len().max(1);
+    let mut score = KnownTemplateScore::default();
+    let is_known = |bytes: Vec<u8>| {
+        let v = engine
+            .check(&Referral::new("q").with_media_bytes(bytes))
+            .expect("checking a generated referral");
+        v.kind == VerdictKind::Known
+    };
+    for &style in split.styles() {
+        let item_seed = split.seed() * 1_000_003 + u64::from(style) * 7_919;
+        let first = style as usize * (per_style + 1);
+        let known = framed(kind, style, &pictures[first % n], item_seed);
+        if engine
+            .add_known_media(&jpeg(&known, 92), &format!("known-s{style}"), None)
+            .is_err()
+        {
+            continue; // an uninformative picture is refused as known content
+        }
+        for up in split.uploads() {
+            score.copies += 1;
+            score.caught += usize::from(is_known(up.apply(&known)));
+        }
+        for p in 1..=per_style {
+            let other = framed(kind, style, &pictures[(first + p) % n], item_seed);
+            for up in split.uploads().into_iter().take(1) {
+                score.others += 1;
+                score.false_known += usize::from(is_known(up.apply(&other)));
+            }
+        }
+    }
+    score
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run.
 
@@ -939,6 +1040,7 @@ fn main() {
     let mut json: Option<PathBuf> = None;
     let mut only: Option<String> = None;
     let mut diag: Option<PathBuf> = None;
+    let mut known_per_style = 6;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -949,6 +1051,7 @@ fn main() {
             "--json" => json = Some(PathBuf::from(value())),
             "--only" => only = Some(value()),
             "--diag" => diag = Some(PathBuf::from(value())),
+            "--known-per-style" => known_per_style = value().parse().expect("--known-per-style N"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -981,6 +1084,14 @@ fn main() {
         .collect();
     let started = Instant::now();
     let mut rows: Vec<Row> = Vec::new();
+    type KnownRow = (
+        String,
+        String,
+        KnownTemplateScore,
+        KnownTemplateScore,
+        KnownTemplateScore,
+    );
+    let mut known_rows: Vec<KnownRow> = Vec::new();
     let run = |kind: String, split: &str, refs: &[Generated], rows: &mut Vec<Row>| {
         let t = Instant::now();
         let (default, _) = dedup_and_score(refs, MatchRule::default());
@@ -1050,7 +1161,60 @@ fn main() {
             low_quality_recall(&rep)
         );
     }
-    let text = serde_json::to_string_pretty(&rows).expect("rows serialise");
+    if only.as_deref().is_none_or(|o| o == "known_template") {
+        println!(
+            "\nknown templates: one framed picture per style added as known content; other pictures \
+             through its frame (must stay new) and its own re-uploads (must be known)"
+        );
+        println!(
+            "{:<16} {:<9} {:>6} {:>6} | {:>11} {:>8} | {:>11} {:>8} | {:>11} {:>8}",
+            "kind",
+            "split",
+            "others",
+            "copies",
+            "false known",
+            "caught",
+            "false known",
+            "caught",
+            "false known",
+            "caught"
+        );
+        println!(
+            "{:<30}    | {:^20} | {:^20} | {:^20}",
+            "", "default rule", "no content check", "--plain-pdq"
+        );
+        for split in [Split::Tune, Split::HeldOut] {
+            let pics = pictures(split, &photos, per_style.max(8) * 3);
+            for kind in KINDS.into_iter().filter(|&k| k != Kind::LowDetail) {
+                let unchecked = MatchRule {
+                    content: None,
+                    low_quality: None,
+                    ..MatchRule::default()
+                };
+                let [d, u, p] = [MatchRule::default(), unchecked, MatchRule::plain_pdq()]
+                    .map(|rule| known_template(kind, split, &pics, known_per_style, rule));
+                println!(
+                    "{:<16} {:<9} {:>6} {:>6} | {:>11} {:>8} | {:>11} {:>8} | {:>11} {:>8}",
+                    kind.name(),
+                    split.name(),
+                    d.others,
+                    d.copies,
+                    d.false_known,
+                    d.caught,
+                    u.false_known,
+                    u.caught,
+                    p.false_known,
+                    p.caught
+                );
+                known_rows.push((kind.name().to_string(), split.name().to_string(), d, u, p));
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&serde_json::json!({
+        "backlogs": rows,
+        "known_templates": known_rows,
+    }))
+    .expect("rows serialise");
     if let Some(path) = json {
         std::fs::write(&path, &text).expect("writing --json file");
     }
@@ -1100,6 +1264,7 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                         let c = ContentCheck {
                             cell_tolerance: t,
                             max_disagreement: 1.0,
+                            ..ContentCheck::default()
                         };
                         match c.closest_agreeing(&a.query_regions, &b.stored_regions, 80, true) {
                             Some(m) => format!("[{},{:.4}]", m.distance, m.disagreement),
@@ -1118,6 +1283,7 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                         let c = ContentCheck {
                             cell_tolerance: t,
                             max_disagreement: 1.0,
+                            ..ContentCheck::default()
                         };
                         let mut lo = f32::INFINITY;
                         for q in &a.query_regions {
@@ -1138,6 +1304,7 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                         let c = ContentCheck {
                             cell_tolerance: t,
                             max_disagreement: 1.0,
+                            ..ContentCheck::default()
                         };
                         format!(
                             "{:.4}",

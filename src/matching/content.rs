@@ -147,6 +147,15 @@ pub struct ContentCheck {
     pub cell_tolerance: f32,
     /// Largest fraction of disagreeing cells for the regions to agree.
     pub max_disagreement: f32,
+    /// Where the grids are locally flat, the tolerance shrinks to this share of the local
+    /// contrast (the luma range of the cell and its neighbours, the larger of the two
+    /// sides), down to [`ContentCheck::flat_tolerance`]: a dim, low-contrast picture spans
+    /// only a few levels, so two different dim pictures under one bright frame differ by
+    /// less than `cell_tolerance` almost everywhere.
+    pub local_contrast_share: f32,
+    /// The smallest tolerance (luma levels), in flat cells; `cell_tolerance` or more: a
+    /// fixed tolerance.
+    pub flat_tolerance: f32,
 }
 
 impl Default for ContentCheck {
@@ -154,6 +163,8 @@ impl Default for ContentCheck {
         ContentCheck {
             cell_tolerance: 6.0,
             max_disagreement: 0.05,
+            local_contrast_share: 0.2,
+            flat_tolerance: 2.0,
         }
     }
 }
@@ -189,7 +200,8 @@ impl ContentCheck {
     /// Fraction of cells of `a` and `b` (already aligned) that disagree: `a` is first tone
     /// mapped onto `b` by rank (so brightness, contrast and gamma edits do not count), then a
     /// cell disagrees when no cell within one cell of it on the other
-    /// side comes within [`ContentCheck::cell_tolerance`] luma levels, either way.
+    /// side comes within [`ContentCheck::cell_tolerance`] luma levels, either way (less where
+    /// the grids are locally flat: [`ContentCheck::local_contrast_share`]).
     ///
     /// ```
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
@@ -221,11 +233,26 @@ impl ContentCheck {
             }
             best
         };
+        let range = |x: &[f32; GRID * GRID], cy: usize, cx: usize| {
+            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+            for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
+                for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
+                    lo = lo.min(x[yy * GRID + xx]);
+                    hi = hi.max(x[yy * GRID + xx]);
+                }
+            }
+            hi - lo
+        };
         let mut bad = 0usize;
         for cy in 0..GRID {
             for cx in 0..GRID {
+                let local = range(&mapped, cy, cx).max(range(&fb, cy, cx));
+                let tolerance = (self.local_contrast_share * local).clamp(
+                    self.flat_tolerance.min(self.cell_tolerance),
+                    self.cell_tolerance,
+                );
                 let e = near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx));
-                bad += usize::from(e > self.cell_tolerance);
+                bad += usize::from(e > tolerance);
             }
         }
         bad as f32 / n

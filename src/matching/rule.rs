@@ -21,9 +21,10 @@
 //!
 //! Strict, loose and confirmed need both PDQ qualities at [`MatchRule::quality_floor`] (50);
 //! with [`MatchRule::floor_on_strict`] off (Meta's reference tools, [`MatchRule::harness`]) a
-//! strict-tier distance matches at any quality. Beyond the strict tier, between two
-//! referrals that both carry luma grids, the distance is that of an alignment whose content
-//! agrees ([`MatchRule::content`]).
+//! strict-tier distance matches at any quality. Where both sides carry luma grids, the
+//! distance is that of an alignment whose content agrees ([`MatchRule::content`]): between
+//! two referrals beyond the strict tier, and within it too when both are framed
+//! ([`PairRegions::content_checked`]).
 
 use serde::Serialize;
 
@@ -53,8 +54,10 @@ use crate::hashes::HashKind;
 ///    *referral* is caught by the loose and confirmed tiers only.
 /// 6. Content over frame ([`content`](Self::content)): against an earlier *referral* whose
 ///    picture was hashed with its luma grids (not entries replayed from disk), a distance
-///    beyond the strict tier counts only as the distance of an alignment whose content agrees
-///    ([`crate::matching::ContentCheck`]); known content keeps the plain tiers. Pictures under
+///    beyond the strict tier, or within it when both pictures are framed, counts only as the
+///    distance of an alignment whose content agrees ([`crate::matching::ContentCheck`],
+///    [`crate::matching::PairRegions::content_checked`]); known content keeps the plain
+///    tiers. Pictures under
 ///    the quality floor match only that way, within 24 bits, with dHash and pHash within 10
 ///    ([`low_quality`](Self::low_quality)).
 /// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
@@ -250,6 +253,50 @@ pub struct PairRegions<'a> {
     /// The stored side is known content (clean originals): its strict, loose and confirmed
     /// tiers are decided on PDQ distances; only the low-quality rule checks its content.
     pub stored_is_known: bool,
+}
+
+impl PairRegions<'_> {
+    /// The query has a box inside a frame (a trimmed or framed region besides the whole
+    /// picture: caption bands, padding, a page or poster layout around the content).
+    ///
+    /// ```
+    /// use referral_dedup::matching::PairRegions;
+    /// assert!(!PairRegions { query: &[], stored: &[], stored_is_known: false }.query_framed());
+    /// ```
+    pub fn query_framed(&self) -> bool {
+        self.query.len() > 1
+    }
+
+    /// Whether the strict, loose and confirmed tiers must rest on an alignment whose content
+    /// agrees ([`crate::matching::ContentCheck`]) rather than on the plain PDQ distance.
+    /// `strict`: the closest distance is within the strict tier.
+    ///
+    /// - Against an earlier **referral**: always beyond the strict tier; within it when both
+    ///   sides are framed (the query has a box and the stored side's regions are more than its
+    ///   whole picture). Two different dim pictures under the same caption bands come within
+    ///   31 bits (the bands carry the PDQ energy); copies of one referral that were cropped or
+    ///   watermarked without a frame keep their strict-tier match.
+    /// - Against **known content** (clean originals): never (only the low-quality rule
+    ///   checks its content). Checking it when the query is framed cost the match-quality
+    ///   harness's engine column 0.977 -> 0.832 of recall (quick run), and when both the query
+    ///   and the known item are framed still 0.903 (both runs also had the flat-aware
+    ///   tolerance in the low-quality rule; the two were reverted together); a known item
+    ///   that is itself a template stays the open risk (`examples/precision.rs`, known
+    ///   templates).
+    ///
+    /// ```
+    /// use referral_dedup::matching::PairRegions;
+    /// let r = PairRegions { query: &[], stored: &[], stored_is_known: false };
+    /// assert!(r.content_checked(false) && !r.content_checked(true));
+    /// assert!(!PairRegions { stored_is_known: true, ..r }.content_checked(false));
+    /// ```
+    pub fn content_checked(&self, strict: bool) -> bool {
+        if self.stored_is_known {
+            false
+        } else {
+            !strict || (self.query_framed() && self.stored.len() > 1)
+        }
+    }
 }
 
 /// Everything the rule decides a pair on. The caller computes it: the engine for each
@@ -457,15 +504,13 @@ impl MatchRule {
     }
 
     /// The PDQ distance, at most `bound`, of the closest alignment whose content agrees
-    /// ([`MatchRule::content`]) when both sides carry grids and the stored side is not known
-    /// content. Otherwise (and always for a strict-tier distance, which the frame alone never
-    /// reached on the harness) the plain distance `closest` when within the bound.
+    /// ([`MatchRule::content`]) when the pair is content-checked
+    /// ([`PairRegions::content_checked`]); otherwise the plain distance `closest` when within
+    /// the bound.
     fn content_distance(&self, facts: &PairFacts, closest: u32, bound: u32) -> Option<u32> {
-        if closest <= self.pdq_threshold && closest <= bound {
-            return Some(closest);
-        }
+        let strict = closest <= self.pdq_threshold;
         match (&self.content, &facts.regions) {
-            (Some(check), Some(regions)) if !regions.stored_is_known => check
+            (Some(check), Some(regions)) if regions.content_checked(strict) => check
                 .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
                 .map(|m| m.distance),
             _ => (closest <= bound).then_some(closest),
@@ -478,7 +523,12 @@ impl MatchRule {
     /// pictures both close.
     fn low_quality_distance(&self, facts: &PairFacts, closest: u32) -> Option<u32> {
         let low = self.low_quality?;
-        let check = self.content?;
+        // The tolerance measured for this rule: fixed, also in flat cells (text on a flat
+        // colour is mostly flat cells; blurred and greyscale copies move them a few levels).
+        let check = ContentCheck {
+            flat_tolerance: self.content?.cell_tolerance,
+            ..self.content?
+        };
         let regions = facts.regions?;
         if closest > low.pdq_threshold {
             return None;
