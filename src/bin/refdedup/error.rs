@@ -94,7 +94,11 @@ pub(crate) enum CliError {
 fn rules_message(path: &std::path::Path, e: &RulesError) -> String {
     match e.line {
         0 => format!("--rules/--url-rules {}: {}", path.display(), e.reason),
-        line => format!("--rules/--url-rules {}, line {line}: {}", path.display(), e.reason),
+        line => format!(
+            "--rules/--url-rules {}, line {line}: {}",
+            path.display(),
+            e.reason
+        ),
     }
 }
 

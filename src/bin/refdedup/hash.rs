@@ -4,7 +4,8 @@
 //! `{"path", "bytes", "width", "height", "blake3", "sha256", "md5", "pdq", "pdq_quality", "dhash",
 //! "phash"}` (plus `"pdq_dihedral"`, 8 hashes, with `--dihedral`); `{"path", "bytes", "blake3",
 //! "sha256", "md5", "error"}` for a readable file that is not a picture (or too large to
-//! decode); or `{"path", "error"}` when it cannot be read. Files are hashed in parallel and printed in walk order; a progress
+//! decode); or `{"path", "error"}` when it cannot be read (then the command exits with status 1 after
+//! printing every other line). Files are hashed in parallel and printed in walk order; a progress
 //! bar goes to stderr only when stderr is a terminal.
 //!
 //! A video (detected by its first bytes) yields `{"path", "bytes", "blake3", "sha256", "md5",
@@ -138,10 +139,17 @@ pub fn run(args: HashArgs) -> Result<(), CliError> {
         let json = args.format == "vpdq-json";
         return crate::video::write_vpdq(path, json, args.seconds_per_hash);
     }
-    write_hashes(args).map_err(CliError::stdout)
+    match write_hashes(args).map_err(CliError::stdout)? {
+        0 => Ok(()),
+        n => Err(CliError::Partial(format!(
+            "{n} path(s) could not be read (see their \"error\" lines)"
+        ))),
+    }
 }
 
-fn write_hashes(args: HashArgs) -> std::io::Result<()> {
+/// Writes one line per file; returns how many paths could not be read at all (their lines
+/// carry only `"error"`; a readable non-picture still gets its digests and is not counted).
+fn write_hashes(args: HashArgs) -> std::io::Result<usize> {
     let opts = HashOptions {
         limits: Limits {
             max_pixels: args.max_pixels,
@@ -158,6 +166,7 @@ fn write_hashes(args: HashArgs) -> std::io::Result<()> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut unreadable = walk_errors.len();
     for (path, err) in &walk_errors {
         write_line(
             &mut out,
@@ -198,20 +207,24 @@ fn write_hashes(args: HashArgs) -> std::io::Result<()> {
                 Ok(h) => write_line(&mut out, &HashLine::new(&path, &h))?,
                 Err(e) => match digests_of_non_picture(Path::new(&*path), &e) {
                     Some(line) => write_line(&mut out, &line)?,
-                    None => write_line(
-                        &mut out,
-                        &ErrorLine {
-                            path: &path,
-                            error: e.to_string(),
-                        },
-                    )?,
+                    None => {
+                        unreadable += 1;
+                        write_line(
+                            &mut out,
+                            &ErrorLine {
+                                path: &path,
+                                error: e.to_string(),
+                            },
+                        )?
+                    }
                 },
             }
         }
         out.flush()?;
     }
     progress.finish_and_clear();
-    out.flush()
+    out.flush()?;
+    Ok(unreadable)
 }
 
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
