@@ -201,16 +201,10 @@ impl MatchSet {
         self.0.insert(
             key,
             Match {
-                entry: entry.id,
-                external_id: entry.external_id.clone(),
-                label: entry.label.clone(),
-                source: entry.source,
-                kind,
-                distance,
                 quality,
                 confirmed_by,
                 tier,
-                video: None,
+                ..Match::on(entry, kind, distance)
             },
         );
     }

@@ -71,6 +71,23 @@ pub struct Match {
 }
 
 impl Match {
+    /// A match on `entry` by `kind` at `distance`, before any tier, quality or video evidence
+    /// is filled in (struct update syntax adds them).
+    pub(crate) fn on(entry: &crate::entry::EntryRecord, kind: HashKind, distance: u32) -> Match {
+        Match {
+            entry: entry.id,
+            external_id: entry.external_id.clone(),
+            label: entry.label.clone(),
+            source: entry.source,
+            kind,
+            distance,
+            quality: None,
+            confirmed_by: None,
+            tier: None,
+            video: None,
+        }
+    }
+
     /// True for key and digest matches (equality, no distance).
     pub fn is_exact(&self) -> bool {
         self.kind.is_exact()

@@ -488,16 +488,8 @@ pub(super) fn video_match(entry: &EntryRecord, kind: HashKind, evidence: VideoEv
         VideoEvidence::Vpdq(_) | VideoEvidence::Tmk { .. } => 0,
     };
     Match {
-        entry: entry.id,
-        external_id: entry.external_id.clone(),
-        label: entry.label.clone(),
-        source: entry.source,
-        kind,
-        distance,
-        quality: None,
-        confirmed_by: None,
-        tier: None,
         video: Some(evidence),
+        ..Match::on(entry, kind, distance)
     }
 }
 

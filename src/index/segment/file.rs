@@ -73,7 +73,7 @@ impl<C: Code> Segment<C> {
                 dead_words.len()
             )));
         }
-        if n % 64 != 0 && dead_words.last().is_some_and(|w| w >> (n % 64) != 0) {
+        if !n.is_multiple_of(64) && dead_words.last().is_some_and(|w| w >> (n % 64) != 0) {
             return Err(src.corrupt("tombstones beyond the last code"));
         }
         let codes = Codes {

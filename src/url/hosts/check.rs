@@ -43,10 +43,7 @@ pub(super) fn check_canonicals(table: &HostTable, rules: &[HostRule]) -> Result<
         for shape in &r.shapes {
             let kind = &r.kinds[usize::from(shape.kind)];
             let mut vals: Vec<String> = vec![String::new(); MAX_CAPTURES];
-            let all = std::iter::once(&shape.path)
-                .chain(shape.params.iter().map(|(_, t)| t))
-                .chain(shape.query.iter())
-                .chain(shape.fragment.iter());
+            let all = shape.templates();
             for t in all {
                 for tok in &t.0 {
                     if let Tok::Cap(s, c) = tok {
@@ -160,10 +157,7 @@ pub(super) fn finish(
     for (shape, sline, kname) in &d.shapes {
         let kind = &d.kinds[usize::from(shape.kind)];
         let mut captured = 0u8;
-        let all = std::iter::once(&shape.path)
-            .chain(shape.params.iter().map(|(_, t)| t))
-            .chain(shape.query.iter())
-            .chain(shape.fragment.iter());
+        let all = shape.templates();
         for t in all {
             for tok in &t.0 {
                 if let Tok::Cap(s, _) = tok {

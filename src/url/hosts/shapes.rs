@@ -175,6 +175,16 @@ pub(super) struct Shape {
     pub(super) only: Vec<HostPat>,
 }
 
+impl Shape {
+    /// Every template of the shape: path, named parameters, whole query, fragment.
+    pub(super) fn templates(&self) -> impl Iterator<Item = &Template> {
+        std::iter::once(&self.path)
+            .chain(self.params.iter().map(|(_, t)| t))
+            .chain(self.query.iter())
+            .chain(self.fragment.iter())
+    }
+}
+
 /// An item kind: its name (`file`, `folder`, `video`) and canonical URL template.
 #[derive(Debug, Clone)]
 pub(super) struct Kind {
@@ -389,10 +399,7 @@ impl HostRule {
     }
 
     pub(super) fn slot_ci(&self, shape: &Shape, slot: u8) -> bool {
-        let all = std::iter::once(&shape.path)
-            .chain(shape.params.iter().map(|(_, t)| t))
-            .chain(shape.query.iter())
-            .chain(shape.fragment.iter());
+        let all = shape.templates();
         for t in all {
             for tok in &t.0 {
                 if let Tok::Cap(s, c) = tok {
