@@ -133,7 +133,13 @@ pub(super) fn run<R: Read>(
                     });
                 }
             },
-            Err(e) => state.skip(line_no, None, format!("not a referral: {e}")),
+            Err(e) => {
+                // serde's own "at line 1 column N" counts within this one line: keep the column.
+                let text = e.to_string();
+                let reason = text.rsplit_once(" at line ").map_or(&*text, |(r, _)| r);
+                let problem = format!("not a referral (column {}): {reason}", e.column());
+                state.skip(line_no, None, problem)
+            }
         }
         if chunk.len() >= options.chunk_size.max(1) {
             state.process(std::mem::take(&mut chunk))?;
