@@ -93,13 +93,13 @@ struct ErrorLine<'a> {
 /// One output line for a readable file that is not a picture: its digests still count (hash
 /// lists carry MD5/SHA-256 of videos and documents), with why it has no perceptual hashes.
 #[derive(Serialize)]
-struct DigestLine {
-    path: String,
-    bytes: u64,
-    blake3: Blake3,
-    sha256: Sha256,
-    md5: Md5,
-    error: String,
+pub(crate) struct DigestLine {
+    pub(crate) path: String,
+    pub(crate) bytes: u64,
+    pub(crate) blake3: Blake3,
+    pub(crate) sha256: Sha256,
+    pub(crate) md5: Md5,
+    pub(crate) error: String,
 }
 
 /// The digest line for a file that could be read but not decoded as a picture; `None` when the

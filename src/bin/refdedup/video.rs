@@ -57,17 +57,6 @@ pub(crate) struct VideoLine {
     vpdq: Vec<FrameHash>,
 }
 
-/// The digest-only line of a video that could not be hashed (with why).
-#[derive(Serialize)]
-pub(crate) struct VideoErrorLine {
-    path: String,
-    bytes: u64,
-    blake3: Blake3,
-    sha256: Sha256,
-    md5: Md5,
-    error: String,
-}
-
 /// One `hash` line for a video file: the frames, or the digests and the reason.
 pub(crate) fn hash_line(path: &Path, seconds_per_hash: f64) -> serde_json::Value {
     let text = path.to_string_lossy().into_owned();
@@ -88,7 +77,7 @@ pub(crate) fn hash_line(path: &Path, seconds_per_hash: f64) -> serde_json::Value
         Ok((info, hash)) => {
             serde_json::to_value(video_line(text, bytes, d, info, seconds_per_hash, hash))
         }
-        Err(e) => serde_json::to_value(VideoErrorLine {
+        Err(e) => serde_json::to_value(crate::hash::DigestLine {
             path: text,
             bytes,
             blake3: d.blake3,

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::parse::Draft;
-use super::shapes::{FragmentPolicy, HostRule, Piece, Shape, Tok};
+use super::shapes::{expand, FragmentPolicy, HostRule, Piece, Shape, Tok};
 use super::{err, HostTable, RulesError, BUILTIN_TRAPS, MAX_CAPTURES, MAX_INTERNED};
 
 /// The built-in trap pairs as (line, a, b).
@@ -67,14 +67,7 @@ pub(super) fn check_canonicals(table: &HostTable, rules: &[HostRule]) -> Result<
                 }
             }
             let mut canonical = String::new();
-            for p in &kind.canon {
-                match p {
-                    Piece::Lit(l) => canonical.push_str(l),
-                    Piece::Cap(s) => canonical.push_str(&vals[usize::from(*s)]),
-                    Piece::Key => canonical.push_str(&value),
-                    Piece::Host => canonical.push_str(host),
-                }
-            }
+            expand(&kind.canon, &vals, &value, host, &mut canonical);
             let expected = format!("{}:{}:{}", r.prefix, kind.name, value);
             match keyer.key(&canonical) {
                 Ok(k) if k.key == expected => {}

@@ -32,6 +32,25 @@ pub(super) struct Draft {
     pub(super) kinds: Vec<Kind>,
 }
 
+impl Draft {
+    /// An empty rule `[name]` begun at `line`.
+    pub(super) fn new(name: &str, line: usize) -> Draft {
+        Draft {
+            name: name.to_owned(),
+            line,
+            prefix: None,
+            hosts: Vec::new(),
+            any_host: false,
+            fragment: FragmentPolicy::Route,
+            classes: Vec::new(),
+            class_names: Vec::new(),
+            capture_names: Vec::new(),
+            shapes: Vec::new(),
+            kinds: Vec::new(),
+        }
+    }
+}
+
 pub(super) fn parse_rules(text: &str, user: bool) -> Result<Vec<HostRule>, RulesError> {
     if text.len() > MAX_RULES_LEN {
         return err(0, format!("rules text larger than {MAX_RULES_LEN} bytes"));
@@ -66,19 +85,7 @@ pub(super) fn parse_rules(text: &str, user: bool) -> Result<Vec<HostRule>, Rules
             if let Some(d) = draft.take() {
                 out.push(finish(d, &mut prefixes, user)?);
             }
-            draft = Some(Draft {
-                name: name.to_owned(),
-                line,
-                prefix: None,
-                hosts: Vec::new(),
-                any_host: false,
-                fragment: FragmentPolicy::Route,
-                classes: Vec::new(),
-                class_names: Vec::new(),
-                capture_names: Vec::new(),
-                shapes: Vec::new(),
-                kinds: Vec::new(),
-            });
+            draft = Some(Draft::new(name, line));
             continue;
         }
         let Some(d) = draft.as_mut() else {
@@ -569,24 +576,11 @@ pub(super) fn parse_canon(rest: &str, d: &mut Draft, line: usize) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::url::hosts::shapes::FragmentPolicy;
     use crate::url::hosts::MAX_CAPTURES;
 
     #[test]
     fn templates_match_whole_text() {
-        let mut d = Draft {
-            name: "t".into(),
-            line: 1,
-            prefix: None,
-            hosts: Vec::new(),
-            any_host: false,
-            fragment: FragmentPolicy::Route,
-            classes: Vec::new(),
-            class_names: Vec::new(),
-            capture_names: Vec::new(),
-            shapes: Vec::new(),
-            kinds: Vec::new(),
-        };
+        let mut d = Draft::new("t", 1);
         let mut used = 0;
         let t = parse_template("/s/<id:word>/**", &mut d, &mut used).unwrap();
         let mut caps = [None; MAX_CAPTURES];

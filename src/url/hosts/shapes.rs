@@ -161,6 +161,25 @@ pub(super) enum Piece {
     Host,
 }
 
+/// Appends `pieces` to `out`, with `vals` for captures, `key` for `{key}` and `host` for
+/// `{host}` (a canonical URL template, filled in).
+pub(super) fn expand<V: AsRef<str>>(
+    pieces: &[Piece],
+    vals: &[V],
+    key: &str,
+    host: &str,
+    out: &mut String,
+) {
+    for p in pieces {
+        match p {
+            Piece::Lit(l) => out.push_str(l),
+            Piece::Cap(s) => out.push_str(vals[usize::from(*s)].as_ref()),
+            Piece::Key => out.push_str(key),
+            Piece::Host => out.push_str(host),
+        }
+    }
+}
+
 /// One URL shape of an item kind.
 #[derive(Debug, Clone)]
 pub(super) struct Shape {
@@ -373,14 +392,7 @@ impl HostRule {
             key.push_str(v);
         }
         let mut canonical = String::with_capacity(64);
-        for p in &kind.canon {
-            match p {
-                Piece::Lit(l) => canonical.push_str(l),
-                Piece::Cap(s) => canonical.push_str(&vals[usize::from(*s)]),
-                Piece::Key => canonical.push_str(&value),
-                Piece::Host => canonical.push_str(host),
-            }
-        }
+        expand(&kind.canon, &vals, &value, host, &mut canonical);
         if !kept.is_empty() {
             let frag = canonical.find('#').map(|i| canonical.split_off(i));
             let mut sep = if canonical.contains('?') { '&' } else { '?' };
