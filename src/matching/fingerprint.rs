@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::rule::{MatchRule, MatchTier, PairFacts, PairRegions, SecondDistances};
+use super::pair::{MatchTier, PairFacts, PairRegions, SecondDistances};
+use super::rule::MatchRule;
 use super::{QueryRegion, StoredRegion};
 use crate::hashes::{Hash64, HashBundle, Pdq};
 use crate::media::{Digests, MediaHashes};

@@ -86,9 +86,10 @@ pub use content::{ContentCheck, ContentMatch, LumaGrid, QueryRegion, StoredRegio
 pub use robust::{regions, KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
 pub use trim::{frame_box, trim_box, TrimBox, TrimOptions};
 pub mod fingerprint;
+pub mod pair;
 pub mod rule;
 pub use fingerprint::{closest_distance, pair_match, MediaFingerprint};
-pub use rule::{
-    ConfirmRule, Confirmation, LowQualityRule, MatchEvidence, MatchRule, MatchTier, PairDecision,
-    PairFacts, PairRegions, SecondDistances,
+pub use pair::{
+    Confirmation, MatchEvidence, MatchTier, PairDecision, PairFacts, PairRegions, SecondDistances,
 };
+pub use rule::{ConfirmRule, LowQualityRule, MatchRule};

@@ -20,7 +20,7 @@ pub enum FsyncPolicy {
     Never,
 }
 
-/// How a [`Store`] is opened.
+/// How a [`Store`](super::Store) is opened.
 ///
 /// ```
 /// use referral_dedup::store::{FsyncPolicy, StoreOptions};

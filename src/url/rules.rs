@@ -42,7 +42,7 @@ pub enum Rule {
     TrackingRemoved,
     /// The generic key: host, path and sorted query (`generic`).
     Generic,
-    /// More wrappers or resolutions than [`KeyOptions::max_hops`] allows: the input URL itself
+    /// More wrappers or resolutions than [`KeyOptions::max_hops`](super::KeyOptions::max_hops) allows: the input URL itself
     /// was keyed generically (`hop-limit`).
     HopLimit,
     /// An `at://` URI of a Bluesky post was read as its bsky.app page (`at-uri`).

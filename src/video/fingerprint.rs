@@ -223,7 +223,7 @@ fn fingerprint(
 }
 
 /// The video's content box inside its bars, decided once for the whole video: each side is
-/// cut by the amount that [`BAR_FRAME_SHARE`] of the usable frames' own trim boxes
+/// cut by the amount that `BAR_FRAME_SHARE` of the usable frames' own trim boxes
 /// ([`trim_box`]) cut at least; `None` when no side is cut. `frames` gives each image's quality.
 ///
 /// ```

@@ -1,5 +1,5 @@
 //! [`VideoIndex`]: the frame codes of many known videos in one
-//! [`HammingIndex`](crate::index::HammingIndex), so a query video is matched against all of
+//! [`crate::index::HammingIndex`], so a query video is matched against all of
 //! them with one batched search instead of one alignment per known video.
 //!
 //! Every stored frame code gets its own entry id (its slot), and the slot gives back the video
