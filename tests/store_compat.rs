@@ -197,8 +197,8 @@ fn every_fixture_version_opens_to_the_same_state() {
 fn current_encoders_match_the_fixture_of_the_current_version() {
     // If this fails the on-disk format changed: bump the version, keep the old fixture, and
     // write a new one (see the module docs).
-    assert_eq!(JOURNAL_VERSION, 3);
-    assert_eq!(SNAPSHOT_VERSION, 2);
+    assert_eq!(JOURNAL_VERSION, 4);
+    assert_eq!(SNAPSHOT_VERSION, 3);
     let mut state = State::default();
     apply(&before_snapshot(JOURNAL_VERSION), &mut state);
     let snapshot = encode_snapshot(state.0.values(), &resolutions(&state), 2).unwrap();
@@ -206,20 +206,8 @@ fn current_encoders_match_the_fixture_of_the_current_version() {
     assert!(std::fs::read(dir.join("snapshot-000002.bin")).unwrap() == snapshot);
     let journal = encode_journal_append(2, &after_snapshot(JOURNAL_VERSION)).unwrap();
     assert!(std::fs::read(dir.join("journal-000002.log")).unwrap() == journal);
-    // Records without regions keep the record layout of versions 1 and 2: the old journals
-    // are today's encoding under their own header version (version 1 without group markers).
-    let with_version = |mut bytes: Vec<u8>, version: u32| {
-        bytes[8..12].copy_from_slice(&version.to_le_bytes());
-        let crc = crc32fast::hash(&bytes[..24]);
-        bytes[24..28].copy_from_slice(&crc.to_le_bytes());
-        bytes
-    };
-    let v2 = std::fs::read(fixture_dir(2).join("journal-000002.log")).unwrap();
-    let framed = encode_journal_append(2, &after_snapshot(2)).unwrap();
-    assert!(v2 == with_version(framed, 2), "v2 journal layout");
-    let v1 = std::fs::read(fixture_dir(1).join("journal-000002.log")).unwrap();
-    let unframed = encode_journal(2, &after_snapshot(1)).unwrap();
-    assert!(v1 == with_version(unframed, 1), "v1 journal layout");
+    // Older fixtures are frozen bytes: `every_fixture_version_opens_to_the_same_state` reads
+    // each to the records it was written from.
     // Snapshot 1 (fixtures v1 and v2) is the same file in both.
     assert!(
         std::fs::read(fixture_dir(1).join("snapshot-000002.bin")).unwrap()
@@ -331,4 +319,142 @@ fn write_current_fixture() {
     for name in ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"] {
         std::fs::copy(tmp.path().join(name), out.join(name)).unwrap();
     }
+}
+
+/// The snapshot `bytes` (format 3) with its section table rebuilt: `edit` may change any
+/// section's bytes (by table row) and append rows `(id, bytes)`; checksums, offsets, the
+/// section count and the header checksum are recomputed, so only the edit differs.
+fn rebuild_snapshot(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut Vec<(u32, Vec<u8>)>),
+) -> Vec<u8> {
+    const HEADER: usize = 64;
+    let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let le64 = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
+    let count = le32(&bytes[12..]) as usize;
+    let mut sections: Vec<(u32, Vec<u8>)> = (0..count)
+        .map(|row| {
+            let at = HEADER + row * 24;
+            let (off, len) = (le64(&bytes[at + 8..]) as usize, le64(&bytes[at + 16..]) as usize);
+            (le32(&bytes[at..]), bytes[off..off + len].to_vec())
+        })
+        .collect();
+    edit(&mut sections);
+    let mut header = bytes[..HEADER].to_vec();
+    header[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+    let crc = crc32fast::hash(&header[..60]);
+    header[60..64].copy_from_slice(&crc.to_le_bytes());
+    let mut table = Vec::new();
+    let mut offset = HEADER + sections.len() * 24 + 8;
+    for (id, data) in &sections {
+        table.extend_from_slice(&id.to_le_bytes());
+        table.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+        table.extend_from_slice(&(offset as u64).to_le_bytes());
+        table.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        offset = (offset + data.len()).next_multiple_of(8);
+    }
+    let crc = crc32fast::hash(&table);
+    table.extend_from_slice(&crc.to_le_bytes());
+    table.extend_from_slice(&[0; 4]);
+    let mut out = header;
+    out.extend_from_slice(&table);
+    for (_, data) in &sections {
+        out.extend_from_slice(data);
+        out.resize(out.len().next_multiple_of(8), 0);
+    }
+    out
+}
+
+/// Opening `dir` fails with `NewerFeature` naming `file`, and leaves every file as it was.
+fn refused_as_newer(dir: &Path, file: &str) {
+    let before: Vec<Vec<u8>> = ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"]
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).unwrap())
+        .collect();
+    for writable in [false, true] {
+        let err = if writable {
+            Store::open(dir, StoreOptions::default()).map(|_| ()).unwrap_err()
+        } else {
+            Store::read_only(dir).map(|_| ()).unwrap_err()
+        };
+        match &err {
+            StoreError::NewerFeature { path, reason } => {
+                assert!(path.ends_with(file), "{path:?}");
+                assert!(reason.contains("does not know"), "{reason}");
+            }
+            other => panic!("expected NewerFeature, got {other:?}"),
+        }
+        assert!(err.to_string().contains("written by a newer build"), "{err}");
+    }
+    let after: Vec<Vec<u8>> = ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"]
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).unwrap())
+        .collect();
+    assert!(before == after, "a refused store was changed");
+    assert!(!dir.join("damaged").exists());
+}
+
+#[test]
+fn a_snapshot_with_the_section_of_an_unknown_hash_kind_is_refused_not_repaired() {
+    let dir = copy_fixture(JOURNAL_VERSION);
+    let path = dir.path().join("snapshot-000002.bin");
+    let good = std::fs::read(&path).unwrap();
+    // The rebuild itself is faithful: no edit gives the same file.
+    assert!(rebuild_snapshot(&good, |_| {}) == good);
+    let newer = rebuild_snapshot(&good, |s| s.push((64, vec![0; 8])));
+    match SnapshotColumns::decode(newer.clone(), "s".into()) {
+        Err(StoreError::NewerFeature { reason, .. }) => assert!(reason.contains("section 64")),
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(&path, &newer).unwrap();
+    refused_as_newer(dir.path(), "snapshot-000002.bin");
+    // A known section out of place stays damage (the previous generation is read instead).
+    let moved = rebuild_snapshot(&good, |s| {
+        let ids = s.remove(0);
+        s.push(ids);
+    });
+    assert!(matches!(
+        SnapshotColumns::decode(moved, "s".into()),
+        Err(StoreError::Corruption(_))
+    ));
+}
+
+#[test]
+fn a_snapshot_row_flagged_with_an_unknown_hash_kind_is_refused() {
+    let good = std::fs::read(fixture_dir(JOURNAL_VERSION).join("snapshot-000002.bin")).unwrap();
+    // Row 0's flags (section 2, u32 per row since snapshot version 3) with bit 20 set.
+    let newer = rebuild_snapshot(&good, |s| s[1].1[2] |= 1 << 4);
+    assert!(matches!(
+        SnapshotColumns::decode(newer, "s".into()),
+        Err(StoreError::NewerFeature { .. })
+    ));
+    // Bit 14 is no hash kind's: damage.
+    let damaged = rebuild_snapshot(&good, |s| s[1].1[1] |= 1 << 6);
+    assert!(matches!(
+        SnapshotColumns::decode(damaged, "s".into()),
+        Err(StoreError::Corruption(_))
+    ));
+}
+
+#[test]
+fn a_journal_record_with_an_unknown_hash_kind_is_refused_not_truncated() {
+    let dir = copy_fixture(JOURNAL_VERSION);
+    let path = dir.path().join("journal-000002.log");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // An intact insert (id 900, referral, external id "x") whose presence word has bit 20.
+    let mut payload = vec![1u8];
+    payload.extend_from_slice(&900u32.to_le_bytes());
+    payload.push(0);
+    payload.extend_from_slice(&(1u32 << 20).to_le_bytes());
+    payload.extend_from_slice(&1u32.to_le_bytes());
+    payload.push(b'x');
+    let len = (payload.len() as u32).to_le_bytes();
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&len);
+    hasher.update(&payload);
+    bytes.extend_from_slice(&len);
+    bytes.extend_from_slice(&hasher.finalize().to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    std::fs::write(&path, &bytes).unwrap();
+    refused_as_newer(dir.path(), "journal-000002.log");
 }

@@ -57,8 +57,11 @@ pub struct KindFacts {
     /// Width of a value in bits (0: variable, the URL key's text).
     pub bits: u32,
     /// The kind's presence bit in a stored entry (journal records and snapshot flags), for
-    /// the kinds a [`HashBundle`](super::HashBundle) holds. Fixed once released: a new kind
-    /// takes an unused bit (0, 1, 6, 9, 10, 11 and 12 hold the entry's other fields, 15 its source).
+    /// the kinds a [`HashBundle`](super::HashBundle) holds. Fixed once released. The kinds of
+    /// the first formats hold bits 2 to 8; a kind added now takes a free bit from 16 to 31 and
+    /// needs no new format version (the store refuses files with a kind bit it does not know
+    /// as written by a newer build). Bits 0, 1 and 9 to 15 hold the entry's other fields and
+    /// its source.
     pub stored_bit: Option<u8>,
 }
 
@@ -227,10 +230,10 @@ mod tests {
             let video = matches!(f.kind, HashKind::Vpdq | HashKind::Tmk);
             assert_eq!(f.stored_bit.is_some(), f.bits > 0 && !video, "{}", f.name);
         }
-        let mut bits = 0u16;
+        let mut bits = 0u32;
         for b in TABLE.iter().filter_map(|f| f.stored_bit) {
             assert!(
-                b < 15 && ![0, 1, 6, 9, 10, 11, 12].contains(&b),
+                (2..=8).contains(&b) && b != 6 || (16..32).contains(&b),
                 "bit {b} is taken"
             );
             assert_eq!(bits & (1 << b), 0, "bit {b} twice");

@@ -36,39 +36,90 @@ const TAG_DELETE: u8 = 2;
 const TAG_RESOLVE: u8 = 3;
 
 // Presence bits of the fields that are not hash kinds (a kind's bit is its `stored_bit`).
-pub(crate) const FIELD_LABEL: u16 = 1 << 0;
-pub(crate) const FIELD_URL_KEY: u16 = 1 << 1;
-pub(crate) const FIELD_PDQ_QUALITY: u16 = 1 << 6;
-pub(crate) const FIELD_RECEIVED_AT: u16 = 1 << 9;
-pub(crate) const FIELD_EXTRA_PDQ: u16 = 1 << 10;
-pub(crate) const FIELD_REGIONS: u16 = 1 << 11;
+pub(crate) const FIELD_LABEL: u32 = 1 << 0;
+pub(crate) const FIELD_URL_KEY: u32 = 1 << 1;
+pub(crate) const FIELD_PDQ_QUALITY: u32 = 1 << 6;
+pub(crate) const FIELD_RECEIVED_AT: u32 = 1 << 9;
+pub(crate) const FIELD_EXTRA_PDQ: u32 = 1 << 10;
+pub(crate) const FIELD_REGIONS: u32 = 1 << 11;
 /// A video entry's frame codes (journal format 3, snapshot format 2; `video_record`).
-pub(crate) const FIELD_VIDEO: u16 = 1 << 12;
+pub(crate) const FIELD_VIDEO: u32 = 1 << 12;
 /// The presence bits of journal versions 1 and 2 (and snapshot version 1); any other bit set
 /// in a record of those versions is corruption.
-pub(crate) const FIELD_ALL_V1: u16 = (1 << 11) - 1;
+pub(crate) const FIELD_ALL_V1: u32 = (1 << 11) - 1;
 /// Bytes of one stored region: its PDQ and its grid.
 pub(crate) const REGION_LEN: usize = 32 + GRID_CELLS;
 
 /// The presence bit of a hash kind (0 for the URL key, which is a string field).
-pub(crate) fn kind_field(kind: HashKind) -> u16 {
+pub(crate) fn kind_field(kind: HashKind) -> u32 {
     kind.facts().stored_bit.map_or(0, |b| 1 << b)
 }
 
 /// Every presence bit this build writes: the version-1 fields, the regions, the video and every
 /// hash kind of the kind table.
-pub(crate) fn fields_current() -> u16 {
+pub(crate) fn fields_current() -> u32 {
     HashKind::in_bundle().fold(FIELD_ALL_V1 | FIELD_REGIONS | FIELD_VIDEO, |f, k| {
         f | kind_field(k)
     })
 }
 
 /// The presence bits a journal of `version` may set.
-pub(crate) fn fields_of_journal(version: u32) -> u16 {
+pub(crate) fn fields_of_journal(version: u32) -> u32 {
     if version < 3 {
         FIELD_ALL_V1
     } else {
         fields_current()
+    }
+}
+
+/// The journal version whose records (and the snapshot version whose flags, see
+/// `snapshot::sections`) carry 32 presence bits; older ones carry 16.
+pub(crate) const WIDE_PRESENCE_SINCE: u32 = 4;
+
+/// Presence bits 16 to 31: reserved for hash kinds added to the kind table after journal
+/// version 4 and snapshot version 3. A file with such a bit this build does not know was
+/// written by a newer build: it is refused whole ([`RecordFault::Newer`]), never skipped as
+/// damage, so an older build cannot drop or truncate what it cannot read.
+pub(crate) const LATER_KIND_BITS: u32 = 0xffff_0000;
+
+/// Why a record payload does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RecordFault {
+    /// The bytes are damaged (or not a record at all): a reason text.
+    Damaged(String),
+    /// An intact record holds fields this build does not know (a hash kind added later).
+    Newer(String),
+}
+
+impl From<String> for RecordFault {
+    fn from(reason: String) -> Self {
+        RecordFault::Damaged(reason)
+    }
+}
+
+#[cfg(test)]
+impl RecordFault {
+    /// Whether the reason text contains `part`.
+    pub(crate) fn contains(&self, part: &str) -> bool {
+        match self {
+            RecordFault::Damaged(r) | RecordFault::Newer(r) => r.contains(part),
+        }
+    }
+}
+
+/// Checks presence bits against those a file may set: a bit outside `allowed` is damage,
+/// except in files with 32 presence bits (`wide`) where bits of [`LATER_KIND_BITS`] name hash
+/// kinds of a newer build.
+pub(crate) fn check_fields(present: u32, allowed: u32, wide: bool) -> Result<(), RecordFault> {
+    let unknown = present & !allowed;
+    if unknown == 0 {
+        Ok(())
+    } else if wide && unknown & !LATER_KIND_BITS == 0 {
+        Err(RecordFault::Newer(format!(
+            "presence bits {unknown:#010x} name hash kinds this build does not know"
+        )))
+    } else {
+        Err(RecordFault::Damaged(format!("unknown field bits {unknown:#010x}")))
     }
 }
 
@@ -135,6 +186,7 @@ impl<'a> ByteReader<'a> {
     }
 }
 
+#[cfg(test)]
 pub(crate) fn put_u16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_le_bytes());
 }
@@ -177,9 +229,9 @@ pub(crate) fn source_from_code(c: u8) -> Result<EntrySource, String> {
 }
 
 /// The presence bits of `e`'s optional fields.
-pub(crate) fn presence(e: &EntryRecord) -> u16 {
+pub(crate) fn presence(e: &EntryRecord) -> u32 {
     let mut p = 0;
-    let mut set = |bit: u16, on: bool| {
+    let mut set = |bit: u32, on: bool| {
         if on {
             p |= bit
         }
@@ -224,7 +276,7 @@ pub(crate) fn encode_record(record: &Record, out: &mut Vec<u8>) -> Result<(), us
             out.push(TAG_INSERT);
             put_u32(out, e.id.0);
             out.push(source_code(e.source));
-            put_u16(out, presence(e));
+            put_u32(out, presence(e));
             put_str(out, &e.external_id)?;
             if let Some(s) = &e.label {
                 put_str(out, s)?;
@@ -292,18 +344,19 @@ fn read_count(r: &mut ByteReader<'_>, what: &str, width: usize) -> Result<usize,
 
 /// Decodes one record payload of a journal of `version` (which must be consumed exactly). The
 /// error is a reason text; the caller adds the path and offset.
-pub(crate) fn decode_record(payload: &[u8], version: u32) -> Result<Record, String> {
+pub(crate) fn decode_record(payload: &[u8], version: u32) -> Result<Record, RecordFault> {
     let mut r = ByteReader::new(payload);
     let record = match r.u8()? {
         TAG_INSERT => {
             let id = EntryId(r.u32()?);
             let source = source_from_code(r.u8()?)?;
-            let present = r.u16()?;
-            let allowed = fields_of_journal(version);
-            if present & !allowed != 0 {
-                return Err(format!("unknown field bits {:#06x}", present & !allowed));
-            }
-            let has = |bit: u16| present & bit != 0;
+            let present = if version >= WIDE_PRESENCE_SINCE {
+                r.u32()?
+            } else {
+                u32::from(r.u16()?)
+            };
+            check_fields(present, fields_of_journal(version), version >= WIDE_PRESENCE_SINCE)?;
+            let has = |bit: u32| present & bit != 0;
             let mut e = EntryRecord::new(id, source, r.str()?);
             if has(FIELD_LABEL) {
                 e.label = Some(r.str()?.to_owned());
@@ -349,10 +402,10 @@ pub(crate) fn decode_record(payload: &[u8], version: u32) -> Result<Record, Stri
             let target = r.str()?.to_owned();
             Record::Resolve { short_key, target }
         }
-        other => return Err(format!("unknown record tag {other}")),
+        other => return Err(format!("unknown record tag {other}").into()),
     };
     if r.remaining() != 0 {
-        return Err(format!("{} trailing bytes after the record", r.remaining()));
+        return Err(format!("{} trailing bytes after the record", r.remaining()).into());
     }
     Ok(record)
 }
@@ -424,7 +477,7 @@ mod tests {
         let mut buf = vec![TAG_INSERT];
         put_u32(&mut buf, 1);
         buf.push(0);
-        put_u16(&mut buf, FIELD_EXTRA_PDQ);
+        put_u32(&mut buf, FIELD_EXTRA_PDQ);
         put_u32(&mut buf, 0);
         put_u32(&mut buf, u32::MAX);
         assert!(decode_record(&buf, V).unwrap_err().contains("exceeds"));
@@ -445,8 +498,9 @@ mod tests {
         let mut buf = vec![TAG_INSERT];
         put_u32(&mut buf, 1);
         buf.push(0);
-        put_u16(&mut buf, 1 << 15);
-        assert!(decode_record(&buf, V).unwrap_err().contains("bits"));
+        put_u32(&mut buf, 1 << 15);
+        let fault = decode_record(&buf, V).unwrap_err();
+        assert!(matches!(fault, RecordFault::Damaged(_)) && fault.contains("bits"));
     }
 }
 
@@ -455,30 +509,41 @@ mod version_tests {
     use super::*;
     use crate::hashes::Hash64;
 
+    /// An insert of id 2, referral, external id "r", with `present` written as a presence word
+    /// of `version`, followed by `rest`.
+    fn insert_bytes(version: u32, present: u32, rest: &[u8]) -> Vec<u8> {
+        let mut out = vec![TAG_INSERT];
+        put_u32(&mut out, 2);
+        out.push(0);
+        if version >= WIDE_PRESENCE_SINCE {
+            put_u32(&mut out, present);
+        } else {
+            put_u16(&mut out, u16::try_from(present).unwrap());
+        }
+        put_str(&mut out, "r").unwrap();
+        out.extend_from_slice(rest);
+        out
+    }
+
     #[test]
-    fn without_regions_a_record_is_the_version_1_layout() {
-        // Version-1 layout written by hand: quality right after the PDQ, then dHash.
+    fn without_regions_a_record_is_the_version_1_layout_with_its_version_s_presence_word() {
+        // Layout written by hand: quality right after the PDQ, then dHash.
         let mut e = EntryRecord::new(EntryId(2), EntrySource::Referral, "r");
         e.hashes.pdq = Some(Pdq([1, 2, 3, 4]));
         e.hashes.pdq_quality = Some(70);
         e.hashes.dhash = Some(Hash64(5));
-        let mut expected = vec![TAG_INSERT];
-        put_u32(&mut expected, 2);
-        expected.push(0);
-        put_u16(
-            &mut expected,
-            kind_field(HashKind::Pdq) | FIELD_PDQ_QUALITY | kind_field(HashKind::Dhash),
-        );
-        put_str(&mut expected, "r").unwrap();
-        put_pdq(&mut expected, &Pdq([1, 2, 3, 4]));
-        expected.push(70);
-        put_u64(&mut expected, 5);
+        let present = kind_field(HashKind::Pdq) | FIELD_PDQ_QUALITY | kind_field(HashKind::Dhash);
+        let mut rest = Vec::new();
+        put_pdq(&mut rest, &Pdq([1, 2, 3, 4]));
+        rest.push(70);
+        put_u64(&mut rest, 5);
         let mut buf = Vec::new();
         encode_record(&Record::Insert(e.clone()), &mut buf).unwrap();
-        assert_eq!(buf, expected);
-        for version in 1..=3 {
+        assert_eq!(buf, insert_bytes(4, present, &rest));
+        for version in 1..=4 {
+            let bytes = insert_bytes(version, present, &rest);
             assert_eq!(
-                decode_record(&buf, version).unwrap(),
+                decode_record(&bytes, version).unwrap(),
                 Record::Insert(e.clone())
             );
         }
@@ -491,16 +556,38 @@ mod version_tests {
             code: Pdq([1; 4]),
             cells: [2; GRID_CELLS],
         }];
-        let mut buf = Vec::new();
-        encode_record(&Record::Insert(e.clone()), &mut buf).unwrap();
-        assert_eq!(decode_record(&buf, 3).unwrap(), Record::Insert(e));
-        assert!(decode_record(&buf, 2).unwrap_err().contains("bits"));
-        let mut buf = vec![TAG_INSERT];
-        put_u32(&mut buf, 1);
-        buf.push(0);
-        put_u16(&mut buf, FIELD_REGIONS);
-        put_u32(&mut buf, 0);
-        put_u32(&mut buf, u32::MAX);
+        let mut region = Vec::new();
+        put_u32(&mut region, 1);
+        put_region(&mut region, &e.regions[0]);
+        for version in 3..=4 {
+            let bytes = insert_bytes(version, FIELD_REGIONS, &region);
+            assert_eq!(decode_record(&bytes, version).unwrap(), Record::Insert(e.clone()));
+        }
+        let old = insert_bytes(2, FIELD_REGIONS, &region);
+        assert!(decode_record(&old, 2).unwrap_err().contains("bits"));
+        let mut huge = Vec::new();
+        put_u32(&mut huge, u32::MAX);
+        let buf = insert_bytes(3, FIELD_REGIONS, &huge);
         assert!(decode_record(&buf, 3).unwrap_err().contains("exceeds"));
+    }
+
+    #[test]
+    fn a_later_kind_bit_is_a_newer_build_in_wide_records_and_damage_before() {
+        for bit in 16..32 {
+            let bytes = insert_bytes(4, 1 << bit, &[]);
+            let fault = decode_record(&bytes, 4).unwrap_err();
+            assert!(matches!(fault, RecordFault::Newer(_)), "bit {bit}: {fault:?}");
+            assert!(fault.contains("hash kinds this build does not know"));
+        }
+        // Bits 13 and 14 are not kind bits: damage, as is any bit in a 16-bit record.
+        for bit in [13, 14] {
+            let fault = decode_record(&insert_bytes(4, 1 << bit, &[]), 4).unwrap_err();
+            assert!(matches!(fault, RecordFault::Damaged(_)), "bit {bit}");
+        }
+        let fault = decode_record(&insert_bytes(3, 1 << 14, &[]), 3).unwrap_err();
+        assert!(matches!(fault, RecordFault::Damaged(_)));
+        // A newer bit next to an unknown low bit is damage, not a newer build.
+        let fault = decode_record(&insert_bytes(4, 1 << 20 | 1 << 13, &[]), 4).unwrap_err();
+        assert!(matches!(fault, RecordFault::Damaged(_)));
     }
 }

@@ -58,6 +58,15 @@ pub enum StoreError {
         /// The oldest version this build reads.
         oldest: u32,
     },
+    /// An intact file holds data a newer build wrote (a hash kind this build does not know):
+    /// the whole store is refused rather than read without it, so nothing is dropped.
+    #[error("{path}: written by a newer build of referral-dedup ({reason}); open it with that build", path = path.display())]
+    NewerFeature {
+        /// The file.
+        path: PathBuf,
+        /// What this build does not know.
+        reason: String,
+    },
     /// The directory holds journals or snapshots but no MANIFEST saying which are current.
     #[error("{dir}: store files without a MANIFEST", dir = dir.display())]
     MissingManifest {

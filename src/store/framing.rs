@@ -36,22 +36,24 @@ pub(crate) struct FileFormat {
 
 /// Journals: version 1 records; version 2 adds group markers around multi-record appends;
 /// version 3 adds the stored regions (codes and luma grids) and the video field
-/// (`codec::FIELD_VIDEO`) to inserts.
+/// (`codec::FIELD_VIDEO`) to inserts; version 4 widens an insert's presence bits to 32, bits
+/// 16 to 31 for hash kinds added later (`codec::LATER_KIND_BITS`: adding one needs no new
+/// version).
 pub(crate) const JOURNAL: FileFormat = FileFormat {
     what: "journal",
     magic: b"RDDJOURN",
     oldest: 1,
-    current: 3,
+    current: 4,
 };
 
 /// Snapshots: version 1, the 13 sections of `snapshot::sections`; version 2 adds the region
-/// and the video
-/// sections.
+/// and the video sections; version 3 widens the row flags to 32 bits and allows optional
+/// sections after the others (hash kinds added later: adding one needs no new version).
 pub(crate) const SNAPSHOT: FileFormat = FileFormat {
     what: "snapshot",
     magic: b"RDDSNAPS",
     oldest: 1,
-    current: 2,
+    current: 3,
 };
 
 /// The MANIFEST: version 1, three text lines.
@@ -264,9 +266,9 @@ mod tests {
             let e = JOURNAL.check_version(v, p).unwrap_err();
             assert!(matches!(
                 e,
-                StoreError::UnsupportedVersion { found, supported: 3, oldest: 1, .. } if found == v
+                StoreError::UnsupportedVersion { found, supported: 4, oldest: 1, .. } if found == v
             ));
-            assert!(e.to_string().contains("reads versions 1 to 3"), "{e}");
+            assert!(e.to_string().contains("reads versions 1 to 4"), "{e}");
         }
     }
 }

@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use super::codec::{decode_record, encode_record, put_u32, put_u64, ByteReader};
+use super::codec::{decode_record, encode_record, put_u32, put_u64, ByteReader, RecordFault};
 use super::error::{Corruption, StoreError};
 use super::framing::{FileFormat, HeaderDamage, JOURNAL};
 use super::record::Record;
@@ -256,28 +256,36 @@ enum Frame {
     GroupCommit(u32),
 }
 
-/// The frame starting at `pos`, and where the next one starts; `Err(reason)` if the bytes at
-/// `pos` are not a complete, intact frame.
-fn frame_at(bytes: &[u8], pos: usize, version: u32) -> Result<(Frame, usize), String> {
+/// Why the bytes at a position are not a frame this build can replay.
+enum FrameFault {
+    /// Not a complete, intact frame (torn or damaged): a reason text.
+    Damaged(String),
+    /// An intact record with fields of a newer build: the whole journal is refused.
+    Newer(String),
+}
+
+/// The frame starting at `pos`, and where the next one starts; `Err` if the bytes at `pos` are
+/// not a complete, intact frame, or are one this build cannot read.
+fn frame_at(bytes: &[u8], pos: usize, version: u32) -> Result<(Frame, usize), FrameFault> {
     let rest = &bytes[pos..];
     if rest.len() < FRAME_HEADER_LEN {
-        return Err(format!("frame header is torn: {} of 8 bytes", rest.len()));
+        return Err(FrameFault::Damaged(format!("frame header is torn: {} of 8 bytes", rest.len())));
     }
     let mut r = ByteReader::new(rest);
     let (len, crc) = match (r.u32(), r.u32()) {
         (Ok(len), Ok(crc)) => (len as usize, crc),
-        _ => return Err("frame header unreadable".into()),
+        _ => return Err(FrameFault::Damaged("frame header unreadable".into())),
     };
     if len > MAX_RECORD_LEN {
-        return Err(format!(
+        return Err(FrameFault::Damaged(format!(
             "record length {len} exceeds the limit {MAX_RECORD_LEN}"
-        ));
+        )));
     }
     if len > r.remaining() {
-        return Err(format!(
+        return Err(FrameFault::Damaged(format!(
             "record of {len} bytes is torn: {} bytes remain",
             r.remaining()
-        ));
+        )));
     }
     let payload = &rest[FRAME_HEADER_LEN..FRAME_HEADER_LEN + len];
     let mut hasher = crc32fast::Hasher::new();
@@ -285,16 +293,20 @@ fn frame_at(bytes: &[u8], pos: usize, version: u32) -> Result<(Frame, usize), St
     hasher.update(payload);
     let actual = hasher.finalize();
     if actual != crc {
-        return Err(format!(
+        return Err(FrameFault::Damaged(format!(
             "record checksum mismatch: stored {crc:08x}, computed {actual:08x}"
-        ));
+        )));
     }
     let frame = match payload {
         [TAG_GROUP_BEGIN, a, b, c, d] => Frame::GroupBegin(u32::from_le_bytes([*a, *b, *c, *d])),
         [TAG_GROUP_COMMIT, a, b, c, d] => Frame::GroupCommit(u32::from_le_bytes([*a, *b, *c, *d])),
         _ => Frame::Record(
-            decode_record(payload, version)
-                .map_err(|reason| format!("record does not decode: {reason}"))?,
+            decode_record(payload, version).map_err(|fault| match fault {
+                RecordFault::Damaged(reason) => {
+                    FrameFault::Damaged(format!("record does not decode: {reason}"))
+                }
+                RecordFault::Newer(reason) => FrameFault::Newer(reason),
+            })?,
         ),
     };
     Ok((frame, pos + FRAME_HEADER_LEN + len))
@@ -407,7 +419,13 @@ pub(crate) fn scan_journal_with(
                 }
                 pos = next;
             }
-            Err(reason) => {
+            Err(FrameFault::Newer(reason)) => {
+                return Err(StoreError::NewerFeature {
+                    path: path.to_path_buf(),
+                    reason: format!("record at byte {pos}: {reason}"),
+                })
+            }
+            Err(FrameFault::Damaged(reason)) => {
                 let resume = (pos + 1..bytes.len()).find(|&y| frame_at(bytes, y, version).is_ok());
                 first_damage.get_or_insert(pos);
                 match resume {

@@ -146,6 +146,7 @@ fn library_exit(e: &referral_dedup::Error) -> Exit {
             StoreError::Locked { .. } => Exit::Locked,
             StoreError::Corruption(_)
             | StoreError::UnsupportedVersion { .. }
+            | StoreError::NewerFeature { .. }
             | StoreError::MissingFile { .. }
             | StoreError::MissingManifest { .. } => Exit::Corrupt,
             _ => Exit::Io,

@@ -8,7 +8,7 @@ use super::super::codec::ByteReader;
 use super::super::error::{Corruption, StoreError};
 use super::super::framing::{HeaderDamage, SNAPSHOT};
 use super::sections::{
-    read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, REGIONS, REGION_BYTES,
+    optional_sections, read_u32, sections_of, SECTIONS, WIDE_FLAGS_SINCE, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, REGIONS, REGION_BYTES,
     REGION_COUNTS, SECTION_COUNT, SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
 };
 
@@ -62,16 +62,29 @@ pub(super) fn read_header(bytes: &[u8], path: &Path) -> Result<HeaderCounts, Sto
     })
 }
 
-/// Reads the section table of a file of `version`: every section the version has lies inside
-/// the file after the table, matches its checksum, and the file ends with the last one (plus
-/// its padding). Sections the version lacks get empty ranges.
+/// Reads the section table of a file of `version` with `count` sections: every section the
+/// version has, then the optional sections (hash kinds added later) the file holds, each inside
+/// the file after the table, matching its checksum; the file ends with the last one (plus its
+/// padding). Sections the file lacks get empty ranges. An intact table naming a section this
+/// build does not know is [`StoreError::NewerFeature`] (a newer build wrote it), not damage.
 pub(super) fn read_section_table(
     bytes: &[u8],
     version: u32,
+    count: usize,
+    path: &Path,
     corrupt: &impl Fn(usize, String) -> StoreError,
 ) -> Result<[Range<usize>; SECTION_COUNT], StoreError> {
-    let present = sections_of(version).count();
-    let table_len = present * SECTION_ENTRY_LEN;
+    let required = sections_of(version).count();
+    if count < required || (version < WIDE_FLAGS_SINCE && count != required) {
+        return Err(corrupt(
+            12,
+            format!("{count} sections, version {version} has {required}"),
+        ));
+    }
+    let table_len = count
+        .checked_mul(SECTION_ENTRY_LEN)
+        .filter(|&len| len <= bytes.len())
+        .ok_or_else(|| corrupt(HEADER_LEN, "section table is truncated".into()))?;
     let table_end = HEADER_LEN + table_len + 8;
     if bytes.len() < table_end {
         return Err(corrupt(HEADER_LEN, "section table is truncated".into()));
@@ -87,16 +100,39 @@ pub(super) fn read_section_table(
     }
     let mut sections: [Range<usize>; SECTION_COUNT] = Default::default();
     let mut t = ByteReader::new(table);
-    for (row, (i, section)) in sections_of(version).enumerate() {
+    let mut expected = sections_of(version);
+    let mut optional = optional_sections().peekable();
+    for row in 0..count {
         let at = HEADER_LEN + row * SECTION_ENTRY_LEN;
         let read = (|| Ok::<_, String>((t.u32()?, t.u32()?, t.u64()?, t.u64()?)))();
         let (kind, crc, off, len) = read.map_err(|e| corrupt(at, e))?;
-        if kind != section.kind {
-            return Err(corrupt(
-                at,
-                format!("section {} has kind {kind}", section.kind),
-            ));
-        }
+        let (i, section) = match expected.next() {
+            Some((i, section)) if kind == section.kind => (i, section),
+            Some((_, section)) => {
+                return Err(corrupt(
+                    at,
+                    format!("section {} has kind {kind}", section.kind),
+                ))
+            }
+            None => {
+                // Optional sections, in table order, each at most once.
+                while optional.next_if(|(_, s)| s.kind < kind).is_some() {}
+                match optional.next_if(|(_, s)| s.kind == kind) {
+                    Some(found) => found,
+                    None if SECTIONS.iter().any(|s| s.kind == kind) => {
+                        return Err(corrupt(at, format!("section {kind} is out of order")))
+                    }
+                    None => {
+                        return Err(StoreError::NewerFeature {
+                            path: path.to_path_buf(),
+                            reason: format!(
+                                "section {kind} holds a hash kind this build does not know"
+                            ),
+                        })
+                    }
+                }
+            }
+        };
         let end = off.checked_add(len).filter(|&e| e <= bytes.len() as u64);
         let Some(end) = end.filter(|_| off >= table_end as u64) else {
             return Err(corrupt(

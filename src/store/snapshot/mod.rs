@@ -47,7 +47,9 @@ use std::path::{Path, PathBuf};
 use crate::entry::{EntryRecord, EntrySource};
 use crate::hashes::{EntryId, Hash64, HashKind, Pdq, StoredCode};
 
-use super::codec::{kind_field, read_region, FIELD_EXTRA_PDQ, FIELD_REGIONS, FIELD_VIDEO};
+use super::codec::{
+    check_fields, kind_field, read_region, RecordFault, FIELD_EXTRA_PDQ, FIELD_REGIONS, FIELD_VIDEO,
+};
 use super::error::{Corruption, StoreError};
 use super::files::open_regular;
 use super::framing::SNAPSHOT;
@@ -60,7 +62,8 @@ use checks::{
     check_extra_counts, check_ids, check_regions, check_strings, read_header, read_section_table,
 };
 use sections::{
-    column_position, fields_of_snapshot, read_pdq, read_u32, sections_of, Counts, Layout,
+    column_position, fields_of_snapshot, flag_width, read_flags, read_pdq, read_u32, Counts, Layout,
+    WIDE_FLAGS_SINCE,
     EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS, SECTIONS,
     SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS, VIDEO_BYTES, VIDEO_LENS,
 };
@@ -147,17 +150,8 @@ impl SnapshotColumns {
         };
         let h = read_header(&bytes, &path)?;
         let (version, rows) = (h.version, h.rows as usize);
-        let expected_sections = sections_of(version).count();
-        if h.section_count as usize != expected_sections {
-            return Err(corrupt(
-                12,
-                format!(
-                    "{} sections, version {version} has {expected_sections}",
-                    h.section_count
-                ),
-            ));
-        }
-        let sections = read_section_table(&bytes, version, &corrupt)?;
+        let sections =
+            read_section_table(&bytes, version, h.section_count as usize, &path, &corrupt)?;
 
         // Lengths implied by the counts: first the flags (which the other counts come from),
         // then every section.
@@ -165,7 +159,8 @@ impl SnapshotColumns {
             rows: h.rows,
             strings: h.strings,
             extra_pdq: h.extra_pdq,
-            per_bit: [0; 16],
+            flag_width: flag_width(version) as u64,
+            per_bit: [0; 32],
         };
         let check_len = |i: usize, counts: &Counts| -> Result<(), StoreError> {
             let Some(expected) = SECTIONS[i].expected_len(counts) else {
@@ -186,14 +181,18 @@ impl SnapshotColumns {
         };
         check_len(FLAGS, &counts)?;
         let allowed = fields_of_snapshot(version) | SOURCE_KNOWN_BIT;
-        for (row, f) in bytes[sections[FLAGS].clone()].chunks_exact(2).enumerate() {
-            let f = u16::from_le_bytes([f[0], f[1]]);
-            if f & !allowed != 0 {
-                return Err(corrupt(
-                    sections[FLAGS].start + 2 * row,
-                    format!("row {row} has unknown flag bits {f:#06x}"),
-                ));
-            }
+        let width = flag_width(version);
+        for (row, f) in bytes[sections[FLAGS].clone()].chunks_exact(width).enumerate() {
+            let f = read_flags(f);
+            check_fields(f, allowed, version >= WIDE_FLAGS_SINCE).map_err(|fault| match fault {
+                RecordFault::Newer(reason) => StoreError::NewerFeature {
+                    path: path.clone(),
+                    reason: format!("row {row}: {reason}"),
+                },
+                RecordFault::Damaged(reason) => {
+                    corrupt(sections[FLAGS].start + width * row, format!("row {row}: {reason}"))
+                }
+            })?;
             for (bit, c) in counts.per_bit.iter_mut().enumerate() {
                 *c += u64::from((f >> bit) & 1);
             }
@@ -294,16 +293,16 @@ impl SnapshotColumns {
             .map(|c| EntryId(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
     }
 
-    fn flags(&self) -> impl ExactSizeIterator<Item = u16> + '_ {
+    fn flags(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
         self.section(FLAGS)
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .chunks_exact(flag_width(self.version))
+            .map(read_flags)
     }
 
     /// `(id, value)` for the rows whose flags have `field`, reading `value` from `kind`.
     fn sparse<'s, T: 's>(
         &'s self,
-        field: u16,
+        field: u32,
         section: usize,
         width: usize,
         read: impl Fn(&[u8]) -> T + 's,
@@ -318,7 +317,7 @@ impl SnapshotColumns {
     /// [`Self::sparse`] over the column [`SECTIONS`] declares for `field`.
     fn column<'s, T: 's>(
         &'s self,
-        field: u16,
+        field: u32,
         read: impl Fn(&[u8]) -> T + 's,
     ) -> impl Iterator<Item = (EntryId, T)> + 's {
         let (position, width) = column_position(field).unwrap_or((IDS, 4));
@@ -398,7 +397,7 @@ impl SnapshotColumns {
         // Where the next video field starts (the lengths were checked to cover the section).
         let mut cursors_video = self.sections[VIDEO_BYTES].start;
         for (id, flags) in self.ids().zip(self.flags()) {
-            let has = |bit: u16| flags & bit != 0;
+            let has = |bit: u32| flags & bit != 0;
             let source = if has(SOURCE_KNOWN_BIT) {
                 EntrySource::Known
             } else {

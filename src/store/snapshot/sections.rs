@@ -5,14 +5,20 @@
 //!
 //! Adding a field: give it a presence bit in the record codec, add a row here with
 //! `since` = the new snapshot version (older files simply lack the section: it reads as empty),
-//! bump `framing::SNAPSHOT.current`, and commit a fixture of the new version. A hash kind's
-//! column is one [`Layout::Kind`] row: its presence bit and width come from the kind table.
+//! bump `framing::SNAPSHOT.current`, and commit a fixture of the new version.
+//!
+//! Adding a **hash kind** needs no new version: its row is `later(section(ID, NAME,
+//! Layout::Kind(kind)))` with an id of at least 64 and its kind's presence bit one of
+//! `codec::LATER_KIND_BITS` (16 to 31). Such a section is written only when some row has the
+//! kind, after every other section, so files without the kind are byte for byte what they
+//! were; a build that does not know the section refuses the file as written by a newer build
+//! (`StoreError::NewerFeature`) instead of reading it as damaged.
 
 use crate::entry::EntryRecord;
 use crate::hashes::{HashKind, Pdq};
 
 use super::super::codec::{
-    fields_current, kind_field, FIELD_ALL_V1, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_PDQ_QUALITY,
+    fields_current, kind_field, FIELD_ALL_V1, LATER_KIND_BITS, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_PDQ_QUALITY,
     FIELD_RECEIVED_AT, FIELD_REGIONS, FIELD_URL_KEY, FIELD_VIDEO, REGION_LEN,
 };
 use super::super::framing::FileFormat;
@@ -22,12 +28,13 @@ use super::super::framing::FileFormat;
 pub(crate) enum Layout {
     /// One `u32` id per row, strictly increasing.
     Ids,
-    /// One `u16` per row: the codec's presence bits, plus [`SOURCE_KNOWN_BIT`].
+    /// One flag word per row (`u16` before version 3, `u32` since, [`flag_width`]): the
+    /// codec's presence bits, plus [`SOURCE_KNOWN_BIT`].
     Flags,
     /// `width` bytes per row whose flags have `field`, in row order ("sparse").
     Column {
         /// The presence bit of the field.
-        field: u16,
+        field: u32,
         /// Bytes per value.
         width: usize,
         /// Appends the row's value (called only when the field is present).
@@ -66,6 +73,8 @@ pub(crate) struct Section {
     pub(crate) name: &'static str,
     /// The first snapshot version that has it.
     pub(crate) since: u32,
+    /// A hash kind added after version 3: present only in files with a row that has it.
+    pub(crate) optional: bool,
     /// What it holds.
     pub(crate) layout: Layout,
 }
@@ -77,23 +86,53 @@ pub(crate) const HEADER_LEN: usize = FileFormat::header_len(HEADER_FIELDS_LEN);
 /// One row of the section table: kind u32, crc32 u32, offset u64, length u64.
 pub(crate) const SECTION_ENTRY_LEN: usize = 24;
 
-/// The sections a file of `version` has, with their positions in [`SECTIONS`].
+/// The sections every file of `version` has, in file order, with their positions in
+/// [`SECTIONS`]. Optional sections ([`optional_sections`]) may follow them.
 pub(crate) fn sections_of(version: u32) -> impl Iterator<Item = (usize, &'static Section)> {
     SECTIONS
         .iter()
         .enumerate()
-        .filter(move |(_, s)| s.since <= version)
+        .filter(move |(_, s)| s.since <= version && !s.optional)
 }
 
+/// The sections of hash kinds added after version 3, in file order, with their positions in
+/// [`SECTIONS`].
+pub(crate) fn optional_sections() -> impl Iterator<Item = (usize, &'static Section)> {
+    SECTIONS.iter().enumerate().filter(|(_, s)| s.optional)
+}
+
+/// Bytes of one row's flags in a file of `version`.
+pub(crate) const fn flag_width(version: u32) -> usize {
+    if version >= WIDE_FLAGS_SINCE {
+        4
+    } else {
+        2
+    }
+}
+
+/// The snapshot version whose flags are 32 bits wide.
+pub(crate) const WIDE_FLAGS_SINCE: u32 = 3;
+
 /// Flag bit 15: the entry is known content (clear: a referral).
-pub(crate) const SOURCE_KNOWN_BIT: u16 = 1 << 15;
+pub(crate) const SOURCE_KNOWN_BIT: u32 = 1 << 15;
 
 const fn section(kind: u32, name: &'static str, layout: Layout) -> Section {
     Section {
         kind,
         name,
         since: 1,
+        optional: false,
         layout,
+    }
+}
+
+/// The section of a hash kind added after snapshot version 3 (see the module docs).
+#[allow(dead_code)] // used by the rows of hash kinds added later; none yet
+const fn later(section: Section) -> Section {
+    Section {
+        since: WIDE_FLAGS_SINCE,
+        optional: true,
+        ..section
     }
 }
 
@@ -138,7 +177,7 @@ pub(crate) const SECTIONS: [Section; 17] = [
 pub(crate) const SECTION_COUNT: usize = SECTIONS.len();
 
 /// Position in [`SECTIONS`] of the column holding `field`, with its width, if one does.
-pub(crate) fn column_position(field: u16) -> Option<(usize, usize)> {
+pub(crate) fn column_position(field: u32) -> Option<(usize, usize)> {
     SECTIONS.iter().enumerate().find_map(|(i, s)| {
         let (f, width) = s.field_and_width()?;
         (f == field).then_some((i, width))
@@ -146,9 +185,11 @@ pub(crate) fn column_position(field: u16) -> Option<(usize, usize)> {
 }
 
 /// The presence bits a snapshot of `version` may set (besides [`SOURCE_KNOWN_BIT`]).
-pub(crate) fn fields_of_snapshot(version: u32) -> u16 {
+pub(crate) fn fields_of_snapshot(version: u32) -> u32 {
     if version < 2 {
         FIELD_ALL_V1
+    } else if version < WIDE_FLAGS_SINCE {
+        fields_current() & !LATER_KIND_BITS
     } else {
         fields_current()
     }
@@ -179,7 +220,7 @@ pub(crate) const VIDEO_BYTES: usize = 16;
 /// it. A row's strings are its `external_id`, then these in this order, each when present.
 pub(crate) struct RowString {
     /// The presence bit.
-    pub(crate) field: u16,
+    pub(crate) field: u32,
     /// The entry's value.
     pub(crate) get: fn(&EntryRecord) -> Option<&str>,
     /// Sets the entry's value.
@@ -214,20 +255,22 @@ pub(crate) struct Counts {
     pub(crate) strings: u64,
     /// Extra PDQs over all rows.
     pub(crate) extra_pdq: u64,
+    /// Bytes of one row's flags ([`flag_width`]).
+    pub(crate) flag_width: u64,
     /// Rows with each flag bit set.
-    pub(crate) per_bit: [u64; 16],
+    pub(crate) per_bit: [u64; 32],
 }
 
 impl Counts {
     /// Rows whose flags have `field`.
-    pub(crate) fn with(&self, field: u16) -> u64 {
+    pub(crate) fn with(&self, field: u32) -> u64 {
         self.per_bit[field.trailing_zeros() as usize]
     }
 }
 
 impl Section {
     /// A sparse column's presence bit and bytes per value.
-    pub(crate) fn field_and_width(&self) -> Option<(u16, usize)> {
+    pub(crate) fn field_and_width(&self) -> Option<(u32, usize)> {
         match self.layout {
             Layout::Column { field, width, .. } => Some((field, width)),
             Layout::Kind(kind) => Some((kind_field(kind), kind.facts().width())),
@@ -240,7 +283,7 @@ impl Section {
     pub(crate) fn expected_len(&self, c: &Counts) -> Option<Option<u64>> {
         Some(match self.layout {
             Layout::Ids => c.rows.checked_mul(4),
-            Layout::Flags => c.rows.checked_mul(2),
+            Layout::Flags => c.rows.checked_mul(c.flag_width),
             Layout::Column { field, width, .. } => c.with(field).checked_mul(width as u64),
             Layout::Kind(kind) => c
                 .with(kind_field(kind))
@@ -253,6 +296,14 @@ impl Section {
             // Checked against the sum of the region counts or video lengths instead.
             Layout::StringBytes | Layout::Regions | Layout::VideoBytes => return None,
         })
+    }
+}
+
+/// One row's flags from its 2 or 4 bytes ([`flag_width`]).
+pub(crate) fn read_flags(v: &[u8]) -> u32 {
+    match *v {
+        [a, b] => u32::from(u16::from_le_bytes([a, b])),
+        _ => read_u32(v),
     }
 }
 
@@ -293,7 +344,24 @@ mod tests {
     #[test]
     fn the_table_is_in_file_order_and_covers_every_field_once() {
         for (i, s) in SECTIONS.iter().enumerate() {
-            assert_eq!(s.kind as usize, i + 1, "{}", s.name);
+            if s.optional {
+                // A hash kind added later: an id of its own range, a later presence bit, and
+                // only other optional sections after it.
+                assert!(s.kind >= 64, "{}", s.name);
+                assert!(matches!(s.layout, Layout::Kind(k) if kind_field(k) & LATER_KIND_BITS != 0));
+                assert!(SECTIONS[i..].iter().all(|t| t.optional));
+            } else {
+                assert_eq!(s.kind as usize, i + 1, "{}", s.name);
+            }
+        }
+        assert!(SECTIONS.windows(2).all(|w| w[0].kind < w[1].kind));
+        // Every kind of the bundle whose bit is a later one has an optional section; the
+        // others are fixed sections.
+        for kind in HashKind::in_bundle() {
+            let later = kind_field(kind) & LATER_KIND_BITS != 0;
+            assert!(SECTIONS.iter().any(
+                |s| matches!(s.layout, Layout::Kind(k) if k == kind) && s.optional == later
+            ));
         }
         let mut fields = FIELD_EXTRA_PDQ | FIELD_REGIONS | FIELD_VIDEO;
         for s in &SECTIONS {
@@ -306,8 +374,9 @@ mod tests {
             assert_eq!(fields & r.field, 0);
             fields |= r.field;
         }
-        assert_eq!(fields, fields_of_snapshot(2), "a field without a section");
-        assert_eq!(fields_of_snapshot(2) & SOURCE_KNOWN_BIT, 0);
+        assert_eq!(fields, fields_of_snapshot(3), "a field without a section");
+        assert_eq!(fields_of_snapshot(3) & SOURCE_KNOWN_BIT, 0);
+        assert_eq!(fields_of_snapshot(2), fields_of_snapshot(3) & !LATER_KIND_BITS);
         assert_eq!(fields_of_snapshot(1), FIELD_ALL_V1);
         for kind in HashKind::in_bundle() {
             assert!(

@@ -5,12 +5,12 @@ use std::io::{BufWriter, Write};
 
 use crate::entry::{EntryRecord, EntrySource};
 
-use super::super::codec::{presence, put_pdq, put_region, put_u16, put_u32, put_u64};
+use super::super::codec::{presence, put_pdq, put_region, put_u32, put_u64};
 use super::super::error::StoreError;
 use super::super::framing::SNAPSHOT;
 use super::sections::{
-    sections_of, Layout, HEADER_FIELDS_LEN, HEADER_LEN, ROW_STRINGS, SECTIONS, SECTION_COUNT,
-    SECTION_ENTRY_LEN, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
+    optional_sections, sections_of, Layout, HEADER_FIELDS_LEN, HEADER_LEN, ROW_STRINGS, SECTIONS, SECTION_COUNT,
+    Section, SECTION_ENTRY_LEN, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
 };
 
 /// Section builders for one snapshot.
@@ -56,7 +56,7 @@ impl Builder {
                 Layout::Ids => put_u32(out, e.id.0),
                 Layout::Flags => {
                     let known = e.source == EntrySource::Known;
-                    put_u16(out, present | if known { SOURCE_KNOWN_BIT } else { 0 });
+                    put_u32(out, present | if known { SOURCE_KNOWN_BIT } else { 0 });
                 }
                 Layout::Column { field, put, .. } if present & field != 0 => put(e, out),
                 Layout::Kind(kind) => {
@@ -142,8 +142,13 @@ pub(crate) fn write_snapshot<'a, W: Write>(
         cols.put_str(target)?;
     }
 
+    // Every section of the current version, then the optional ones (hash kinds added later)
+    // that some row has.
+    let written: Vec<(usize, &Section)> = sections_of(SNAPSHOT.current)
+        .chain(optional_sections().filter(|(i, _)| !cols.sections[*i].is_empty()))
+        .collect();
     let mut fields = Vec::with_capacity(HEADER_FIELDS_LEN);
-    put_u32(&mut fields, sections_of(SNAPSHOT.current).count() as u32);
+    put_u32(&mut fields, written.len() as u32);
     put_u64(&mut fields, sorted.len() as u64);
     put_u64(&mut fields, deduped.len() as u64);
     put_u64(&mut fields, first_journal);
@@ -153,11 +158,11 @@ pub(crate) fn write_snapshot<'a, W: Write>(
     let header = SNAPSHOT.header(&fields);
     debug_assert_eq!(header.len(), HEADER_LEN);
 
-    let present = sections_of(SNAPSHOT.current).count();
+    let present = written.len();
     let mut table = Vec::with_capacity(present * SECTION_ENTRY_LEN + 8);
     let mut offset = (HEADER_LEN + present * SECTION_ENTRY_LEN + 8) as u64;
     let mut pads = [0usize; SECTION_COUNT];
-    for (i, section) in sections_of(SNAPSHOT.current) {
+    for &(i, section) in &written {
         let bytes = &cols.sections[i];
         put_u32(&mut table, section.kind);
         put_u32(&mut table, crc32fast::hash(bytes));
@@ -175,7 +180,7 @@ pub(crate) fn write_snapshot<'a, W: Write>(
     let mut w = BufWriter::with_capacity(1 << 20, out);
     w.write_all(&header)?;
     w.write_all(&table)?;
-    for (i, _) in sections_of(SNAPSHOT.current) {
+    for &(i, _) in &written {
         w.write_all(&cols.sections[i])?;
         w.write_all(&[0u8; 8][..pads[i]])?;
     }
