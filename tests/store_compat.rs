@@ -324,10 +324,7 @@ fn write_current_fixture() {
 /// The snapshot `bytes` (format 3) with its section table rebuilt: `edit` may change any
 /// section's bytes (by table row) and append rows `(id, bytes)`; checksums, offsets, the
 /// section count and the header checksum are recomputed, so only the edit differs.
-fn rebuild_snapshot(
-    bytes: &[u8],
-    edit: impl FnOnce(&mut Vec<(u32, Vec<u8>)>),
-) -> Vec<u8> {
+fn rebuild_snapshot(bytes: &[u8], edit: impl FnOnce(&mut Vec<(u32, Vec<u8>)>)) -> Vec<u8> {
     const HEADER: usize = 64;
     let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let le64 = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
@@ -335,7 +332,10 @@ fn rebuild_snapshot(
     let mut sections: Vec<(u32, Vec<u8>)> = (0..count)
         .map(|row| {
             let at = HEADER + row * 24;
-            let (off, len) = (le64(&bytes[at + 8..]) as usize, le64(&bytes[at + 16..]) as usize);
+            let (off, len) = (
+                le64(&bytes[at + 8..]) as usize,
+                le64(&bytes[at + 16..]) as usize,
+            );
             (le32(&bytes[at..]), bytes[off..off + len].to_vec())
         })
         .collect();
@@ -373,7 +373,9 @@ fn refused_as_newer(dir: &Path, file: &str) {
         .collect();
     for writable in [false, true] {
         let err = if writable {
-            Store::open(dir, StoreOptions::default()).map(|_| ()).unwrap_err()
+            Store::open(dir, StoreOptions::default())
+                .map(|_| ())
+                .unwrap_err()
         } else {
             Store::read_only(dir).map(|_| ()).unwrap_err()
         };
@@ -384,7 +386,10 @@ fn refused_as_newer(dir: &Path, file: &str) {
             }
             other => panic!("expected NewerFeature, got {other:?}"),
         }
-        assert!(err.to_string().contains("written by a newer build"), "{err}");
+        assert!(
+            err.to_string().contains("written by a newer build"),
+            "{err}"
+        );
     }
     let after: Vec<Vec<u8>> = ["MANIFEST", "snapshot-000002.bin", "journal-000002.log"]
         .iter()
@@ -401,9 +406,10 @@ fn a_snapshot_with_the_section_of_an_unknown_hash_kind_is_refused_not_repaired()
     let good = std::fs::read(&path).unwrap();
     // The rebuild itself is faithful: no edit gives the same file.
     assert!(rebuild_snapshot(&good, |_| {}) == good);
-    let newer = rebuild_snapshot(&good, |s| s.push((64, vec![0; 8])));
+    // Id 4000: far beyond the sections of hash kinds this build may know (64 and up).
+    let newer = rebuild_snapshot(&good, |s| s.push((4000, vec![0; 8])));
     match SnapshotColumns::decode(newer.clone(), "s".into()) {
-        Err(StoreError::NewerFeature { reason, .. }) => assert!(reason.contains("section 64")),
+        Err(StoreError::NewerFeature { reason, .. }) => assert!(reason.contains("section 4000")),
         other => panic!("{other:?}"),
     }
     std::fs::write(&path, &newer).unwrap();
@@ -422,8 +428,9 @@ fn a_snapshot_with_the_section_of_an_unknown_hash_kind_is_refused_not_repaired()
 #[test]
 fn a_snapshot_row_flagged_with_an_unknown_hash_kind_is_refused() {
     let good = std::fs::read(fixture_dir(JOURNAL_VERSION).join("snapshot-000002.bin")).unwrap();
-    // Row 0's flags (section 2, u32 per row since snapshot version 3) with bit 20 set.
-    let newer = rebuild_snapshot(&good, |s| s[1].1[2] |= 1 << 4);
+    // Row 0's flags (section 2, u32 per row since snapshot version 3) with bit 31 set (the last
+    // bit a hash kind may take: keep it free for this test).
+    let newer = rebuild_snapshot(&good, |s| s[1].1[3] |= 1 << 7);
     assert!(matches!(
         SnapshotColumns::decode(newer, "s".into()),
         Err(StoreError::NewerFeature { .. })
@@ -441,11 +448,11 @@ fn a_journal_record_with_an_unknown_hash_kind_is_refused_not_truncated() {
     let dir = copy_fixture(JOURNAL_VERSION);
     let path = dir.path().join("journal-000002.log");
     let mut bytes = std::fs::read(&path).unwrap();
-    // An intact insert (id 900, referral, external id "x") whose presence word has bit 20.
+    // An intact insert (id 900, referral, external id "x") whose presence word has bit 31.
     let mut payload = vec![1u8];
     payload.extend_from_slice(&900u32.to_le_bytes());
     payload.push(0);
-    payload.extend_from_slice(&(1u32 << 20).to_le_bytes());
+    payload.extend_from_slice(&(1u32 << 31).to_le_bytes());
     payload.extend_from_slice(&1u32.to_le_bytes());
     payload.push(b'x');
     let len = (payload.len() as u32).to_le_bytes();

@@ -269,7 +269,10 @@ enum FrameFault {
 fn frame_at(bytes: &[u8], pos: usize, version: u32) -> Result<(Frame, usize), FrameFault> {
     let rest = &bytes[pos..];
     if rest.len() < FRAME_HEADER_LEN {
-        return Err(FrameFault::Damaged(format!("frame header is torn: {} of 8 bytes", rest.len())));
+        return Err(FrameFault::Damaged(format!(
+            "frame header is torn: {} of 8 bytes",
+            rest.len()
+        )));
     }
     let mut r = ByteReader::new(rest);
     let (len, crc) = match (r.u32(), r.u32()) {

@@ -8,8 +8,9 @@ use super::super::codec::ByteReader;
 use super::super::error::{Corruption, StoreError};
 use super::super::framing::{HeaderDamage, SNAPSHOT};
 use super::sections::{
-    optional_sections, read_u32, sections_of, SECTIONS, WIDE_FLAGS_SINCE, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS, REGIONS, REGION_BYTES,
-    REGION_COUNTS, SECTION_COUNT, SECTION_ENTRY_LEN, STRING_BYTES, STRING_LENS,
+    optional_sections, read_u32, sections_of, EXTRA_COUNTS, HEADER_FIELDS_LEN, HEADER_LEN, IDS,
+    REGIONS, REGION_BYTES, REGION_COUNTS, SECTIONS, SECTION_COUNT, SECTION_ENTRY_LEN, STRING_BYTES,
+    STRING_LENS, WIDE_FLAGS_SINCE,
 };
 
 /// The header's counts, as read.

@@ -62,10 +62,10 @@ use checks::{
     check_extra_counts, check_ids, check_regions, check_strings, read_header, read_section_table,
 };
 use sections::{
-    column_position, fields_of_snapshot, flag_width, read_flags, read_pdq, read_u32, Counts, Layout,
-    WIDE_FLAGS_SINCE,
-    EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS, SECTIONS,
+    column_position, fields_of_snapshot, flag_width, read_flags, read_pdq, read_u32, Counts,
+    Layout, EXTRA_COUNTS, EXTRA_PDQ, FLAGS, IDS, REGIONS, REGION_BYTES, ROW_STRINGS, SECTIONS,
     SECTION_COUNT, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS, VIDEO_BYTES, VIDEO_LENS,
+    WIDE_FLAGS_SINCE,
 };
 pub use writer::encode_snapshot;
 pub(crate) use writer::write_snapshot;
@@ -182,16 +182,20 @@ impl SnapshotColumns {
         check_len(FLAGS, &counts)?;
         let allowed = fields_of_snapshot(version) | SOURCE_KNOWN_BIT;
         let width = flag_width(version);
-        for (row, f) in bytes[sections[FLAGS].clone()].chunks_exact(width).enumerate() {
+        for (row, f) in bytes[sections[FLAGS].clone()]
+            .chunks_exact(width)
+            .enumerate()
+        {
             let f = read_flags(f);
             check_fields(f, allowed, version >= WIDE_FLAGS_SINCE).map_err(|fault| match fault {
                 RecordFault::Newer(reason) => StoreError::NewerFeature {
                     path: path.clone(),
                     reason: format!("row {row}: {reason}"),
                 },
-                RecordFault::Damaged(reason) => {
-                    corrupt(sections[FLAGS].start + width * row, format!("row {row}: {reason}"))
-                }
+                RecordFault::Damaged(reason) => corrupt(
+                    sections[FLAGS].start + width * row,
+                    format!("row {row}: {reason}"),
+                ),
             })?;
             for (bit, c) in counts.per_bit.iter_mut().enumerate() {
                 *c += u64::from((f >> bit) & 1);
@@ -568,13 +572,15 @@ mod tests {
 
     /// Whether byte `i` is padding between sections or the reserved table word.
     fn is_padding(bytes: &[u8], i: usize) -> bool {
-        let table_end = HEADER_LEN + SECTION_COUNT * SECTION_ENTRY_LEN + 8;
+        // The file's own section count: optional sections may be absent.
+        let count = read_u32(&bytes[12..]) as usize;
+        let table_end = HEADER_LEN + count * SECTION_ENTRY_LEN + 8;
         if (table_end - 4..table_end).contains(&i) {
             return true;
         }
         let mut t = ByteReader::new(&bytes[HEADER_LEN..]);
         let mut covered = false;
-        for _ in 0..SECTION_COUNT {
+        for _ in 0..count {
             let (_, _, off, len) = (
                 t.u32().unwrap(),
                 t.u32().unwrap(),

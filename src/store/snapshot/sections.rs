@@ -18,8 +18,8 @@ use crate::entry::EntryRecord;
 use crate::hashes::{HashKind, Pdq};
 
 use super::super::codec::{
-    fields_current, kind_field, FIELD_ALL_V1, LATER_KIND_BITS, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_PDQ_QUALITY,
-    FIELD_RECEIVED_AT, FIELD_REGIONS, FIELD_URL_KEY, FIELD_VIDEO, REGION_LEN,
+    fields_current, kind_field, FIELD_ALL_V1, FIELD_EXTRA_PDQ, FIELD_LABEL, FIELD_PDQ_QUALITY,
+    FIELD_RECEIVED_AT, FIELD_REGIONS, FIELD_URL_KEY, FIELD_VIDEO, LATER_KIND_BITS, REGION_LEN,
 };
 use super::super::framing::FileFormat;
 
@@ -348,7 +348,9 @@ mod tests {
                 // A hash kind added later: an id of its own range, a later presence bit, and
                 // only other optional sections after it.
                 assert!(s.kind >= 64, "{}", s.name);
-                assert!(matches!(s.layout, Layout::Kind(k) if kind_field(k) & LATER_KIND_BITS != 0));
+                assert!(
+                    matches!(s.layout, Layout::Kind(k) if kind_field(k) & LATER_KIND_BITS != 0)
+                );
                 assert!(SECTIONS[i..].iter().all(|t| t.optional));
             } else {
                 assert_eq!(s.kind as usize, i + 1, "{}", s.name);
@@ -359,9 +361,9 @@ mod tests {
         // others are fixed sections.
         for kind in HashKind::in_bundle() {
             let later = kind_field(kind) & LATER_KIND_BITS != 0;
-            assert!(SECTIONS.iter().any(
-                |s| matches!(s.layout, Layout::Kind(k) if k == kind) && s.optional == later
-            ));
+            assert!(SECTIONS
+                .iter()
+                .any(|s| matches!(s.layout, Layout::Kind(k) if k == kind) && s.optional == later));
         }
         let mut fields = FIELD_EXTRA_PDQ | FIELD_REGIONS | FIELD_VIDEO;
         for s in &SECTIONS {
@@ -376,7 +378,10 @@ mod tests {
         }
         assert_eq!(fields, fields_of_snapshot(3), "a field without a section");
         assert_eq!(fields_of_snapshot(3) & SOURCE_KNOWN_BIT, 0);
-        assert_eq!(fields_of_snapshot(2), fields_of_snapshot(3) & !LATER_KIND_BITS);
+        assert_eq!(
+            fields_of_snapshot(2),
+            fields_of_snapshot(3) & !LATER_KIND_BITS
+        );
         assert_eq!(fields_of_snapshot(1), FIELD_ALL_V1);
         for kind in HashKind::in_bundle() {
             assert!(

@@ -9,8 +9,8 @@ use super::super::codec::{presence, put_pdq, put_region, put_u32, put_u64};
 use super::super::error::StoreError;
 use super::super::framing::SNAPSHOT;
 use super::sections::{
-    optional_sections, sections_of, Layout, HEADER_FIELDS_LEN, HEADER_LEN, ROW_STRINGS, SECTIONS, SECTION_COUNT,
-    Section, SECTION_ENTRY_LEN, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
+    optional_sections, sections_of, Layout, Section, HEADER_FIELDS_LEN, HEADER_LEN, ROW_STRINGS,
+    SECTIONS, SECTION_COUNT, SECTION_ENTRY_LEN, SOURCE_KNOWN_BIT, STRING_BYTES, STRING_LENS,
 };
 
 /// Section builders for one snapshot.
