@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use referral_dedup::entry::RegionGrid;
 use referral_dedup::hashes::{Blake3, EntryId, Hash64, Md5, Pdq, Sha256};
 use referral_dedup::store::{
-    encode_journal, encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record,
-    SnapshotColumns, Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION,
-    MIN_JOURNAL_VERSION, MIN_MANIFEST_VERSION, MIN_SNAPSHOT_VERSION, SNAPSHOT_VERSION,
+    encode_journal_append, encode_snapshot, EntryRecord, EntrySource, Record, SnapshotColumns,
+    Store, StoreError, StoreOptions, JOURNAL_VERSION, MANIFEST_VERSION, MIN_JOURNAL_VERSION,
+    MIN_MANIFEST_VERSION, MIN_SNAPSHOT_VERSION, SNAPSHOT_VERSION,
 };
 use referral_dedup::video::{FrameHash, StoredVideo, VideoHash};
 

@@ -565,7 +565,10 @@ mod tests {
         let record = crate::store::Record::Insert(e);
         crate::store::codec::encode_record(&record, &mut buf).unwrap();
         let version = crate::store::JOURNAL_VERSION;
-        assert_eq!(crate::store::codec::decode_record(&buf, version).unwrap(), record);
+        assert_eq!(
+            crate::store::codec::decode_record(&buf, version).unwrap(),
+            record
+        );
     }
 
     #[test]
