@@ -10,8 +10,9 @@
 //! little-endian):
 //! ```text
 //! tag u8: 1 = Insert, 2 = Delete, 3 = Resolve
-//! Insert:  id u32, source u8 (0 referral, 1 known), present u16 (bit per optional field, see
-//!          FIELD_*; a hash kind's bit is its `stored_bit` in the kind table), external_id str,
+//! Insert:  id u32, source u8 (0 referral, 1 known), present u32 (u16 before version 4; bit
+//!          per optional field, see FIELD_*; a hash kind's bit is its `stored_bit` in the kind
+//!          table, 16 to 30 for kinds added later: LATER_KIND_BITS), external_id str,
 //!          label str, url_key str (when present), then each present hash kind in kind-table
 //!          order, its stored bytes (`StoredCode`: blake3 [32], sha256 [32], md5 [16],
 //!          pdq 4 x u64 in lane order, dhash u64, phash u64), the PDQ's pdq_quality u8 right
@@ -22,7 +23,7 @@
 //! Resolve: short_key str, target str
 //! str = u32 byte length + UTF-8 bytes
 //! ```
-//! Versions 1 and 2 have the same layout without regions (and without kinds added later):
+//! Versions 1 to 3 have a 16-bit presence word; versions 1 and 2 have no regions or video:
 //! [`fields_of_journal`] is the presence bits each version allows. A payload must be consumed
 //! exactly: trailing bytes are corruption.
 

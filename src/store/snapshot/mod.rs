@@ -11,7 +11,7 @@
 //!                     then crc32 of the table u32, 4 zero bytes
 //! sections (8-byte aligned, in kind order; `sections::SECTIONS` declares them):
 //!   1 ids            n x u32, strictly increasing
-//!   2 flags          n x u16: the codec's presence bits, bit 15 = source is Known
+//!   2 flags          n x u32 (u16 before version 3): the codec's presence bits, bit 15 = source is Known
 //!   3 pdq            one 4 x u64 per row with a PDQ (rows in id order; "sparse")
 //!   4 pdq_quality    one u8 per row with a quality
 //!   5 dhash          one u64 per row with a dHash
@@ -29,6 +29,9 @@
 //!  16 video lens     (version 2) one u32 per row with a video: its field's byte length
 //!  17 video bytes    (version 2) the video fields (`store::video_record`), concatenated;
 //!                    the lengths must cover it exactly, each field is checked when decoded
+//!  64..              (version 3) optional: the column of a hash kind added later, present
+//!                    only when some row has it; an id this build does not know is refused
+//!                    as written by a newer build (`StoreError::NewerFeature`)
 //! ```
 //! Hash columns (3, 5 to 9) hold each kind's stored bytes (`hashes::StoredCode`); a row's
 //! flag bit for a kind is the kind table's `stored_bit`.
