@@ -202,6 +202,15 @@ impl Run<'_> {
                 (referral, fp)
             })
             .collect();
+        // The chunk's index searches, batched: against this backlog's referrals before the
+        // chunk and against the database (which the run does not change). Each referral then
+        // also gets the hits among the chunk's referrals recorded before it, compared
+        // directly, so it matches exactly what a lookup just before recording it would.
+        let ready: Vec<&Fingerprint> = prints.iter().filter_map(|(_, fp)| fp.as_ref().ok()).collect();
+        let first_of_chunk = self.engine.next_entry_id();
+        let mut earlier_hits = self.engine.index_hits_batch(&ready).into_iter();
+        let mut db_matches = self.known.map(|db| db.matches_batch(&ready).into_iter());
+        drop(ready);
         for (pending, (referral, fp)) in chunk.into_iter().zip(prints) {
             let fp = match fp {
                 Ok(fp) => fp,
@@ -210,12 +219,25 @@ impl Run<'_> {
                     continue;
                 }
             };
-            self.add(pending.line, &referral, fp)?;
+            let mut hits = earlier_hits.next().unwrap_or_default();
+            hits.extend(self.engine.index_hits_since(&fp, first_of_chunk));
+            let within = self.engine.matches_with(&fp, &hits);
+            let in_db = db_matches.as_mut().map(|m| m.next().unwrap_or_default());
+            self.add(pending.line, &referral, fp, within, in_db)?;
         }
         Ok(())
     }
 
-    fn add(&mut self, line: u64, referral: &Referral, fp: Fingerprint) -> crate::Result<()> {
+    /// Adds one referral: `within` are its matches among this backlog's earlier referrals,
+    /// `in_db` its matches in the database (when there is one).
+    fn add(
+        &mut self,
+        line: u64,
+        referral: &Referral,
+        fp: Fingerprint,
+        mut within: Vec<Match>,
+        in_db: Option<Vec<Match>>,
+    ) -> crate::Result<()> {
         let index = self.members.len();
         self.members.push(Member {
             id: referral.id.clone(),
@@ -250,7 +272,6 @@ impl Run<'_> {
         // once and may chain; perceptual links join a cluster only when they agree with its
         // representative or with most of its members with a picture, never through a single
         // member, and join at most one cluster.
-        let mut within: Vec<Match> = self.engine.matches(&fp);
         within.sort_by_key(|m| (m.entry, m.kind.rank(), m.distance));
         let mut seen = None;
         let (mut url_seen, mut bytes_seen) = (false, false);
@@ -283,8 +304,7 @@ impl Run<'_> {
         }
 
         // Against the database: known content and referrals recorded earlier.
-        if let Some(db) = self.known {
-            let mut hits = db.matches(&fp);
+        if let Some(mut hits) = in_db {
             hits.sort_by_key(|m| (m.entry, m.kind.rank(), m.distance));
             let mut seen = None;
             let mut any_known = false;
