@@ -1,6 +1,7 @@
 //! One batch run: read the backlog in chunks, fingerprint each chunk in parallel, match in
 //! backlog order and join matches in the union-find (no chaining through perceptual links).
 
+use super::media_cache::MediaCache;
 use super::*;
 
 /// Longest backlog line accepted (a hostile file without newlines must not exhaust memory).
@@ -29,6 +30,8 @@ struct Run<'a> {
     earlier: Vec<(usize, String)>,
     problems: Vec<LineProblem>,
     summary: BatchSummary,
+    /// Media fingerprints by content (the same file is decoded once per run).
+    media_cache: MediaCache,
 }
 
 struct Pending {
@@ -70,6 +73,7 @@ pub(super) fn run<R: Read>(
         earlier: Vec::new(),
         problems: Vec::new(),
         summary: BatchSummary::default(),
+        media_cache: MediaCache::default(),
     };
     let mut reader = BufReader::new(reader);
     let mut line_no = 0u64;
@@ -185,10 +189,14 @@ impl Run<'_> {
                 referral.url = r.url.clone().filter(|u| !u.trim().is_empty());
                 referral.received_at = r.received_at.clone();
                 let media = r.media.as_deref().filter(|m| !m.trim().is_empty());
-                if let Some(m) = media {
-                    referral = referral.with_media_path(self.media_path(m));
-                }
-                let fp = self.engine.fingerprint(&referral).or_else(|e| {
+                let fp = match media.map(|m| self.media_path(m)) {
+                    Some(path) => {
+                        referral = referral.with_media_path(&path);
+                        self.media_cache.fingerprint(&self.engine, &referral, &path)
+                    }
+                    None => self.engine.fingerprint(&referral),
+                };
+                let fp = fp.or_else(|e| {
                     // The media could not be read: keep the URL, report the media.
                     let mut url_only = referral.clone();
                     url_only.media = None;
