@@ -114,7 +114,10 @@ fn a_reopen_loads_the_index_file_and_answers_as_before() {
     engine.snapshot().unwrap();
     drop(engine);
     let engine = open(dir.path());
-    assert!(matches!(engine.pdq_index_file(), PdqIndexFile::Loaded { codes: 450, .. }));
+    assert!(matches!(
+        engine.pdq_index_file(),
+        PdqIndexFile::Loaded { codes: 450, .. }
+    ));
     assert_eq!(answers(&engine, &queries), expected);
     index_file(dir.path());
 }
@@ -166,15 +169,24 @@ fn an_index_file_of_another_state_is_not_used() {
     let expected = answers(&engine, &queries);
     drop(engine);
     let engine = open(dir.path());
-    assert!(matches!(engine.pdq_index_file(), PdqIndexFile::Rebuilt { .. }));
+    assert!(matches!(
+        engine.pdq_index_file(),
+        PdqIndexFile::Rebuilt { .. }
+    ));
     assert_eq!(answers(&engine, &queries), expected);
-    assert!(engine.matches(&queries[0]).iter().all(|m| m.entry != victim));
+    assert!(engine
+        .matches(&queries[0])
+        .iter()
+        .all(|m| m.entry != victim));
     // The file of an older snapshot, renamed to the new one's name, is refused too.
     let old = std::fs::read(index_file(dir.path())).unwrap();
     engine.snapshot().unwrap();
     drop(engine);
     std::fs::write(index_file(dir.path()), old).unwrap();
     let engine = open(dir.path());
-    assert!(matches!(engine.pdq_index_file(), PdqIndexFile::Rebuilt { .. }));
+    assert!(matches!(
+        engine.pdq_index_file(),
+        PdqIndexFile::Rebuilt { .. }
+    ));
     assert_eq!(answers(&engine, &queries), expected);
 }

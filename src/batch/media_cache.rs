@@ -136,7 +136,15 @@ mod tests {
             std::fs::write(dir.path().join(name), bytes).unwrap();
         }
         std::fs::write(dir.path().join("d.bin"), b"not a picture").unwrap();
-        let names = ["a.png", "b.png", "c.png", "a.png", "d.bin", "d.bin", "missing.png"];
+        let names = [
+            "a.png",
+            "b.png",
+            "c.png",
+            "a.png",
+            "d.bin",
+            "d.bin",
+            "missing.png",
+        ];
         for (i, name) in names.iter().enumerate() {
             let path = dir.path().join(name);
             let referral = Referral::new(format!("r{i}"))

@@ -214,7 +214,10 @@ impl Run<'_> {
         // chunk and against the database (which the run does not change). Each referral then
         // also gets the hits among the chunk's referrals recorded before it, compared
         // directly, so it matches exactly what a lookup just before recording it would.
-        let ready: Vec<&Fingerprint> = prints.iter().filter_map(|(_, fp)| fp.as_ref().ok()).collect();
+        let ready: Vec<&Fingerprint> = prints
+            .iter()
+            .filter_map(|(_, fp)| fp.as_ref().ok())
+            .collect();
         let first_of_chunk = self.engine.next_entry_id();
         let mut earlier_hits = self.engine.index_hits_batch(&ready).into_iter();
         let mut db_matches = self.known.map(|db| db.matches_batch(&ready).into_iter());

@@ -94,7 +94,9 @@ impl Header {
         let u64_at = |i: usize| u64::from_le_bytes(fixed[i..i + 8].try_into().unwrap_or([0; 8]));
         let version = u32_at(8);
         if version != VERSION {
-            return Err(format!("format version {version}, this build reads {VERSION}"));
+            return Err(format!(
+                "format version {version}, this build reads {VERSION}"
+            ));
         }
         let mut digest = [0u8; 32];
         digest.copy_from_slice(&fixed[32..]);
@@ -284,8 +286,16 @@ mod tests {
         assert_ne!(codes_digest(&a, 1, 5), codes_digest(&b, 1, 5));
         assert_ne!(codes_digest(&a, 1, 5), codes_digest(&c, 1, 5));
         assert_eq!(codes_digest(&a, 1, 1), codes_digest(&b, 1, 1));
-        assert_ne!(codes_digest(&a, 1, 5), codes_digest(&a, 1, 6), "the bound counts");
-        assert_ne!(codes_digest(&a, 1, 5), codes_digest(&a, 2, 5), "the generation counts");
+        assert_ne!(
+            codes_digest(&a, 1, 5),
+            codes_digest(&a, 1, 6),
+            "the bound counts"
+        );
+        assert_ne!(
+            codes_digest(&a, 1, 5),
+            codes_digest(&a, 2, 5),
+            "the generation counts"
+        );
         assert_eq!(codes_digest(&a, 1, 5).1, 2);
     }
 }

@@ -172,10 +172,14 @@ impl Engine {
                 .iter()
                 .map(|m| m.filter(with_pdq).map(confirm_codes))
                 .collect();
-            let dhash: Vec<Option<Vec<Hash64>>> =
-                codes.iter().map(|c| c.as_ref().map(|c| c.0.clone())).collect();
-            let phash: Vec<Option<Vec<Hash64>>> =
-                codes.iter().map(|c| c.as_ref().map(|c| c.1.clone())).collect();
+            let dhash: Vec<Option<Vec<Hash64>>> = codes
+                .iter()
+                .map(|c| c.as_ref().map(|c| c.0.clone()))
+                .collect();
+            let phash: Vec<Option<Vec<Hash64>>> = codes
+                .iter()
+                .map(|c| c.as_ref().map(|c| c.1.clone()))
+                .collect();
             for (index, radius, groups) in [
                 (self.indexes.dhash(), confirm.dhash_threshold, dhash),
                 (self.indexes.phash(), confirm.phash_threshold, phash),
@@ -187,22 +191,23 @@ impl Engine {
                 }
             }
         }
-        type Code = fn(&MediaFingerprint) -> Option<Hash64>;
-        type Slot = fn(&mut IndexHits) -> &mut Vec<Hit>;
-        let alone: [(Option<&HammingIndex<Hash64>>, Option<u32>, Code, Slot); 2] = [
-            (self.indexes.dhash(), rule.dhash_alone, |m| m.hashes.dhash, |o| &mut o.dhash_alone),
-            (self.indexes.phash(), rule.phash_alone, |m| m.hashes.phash, |o| &mut o.phash_alone),
-        ];
-        for (index, radius, code, slot) in alone {
-            if let (Some(index), Some(radius)) = (index, radius) {
-                let groups: Vec<Option<Vec<Hash64>>> = media
-                    .iter()
-                    .map(|m| m.and_then(code).map(|c| vec![c]))
-                    .collect();
-                for (o, hits) in out.iter_mut().zip(search_sparse(index, &groups, radius)) {
-                    *slot(o) = hits;
-                }
-            }
+        let alone = |index: Option<&HammingIndex<Hash64>>,
+                     radius: Option<u32>,
+                     code: fn(&MediaFingerprint) -> Option<Hash64>| {
+            let (Some(index), Some(radius)) = (index, radius) else {
+                return vec![Vec::new(); media.len()];
+            };
+            let groups: Vec<Option<Vec<Hash64>>> = media
+                .iter()
+                .map(|m| m.and_then(code).map(|c| vec![c]))
+                .collect();
+            search_sparse(index, &groups, radius)
+        };
+        let dhash = alone(self.indexes.dhash(), rule.dhash_alone, |m| m.hashes.dhash);
+        let phash = alone(self.indexes.phash(), rule.phash_alone, |m| m.hashes.phash);
+        for ((o, d), p) in out.iter_mut().zip(dhash).zip(phash) {
+            o.dhash_alone = d;
+            o.phash_alone = p;
         }
         out
     }
@@ -260,11 +265,23 @@ impl Engine {
                 }
             }
             let alone = [
-                (self.indexes.dhash(), rule.dhash_alone, media.hashes.dhash, stored.dhash),
-                (self.indexes.phash(), rule.phash_alone, media.hashes.phash, stored.phash),
+                (
+                    self.indexes.dhash(),
+                    rule.dhash_alone,
+                    media.hashes.dhash,
+                    stored.dhash,
+                ),
+                (
+                    self.indexes.phash(),
+                    rule.phash_alone,
+                    media.hashes.phash,
+                    stored.phash,
+                ),
             ];
             for (slot, (index, radius, query, stored)) in
-                [&mut out.dhash_alone, &mut out.phash_alone].into_iter().zip(alone)
+                [&mut out.dhash_alone, &mut out.phash_alone]
+                    .into_iter()
+                    .zip(alone)
             {
                 let codes: Vec<Hash64> = query.into_iter().collect();
                 if let Some(distance) = within(index, radius, &codes, stored) {
@@ -363,7 +380,6 @@ impl Engine {
             }
         }
     }
-
 
     pub(super) fn push_exact(&self, found: &mut MatchSet, ids: Vec<EntryId>, kind: HashKind) {
         for id in ids {
@@ -579,7 +595,10 @@ mod tests {
                 let combined = sorted(engine.matches_with(q, &hits));
                 assert_eq!(combined, sorted(engine.matches(q)), "rule {r}");
             }
-            assert!(from_new > 0, "rule {r}: the later entries were never candidates");
+            assert!(
+                from_new > 0,
+                "rule {r}: the later entries were never candidates"
+            );
         }
     }
 }
