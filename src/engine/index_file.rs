@@ -31,7 +31,7 @@ const VERSION: u32 = 1;
 /// How the PDQ index of an engine opened on a directory was made.
 ///
 /// ```
-/// use referral_dedup::engine::{Engine, EngineConfig, PdqIndexFile, Referral};
+/// use referral_dedup::engine::{Engine, EngineConfig, PdqIndexFile};
 /// let dir = tempfile::tempdir().unwrap();
 /// let engine = Engine::open(dir.path(), EngineConfig::default()).unwrap();
 /// assert_eq!(engine.pdq_index_file(), &PdqIndexFile::NoSnapshot);
