@@ -31,6 +31,7 @@ mod fuzz_corpus_store_replay;
 mod fuzz_corpus_url_key;
 mod fuzz_corpus_video_hashes;
 mod index_concurrency;
+mod index_engine_file;
 mod index_file;
 mod index_hamming;
 mod index_reference;

@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod media_cache;
 mod report;
 mod run;
 mod union_find;

@@ -1,6 +1,7 @@
 //! One batch run: read the backlog in chunks, fingerprint each chunk in parallel, match in
 //! backlog order and join matches in the union-find (no chaining through perceptual links).
 
+use super::media_cache::MediaCache;
 use super::*;
 
 /// Longest backlog line accepted (a hostile file without newlines must not exhaust memory).
@@ -29,6 +30,8 @@ struct Run<'a> {
     earlier: Vec<(usize, String)>,
     problems: Vec<LineProblem>,
     summary: BatchSummary,
+    /// Media fingerprints by content (the same file is decoded once per run).
+    media_cache: MediaCache,
 }
 
 struct Pending {
@@ -70,6 +73,7 @@ pub(super) fn run<R: Read>(
         earlier: Vec::new(),
         problems: Vec::new(),
         summary: BatchSummary::default(),
+        media_cache: MediaCache::default(),
     };
     let mut reader = BufReader::new(reader);
     let mut line_no = 0u64;
@@ -185,10 +189,14 @@ impl Run<'_> {
                 referral.url = r.url.clone().filter(|u| !u.trim().is_empty());
                 referral.received_at = r.received_at.clone();
                 let media = r.media.as_deref().filter(|m| !m.trim().is_empty());
-                if let Some(m) = media {
-                    referral = referral.with_media_path(self.media_path(m));
-                }
-                let fp = self.engine.fingerprint(&referral).or_else(|e| {
+                let fp = match media.map(|m| self.media_path(m)) {
+                    Some(path) => {
+                        referral = referral.with_media_path(&path);
+                        self.media_cache.fingerprint(&self.engine, &referral, &path)
+                    }
+                    None => self.engine.fingerprint(&referral),
+                };
+                let fp = fp.or_else(|e| {
                     // The media could not be read: keep the URL, report the media.
                     let mut url_only = referral.clone();
                     url_only.media = None;
@@ -202,6 +210,18 @@ impl Run<'_> {
                 (referral, fp)
             })
             .collect();
+        // The chunk's index searches, batched: against this backlog's referrals before the
+        // chunk and against the database (which the run does not change). Each referral then
+        // also gets the hits among the chunk's referrals recorded before it, compared
+        // directly, so it matches exactly what a lookup just before recording it would.
+        let ready: Vec<&Fingerprint> = prints
+            .iter()
+            .filter_map(|(_, fp)| fp.as_ref().ok())
+            .collect();
+        let first_of_chunk = self.engine.next_entry_id();
+        let mut earlier_hits = self.engine.index_hits_batch(&ready).into_iter();
+        let mut db_matches = self.known.map(|db| db.matches_batch(&ready).into_iter());
+        drop(ready);
         for (pending, (referral, fp)) in chunk.into_iter().zip(prints) {
             let fp = match fp {
                 Ok(fp) => fp,
@@ -210,12 +230,25 @@ impl Run<'_> {
                     continue;
                 }
             };
-            self.add(pending.line, &referral, fp)?;
+            let mut hits = earlier_hits.next().unwrap_or_default();
+            hits.extend(self.engine.index_hits_since(&fp, first_of_chunk));
+            let within = self.engine.matches_with(&fp, &hits);
+            let in_db = db_matches.as_mut().map(|m| m.next().unwrap_or_default());
+            self.add(pending.line, &referral, fp, within, in_db)?;
         }
         Ok(())
     }
 
-    fn add(&mut self, line: u64, referral: &Referral, fp: Fingerprint) -> crate::Result<()> {
+    /// Adds one referral: `within` are its matches among this backlog's earlier referrals,
+    /// `in_db` its matches in the database (when there is one).
+    fn add(
+        &mut self,
+        line: u64,
+        referral: &Referral,
+        fp: Fingerprint,
+        mut within: Vec<Match>,
+        in_db: Option<Vec<Match>>,
+    ) -> crate::Result<()> {
         let index = self.members.len();
         self.members.push(Member {
             id: referral.id.clone(),
@@ -250,7 +283,6 @@ impl Run<'_> {
         // once and may chain; perceptual links join a cluster only when they agree with its
         // representative or with most of its members with a picture, never through a single
         // member, and join at most one cluster.
-        let mut within: Vec<Match> = self.engine.matches(&fp);
         within.sort_by_key(|m| (m.entry, m.kind.rank(), m.distance));
         let mut seen = None;
         let (mut url_seen, mut bytes_seen) = (false, false);
@@ -283,8 +315,7 @@ impl Run<'_> {
         }
 
         // Against the database: known content and referrals recorded earlier.
-        if let Some(db) = self.known {
-            let mut hits = db.matches(&fp);
+        if let Some(mut hits) = in_db {
             hits.sort_by_key(|m| (m.entry, m.kind.rank(), m.distance));
             let mut seen = None;
             let mut any_known = false;

@@ -108,8 +108,9 @@ impl Indexes {
         self.code64(HashKind::Phash)
     }
 
-    /// Indexes an entry's keys, hashes and grids (its URL key also under `aliases`).
-    fn insert(&self, e: &EntryRecord, aliases: &[String]) {
+    /// Indexes an entry's keys, hashes and grids (its URL key also under `aliases`); its PDQ
+    /// codes only `with_pdq` (not when they were loaded with the index).
+    fn insert(&self, e: &EntryRecord, aliases: &[String], with_pdq: bool) {
         let id = e.id;
         if let Some(k) = &e.url_key {
             self.url.insert(k.clone(), id);
@@ -122,7 +123,7 @@ impl Indexes {
                 self.digests.insert(key, id);
             }
         }
-        for p in e.hashes.pdq_codes() {
+        for p in e.hashes.pdq_codes().filter(|_| with_pdq) {
             self.pdq.insert(id, *p);
         }
         for (kind, index) in &self.code64 {
@@ -184,11 +185,17 @@ pub(super) fn stored_regions(grids: &[RegionGrid]) -> Vec<StoredRegion> {
 impl Engine {
     /// Indexes an entry (replacing a live entry with the same id).
     pub(super) fn index_entry(&self, e: Arc<EntryRecord>) {
+        self.index_entry_with(e, true);
+    }
+
+    /// [`Engine::index_entry`]; its PDQ codes only `with_pdq` (on open, codes loaded with
+    /// the PDQ index file are already there).
+    pub(super) fn index_entry_with(&self, e: Arc<EntryRecord>, with_pdq: bool) {
         let id = e.id;
         if let Some(old) = self.entries.get(&id).map(|o| Arc::clone(o.value())) {
             self.unindex_entry(&old);
         }
-        self.indexes.insert(&e, &self.url_aliases(&e));
+        self.indexes.insert(&e, &self.url_aliases(&e), with_pdq);
         self.videos.insert(&e);
         self.by_external
             .entry((e.source, e.external_id.clone()))

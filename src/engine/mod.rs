@@ -45,6 +45,7 @@ pub use crate::hashlist;
 mod config;
 mod error;
 mod fingerprint;
+mod index_file;
 mod indexes;
 mod known;
 mod lookup;
@@ -75,6 +76,7 @@ pub use error::{EngineError, ImportReport};
 pub use fingerprint::{
     media_fingerprint, media_fingerprint_file, media_fingerprint_file_with, media_fingerprint_with,
 };
+pub use index_file::PdqIndexFile;
 pub use known::{ImportProgress, ImportStage, IMPORT_PROGRESS_BYTES};
 pub use referral::{pair_match, Fingerprint, MediaFingerprint, MediaInput, Referral};
 pub use verdict::{Confirmation, Match, Verdict, VerdictKind};
@@ -113,6 +115,8 @@ pub struct Engine {
     referral_robust: RobustOptions,
     /// The frame codes of every video entry ([`video`]).
     videos: video::VideoState,
+    /// How the PDQ index was made on open ([`Engine::pdq_index_file`]).
+    pdq_index_file: PdqIndexFile,
 }
 
 impl std::fmt::Debug for Engine {
@@ -156,6 +160,7 @@ impl Engine {
                 ..config_robust
             },
             videos: video::VideoState::default(),
+            pdq_index_file: PdqIndexFile::default(),
         })
     }
 
@@ -266,10 +271,13 @@ impl Engine {
         for (short, target) in &recovered.resolutions {
             self.apply_resolution(short, target);
         }
+        // PDQ codes below `preloaded` come from the snapshot's index file, when usable.
+        let preloaded = self.read_pdq_index_file(&recovered);
         let mut max_id = None;
         for entry in recovered.entries {
             max_id = max_id.max(Some(entry.id.0));
-            self.index_entry(Arc::new(entry));
+            let with_pdq = entry.id.0 >= preloaded;
+            self.index_entry_with(Arc::new(entry), with_pdq);
         }
         let next = match max_id {
             None => 0,

@@ -202,6 +202,8 @@ impl Engine {
         entries.sort_by_key(|e| e.id);
         let path = store.snapshot(entries.iter().map(|e| &**e), &self.keyer.resolutions())?;
         w.since_snapshot = 0;
+        // Best effort: without the index file the next open rebuilds the index.
+        let _ = self.write_pdq_index_file(&path, &entries);
         Ok(Some(path))
     }
 

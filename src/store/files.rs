@@ -48,6 +48,20 @@ pub(crate) fn parse_snapshot_file_name(name: &str) -> Option<u64> {
     parse_numbered(name, "snapshot-", ".bin")
 }
 
+/// The file name of the PDQ index the engine writes beside the snapshot of `generation`
+/// (`snapshot_file_name(generation)`): a cache the store itself never reads.
+pub(crate) fn index_file_name(generation: u64) -> String {
+    format!("pdq-index-{generation:06}.bin")
+}
+
+/// Whether `name` is an index file name, or the temporary name of one being written.
+pub(crate) fn is_index_file_name(name: &str) -> bool {
+    parse_numbered(name, "pdq-index-", ".bin").is_some()
+        || name
+            .strip_suffix(TMP_SUFFIX)
+            .is_some_and(|n| parse_numbered(n, "pdq-index-", ".bin").is_some())
+}
+
 /// `prefix` + at least six ASCII digits + `suffix`, and nothing else.
 fn parse_numbered(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
     let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;

@@ -106,7 +106,11 @@ mod video_record;
 
 pub use crate::entry::{EntryRecord, EntrySource};
 pub use directory::Store;
+// For the engine's index files beside the snapshots.
 pub use error::{Corruption, StoreError};
+pub(crate) use files::{
+    atomic_write_with, index_file_name, is_index_file_name, parse_snapshot_file_name,
+};
 pub use journal::{
     encode_journal, encode_journal_append, scan_journal, JournalScan, JOURNAL_VERSION,
     MAX_RECORD_LEN, MIN_JOURNAL_VERSION,
