@@ -190,3 +190,32 @@ fn an_index_file_of_another_state_is_not_used() {
     ));
     assert_eq!(answers(&engine, &queries), expected);
 }
+
+#[test]
+fn the_cli_says_when_an_index_file_was_not_used_and_stays_quiet_when_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    database(dir.path(), 4, 0);
+    let file = index_file(dir.path());
+    let check = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_refdedup"))
+            .args(["check", "--db"])
+            .arg(dir.path())
+            .args(["--url", "https://example.org/a"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(!check().contains("was not used"));
+    let mut bad = std::fs::read(&file).unwrap();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    std::fs::write(&file, &bad).unwrap();
+    let stderr = check();
+    assert!(
+        stderr.contains("was not used") && stderr.contains("rebuilt"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&file).unwrap();
+    assert!(!check().contains("was not used"));
+}

@@ -137,6 +137,19 @@ impl RuleArgs {
 /// Prints every problem recovery found, in plain words, on stderr. Called on every open, so
 /// damage is reported until `refdedup db repair` sets it aside.
 pub(crate) fn report_recovery(db: &Path, engine: &Engine) {
+    // An index file that exists but could not be used (damaged, another generation's): the
+    // index was rebuilt, which is safe but slow on a large database. A missing one (a database
+    // from before index files, or never snapshotted) is not worth a word.
+    if let referral_dedup::engine::PdqIndexFile::Rebuilt { path, reason } = engine.pdq_index_file()
+    {
+        if path.exists() {
+            eprintln!(
+                "refdedup: note: {} was not used ({reason}); the PDQ index was rebuilt from the \
+                 entries, and the next snapshot writes a fresh file",
+                path.display()
+            );
+        }
+    }
     let Some(report) = engine.recovery_report() else {
         return;
     };
