@@ -111,7 +111,7 @@ fn a_known_video_matches_its_edited_copy_with_time_ranges_and_survives_a_reopen(
             .as_ref()
             .expect("a known video stores frame codes");
         assert!(stored.plain.frames.len() >= 100, "sampled ten a second");
-        assert_eq!(stored.crops.len(), 2);
+        assert_eq!(stored.crops.len(), 3, "two central crops and the central region");
 
         let verdict = engine
             .check(&Referral::new("q").with_media_path(&v.copy))

@@ -595,6 +595,39 @@ mod tests {
     }
 
     #[test]
+    fn query_frames_against_unusable_known_frames_do_not_count_against_density() {
+        // 10 s at ten frames a second; the copy's codes are 44 bits off (an overlay: run tier).
+        // Its frames 3.5-6.5 s do not match: in the known video they are dark (quality 10),
+        // which a brighter copy's frames are not. Those within half a second of a usable known
+        // frame still count: 69 matched of 79.
+        let known_codes: Vec<Pdq> = (0..100).map(code).collect();
+        let dark = |i: usize| (35..=65).contains(&i);
+        let query_codes: Vec<Pdq> = (0..100)
+            .map(|i| {
+                if dark(i) {
+                    code(7000 + i as u64)
+                } else {
+                    flipped(known_codes[i], 44)
+                }
+            })
+            .collect();
+        let query = video_at(&query_codes, 0.1);
+        let mut known = video_at(&known_codes, 0.1);
+        known
+            .frames
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| dark(*i))
+            .for_each(|(_, f)| f.quality = 10);
+        let m = ClipRule::default().align(&query, &known).unwrap();
+        assert_eq!((m.radius, m.matched_frames), (56, 69));
+        // Where the known frames are usable, the same unmatched stretch is a gap in the run:
+        // 69 of 100 frames is under the run tier's density.
+        let bright = video_at(&known_codes, 0.1);
+        assert_eq!(ClipRule::default().align(&query, &bright), None);
+    }
+
+    #[test]
     fn the_run_tier_needs_a_dense_run_on_one_line() {
         // Every query frame 44 bits from its known frame (an overlay): the run tier accepts.
         let known: Vec<Pdq> = (0..40).map(code).collect();

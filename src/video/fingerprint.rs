@@ -58,6 +58,12 @@ pub const CENTRE_KEEP: f32 = 0.5;
 /// converse: their known side keeps anchored crops, [`crate::matching::RobustOptions`].)
 pub const QUERY_CROP_KEEPS: [f32; 2] = [0.95, 0.9];
 
+/// Query frames given [`VideoFingerprint::query_crops`]: the first 150 sampled (all of a query
+/// under 100 seconds, [`super::QUERY_MIN_FRAMES`]), so that the extra hashing and index lookups
+/// stay bounded whatever the video's length. A crop or an overlay lasts the whole copy; its
+/// first 150 frames show it.
+pub const QUERY_CROP_FRAMES: usize = 150;
+
 /// The nine anchors of [`QUERY_CROP_KEEPS`], centre first.
 const ANCHORS: [(u8, u8); 9] = [
     (1, 1),
@@ -134,7 +140,7 @@ pub struct VideoFingerprint {
     /// Queries only ([`fingerprint_file`]; empty for known videos): one list per
     /// [`QUERY_CROP_KEEPS`] entry and anchor (keeps outer, anchors inner, centre first), each
     /// frame cropped there, then the central region ([`CENTRE_KEEP`]), hashed from the frame
-    /// reduced to 512 pixels. Compared with the known video's crops, they find copies cropped
+    /// reduced to 512 pixels; the first [`QUERY_CROP_FRAMES`] frames only. Compared with the known video's crops, they find copies cropped
     /// off centre and copies with an overlay near an edge.
     #[serde(default)]
     pub query_crops: Vec<VideoHash>,
@@ -245,7 +251,12 @@ fn fingerprint(
                 crop.height(),
             )));
         }
-        for (&(keep, anchor), list) in query_crops.iter().zip(&mut fp.query_crops) {
+        let crop_this_frame = fp.plain.frames.len() <= QUERY_CROP_FRAMES;
+        for (&(keep, anchor), list) in query_crops
+            .iter()
+            .zip(&mut fp.query_crops)
+            .filter(|_| crop_this_frame)
+        {
             let (x0, y0, x1, y1) = anchored_box(ww, wh, keep, anchor);
             let crop = work.crop(x0, y0, x1, y1);
             list.frames.push(content(pdq_from_luma(
@@ -493,6 +504,16 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn anchored_boxes_keep_their_share_at_their_anchor() {
+        assert_eq!(anchored_box(100, 50, 0.9, (0, 0)), (0, 0, 90, 45));
+        assert_eq!(anchored_box(100, 50, 0.9, (2, 2)), (10, 5, 100, 50));
+        assert_eq!(anchored_box(100, 50, 0.9, (1, 1)), (5, 2, 95, 47));
+        assert_eq!(anchored_box(100, 50, 0.5, (1, 1)), (25, 12, 75, 37));
+        // A tiny picture keeps at least a pixel.
+        assert_eq!(anchored_box(1, 1, 0.5, (2, 2)), (0, 0, 1, 1));
     }
 
     #[test]
