@@ -15,7 +15,7 @@ use referral_dedup::engine::{
 };
 use referral_dedup::hashes::HashKind;
 use referral_dedup::store::EntrySource;
-use referral_dedup::video::{VideoHash, VpdqRule};
+use referral_dedup::video::{FrameVariant, VideoHash, VpdqRule};
 
 fn ffmpeg_present() -> bool {
     let ok = Command::new("ffmpeg").arg("-version").output().is_ok()
@@ -111,7 +111,11 @@ fn a_known_video_matches_its_edited_copy_with_time_ranges_and_survives_a_reopen(
             .as_ref()
             .expect("a known video stores frame codes");
         assert!(stored.plain.frames.len() >= 100, "sampled ten a second");
-        assert_eq!(stored.crops.len(), 2);
+        assert_eq!(
+            stored.crops.len(),
+            3,
+            "two central crops and the central region"
+        );
 
         let verdict = engine
             .check(&Referral::new("q").with_media_path(&v.copy))
@@ -257,5 +261,50 @@ fn batch_dedup_clusters_video_copies() {
             vec!["a".to_string(), "c".to_string()],
             vec!["b".to_string()]
         ]
+    );
+}
+
+#[test]
+fn a_copy_with_a_corner_logo_matches_by_the_central_region() {
+    let Some(v) = videos() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let logo = work.path().join("logo.mp4");
+    // An opaque box over a corner (22% x 14% of the frame) moves every whole-frame code.
+    let args = [
+        "-i",
+        v.known.to_str().unwrap(),
+        "-vf",
+        "drawbox=x=iw*0.05:y=ih*0.05:w=iw*0.22:h=ih*0.14:color=white@0.9:t=fill",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    ffmpeg(&args, &logo);
+    let db = tempfile::tempdir().unwrap();
+    let engine = Engine::open(db.path(), EngineConfig::default()).unwrap();
+    engine
+        .add_known_file(&v.known, None, Some("list-a"))
+        .unwrap();
+    engine
+        .add_known_file(&v.other, None, Some("list-a"))
+        .unwrap();
+    let verdict = engine
+        .check(&Referral::new("q").with_media_path(&logo))
+        .unwrap();
+    assert_eq!(verdict.kind, VerdictKind::Known, "{:?}", verdict.evidence);
+    let (external, evidence) = clip_evidence(&verdict, EntrySource::Known).unwrap();
+    assert_eq!(external, "known.mp4");
+    let VideoEvidence::Clip(m) = evidence else {
+        panic!("{evidence:?}")
+    };
+    assert_eq!(m.variant, FrameVariant::QueryCropped, "{m:?}");
+    assert!(
+        verdict
+            .evidence
+            .iter()
+            .all(|m| m.external_id == "known.mp4"),
+        "{:?}",
+        verdict.evidence
     );
 }

@@ -4,18 +4,18 @@
 //! - **Detection** ([`looks_like_video`]): the media's first bytes (MP4/MOV/3GP, Matroska/WebM,
 //!   AVI, FLV, ASF/WMV, MPEG program and transport streams, Ogg). Pictures, including animated
 //!   GIF, APNG and WebP, keep the picture path unchanged.
-//! - **Fingerprint**: [`crate::video::fingerprint_file`] (plain, trimmed, mirrored and
-//!   inside-the-bars codes) sampled every [`VideoConfig::seconds_per_hash`] seconds (densely for
+//! - **Fingerprint**: [`crate::video::fingerprint_file`] (plain, trimmed, mirrored,
+//!   inside-the-bars and anchored-crop codes) sampled every [`VideoConfig::seconds_per_hash`] seconds (densely for
 //!   short clips, [`crate::video::VpdqOptions::for_query`]); known videos with
 //!   [`crate::video::fingerprint_known_file`] every [`VideoConfig::known_seconds_per_hash`]
-//!   seconds, with central crops. The digests are computed as for any file and still match first.
+//!   seconds, with central crops and the central region. The digests are computed as for any file and still match first.
 //! - **Index**: every stored code list of every video entry (plain, trimmed, inside the bars,
 //!   crops: [`StoredVideo`]) in one [`VideoIndex`](crate::video::VideoIndex) (`video_index`); a video number maps back to its entry and
 //!   role. Deleted or replaced entries stop matching at once (their numbers are dropped from the
 //!   live map; the codes are reclaimed when the engine is next opened).
 //! - **Rule** ([`VideoRule`]): by default the clip-aware [`ClipRule`] (strict tier, through the
 //!   index): the query's trimmed and mirrored codes against stored trimmed codes, plain against
-//!   plain and crops, inside-bars against inside-bars; the match covering most of the shorter
+//!   plain and crops, anchored crops against crops, inside-bars against inside-bars; the match covering most of the shorter
 //!   video wins. [`VideoRule::Vpdq`] is the reference bag-of-frames rule on the plain codes
 //!   (compared with every stored video: a scan). Known TMK+PDQF videos are compared with the
 //!   query's TMK (computed only while the engine holds any) at the reference's level-1 and

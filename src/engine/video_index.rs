@@ -74,7 +74,7 @@ impl VideoState {
         rule: &ClipRule,
     ) -> HashMap<EntryId, ClipMatch> {
         let inner = self.inner.read();
-        let pairings: [(&VideoHash, FrameVariant, &[StoredRole]); 4] = [
+        let mut pairings: Vec<(&VideoHash, FrameVariant, &[StoredRole])> = vec![
             (
                 &query.trimmed,
                 FrameVariant::Trimmed,
@@ -96,6 +96,12 @@ impl VideoState {
                 &[StoredRole::InsideBars],
             ),
         ];
+        pairings.extend(
+            query
+                .query_crops
+                .iter()
+                .map(|list| (list, FrameVariant::QueryCropped, &[StoredRole::Cropped][..])),
+        );
         let mut best: HashMap<EntryId, ClipMatch> = HashMap::new();
         for (list, variant, roles) in pairings {
             if list.frames.is_empty() {
@@ -108,7 +114,7 @@ impl VideoState {
                 if !roles.contains(&role) || inner.live.get(&entry) != Some(&generation) {
                     continue;
                 }
-                let variant = if role == StoredRole::Cropped {
+                let variant = if role == StoredRole::Cropped && variant == FrameVariant::Plain {
                     FrameVariant::Cropped
                 } else {
                     variant

@@ -155,6 +155,7 @@ impl ClipRule {
             }
         }
         let (qd, kd) = (query.duration(), known.duration());
+        let known_times: Vec<f64> = k.iter().map(|f| f.timestamp).collect();
         let within = |radius: u32| -> Vec<(usize, f64)> {
             pairs
                 .iter()
@@ -162,18 +163,22 @@ impl ClipRule {
                 .map(|&(qi, kt, _)| (qi, kt))
                 .collect()
         };
+        let known_side = KnownSide {
+            duration: kd,
+            frames: k.len(),
+            usable_times: &known_times,
+        };
         self.decide(
             &q,
             &within(self.distance),
             qd,
-            kd,
-            k.len(),
+            &known_side,
             self.strict_tier(),
         )
         .or_else(|| {
             (self.run_distance > self.distance).then(|| {
                 let tier = self.run_tier();
-                self.decide(&q, &within(self.run_distance), qd, kd, k.len(), tier)
+                self.decide(&q, &within(self.run_distance), qd, &known_side, tier)
             })?
         })
     }
@@ -194,32 +199,42 @@ impl ClipRule {
             .iter()
             .map(|&(qi, offset)| (qi, query_frames[qi].timestamp + offset))
             .collect();
-        self.align_known_times(
+        let known_side = KnownSide {
+            duration: known_duration,
+            frames: known_frames,
+            usable_times: &[],
+        };
+        self.decide(
             query_frames,
             &at_known_time,
             query_duration,
-            known_duration,
-            known_frames,
+            &known_side,
+            self.strict_tier(),
         )
     }
 
     /// The strict tier's decision from `(index into query_frames, known time)` pairs: what
     /// [`align`](Self::align) decides first, for pairs found by an index
-    /// ([`VideoIndex`](super::VideoIndex)).
+    /// ([`VideoIndex`](super::VideoIndex)); `known_usable_times` are the known video's usable
+    /// frames' timestamps, in order.
     pub(crate) fn align_known_times(
         &self,
         query_frames: &[&FrameHash],
         pairs: &[(usize, f64)],
         query_duration: f64,
         known_duration: f64,
-        known_frames: usize,
+        known_usable_times: &[f64],
     ) -> Option<ClipMatch> {
+        let known_side = KnownSide {
+            duration: known_duration,
+            frames: known_usable_times.len(),
+            usable_times: known_usable_times,
+        };
         self.decide(
             query_frames,
             pairs,
             query_duration,
-            known_duration,
-            known_frames,
+            &known_side,
             self.strict_tier(),
         )
     }
@@ -247,8 +262,7 @@ impl ClipRule {
         query_frames: &[&FrameHash],
         pairs: &[(usize, f64)],
         query_duration: f64,
-        known_duration: f64,
-        known_frames: usize,
+        known: &KnownSide<'_>,
         tier: Tier,
     ) -> Option<ClipMatch> {
         let mut best: Option<ClipMatch> = None;
@@ -259,8 +273,7 @@ impl ClipRule {
             let line = LineInput {
                 query_frames,
                 query_duration,
-                known_duration,
-                known_frames,
+                known,
                 rate,
             };
             let Some(m) = self.segment_on_best_line(&line, pairs, tier) else {
@@ -338,7 +351,7 @@ impl ClipRule {
         let span = last.timestamp - first.timestamp;
         // The shorter video in query seconds; the segment spans `span` query seconds and
         // `rate * span` known seconds.
-        let shorter = line.query_duration.min(line.known_duration / rate);
+        let shorter = line.query_duration.min(line.known.duration / rate);
         let shorter_coverage = if shorter > 0.0 {
             (span / shorter).min(1.0)
         } else {
@@ -354,15 +367,29 @@ impl ClipRule {
                 distinct.push(f);
             }
         }
+        // Query frames in the span that could have matched: matched ones, and the others whose
+        // time on the line has a usable known frame within half an offset bin (where the known
+        // video is too dark or blank to use, a copy's brighter frames there are not misses).
+        let known_times = line.known.usable_times;
+        let near_known = |t: f64| {
+            let at = known_times.partition_point(|&k| k < t);
+            let tol = tol / 2.0;
+            known_times.is_empty()
+                || known_times.get(at).is_some_and(|&k| k - t <= tol)
+                || at > 0 && t - known_times[at - 1] <= tol
+        };
+        let matched_set: std::collections::HashSet<usize> = best_run.iter().map(|m| m.0).collect();
         let usable_in_span = query_frames
             .iter()
-            .filter(|f| f.timestamp >= first.timestamp && f.timestamp <= last.timestamp)
+            .enumerate()
+            .filter(|(_, f)| f.timestamp >= first.timestamp && f.timestamp <= last.timestamp)
+            .filter(|&(qi, f)| matched_set.contains(&qi) || near_known(rate * f.timestamp + offset))
             .count();
         let density = best_run.len() as f64 / usable_in_span.max(1) as f64;
         let long_enough = span >= self.min_seconds.min(0.8 * shorter);
         // A video with few sampled frames (a few seconds at one frame per second) cannot show
         // `min_distinct_frames` different pictures: ask for half of its frames, at least two.
-        let shorter_frames = query_frames.len().min(line.known_frames);
+        let shorter_frames = query_frames.len().min(line.known.frames);
         let min_distinct = self
             .min_distinct_frames
             .min(shorter_frames.div_ceil(2).max(2));
@@ -402,9 +429,18 @@ impl ClipRule {
 struct LineInput<'a> {
     query_frames: &'a [&'a FrameHash],
     query_duration: f64,
-    known_duration: f64,
-    known_frames: usize,
+    known: &'a KnownSide<'a>,
     rate: f64,
+}
+
+/// What the decision needs of the known video.
+struct KnownSide<'a> {
+    duration: f64,
+    /// Its usable frames.
+    frames: usize,
+    /// Timestamps of its usable frames, in order (empty when not at hand: then every query
+    /// frame in a segment counts for its density).
+    usable_times: &'a [f64],
 }
 
 #[cfg(test)]
@@ -556,6 +592,39 @@ mod tests {
             ..ClipRule::default()
         };
         assert_eq!(one_rate.align(&query, &known), None);
+    }
+
+    #[test]
+    fn query_frames_against_unusable_known_frames_do_not_count_against_density() {
+        // 10 s at ten frames a second; the copy's codes are 44 bits off (an overlay: run tier).
+        // Its frames 3.5-6.5 s do not match: in the known video they are dark (quality 10),
+        // which a brighter copy's frames are not. Those within half a second of a usable known
+        // frame still count: 69 matched of 79.
+        let known_codes: Vec<Pdq> = (0..100).map(code).collect();
+        let dark = |i: usize| (35..=65).contains(&i);
+        let query_codes: Vec<Pdq> = (0..100)
+            .map(|i| {
+                if dark(i) {
+                    code(7000 + i as u64)
+                } else {
+                    flipped(known_codes[i], 44)
+                }
+            })
+            .collect();
+        let query = video_at(&query_codes, 0.1);
+        let mut known = video_at(&known_codes, 0.1);
+        known
+            .frames
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| dark(*i))
+            .for_each(|(_, f)| f.quality = 10);
+        let m = ClipRule::default().align(&query, &known).unwrap();
+        assert_eq!((m.radius, m.matched_frames), (56, 69));
+        // Where the known frames are usable, the same unmatched stretch is a gap in the run:
+        // 69 of 100 frames is under the run tier's density.
+        let bright = video_at(&known_codes, 0.1);
+        assert_eq!(ClipRule::default().align(&query, &bright), None);
     }
 
     #[test]

@@ -44,6 +44,51 @@ const WORK_SIDE: usize = 512;
 /// within PDQ's reach of one of them (the picture rules keep similar crops of known pictures).
 pub const CROP_KEEPS: [f32; 2] = [0.9, 0.85];
 
+/// Share of each side kept by the central region both sides hash (known videos after their
+/// [`CROP_KEEPS`] crops, queries after their anchored crops): the middle quarter of the frame,
+/// clear of a channel logo, a watermark or a caption within a quarter of any edge, which move
+/// every whole-frame code by 40 to 60 bits.
+pub const CENTRE_KEEP: f32 = 0.5;
+
+/// Crops of each query frame, as (share of each side kept, anchor): 0 start, 1 centre, 2 end,
+/// horizontally and vertically; [`QUERY_CROP_KEEPS`] at each of the nine anchors. A copy that
+/// was itself cropped off centre has one of these close to a central crop of the known frame
+/// ([`CROP_KEEPS`]): the query side does the search over positions, once a second, instead of
+/// the known side storing crops at every position ten times a second. (The picture rules do the
+/// converse: their known side keeps anchored crops, [`crate::matching::RobustOptions`].)
+pub const QUERY_CROP_KEEPS: [f32; 2] = [0.95, 0.9];
+
+/// Query frames given [`VideoFingerprint::query_crops`]: the first 150 sampled (all of a query
+/// under 100 seconds, [`super::QUERY_MIN_FRAMES`]), so that the extra hashing and index lookups
+/// stay bounded whatever the video's length. A crop or an overlay lasts the whole copy; its
+/// first 150 frames show it.
+pub const QUERY_CROP_FRAMES: usize = 150;
+
+/// The nine anchors of [`QUERY_CROP_KEEPS`], centre first.
+const ANCHORS: [(u8, u8); 9] = [
+    (1, 1),
+    (0, 0),
+    (2, 0),
+    (0, 2),
+    (2, 2),
+    (1, 0),
+    (0, 1),
+    (2, 1),
+    (1, 2),
+];
+
+/// The crop box keeping `keep` of each side of a `w` x `h` picture at `anchor`:
+/// `(x0, y0, x1, y1)`.
+fn anchored_box(w: usize, h: usize, keep: f32, anchor: (u8, u8)) -> (usize, usize, usize, usize) {
+    let (cw, ch) = (
+        ((keep * w as f32).round() as usize).clamp(1, w),
+        ((keep * h as f32).round() as usize).clamp(1, h),
+    );
+    let place = |slack: usize, a: u8| (slack * usize::from(a.min(2))) / 2;
+    let (x0, y0) = (place(w - cw, anchor.0), place(h - ch, anchor.1));
+    (x0, y0, x0 + cw, y0 + ch)
+}
+
 /// A border is a video's bar when at least this share of its usable frames trim at least as
 /// much on that side (decided once per video: the automata's flat dead cells at an edge come
 /// and go, a letterbox bar stays; a subtitle drawn over a bar now and then does not unmake it).
@@ -66,6 +111,9 @@ pub enum FrameVariant {
     Mirrored,
     /// The query's plain codes against the known video's central crops ([`CROP_KEEPS`]).
     Cropped,
+    /// The query's anchored crops ([`QUERY_CROP_KEEPS`]) against the known video's central
+    /// crops: a copy cropped off centre.
+    QueryCropped,
 }
 
 /// A video's codes: plain vPDQ, trimmed, mirrored-trimmed and central crops, frame for frame.
@@ -85,9 +133,17 @@ pub struct VideoFingerprint {
     pub inside_bars: VideoHash,
     /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
     /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
-    /// side, hashed from the frame reduced to 512 pixels.
+    /// side, then the central region ([`CENTRE_KEEP`]), hashed from the frame reduced to 512
+    /// pixels (known videos stored before the central region have the crops only).
     #[serde(default)]
     pub crops: Vec<VideoHash>,
+    /// Queries only ([`fingerprint_file`]; empty for known videos): one list per
+    /// [`QUERY_CROP_KEEPS`] entry and anchor (keeps outer, anchors inner, centre first), each
+    /// frame cropped there, then the central region ([`CENTRE_KEEP`]), hashed from the frame
+    /// reduced to 512 pixels; the first [`QUERY_CROP_FRAMES`] frames only. Compared with the known video's crops, they find copies cropped
+    /// off centre and copies with an overlay near an edge.
+    #[serde(default)]
+    pub query_crops: Vec<VideoHash>,
 }
 
 /// Decodes a video once and computes its [`VideoFingerprint`] as a query: plain, trimmed and
@@ -103,18 +159,24 @@ pub fn fingerprint_file(
     path: &Path,
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
-    fingerprint(path, options, &[])
+    let mut query_crops: Vec<(f32, (u8, u8))> = QUERY_CROP_KEEPS
+        .iter()
+        .flat_map(|&keep| ANCHORS.map(|anchor| (keep, anchor)))
+        .collect();
+    query_crops.push((CENTRE_KEEP, (1, 1)));
+    fingerprint(path, options, &[], &query_crops)
 }
 
 /// Decodes a video once and computes its [`VideoFingerprint`] for storing as known content:
-/// also the central crops of every frame ([`CROP_KEEPS`]), so that cropped copies match.
+/// also the central crops of every frame ([`CROP_KEEPS`]), so that cropped copies match, and
+/// its central region ([`CENTRE_KEEP`]), so that copies with a logo match.
 ///
 /// ```no_run
 /// use referral_dedup::video::{fingerprint_known_file, VpdqOptions, KNOWN_SECONDS_PER_HASH, CROP_KEEPS};
 /// # fn main() -> Result<(), referral_dedup::video::VideoError> {
 /// let options = VpdqOptions { seconds_per_hash: KNOWN_SECONDS_PER_HASH, ..VpdqOptions::default() };
 /// let known = fingerprint_known_file("known.mp4".as_ref(), &options)?;
-/// assert_eq!(known.crops.len(), CROP_KEEPS.len());
+/// assert_eq!(known.crops.len(), CROP_KEEPS.len() + 1); // and the central region
 /// # Ok(()) }
 /// ```
 ///
@@ -124,16 +186,20 @@ pub fn fingerprint_known_file(
     path: &Path,
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
-    fingerprint(path, options, &CROP_KEEPS)
+    let mut crops = CROP_KEEPS.to_vec();
+    crops.push(CENTRE_KEEP);
+    fingerprint(path, options, &crops, &[])
 }
 
 fn fingerprint(
     path: &Path,
     options: &VpdqOptions,
     crop_keeps: &[f32],
+    query_crops: &[(f32, (u8, u8))],
 ) -> Result<VideoFingerprint, VideoError> {
     let mut fp = VideoFingerprint {
         crops: vec![VideoHash::default(); crop_keeps.len()],
+        query_crops: vec![VideoHash::default(); query_crops.len()],
         ..VideoFingerprint::default()
     };
     let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
@@ -180,6 +246,20 @@ fn fingerprint(
             );
             let crop = work.crop(dx, dy, ww - dx, wh - dy);
             crops.frames.push(with(pdq_from_luma(
+                crop.pixels(),
+                crop.width(),
+                crop.height(),
+            )));
+        }
+        let crop_this_frame = fp.plain.frames.len() <= QUERY_CROP_FRAMES;
+        for (&(keep, anchor), list) in query_crops
+            .iter()
+            .zip(&mut fp.query_crops)
+            .filter(|_| crop_this_frame)
+        {
+            let (x0, y0, x1, y1) = anchored_box(ww, wh, keep, anchor);
+            let crop = work.crop(x0, y0, x1, y1);
+            list.frames.push(content(pdq_from_luma(
                 crop.pixels(),
                 crop.width(),
                 crop.height(),
@@ -358,6 +438,14 @@ impl ClipRule {
                 .iter()
                 .map(|crop| (FrameVariant::Cropped, &query.plain, crop)),
         );
+        for q in &query.query_crops {
+            combos.extend(
+                known
+                    .crops
+                    .iter()
+                    .map(|crop| (FrameVariant::QueryCropped, q, crop)),
+            );
+        }
         combos
             .into_iter()
             .filter_map(|(variant, q, k)| self.align(q, k).map(|m| ClipMatch { variant, ..m }))
@@ -416,6 +504,16 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn anchored_boxes_keep_their_share_at_their_anchor() {
+        assert_eq!(anchored_box(100, 50, 0.9, (0, 0)), (0, 0, 90, 45));
+        assert_eq!(anchored_box(100, 50, 0.9, (2, 2)), (10, 5, 100, 50));
+        assert_eq!(anchored_box(100, 50, 0.9, (1, 1)), (5, 2, 95, 47));
+        assert_eq!(anchored_box(100, 50, 0.5, (1, 1)), (25, 12, 75, 37));
+        // A tiny picture keeps at least a pixel.
+        assert_eq!(anchored_box(1, 1, 0.5, (2, 2)), (0, 0, 1, 1));
     }
 
     #[test]

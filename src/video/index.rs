@@ -164,14 +164,20 @@ impl VideoIndex {
         for (video, mut video_pairs) in pairs {
             let v = self.videos[video as usize];
             let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
-            let usable = self.frames[slots]
+            let mut usable_times: Vec<f64> = self.frames[slots]
                 .iter()
                 .filter(|f| f.quality >= rule.quality_floor)
-                .count();
+                .map(|f| f.timestamp)
+                .collect();
+            usable_times.sort_by(f64::total_cmp);
             video_pairs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            if let Some(m) =
-                rule.align_known_times(&q, &video_pairs, query.duration(), v.duration, usable)
-            {
+            if let Some(m) = rule.align_known_times(
+                &q,
+                &video_pairs,
+                query.duration(),
+                v.duration,
+                &usable_times,
+            ) {
                 out.push((video as usize, m));
             }
         }

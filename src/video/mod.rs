@@ -42,7 +42,8 @@ pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
 pub use fingerprint::{
-    fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CROP_KEEPS,
+    fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CENTRE_KEEP,
+    CROP_KEEPS, QUERY_CROP_KEEPS,
 };
 pub use index::VideoIndex;
 pub use stored::{parse_vpdq, StoredVideo};
@@ -126,8 +127,15 @@ pub const KNOWN_SECONDS_PER_HASH: f64 = 0.1;
 /// Videos shorter than this many seconds are sampled as densely as known videos
 /// ([`KNOWN_SECONDS_PER_HASH`]) when they are queries ([`VpdqOptions::for_query`]): a 4-second
 /// clip at one frame a second leaves two or three usable frames, too few to tell a clip from a
-/// coincidence.
+/// coincidence. (It follows from [`QUERY_MIN_FRAMES`]: 100 frames in 10 seconds.)
 pub const SHORT_VIDEO_SECONDS: f64 = 10.0;
+
+/// Fewest frames a query is sampled at when its sampling allows ([`VpdqOptions::for_query`]):
+/// a query under 100 seconds is sampled every `duration / 100` seconds (never denser than
+/// [`KNOWN_SECONDS_PER_HASH`]). A 4-second known clip inside a 24-second query (an intro and an
+/// outro added) then shows 16 query frames instead of 4, half of them too dark to use in a dark
+/// clip; the extra cost is bounded by 100 frames, whatever the video.
+pub const QUERY_MIN_FRAMES: f64 = 100.0;
 
 /// How to sample and size frames for vPDQ.
 ///
@@ -161,22 +169,28 @@ impl Default for VpdqOptions {
 }
 
 impl VpdqOptions {
-    /// The sampling for a query of this duration: unchanged, except that a video shorter than
-    /// [`SHORT_VIDEO_SECONDS`] (or of unknown duration) is sampled every
-    /// [`KNOWN_SECONDS_PER_HASH`] seconds when these options sample more sparsely.
+    /// The sampling for a query of this duration: unchanged, except that a video too short
+    /// for [`QUERY_MIN_FRAMES`] frames at these options' interval is sampled every
+    /// `duration / QUERY_MIN_FRAMES` seconds, never denser than [`KNOWN_SECONDS_PER_HASH`]
+    /// (a video of unknown duration, or under [`SHORT_VIDEO_SECONDS`], at that interval).
     ///
     /// ```
     /// use referral_dedup::video::{VpdqOptions, KNOWN_SECONDS_PER_HASH};
     /// let o = VpdqOptions::default();
-    /// assert_eq!(o.for_query(Some(60.0)).seconds_per_hash, 1.0);
+    /// assert_eq!(o.for_query(Some(600.0)).seconds_per_hash, 1.0);
+    /// assert_eq!(o.for_query(Some(60.0)).seconds_per_hash, 0.6);
     /// assert_eq!(o.for_query(Some(4.0)).seconds_per_hash, KNOWN_SECONDS_PER_HASH);
     /// ```
     #[must_use]
     pub fn for_query(self, duration: Option<f64>) -> VpdqOptions {
-        let short = duration.is_none_or(|d| d < SHORT_VIDEO_SECONDS);
-        if short && self.seconds_per_hash > KNOWN_SECONDS_PER_HASH {
+        let wanted = duration
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map_or(KNOWN_SECONDS_PER_HASH, |d| {
+                (d / QUERY_MIN_FRAMES).max(KNOWN_SECONDS_PER_HASH)
+            });
+        if self.seconds_per_hash > wanted {
             VpdqOptions {
-                seconds_per_hash: KNOWN_SECONDS_PER_HASH,
+                seconds_per_hash: wanted,
                 ..self
             }
         } else {
