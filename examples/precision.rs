@@ -1040,6 +1040,7 @@ fn main() {
     let mut json: Option<PathBuf> = None;
     let mut only: Option<String> = None;
     let mut diag: Option<PathBuf> = None;
+    let mut pairs: Option<String> = None;
     let mut known_per_style = 6;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -1051,12 +1052,24 @@ fn main() {
             "--json" => json = Some(PathBuf::from(value())),
             "--only" => only = Some(value()),
             "--diag" => diag = Some(PathBuf::from(value())),
+            "--pairs" => pairs = Some(value()),
             "--known-per-style" => known_per_style = value().parse().expect("--known-per-style N"),
             other => panic!("unknown argument {other}"),
         }
     }
     if quick {
         per_style = per_style.min(6);
+    }
+    if let Some(kind) = pairs {
+        let photos: Vec<RgbImage> = export_skimage()
+            .as_deref()
+            .map(load_photos)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        wrong_pairs(&kind, &photos, per_style);
+        return;
     }
     if let Some(path) = diag {
         let photos: Vec<RgbImage> = export_skimage()
@@ -1317,6 +1330,94 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
                     full_d, full.join(","), refs[i].item == refs[j].item, a.hashes.pdq_quality.unwrap_or(0), b.hashes.pdq_quality.unwrap_or(0), lines.join(","), mins.join(",")).expect("writing");
             }
         }
+    }
+}
+
+/// `--pairs KIND`: every pair of *different* pictures of KIND (both splits) that the default
+/// rule matches ([`referral_dedup::matching::pair_match`]), with the tier, the qualities, the
+/// regions of each side and every alignment within 52 bits with its disagreement.
+fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::{pair_match, ContentCheck, RobustOptions};
+    use referral_dedup::media::HashOptions;
+    let kind = *KINDS
+        .iter()
+        .find(|k| k.name() == kind)
+        .expect("--pairs KIND: a frame kind");
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions {
+        known_variants: Vec::new(),
+        ..RobustOptions::default()
+    };
+    let rule = MatchRule::default();
+    let check = ContentCheck::default();
+    for split in [Split::Tune, Split::HeldOut] {
+        let pics = pictures(split, photos, per_style.max(8) * 3);
+        let refs = kind_backlog(kind, split, &pics, per_style);
+        let prints: Vec<_> = refs
+            .par_iter()
+            .map(|r| media_fingerprint_with(&r.bytes, &opts, Some(&robust)).0)
+            .collect();
+        let (mut wrong, mut missed) = (0, 0);
+        for i in 0..refs.len() {
+            for j in 0..refs.len() {
+                if i == j {
+                    continue;
+                }
+                let (a, b) = (&prints[i], &prints[j]);
+                let same = refs[i].item == refs[j].item;
+                let tier = pair_match(a, b, &rule);
+                if same {
+                    missed += usize::from(tier.is_none());
+                    continue;
+                }
+                let Some(tier) = tier else { continue };
+                wrong += 1;
+                println!(
+                    "{} {} -> {} {:?} q {:?}/{:?} regions {}/{}",
+                    split.name(),
+                    refs[i].id,
+                    refs[j].id,
+                    tier,
+                    a.hashes.pdq_quality,
+                    b.hashes.pdq_quality,
+                    a.query_regions.len(),
+                    b.stored_regions.len()
+                );
+                for (qi, q) in a.query_regions.iter().enumerate() {
+                    for (d, code) in q.dihedral.iter().enumerate() {
+                        for (si, s) in b.stored_regions.iter().enumerate() {
+                            let distance = code.distance(&s.code);
+                            if distance <= 52 {
+                                println!(
+                                    "    q{qi} d{d} s{si} distance {distance} disagreement {:.3}",
+                                    check.disagreement(&q.grid.dihedral(d), &s.grid)
+                                );
+                                if std::env::var_os("PAIRS_GRIDS").is_some() {
+                                    for row in 0..16 {
+                                        let line = |g: &[u8; 256]| {
+                                            g[row * 16..row * 16 + 16]
+                                                .iter()
+                                                .map(|c| format!("{c:4}"))
+                                                .collect::<String>()
+                                        };
+                                        println!(
+                                            "      {} | {}",
+                                            line(q.grid.dihedral(d).cells()),
+                                            line(s.grid.cells())
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        println!("{} {}: {wrong} wrong ordered pairs, {missed} missed", kind.name(), split.name());
     }
 }
 

@@ -209,6 +209,11 @@ impl ContentCheck {
     /// assert_eq!(ContentCheck::default().disagreement(&g, &g), 0.0);
     /// ```
     pub fn disagreement(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
+        self.one_way(a, b).max(self.one_way(b, a))
+    }
+
+    /// [`ContentCheck::disagreement`] with `a` tone mapped onto `b` only.
+    fn one_way(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
         let n = (GRID * GRID) as f32;
         let fb: [f32; GRID * GRID] = b.0.map(f32::from);
         // Tone map a onto b by rank (histogram matching): the cell of a with the k-th

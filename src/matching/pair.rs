@@ -117,7 +117,7 @@ impl PairRegions<'_> {
         if self.stored_is_known {
             false
         } else {
-            !strict || (self.query_framed() && self.stored.len() > 1)
+            !strict || self.query_framed() || self.stored.len() > 1
         }
     }
 }
