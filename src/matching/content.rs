@@ -156,6 +156,12 @@ pub struct ContentCheck {
     /// The smallest tolerance (luma levels), in flat cells; `cell_tolerance` or more: a
     /// fixed tolerance.
     pub flat_tolerance: f32,
+    /// Cells whose local contrast is under this many levels are compared with their own
+    /// counterpart only, not with its neighbours: a shift of a fraction of a cell barely moves
+    /// a flat cell, while among nine neighbours of washed-out, textureless content one is
+    /// almost always within a couple of levels of any value (two different washed-out
+    /// pictures under one frame agreed that way).
+    pub shift_min_range: f32,
 }
 
 impl Default for ContentCheck {
@@ -165,6 +171,7 @@ impl Default for ContentCheck {
             max_disagreement: 0.05,
             local_contrast_share: 0.2,
             flat_tolerance: 2.0,
+            shift_min_range: 18.0,
         }
     }
 }
@@ -256,7 +263,11 @@ impl ContentCheck {
                     self.flat_tolerance.min(self.cell_tolerance),
                     self.cell_tolerance,
                 );
-                let e = near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx));
+                let e = if local < self.shift_min_range {
+                    (mapped[cy * GRID + cx] - fb[cy * GRID + cx]).abs()
+                } else {
+                    near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx))
+                };
                 bad += usize::from(e > tolerance);
             }
         }
