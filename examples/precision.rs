@@ -1041,6 +1041,7 @@ fn main() {
     let mut only: Option<String> = None;
     let mut diag: Option<PathBuf> = None;
     let mut pairs: Option<String> = None;
+    let mut known_stats = false;
     let mut known_per_style = 6;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -1053,12 +1054,19 @@ fn main() {
             "--only" => only = Some(value()),
             "--diag" => diag = Some(PathBuf::from(value())),
             "--pairs" => pairs = Some(value()),
+            "--known-stats" => known_stats = true,
             "--known-per-style" => known_per_style = value().parse().expect("--known-per-style N"),
             other => panic!("unknown argument {other}"),
         }
     }
     if quick {
         per_style = per_style.min(6);
+    }
+    if known_stats {
+        let photos: Vec<(String, RgbImage)> =
+            export_skimage().as_deref().map(load_photos).unwrap_or_default();
+        known_pair_stats(&photos, per_style);
+        return;
     }
     if let Some(kind) = pairs {
         let photos: Vec<RgbImage> = export_skimage()
@@ -1418,6 +1426,112 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
             }
         }
         println!("{} {}: {wrong} wrong ordered pairs, {missed} missed", kind.name(), split.name());
+    }
+}
+
+/// `--known-stats`: for pairs against known content (known templates' other pictures and
+/// copies; the match-quality harness's edits of photos and scenes), the smallest
+/// disagreement and the largest shared structure among alignments within 52 bits.
+fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::{ContentCheck, RobustOptions};
+    use referral_dedup::media::HashOptions;
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions::default();
+    let check = ContentCheck::default();
+    let print = |a: &referral_dedup::engine::MediaFingerprint,
+                 b: &referral_dedup::engine::MediaFingerprint|
+     -> Option<(u32, f32, f32)> {
+        let mut best: Option<(u32, f32, f32)> = None;
+        for q in &a.query_regions {
+            for (d, code) in q.dihedral.iter().enumerate() {
+                for s in &b.stored_regions {
+                    let distance = code.distance(&s.code);
+                    if distance <= 52 {
+                        let g = q.grid.dihedral(d);
+                        let dis = check.disagreement(&g, &s.grid);
+                        let sh = check.shared_structure(&g, &s.grid);
+                        let e = best.get_or_insert((distance, dis, sh));
+                        e.0 = e.0.min(distance);
+                        e.1 = e.1.min(dis);
+                        e.2 = e.2.max(sh);
+                    }
+                }
+            }
+        }
+        best
+    };
+    let fp = |bytes: &[u8]| media_fingerprint_with(bytes, &opts, Some(&robust)).0;
+    // Known templates.
+    for kind in KINDS {
+        for split in [Split::Tune, Split::HeldOut] {
+            let plain: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
+            let pics: Vec<RgbImage> = pictures(split, &plain, per_style.max(8) * 3);
+            let n = pics.len();
+            for &style in split.styles() {
+                let item_seed = split.seed() * 1_000_003 + u64::from(style) * 7_919;
+                let first = style as usize * (6 + 1);
+                let known = fp(&jpeg(&framed(kind, style, &pics[first % n], item_seed), 92));
+                for up in split.uploads() {
+                    let q = fp(&up.apply(&framed(kind, style, &pics[first % n], item_seed)));
+                    println!("template-copy {} {} {:?}", kind.name(), up.name(), print(&q, &known));
+                }
+                for p in 1..=6 {
+                    let other = framed(kind, style, &pics[(first + p) % n], item_seed);
+                    let q = fp(&split.uploads()[0].apply(&other));
+                    let regions = referral_dedup::matching::PairRegions {
+                        query: &q.query_regions,
+                        stored: &known.stored_regions,
+                        stored_is_known: true,
+                    };
+                    println!(
+                        "template-other {} {:?} query regions {} stored {} shares template {}",
+                        kind.name(),
+                        print(&q, &known),
+                        q.query_regions.len(),
+                        known.stored_regions.len(),
+                        regions.shares_known_template(&check)
+                    );
+                }
+            }
+        }
+    }
+    if std::env::var_os("KNOWN_STATS_TEMPLATES_ONLY").is_some() {
+        return;
+    }
+    // The match-quality harness's edits.
+    let mut originals: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
+    originals.extend((0..20u64).map(|i| scene(0x5eed + i, (360, 640))));
+    let chains = match_quality::edits();
+    let lines: Vec<String> = originals
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(o, img)| {
+            let known = fp(&jpeg(img, 95));
+            chains
+                .iter()
+                .enumerate()
+                .map(|(e, chain)| {
+                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
+                    let mut edited = img.clone();
+                    let mut quality = 85;
+                    for edit in chain {
+                        let (next, q) = edit.apply(&edited, &mut r);
+                        edited = next;
+                        quality = quality.min(q);
+                    }
+                    let q = fp(&jpeg(&edited, quality));
+                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
+                    format!("edit {} {:?}", name.join("+"), print(&q, &known))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for l in lines {
+        println!("{l}");
     }
 }
 

@@ -245,16 +245,7 @@ impl ContentCheck {
             }
             best
         };
-        let range = |x: &[f32; GRID * GRID], cy: usize, cx: usize| {
-            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-            for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
-                for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
-                    lo = lo.min(x[yy * GRID + xx]);
-                    hi = hi.max(x[yy * GRID + xx]);
-                }
-            }
-            hi - lo
-        };
+        let range = local_range;
         let mut bad = 0usize;
         for cy in 0..GRID {
             for cx in 0..GRID {
@@ -272,6 +263,35 @@ impl ContentCheck {
             }
         }
         bad as f32 / n
+    }
+
+    /// Fraction of cells where both aligned grids carry detail (a local luma range of at least
+    /// [`ContentCheck::shift_min_range`] on each side) and hold the same level, untouched by
+    /// any tone map (within half of [`ContentCheck::cell_tolerance`]): structure in the same
+    /// place at the same level. A shared frame (caption text, page chrome, a poster's title
+    /// bar) gives many such cells; a crop or a rotation moves the structure off its cells, a
+    /// tone edit moves its levels.
+    ///
+    /// ```
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
+    /// let g = LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(|i| (i % 2 * 200) as f32).collect()).unwrap()).unwrap();
+    /// let flat = LumaGrid::of(&LumaImage::new(16, 16, vec![90.0; 256]).unwrap()).unwrap();
+    /// let c = ContentCheck::default();
+    /// assert_eq!(c.shared_structure(&g, &g), 1.0);
+    /// assert_eq!(c.shared_structure(&flat, &flat), 0.0);
+    /// ```
+    pub fn shared_structure(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
+        let (fa, fb) = (a.0.map(f32::from), b.0.map(f32::from));
+        let mut shared = 0usize;
+        for cy in 0..GRID {
+            for cx in 0..GRID {
+                let i = cy * GRID + cx;
+                let detailed = local_range(&fa, cy, cx).min(local_range(&fb, cy, cx))
+                    >= self.shift_min_range;
+                shared += usize::from(detailed && (fa[i] - fb[i]).abs() <= self.cell_tolerance / 2.0);
+            }
+        }
+        shared as f32 / (GRID * GRID) as f32
     }
 
     /// True when the aligned grids agree ([`ContentCheck::disagreement`] at most
@@ -324,4 +344,16 @@ impl ContentCheck {
             })
         })
     }
+}
+
+/// The luma range of a cell and its neighbours.
+fn local_range(x: &[f32; GRID * GRID], cy: usize, cx: usize) -> f32 {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
+        for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
+            lo = lo.min(x[yy * GRID + xx]);
+            hi = hi.max(x[yy * GRID + xx]);
+        }
+    }
+    hi - lo
 }
