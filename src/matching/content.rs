@@ -357,3 +357,83 @@ fn local_range(x: &[f32; GRID * GRID], cy: usize, cx: usize) -> f32 {
     }
     hi - lo
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A grid with a bright caption band in its bottom three rows (the frame) and `content`
+    /// (row, column) above it.
+    fn framed(content: impl Fn(usize, usize) -> f32) -> LumaGrid {
+        let mut cells = [0u8; GRID * GRID];
+        for y in 0..GRID {
+            for x in 0..GRID {
+                cells[y * GRID + x] = if y >= GRID - 3 {
+                    if y == GRID - 2 && x % 3 == 0 {
+                        20
+                    } else {
+                        250
+                    }
+                } else {
+                    content(y, x).round().clamp(0.0, 255.0) as u8
+                };
+            }
+        }
+        LumaGrid(cells)
+    }
+
+    /// Deterministic texture noise of +-3 levels.
+    fn noise(y: usize, x: usize, seed: usize) -> f32 {
+        let h = ((y * GRID + x) as u64 + ((seed as u64) << 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((h >> 32) % 7) as f32 - 3.0
+    }
+
+    #[test]
+    fn a_flat_picture_does_not_absorb_another_through_the_tone_map() {
+        // A dim picture with a gradient and a near-flat one under the same band: tone mapped
+        // onto the flat one, the gradient becomes flat; the other way round it does not.
+        let structured = framed(|y, x| 70.0 + 2.0 * x as f32 + y as f32);
+        let flat = framed(|y, x| 80.0 + noise(y, x, 1) / 3.0);
+        let c = ContentCheck::default();
+        assert!(!c.agrees(&structured, &flat));
+        assert!(!c.agrees(&flat, &structured));
+    }
+
+    #[test]
+    fn two_washed_out_pictures_at_different_levels_disagree() {
+        // Textureless content at 160 and at 140 under one frame: the tone map brings the
+        // levels together; the remaining texture is different and must not be matched
+        // against the best of nine neighbours.
+        let a = framed(|y, x| 160.0 + noise(y, x, 1));
+        let b = framed(|y, x| 140.0 + noise(y, x, 2));
+        let c = ContentCheck::default();
+        assert!(c.disagreement(&a, &b) > c.max_disagreement);
+        // With every cell matched against its neighbours, as before, they agreed.
+        let everywhere = ContentCheck {
+            shift_min_range: 0.0,
+            ..c
+        };
+        assert!(everywhere.agrees(&a, &b));
+    }
+
+    #[test]
+    fn copies_of_a_washed_out_picture_agree() {
+        // The same texture, brightened by 12 levels and re-encoded (+-1 level).
+        let a = framed(|y, x| 140.0 + noise(y, x, 1));
+        let b = framed(|y, x| 152.0 + noise(y, x, 1) + ((y + x) % 3) as f32 / 2.0 - 0.5);
+        let c = ContentCheck::default();
+        assert!(c.agrees(&a, &b), "{}", c.disagreement(&a, &b));
+        assert!(c.agrees(&b, &a));
+    }
+
+    #[test]
+    fn shared_structure_counts_detail_at_the_same_place_and_level() {
+        let c = ContentCheck::default();
+        let a = framed(|y, x| 60.0 + 9.0 * ((x + y) % 5) as f32);
+        let other = framed(|y, x| 200.0 - 9.0 * ((x * 3 + y) % 7) as f32);
+        // Only the band (three rows with a dark mark every third cell) is shared detail.
+        let shared = c.shared_structure(&a, &other);
+        assert!(shared > 0.05 && shared < 0.2, "{shared}");
+        assert!(c.shared_structure(&a, &a) > 0.8);
+    }
+}
