@@ -1063,8 +1063,10 @@ fn main() {
         per_style = per_style.min(6);
     }
     if known_stats {
-        let photos: Vec<(String, RgbImage)> =
-            export_skimage().as_deref().map(load_photos).unwrap_or_default();
+        let photos: Vec<(String, RgbImage)> = export_skimage()
+            .as_deref()
+            .map(load_photos)
+            .unwrap_or_default();
         known_pair_stats(&photos, per_style);
         return;
     }
@@ -1363,7 +1365,25 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
     let rule = MatchRule::default();
     let check = ContentCheck::default();
     for split in [Split::Tune, Split::HeldOut] {
-        let pics = pictures(split, photos, per_style.max(8) * 3);
+        let mut pics = pictures(split, photos, per_style.max(8) * 3);
+        let mut per_style = per_style;
+        // PAIRS_WASH=C: tests/precision.rs's washed-out scenes (contrast C on every other one).
+        if let Some(c) = std::env::var("PAIRS_WASH")
+            .ok()
+            .and_then(|c| c.parse::<f32>().ok())
+        {
+            pics = (0..12u64)
+                .map(|i| {
+                    let p = scene(31 * 1000 + i, (300, 420));
+                    if i % 2 == 0 {
+                        imageops::contrast(&p, c)
+                    } else {
+                        p
+                    }
+                })
+                .collect();
+            per_style = 6;
+        }
         let refs = kind_backlog(kind, split, &pics, per_style);
         let prints: Vec<_> = refs
             .par_iter()
@@ -1425,7 +1445,11 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                 }
             }
         }
-        println!("{} {}: {wrong} wrong ordered pairs, {missed} missed", kind.name(), split.name());
+        println!(
+            "{} {}: {wrong} wrong ordered pairs, {missed} missed",
+            kind.name(),
+            split.name()
+        );
     }
 }
 
@@ -1477,23 +1501,28 @@ fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
                 let known = fp(&jpeg(&framed(kind, style, &pics[first % n], item_seed), 92));
                 for up in split.uploads() {
                     let q = fp(&up.apply(&framed(kind, style, &pics[first % n], item_seed)));
-                    println!("template-copy {} {} {:?}", kind.name(), up.name(), print(&q, &known));
+                    println!(
+                        "template-copy {} {} {:?}",
+                        kind.name(),
+                        up.name(),
+                        print(&q, &known)
+                    );
                 }
                 for p in 1..=6 {
                     let other = framed(kind, style, &pics[(first + p) % n], item_seed);
                     let q = fp(&split.uploads()[0].apply(&other));
-                    let regions = referral_dedup::matching::PairRegions {
-                        query: &q.query_regions,
-                        stored: &known.stored_regions,
-                        stored_is_known: true,
-                    };
+                    let whole_shared = q
+                        .query_regions
+                        .first()
+                        .zip(known.stored_regions.first())
+                        .map(|(a, b)| check.shared_structure(&a.grid, &b.grid));
                     println!(
-                        "template-other {} {:?} query regions {} stored {} shares template {}",
+                        "template-other {} {:?} query regions {} stored {} whole shared {:?}",
                         kind.name(),
                         print(&q, &known),
                         q.query_regions.len(),
                         known.stored_regions.len(),
-                        regions.shares_known_template(&check)
+                        whole_shared
                     );
                 }
             }

@@ -286,9 +286,10 @@ impl ContentCheck {
         for cy in 0..GRID {
             for cx in 0..GRID {
                 let i = cy * GRID + cx;
-                let detailed = local_range(&fa, cy, cx).min(local_range(&fb, cy, cx))
-                    >= self.shift_min_range;
-                shared += usize::from(detailed && (fa[i] - fb[i]).abs() <= self.cell_tolerance / 2.0);
+                let detailed =
+                    local_range(&fa, cy, cx).min(local_range(&fb, cy, cx)) >= self.shift_min_range;
+                shared +=
+                    usize::from(detailed && (fa[i] - fb[i]).abs() <= self.cell_tolerance / 2.0);
             }
         }
         shared as f32 / (GRID * GRID) as f32

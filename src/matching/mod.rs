@@ -91,6 +91,5 @@ pub mod rule;
 pub use fingerprint::{closest_distance, pair_match, MediaFingerprint};
 pub use pair::{
     Confirmation, MatchEvidence, MatchTier, PairDecision, PairFacts, PairRegions, SecondDistances,
-    KNOWN_TEMPLATE_SHARE,
 };
 pub use rule::{ConfirmRule, LowQualityRule, MatchRule};

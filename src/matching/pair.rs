@@ -4,13 +4,8 @@
 
 use serde::Serialize;
 
-use super::{ContentCheck, QueryRegion, StoredRegion};
+use super::{QueryRegion, StoredRegion};
 
-/// The share of cells with shared detail ([`ContentCheck::shared_structure`]) from which a
-/// framed query and a known item count as sharing a template
-/// ([`PairRegions::shares_known_template`]). Other pictures through a known item's frame shared
-/// 10-69% on the precision harness (page and poster layouts most).
-pub const KNOWN_TEMPLATE_SHARE: f32 = 0.1;
 use crate::hashes::HashKind;
 
 /// Which tier of the rule accepted a pair.
@@ -96,46 +91,22 @@ impl PairRegions<'_> {
         self.query.len() > 1
     }
 
-    /// Whether the stored side is known content that the query shares a template with: the
-    /// query is framed and its whole picture, as uploaded, has detail in the same cells at the
-    /// same levels as the known item's whole picture on at least
-    /// [`KNOWN_TEMPLATE_SHARE`] of the cells ([`ContentCheck::shared_structure`]). Such a
-    /// pair is content-checked; other known pairs keep the plain tiers.
-    ///
-    /// ```
-    /// use referral_dedup::hashes::Pdq;
-    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, PairRegions, QueryRegion, StoredRegion};
-    /// let grid = LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(|i| (i % 2 * 200) as f32).collect()).unwrap()).unwrap();
-    /// let q = QueryRegion { dihedral: [Pdq([0; 4]); 8], grid };
-    /// let stored = [StoredRegion { code: Pdq([0; 4]), grid }];
-    /// let r = PairRegions { query: &[q, q], stored: &stored, stored_is_known: true };
-    /// assert!(r.shares_known_template(&ContentCheck::default()));
-    /// assert!(!PairRegions { query: &[q], ..r }.shares_known_template(&ContentCheck::default()));
-    /// ```
-    pub fn shares_known_template(&self, check: &ContentCheck) -> bool {
-        self.stored_is_known
-            && self.query_framed()
-            && self.query.first().zip(self.stored.first()).is_some_and(|(q, s)| {
-                check.shared_structure(&q.grid, &s.grid) >= KNOWN_TEMPLATE_SHARE
-            })
-    }
-
     /// Whether the strict, loose and confirmed tiers must rest on an alignment whose content
     /// agrees ([`crate::matching::ContentCheck`]) rather than on the plain PDQ distance.
     /// `strict`: the closest distance is within the strict tier.
     ///
-    /// - Against an earlier **referral**: always beyond the strict tier; within it when either
-    ///   side is framed (the query has a box, or the stored side's regions are more than its
+    /// - Against an earlier **referral**: always beyond the strict tier; within it when both
+    ///   sides are framed (the query has a box and the stored side's regions are more than its
     ///   whole picture). Two different dim pictures under the same caption bands come within
-    ///   31 bits (the bands carry the PDQ energy), and a dim picture's box is not always found
-    ///   on both sides; copies of one referral that were cropped or watermarked without a
-    ///   frame keep their strict-tier match.
-    /// - Against **known content** (clean originals): only when the pair shares the known
-    ///   item's template ([`PairRegions::shares_known_template`], decided by the rule, which
-    ///   has the check's settings); otherwise never (the low-quality rule checks its content).
-    ///   Checking every framed query cost the match-quality harness's engine column
-    ///   0.977 -> 0.832 of recall (quick run): crops, watermarks and tone edits of known
-    ///   originals disagree in more than 5% of the cells.
+    ///   31 bits (the bands carry the PDQ energy); copies of one referral that were cropped or
+    ///   watermarked without a frame keep their strict-tier match (checking when either side
+    ///   is framed split one such cluster of the bundled backlog).
+    /// - Against **known content** (clean originals): never (only the low-quality rule
+    ///   checks its content). Checking every framed query cost the match-quality harness's
+    ///   engine column 0.977 -> 0.832 of recall (quick run); checking only queries that share
+    ///   detail with the known item cell for cell (a template) still lost greyscale copies of
+    ///   framed known items (`tests/cli_sample_data.rs`): a known item that is itself a
+    ///   template stays the open risk (`examples/precision.rs`, known templates).
     ///
     /// ```
     /// use referral_dedup::matching::PairRegions;
@@ -147,7 +118,7 @@ impl PairRegions<'_> {
         if self.stored_is_known {
             false
         } else {
-            !strict || self.query_framed() || self.stored.len() > 1
+            !strict || (self.query_framed() && self.stored.len() > 1)
         }
     }
 }

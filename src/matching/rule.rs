@@ -335,16 +335,6 @@ impl MatchRule {
     fn content_distance(&self, facts: &PairFacts, closest: u32, bound: u32) -> Option<u32> {
         let strict = closest <= self.pdq_threshold;
         match (&self.content, &facts.regions) {
-            // Known content: a framed query whose whole picture shares its frame with the
-            // known item (detail in the same cells at the same levels) and whose content agrees
-            // in no alignment is another picture put through the known item's template.
-            (Some(check), Some(regions))
-                if closest <= bound && regions.shares_known_template(check) =>
-            {
-                check
-                    .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
-                    .map(|m| m.distance)
-            }
             (Some(check), Some(regions)) if regions.content_checked(strict) => check
                 .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
                 .map(|m| m.distance),
