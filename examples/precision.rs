@@ -35,6 +35,12 @@
 //! Options: `--quick` (small generated-only run, as the tests use), `--photos DIR`,
 //! `--per-style N` (pictures per frame style), `--known-per-style N` (other pictures per known
 //! template, 6), `--json FILE`, `--only KIND` (a kind, `low_quality` or `known_template`).
+//! Diagnostics: `--diag FILE` (tuning pairs' grid disagreements as JSON lines), `--pairs KIND`
+//! (every pair of different pictures the default rule matches, both splits, with each
+//! alignment's distance and disagreement; `PAIRS_GRIDS=1` prints the grids, `PAIRS_WASH=C`
+//! uses `tests/precision.rs`'s washed-out scenes), `--known-stats` (against known content:
+//! smallest disagreement and shared structure for template pictures and the match-quality
+//! harness's edits).
 
 #[allow(dead_code)]
 #[path = "match_quality.rs"]

@@ -208,7 +208,10 @@ impl ContentCheck {
     /// mapped onto `b` by rank (so brightness, contrast and gamma edits do not count), then a
     /// cell disagrees when no cell within one cell of it on the other
     /// side comes within [`ContentCheck::cell_tolerance`] luma levels, either way (less where
-    /// the grids are locally flat: [`ContentCheck::local_contrast_share`]).
+    /// the grids are locally flat: [`ContentCheck::local_contrast_share`]; flat cells are
+    /// compared with their own counterpart only: [`ContentCheck::shift_min_range`]). The same
+    /// is done with `b` mapped onto `a`, and the larger fraction counts: mapped onto a
+    /// near-flat picture, any picture turns flat.
     ///
     /// ```
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
