@@ -115,7 +115,6 @@ fn dim_kinds_keep_different_pictures_apart() {
 /// `cli_sample_data`); run with `--ignored` to see it.
 #[test]
 #[ignore = "known gap: known content is not content-checked, a known template matches other pictures in it"]
-#[test]
 fn known_templates_are_not_reported_for_other_pictures() {
     let pics = scenes(18, 23);
     for kind in [Kind::Poster, Kind::DimPoster, Kind::DimMeme] {
