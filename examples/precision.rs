@@ -1068,34 +1068,26 @@ fn main() {
     if quick {
         per_style = per_style.min(6);
     }
-    if known_stats {
-        let photos: Vec<(String, RgbImage)> = export_skimage()
+    // The diagnostics use scikit-image's photographs when they can be exported.
+    let skimage = || -> Vec<(String, RgbImage)> {
+        export_skimage()
             .as_deref()
             .map(load_photos)
-            .unwrap_or_default();
-        known_pair_stats(&photos, per_style);
+            .unwrap_or_default()
+    };
+    let plain = |named: Vec<(String, RgbImage)>| -> Vec<RgbImage> {
+        named.into_iter().map(|(_, i)| i).collect()
+    };
+    if known_stats {
+        known_pair_stats(&skimage(), per_style);
         return;
     }
     if let Some(kind) = pairs {
-        let photos: Vec<RgbImage> = export_skimage()
-            .as_deref()
-            .map(load_photos)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(_, i)| i)
-            .collect();
-        wrong_pairs(&kind, &photos, per_style);
+        wrong_pairs(&kind, &plain(skimage()), per_style);
         return;
     }
     if let Some(path) = diag {
-        let photos: Vec<RgbImage> = export_skimage()
-            .as_deref()
-            .map(load_photos)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(_, i)| i)
-            .collect();
-        diagnose(&path, &photos, per_style);
+        diagnose(&path, &plain(skimage()), per_style);
         return;
     }
     if photos_dir.is_none() && !quick {
@@ -1254,20 +1246,10 @@ fn main() {
 /// 80 bits, JSON lines with the ground truth, the PDQ distance and the disagreement of the
 /// closest alignment at several cell tolerances (for choosing the content check's thresholds).
 fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
-    use referral_dedup::engine::media_fingerprint_with;
-    use referral_dedup::matching::{ContentCheck, RobustOptions};
-    use referral_dedup::media::HashOptions;
+    use referral_dedup::matching::ContentCheck;
     use std::io::Write;
     let mut out =
         std::io::BufWriter::new(std::fs::File::create(path).expect("creating --diag file"));
-    let opts = HashOptions {
-        dihedral: true,
-        ..HashOptions::default()
-    };
-    let robust = RobustOptions {
-        known_variants: Vec::new(),
-        ..RobustOptions::default()
-    };
     let pics = pictures(Split::Tune, photos, per_style.max(8) * 3);
     let mut sets: Vec<(String, Vec<Generated>)> = KINDS
         .iter()
@@ -1282,7 +1264,7 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
     for (kind, refs) in sets {
         let prints: Vec<_> = refs
             .par_iter()
-            .map(|r| media_fingerprint_with(&r.bytes, &opts, Some(&robust)).0)
+            .map(|r| referral_fingerprint(&r.bytes))
             .collect();
         for i in 0..refs.len() {
             for j in 0..i {
@@ -1353,21 +1335,11 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
 /// rule matches ([`referral_dedup::matching::pair_match`]), with the tier, the qualities, the
 /// regions of each side and every alignment within 52 bits with its disagreement.
 fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
-    use referral_dedup::engine::media_fingerprint_with;
-    use referral_dedup::matching::{pair_match, ContentCheck, RobustOptions};
-    use referral_dedup::media::HashOptions;
+    use referral_dedup::matching::{pair_match, ContentCheck};
     let kind = *KINDS
         .iter()
         .find(|k| k.name() == kind)
         .expect("--pairs KIND: a frame kind");
-    let opts = HashOptions {
-        dihedral: true,
-        ..HashOptions::default()
-    };
-    let robust = RobustOptions {
-        known_variants: Vec::new(),
-        ..RobustOptions::default()
-    };
     let rule = MatchRule::default();
     let check = ContentCheck::default();
     for split in [Split::Tune, Split::HeldOut] {
@@ -1393,7 +1365,7 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
         let refs = kind_backlog(kind, split, &pics, per_style);
         let prints: Vec<_> = refs
             .par_iter()
-            .map(|r| media_fingerprint_with(&r.bytes, &opts, Some(&robust)).0)
+            .map(|r| referral_fingerprint(&r.bytes))
             .collect();
         let (mut wrong, mut missed) = (0, 0);
         for i in 0..refs.len() {
@@ -1568,6 +1540,22 @@ fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
     for l in lines {
         println!("{l}");
     }
+}
+
+/// The fingerprint a referral gets in batch dedup: dihedral codes and boxes, no stored crops.
+fn referral_fingerprint(bytes: &[u8]) -> referral_dedup::engine::MediaFingerprint {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::RobustOptions;
+    use referral_dedup::media::HashOptions;
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions {
+        known_variants: Vec::new(),
+        ..RobustOptions::default()
+    };
+    media_fingerprint_with(bytes, &opts, Some(&robust)).0
 }
 
 fn c_best(

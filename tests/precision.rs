@@ -40,9 +40,14 @@ fn run_kind(kind: Kind, pictures: usize) -> (u64, f64, u64) {
 
 /// [`run_kind`] on given pictures (three styles' worth).
 fn run_pictures(kind: Kind, pics: &[RgbImage], pictures: usize) -> (u64, f64, u64) {
-    let refs = kind_backlog(kind, Split::Tune, pics, pictures);
-    let (default, _) = dedup_and_score(&refs, MatchRule::default());
-    let (unchecked, _) = dedup_and_score(&refs, without_content_check());
+    run_backlog(kind, &kind_backlog(kind, Split::Tune, pics, pictures))
+}
+
+/// Deduplicates a backlog under the default rule and the rule without the content check;
+/// returns (default wrong pairs, default recall, unchecked wrong pairs).
+fn run_backlog(kind: Kind, refs: &[Generated]) -> (u64, f64, u64) {
+    let (default, _) = dedup_and_score(refs, MatchRule::default());
+    let (unchecked, _) = dedup_and_score(refs, without_content_check());
     eprintln!(
         "{}: default precision {:.3} recall {:.3} wrong {}; unchecked wrong {}",
         kind.name(),
@@ -163,23 +168,9 @@ fn washed_out_under_held_out_frames(contrast: f32) -> Vec<(Kind, u64, f64, u64)>
     [Kind::DimMeme, Kind::DimPadCaption]
         .into_iter()
         .map(|kind| {
-            let refs = kind_backlog(kind, Split::HeldOut, &pics, 6);
-            let (default, _) = dedup_and_score(&refs, MatchRule::default());
-            let (unchecked, _) = dedup_and_score(&refs, without_content_check());
-            eprintln!(
-                "{}: default precision {:.3} recall {:.3} wrong {}; unchecked wrong {}",
-                kind.name(),
-                default.precision,
-                default.recall,
-                default.wrong_pairs,
-                unchecked.wrong_pairs
-            );
-            (
-                kind,
-                default.wrong_pairs,
-                default.recall,
-                unchecked.wrong_pairs,
-            )
+            let (wrong, recall, unchecked_wrong) =
+                run_backlog(kind, &kind_backlog(kind, Split::HeldOut, &pics, 6));
+            (kind, wrong, recall, unchecked_wrong)
         })
         .collect()
 }
