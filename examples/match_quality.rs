@@ -478,7 +478,7 @@ impl Edit {
 }
 
 /// The edits measured, single and in pairs.
-fn edits() -> Vec<Vec<Edit>> {
+pub fn edits() -> Vec<Vec<Edit>> {
     let singles = [
         Edit::Jpeg(20),
         Edit::Jpeg(50),

@@ -35,6 +35,12 @@
 //! Options: `--quick` (small generated-only run, as the tests use), `--photos DIR`,
 //! `--per-style N` (pictures per frame style), `--known-per-style N` (other pictures per known
 //! template, 6), `--json FILE`, `--only KIND` (a kind, `low_quality` or `known_template`).
+//! Diagnostics: `--diag FILE` (tuning pairs' grid disagreements as JSON lines), `--pairs KIND`
+//! (every pair of different pictures the default rule matches, both splits, with each
+//! alignment's distance and disagreement; `PAIRS_GRIDS=1` prints the grids, `PAIRS_WASH=C`
+//! uses `tests/precision.rs`'s washed-out scenes), `--known-stats` (against known content:
+//! smallest disagreement and shared structure for template pictures and the match-quality
+//! harness's edits).
 
 #[allow(dead_code)]
 #[path = "match_quality.rs"]
@@ -1040,6 +1046,8 @@ fn main() {
     let mut json: Option<PathBuf> = None;
     let mut only: Option<String> = None;
     let mut diag: Option<PathBuf> = None;
+    let mut pairs: Option<String> = None;
+    let mut known_stats = false;
     let mut known_per_style = 6;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -1051,6 +1059,8 @@ fn main() {
             "--json" => json = Some(PathBuf::from(value())),
             "--only" => only = Some(value()),
             "--diag" => diag = Some(PathBuf::from(value())),
+            "--pairs" => pairs = Some(value()),
+            "--known-stats" => known_stats = true,
             "--known-per-style" => known_per_style = value().parse().expect("--known-per-style N"),
             other => panic!("unknown argument {other}"),
         }
@@ -1058,15 +1068,26 @@ fn main() {
     if quick {
         per_style = per_style.min(6);
     }
-    if let Some(path) = diag {
-        let photos: Vec<RgbImage> = export_skimage()
+    // The diagnostics use scikit-image's photographs when they can be exported.
+    let skimage = || -> Vec<(String, RgbImage)> {
+        export_skimage()
             .as_deref()
             .map(load_photos)
             .unwrap_or_default()
-            .into_iter()
-            .map(|(_, i)| i)
-            .collect();
-        diagnose(&path, &photos, per_style);
+    };
+    let plain = |named: Vec<(String, RgbImage)>| -> Vec<RgbImage> {
+        named.into_iter().map(|(_, i)| i).collect()
+    };
+    if known_stats {
+        known_pair_stats(&skimage(), per_style);
+        return;
+    }
+    if let Some(kind) = pairs {
+        wrong_pairs(&kind, &plain(skimage()), per_style);
+        return;
+    }
+    if let Some(path) = diag {
+        diagnose(&path, &plain(skimage()), per_style);
         return;
     }
     if photos_dir.is_none() && !quick {
@@ -1225,20 +1246,10 @@ fn main() {
 /// 80 bits, JSON lines with the ground truth, the PDQ distance and the disagreement of the
 /// closest alignment at several cell tolerances (for choosing the content check's thresholds).
 fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
-    use referral_dedup::engine::media_fingerprint_with;
-    use referral_dedup::matching::{ContentCheck, RobustOptions};
-    use referral_dedup::media::HashOptions;
+    use referral_dedup::matching::ContentCheck;
     use std::io::Write;
     let mut out =
         std::io::BufWriter::new(std::fs::File::create(path).expect("creating --diag file"));
-    let opts = HashOptions {
-        dihedral: true,
-        ..HashOptions::default()
-    };
-    let robust = RobustOptions {
-        known_variants: Vec::new(),
-        ..RobustOptions::default()
-    };
     let pics = pictures(Split::Tune, photos, per_style.max(8) * 3);
     let mut sets: Vec<(String, Vec<Generated>)> = KINDS
         .iter()
@@ -1253,7 +1264,7 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
     for (kind, refs) in sets {
         let prints: Vec<_> = refs
             .par_iter()
-            .map(|r| media_fingerprint_with(&r.bytes, &opts, Some(&robust)).0)
+            .map(|r| referral_fingerprint(&r.bytes))
             .collect();
         for i in 0..refs.len() {
             for j in 0..i {
@@ -1318,6 +1329,233 @@ fn diagnose(path: &Path, photos: &[RgbImage], per_style: usize) {
             }
         }
     }
+}
+
+/// `--pairs KIND`: every pair of *different* pictures of KIND (both splits) that the default
+/// rule matches ([`referral_dedup::matching::pair_match`]), with the tier, the qualities, the
+/// regions of each side and every alignment within 52 bits with its disagreement.
+fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
+    use referral_dedup::matching::{pair_match, ContentCheck};
+    let kind = *KINDS
+        .iter()
+        .find(|k| k.name() == kind)
+        .expect("--pairs KIND: a frame kind");
+    let rule = MatchRule::default();
+    let check = ContentCheck::default();
+    for split in [Split::Tune, Split::HeldOut] {
+        let mut pics = pictures(split, photos, per_style.max(8) * 3);
+        let mut per_style = per_style;
+        // PAIRS_WASH=C: tests/precision.rs's washed-out scenes (contrast C on every other one).
+        if let Some(c) = std::env::var("PAIRS_WASH")
+            .ok()
+            .and_then(|c| c.parse::<f32>().ok())
+        {
+            pics = (0..12u64)
+                .map(|i| {
+                    let p = scene(31 * 1000 + i, (300, 420));
+                    if i % 2 == 0 {
+                        imageops::contrast(&p, c)
+                    } else {
+                        p
+                    }
+                })
+                .collect();
+            per_style = 6;
+        }
+        let refs = kind_backlog(kind, split, &pics, per_style);
+        let prints: Vec<_> = refs
+            .par_iter()
+            .map(|r| referral_fingerprint(&r.bytes))
+            .collect();
+        let (mut wrong, mut missed) = (0, 0);
+        for i in 0..refs.len() {
+            for j in 0..refs.len() {
+                if i == j {
+                    continue;
+                }
+                let (a, b) = (&prints[i], &prints[j]);
+                let same = refs[i].item == refs[j].item;
+                let tier = pair_match(a, b, &rule);
+                if same {
+                    missed += usize::from(tier.is_none());
+                    continue;
+                }
+                let Some(tier) = tier else { continue };
+                wrong += 1;
+                println!(
+                    "{} {} -> {} {:?} q {:?}/{:?} regions {}/{}",
+                    split.name(),
+                    refs[i].id,
+                    refs[j].id,
+                    tier,
+                    a.hashes.pdq_quality,
+                    b.hashes.pdq_quality,
+                    a.query_regions.len(),
+                    b.stored_regions.len()
+                );
+                for (qi, q) in a.query_regions.iter().enumerate() {
+                    for (d, code) in q.dihedral.iter().enumerate() {
+                        for (si, s) in b.stored_regions.iter().enumerate() {
+                            let distance = code.distance(&s.code);
+                            if distance <= 52 {
+                                println!(
+                                    "    q{qi} d{d} s{si} distance {distance} disagreement {:.3}",
+                                    check.disagreement(&q.grid.dihedral(d), &s.grid)
+                                );
+                                if std::env::var_os("PAIRS_GRIDS").is_some() {
+                                    for row in 0..16 {
+                                        let line = |g: &[u8; 256]| {
+                                            g[row * 16..row * 16 + 16]
+                                                .iter()
+                                                .map(|c| format!("{c:4}"))
+                                                .collect::<String>()
+                                        };
+                                        println!(
+                                            "      {} | {}",
+                                            line(q.grid.dihedral(d).cells()),
+                                            line(s.grid.cells())
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        println!(
+            "{} {}: {wrong} wrong ordered pairs, {missed} missed",
+            kind.name(),
+            split.name()
+        );
+    }
+}
+
+/// `--known-stats`: for pairs against known content (known templates' other pictures and
+/// copies; the match-quality harness's edits of photos and scenes), the smallest
+/// disagreement and the largest shared structure among alignments within 52 bits.
+fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::{ContentCheck, RobustOptions};
+    use referral_dedup::media::HashOptions;
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions::default();
+    let check = ContentCheck::default();
+    let print = |a: &referral_dedup::engine::MediaFingerprint,
+                 b: &referral_dedup::engine::MediaFingerprint|
+     -> Option<(u32, f32, f32)> {
+        let mut best: Option<(u32, f32, f32)> = None;
+        for q in &a.query_regions {
+            for (d, code) in q.dihedral.iter().enumerate() {
+                for s in &b.stored_regions {
+                    let distance = code.distance(&s.code);
+                    if distance <= 52 {
+                        let g = q.grid.dihedral(d);
+                        let dis = check.disagreement(&g, &s.grid);
+                        let sh = check.shared_structure(&g, &s.grid);
+                        let e = best.get_or_insert((distance, dis, sh));
+                        e.0 = e.0.min(distance);
+                        e.1 = e.1.min(dis);
+                        e.2 = e.2.max(sh);
+                    }
+                }
+            }
+        }
+        best
+    };
+    let fp = |bytes: &[u8]| media_fingerprint_with(bytes, &opts, Some(&robust)).0;
+    // Known templates.
+    for kind in KINDS {
+        for split in [Split::Tune, Split::HeldOut] {
+            let plain: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
+            let pics: Vec<RgbImage> = pictures(split, &plain, per_style.max(8) * 3);
+            let n = pics.len();
+            for &style in split.styles() {
+                let item_seed = split.seed() * 1_000_003 + u64::from(style) * 7_919;
+                let first = style as usize * (6 + 1);
+                let known = fp(&jpeg(&framed(kind, style, &pics[first % n], item_seed), 92));
+                for up in split.uploads() {
+                    let q = fp(&up.apply(&framed(kind, style, &pics[first % n], item_seed)));
+                    println!(
+                        "template-copy {} {} {:?}",
+                        kind.name(),
+                        up.name(),
+                        print(&q, &known)
+                    );
+                }
+                for p in 1..=6 {
+                    let other = framed(kind, style, &pics[(first + p) % n], item_seed);
+                    let q = fp(&split.uploads()[0].apply(&other));
+                    let whole_shared = q
+                        .query_regions
+                        .first()
+                        .zip(known.stored_regions.first())
+                        .map(|(a, b)| check.shared_structure(&a.grid, &b.grid));
+                    println!(
+                        "template-other {} {:?} query regions {} stored {} whole shared {:?}",
+                        kind.name(),
+                        print(&q, &known),
+                        q.query_regions.len(),
+                        known.stored_regions.len(),
+                        whole_shared
+                    );
+                }
+            }
+        }
+    }
+    if std::env::var_os("KNOWN_STATS_TEMPLATES_ONLY").is_some() {
+        return;
+    }
+    // The match-quality harness's edits.
+    let mut originals: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
+    originals.extend((0..20u64).map(|i| scene(0x5eed + i, (360, 640))));
+    let chains = match_quality::edits();
+    let lines: Vec<String> = originals
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(o, img)| {
+            let known = fp(&jpeg(img, 95));
+            chains
+                .iter()
+                .enumerate()
+                .map(|(e, chain)| {
+                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
+                    let mut edited = img.clone();
+                    let mut quality = 85;
+                    for edit in chain {
+                        let (next, q) = edit.apply(&edited, &mut r);
+                        edited = next;
+                        quality = quality.min(q);
+                    }
+                    let q = fp(&jpeg(&edited, quality));
+                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
+                    format!("edit {} {:?}", name.join("+"), print(&q, &known))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for l in lines {
+        println!("{l}");
+    }
+}
+
+/// The fingerprint a referral gets in batch dedup: dihedral codes and boxes, no stored crops.
+fn referral_fingerprint(bytes: &[u8]) -> referral_dedup::engine::MediaFingerprint {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::RobustOptions;
+    use referral_dedup::media::HashOptions;
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions {
+        known_variants: Vec::new(),
+        ..RobustOptions::default()
+    };
+    media_fingerprint_with(bytes, &opts, Some(&robust)).0
 }
 
 fn c_best(

@@ -40,9 +40,14 @@ fn run_kind(kind: Kind, pictures: usize) -> (u64, f64, u64) {
 
 /// [`run_kind`] on given pictures (three styles' worth).
 fn run_pictures(kind: Kind, pics: &[RgbImage], pictures: usize) -> (u64, f64, u64) {
-    let refs = kind_backlog(kind, Split::Tune, pics, pictures);
-    let (default, _) = dedup_and_score(&refs, MatchRule::default());
-    let (unchecked, _) = dedup_and_score(&refs, without_content_check());
+    run_backlog(kind, &kind_backlog(kind, Split::Tune, pics, pictures))
+}
+
+/// Deduplicates a backlog under the default rule and the rule without the content check;
+/// returns (default wrong pairs, default recall, unchecked wrong pairs).
+fn run_backlog(kind: Kind, refs: &[Generated]) -> (u64, f64, u64) {
+    let (default, _) = dedup_and_score(refs, MatchRule::default());
+    let (unchecked, _) = dedup_and_score(refs, without_content_check());
     eprintln!(
         "{}: default precision {:.3} recall {:.3} wrong {}; unchecked wrong {}",
         kind.name(),
@@ -105,32 +110,87 @@ fn dim_kinds_keep_different_pictures_apart() {
     }
 }
 
-/// A known poster template (one layout, added from its bytes, so it carries luma grids) and
-/// referrals of other photos on that template: none may be reported as known, while the
-/// known poster's own re-uploads are.
+/// Known templates (a poster layout, dim pictures under meme bands or on a poster, added from
+/// their bytes, so they carry luma grids) and referrals of other pictures through the same
+/// frame: none may be reported as known, while the known item's own re-uploads are.
 ///
 /// Known gap: known content is decided on PDQ distances (checking its content cost the
-/// match-quality harness recall, see `MatchRule`'s docs); run with `--ignored` to see it.
+/// match-quality harness recall; checking only queries that share detail with the known item
+/// cell for cell fixed this test but lost a greyscale copy of a framed known item in
+/// `cli_sample_data`); run with `--ignored` to see it.
 #[test]
-#[ignore = "known gap: known content is not content-checked, a known template matches other photos in it"]
-fn known_poster_template_is_not_reported_for_other_photos() {
+#[ignore = "known gap: known content is not content-checked, a known template matches other pictures in it"]
+fn known_templates_are_not_reported_for_other_pictures() {
     let pics = scenes(18, 23);
-    let score =
-        precision::known_template(Kind::Poster, Split::Tune, &pics, 4, MatchRule::default());
-    eprintln!("default: {score:?}");
-    assert_eq!(
-        score.false_known, 0,
-        "other photos on the known template reported as known"
-    );
-    assert_eq!(
-        score.caught, score.copies,
-        "re-uploads of the known poster missed"
-    );
-    // Known content decided on PDQ distances alone (as before) reports them.
-    let unchecked =
-        precision::known_template(Kind::Poster, Split::Tune, &pics, 4, without_content_check());
-    eprintln!("without the content check: {unchecked:?}");
-    assert!(unchecked.false_known > 0, "the set is too easy");
+    for kind in [Kind::Poster, Kind::DimPoster, Kind::DimMeme] {
+        let score = precision::known_template(kind, Split::Tune, &pics, 4, MatchRule::default());
+        eprintln!("{} default: {score:?}", kind.name());
+        assert_eq!(
+            score.false_known,
+            0,
+            "{}: other pictures on the known template reported as known",
+            kind.name()
+        );
+        assert_eq!(
+            score.caught,
+            score.copies,
+            "{}: re-uploads of the known item missed",
+            kind.name()
+        );
+        // Known content decided on PDQ distances alone (as before) reports them.
+        let unchecked =
+            precision::known_template(kind, Split::Tune, &pics, 4, without_content_check());
+        eprintln!("{} without the content check: {unchecked:?}", kind.name());
+        assert!(
+            unchecked.false_known > 0,
+            "{}: the set is too easy",
+            kind.name()
+        );
+    }
+}
+
+/// Pictures under the held-out styles' caption bands and padding (darker and more washed out
+/// than the tuning styles), half of them washed out beforehand (contrast `contrast`): the
+/// frame carries the PDQ energy, the content only a few levels. Returns (default wrong pairs,
+/// default recall, unchecked wrong pairs) per kind.
+fn washed_out_under_held_out_frames(contrast: f32) -> Vec<(Kind, u64, f64, u64)> {
+    let pics: Vec<RgbImage> = scenes(12, 31)
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 0 {
+                imageops::contrast(p, contrast)
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    [Kind::DimMeme, Kind::DimPadCaption]
+        .into_iter()
+        .map(|kind| {
+            let (wrong, recall, unchecked_wrong) =
+                run_backlog(kind, &kind_backlog(kind, Split::HeldOut, &pics, 6));
+            (kind, wrong, recall, unchecked_wrong)
+        })
+        .collect()
+}
+
+/// Known gap: held-out frames around dim generated scenes (and scenes washed out beforehand,
+/// contrast -40). Where the trimmer finds no box on one side or both (dim content as flat as
+/// the bands), the strict tier is decided on the PDQ distance: `dim_meme` 22 wrong pairs
+/// (36 washed out), `dim_pad_caption` 3. Checking the strict tier whenever either side is
+/// framed, or always, split greyscale copies in the bundled backlog (`cli_sample_data`): the
+/// rank tone map does not undo a greyscale conversion with other luma weights.
+#[test]
+#[ignore = "known gap: dim pictures without a found frame still merge at the strict tier"]
+fn dim_pictures_under_held_out_frames_known_gap() {
+    for contrast in [0.0, -40.0] {
+        for (kind, wrong, recall, unchecked_wrong) in washed_out_under_held_out_frames(contrast) {
+            assert!(unchecked_wrong > 0, "{}: the set is too easy", kind.name());
+            assert_eq!(wrong, 0, "{}: different pictures merged", kind.name());
+            assert!(recall >= 0.8, "{}: recall {recall}", kind.name());
+        }
+    }
 }
 
 #[test]

@@ -156,6 +156,12 @@ pub struct ContentCheck {
     /// The smallest tolerance (luma levels), in flat cells; `cell_tolerance` or more: a
     /// fixed tolerance.
     pub flat_tolerance: f32,
+    /// Cells whose local contrast is under this many levels are compared with their own
+    /// counterpart only, not with its neighbours: a shift of a fraction of a cell barely moves
+    /// a flat cell, while among nine neighbours of washed-out, textureless content one is
+    /// almost always within a couple of levels of any value (two different washed-out
+    /// pictures under one frame agreed that way).
+    pub shift_min_range: f32,
 }
 
 impl Default for ContentCheck {
@@ -165,6 +171,7 @@ impl Default for ContentCheck {
             max_disagreement: 0.05,
             local_contrast_share: 0.2,
             flat_tolerance: 2.0,
+            shift_min_range: 18.0,
         }
     }
 }
@@ -201,7 +208,10 @@ impl ContentCheck {
     /// mapped onto `b` by rank (so brightness, contrast and gamma edits do not count), then a
     /// cell disagrees when no cell within one cell of it on the other
     /// side comes within [`ContentCheck::cell_tolerance`] luma levels, either way (less where
-    /// the grids are locally flat: [`ContentCheck::local_contrast_share`]).
+    /// the grids are locally flat: [`ContentCheck::local_contrast_share`]; flat cells are
+    /// compared with their own counterpart only: [`ContentCheck::shift_min_range`]). The same
+    /// is done with `b` mapped onto `a`, and the larger fraction counts: mapped onto a
+    /// near-flat picture, any picture turns flat.
     ///
     /// ```
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
@@ -209,6 +219,11 @@ impl ContentCheck {
     /// assert_eq!(ContentCheck::default().disagreement(&g, &g), 0.0);
     /// ```
     pub fn disagreement(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
+        self.one_way(a, b).max(self.one_way(b, a))
+    }
+
+    /// [`ContentCheck::disagreement`] with `a` tone mapped onto `b` only.
+    fn one_way(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
         let n = (GRID * GRID) as f32;
         let fb: [f32; GRID * GRID] = b.0.map(f32::from);
         // Tone map a onto b by rank (histogram matching): the cell of a with the k-th
@@ -233,16 +248,7 @@ impl ContentCheck {
             }
             best
         };
-        let range = |x: &[f32; GRID * GRID], cy: usize, cx: usize| {
-            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-            for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
-                for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
-                    lo = lo.min(x[yy * GRID + xx]);
-                    hi = hi.max(x[yy * GRID + xx]);
-                }
-            }
-            hi - lo
-        };
+        let range = local_range;
         let mut bad = 0usize;
         for cy in 0..GRID {
             for cx in 0..GRID {
@@ -251,11 +257,45 @@ impl ContentCheck {
                     self.flat_tolerance.min(self.cell_tolerance),
                     self.cell_tolerance,
                 );
-                let e = near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx));
+                let e = if local < self.shift_min_range {
+                    (mapped[cy * GRID + cx] - fb[cy * GRID + cx]).abs()
+                } else {
+                    near(&mapped, &fb, cy, cx).max(near(&fb, &mapped, cy, cx))
+                };
                 bad += usize::from(e > tolerance);
             }
         }
         bad as f32 / n
+    }
+
+    /// Fraction of cells where both aligned grids carry detail (a local luma range of at least
+    /// [`ContentCheck::shift_min_range`] on each side) and hold the same level, untouched by
+    /// any tone map (within half of [`ContentCheck::cell_tolerance`]): structure in the same
+    /// place at the same level. A shared frame (caption text, page chrome, a poster's title
+    /// bar) gives many such cells; a crop or a rotation moves the structure off its cells, a
+    /// tone edit moves its levels.
+    ///
+    /// ```
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage};
+    /// let g = LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(|i| (i % 2 * 200) as f32).collect()).unwrap()).unwrap();
+    /// let flat = LumaGrid::of(&LumaImage::new(16, 16, vec![90.0; 256]).unwrap()).unwrap();
+    /// let c = ContentCheck::default();
+    /// assert_eq!(c.shared_structure(&g, &g), 1.0);
+    /// assert_eq!(c.shared_structure(&flat, &flat), 0.0);
+    /// ```
+    pub fn shared_structure(&self, a: &LumaGrid, b: &LumaGrid) -> f32 {
+        let (fa, fb) = (a.0.map(f32::from), b.0.map(f32::from));
+        let mut shared = 0usize;
+        for cy in 0..GRID {
+            for cx in 0..GRID {
+                let i = cy * GRID + cx;
+                let detailed =
+                    local_range(&fa, cy, cx).min(local_range(&fb, cy, cx)) >= self.shift_min_range;
+                shared +=
+                    usize::from(detailed && (fa[i] - fb[i]).abs() <= self.cell_tolerance / 2.0);
+            }
+        }
+        shared as f32 / (GRID * GRID) as f32
     }
 
     /// True when the aligned grids agree ([`ContentCheck::disagreement`] at most
@@ -307,5 +347,97 @@ impl ContentCheck {
                 disagreement,
             })
         })
+    }
+}
+
+/// The luma range of a cell and its neighbours.
+fn local_range(x: &[f32; GRID * GRID], cy: usize, cx: usize) -> f32 {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
+        for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
+            lo = lo.min(x[yy * GRID + xx]);
+            hi = hi.max(x[yy * GRID + xx]);
+        }
+    }
+    hi - lo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A grid with a bright caption band in its bottom three rows (the frame) and `content`
+    /// (row, column) above it.
+    fn framed(content: impl Fn(usize, usize) -> f32) -> LumaGrid {
+        let mut cells = [0u8; GRID * GRID];
+        for y in 0..GRID {
+            for x in 0..GRID {
+                cells[y * GRID + x] = if y >= GRID - 3 {
+                    if y == GRID - 2 && x % 3 == 0 {
+                        20
+                    } else {
+                        250
+                    }
+                } else {
+                    content(y, x).round().clamp(0.0, 255.0) as u8
+                };
+            }
+        }
+        LumaGrid(cells)
+    }
+
+    /// Deterministic texture noise of +-3 levels.
+    fn noise(y: usize, x: usize, seed: usize) -> f32 {
+        let h = ((y * GRID + x) as u64 + ((seed as u64) << 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((h >> 32) % 7) as f32 - 3.0
+    }
+
+    #[test]
+    fn a_flat_picture_does_not_absorb_another_through_the_tone_map() {
+        // A dim picture with a gradient and a near-flat one under the same band: tone mapped
+        // onto the flat one, the gradient becomes flat; the other way round it does not.
+        let structured = framed(|y, x| 70.0 + 2.0 * x as f32 + y as f32);
+        let flat = framed(|y, x| 80.0 + noise(y, x, 1) / 3.0);
+        let c = ContentCheck::default();
+        assert!(!c.agrees(&structured, &flat));
+        assert!(!c.agrees(&flat, &structured));
+    }
+
+    #[test]
+    fn two_washed_out_pictures_at_different_levels_disagree() {
+        // Textureless content at 160 and at 140 under one frame: the tone map brings the
+        // levels together; the remaining texture is different and must not be matched
+        // against the best of nine neighbours.
+        let a = framed(|y, x| 160.0 + noise(y, x, 1));
+        let b = framed(|y, x| 140.0 + noise(y, x, 2));
+        let c = ContentCheck::default();
+        assert!(c.disagreement(&a, &b) > c.max_disagreement);
+        // With every cell matched against its neighbours, as before, they agreed.
+        let everywhere = ContentCheck {
+            shift_min_range: 0.0,
+            ..c
+        };
+        assert!(everywhere.agrees(&a, &b));
+    }
+
+    #[test]
+    fn copies_of_a_washed_out_picture_agree() {
+        // The same texture, brightened by 12 levels and re-encoded (+-1 level).
+        let a = framed(|y, x| 140.0 + noise(y, x, 1));
+        let b = framed(|y, x| 152.0 + noise(y, x, 1) + ((y + x) % 3) as f32 / 2.0 - 0.5);
+        let c = ContentCheck::default();
+        assert!(c.agrees(&a, &b), "{}", c.disagreement(&a, &b));
+        assert!(c.agrees(&b, &a));
+    }
+
+    #[test]
+    fn shared_structure_counts_detail_at_the_same_place_and_level() {
+        let c = ContentCheck::default();
+        let a = framed(|y, x| 60.0 + 9.0 * ((x + y) % 5) as f32);
+        let other = framed(|y, x| 200.0 - 9.0 * ((x * 3 + y) % 7) as f32);
+        // Only the band (three rows with a dark mark every third cell) is shared detail.
+        let shared = c.shared_structure(&a, &other);
+        assert!(shared > 0.05 && shared < 0.2, "{shared}");
+        assert!(c.shared_structure(&a, &a) > 0.8);
     }
 }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{QueryRegion, StoredRegion};
+
 use crate::hashes::HashKind;
 
 /// Which tier of the rule accepted a pair.
@@ -98,14 +99,14 @@ impl PairRegions<'_> {
     ///   sides are framed (the query has a box and the stored side's regions are more than its
     ///   whole picture). Two different dim pictures under the same caption bands come within
     ///   31 bits (the bands carry the PDQ energy); copies of one referral that were cropped or
-    ///   watermarked without a frame keep their strict-tier match.
+    ///   watermarked without a frame keep their strict-tier match (checking when either side
+    ///   is framed split one such cluster of the bundled backlog).
     /// - Against **known content** (clean originals): never (only the low-quality rule
-    ///   checks its content). Checking it when the query is framed cost the match-quality
-    ///   harness's engine column 0.977 -> 0.832 of recall (quick run), and when both the query
-    ///   and the known item are framed still 0.903 (both runs also had the flat-aware
-    ///   tolerance in the low-quality rule; the two were reverted together); a known item
-    ///   that is itself a template stays the open risk (`examples/precision.rs`, known
-    ///   templates).
+    ///   checks its content). Checking every framed query cost the match-quality harness's
+    ///   engine column 0.977 -> 0.832 of recall (quick run); checking only queries that share
+    ///   detail with the known item cell for cell (a template) still lost greyscale copies of
+    ///   framed known items (`tests/cli_sample_data.rs`): a known item that is itself a
+    ///   template stays the open risk (`examples/precision.rs`, known templates).
     ///
     /// ```
     /// use referral_dedup::matching::PairRegions;

@@ -352,6 +352,7 @@ impl MatchRule {
         // colour is mostly flat cells; blurred and greyscale copies move them a few levels).
         let check = ContentCheck {
             flat_tolerance: self.content?.cell_tolerance,
+            shift_min_range: 0.0,
             ..self.content?
         };
         let regions = facts.regions?;
