@@ -18,8 +18,15 @@ use super::UrlError;
 /// Inputs longer than this many bytes are rejected with [`UrlError::TooLong`].
 pub const MAX_INPUT_LEN: usize = 8 * 1024;
 
-/// Parses user input into an http(s) [`Url`]. Returns whether `http://` was assumed.
+/// Parses user input into an http(s) [`Url`] with the `url` crate. Returns whether `http://`
+/// was assumed. The keyer reads input through [`parse`], which skips the full parser for input
+/// already in its output form.
 pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
+    parse_full(checked_input(input)?)
+}
+
+/// The input trimmed, after the length and emptiness checks every parse starts with.
+fn checked_input(input: &str) -> Result<&str, UrlError> {
     if input.len() > MAX_INPUT_LEN {
         return Err(UrlError::TooLong { len: input.len() });
     }
@@ -27,6 +34,11 @@ pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
     if s.is_empty() {
         return Err(UrlError::Empty);
     }
+    Ok(s)
+}
+
+/// The WHATWG parse of trimmed, non-empty input (see [`parse_input`]).
+fn parse_full(s: &str) -> Result<(Url, bool), UrlError> {
     let (url, assumed) = match explicit_scheme(s) {
         Some(scheme) => {
             if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
@@ -49,6 +61,202 @@ pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
         return Err(UrlError::UnsupportedScheme);
     }
     Ok((url, assumed))
+}
+
+/// Parses user input for keying, like [`parse_input`], and returns whether `http://` was
+/// assumed. Input that is already in the form the WHATWG parser would give it (most referral
+/// URLs: ASCII, lowercase host, no port, credentials, dot segments or characters the parser
+/// escapes) is viewed in place without the full parser or its allocation; everything else goes
+/// through the `url` crate. Both give the same [`Parts`] (unit tests compare them).
+pub(crate) fn parse(input: &str) -> Result<(Parsed<'_>, bool), UrlError> {
+    let s = checked_input(input)?;
+    if let Some((parts, assumed)) = simple_parts(s) {
+        return Ok((Parsed::Simple(parts), assumed));
+    }
+    let (url, assumed) = parse_full(s)?;
+    Ok((Parsed::Full(url), assumed))
+}
+
+/// A URL read by [`parse`].
+#[derive(Debug)]
+pub(crate) enum Parsed<'a> {
+    /// The input itself, already in parsed form.
+    Simple(Parts<'a>),
+    /// The `url` crate's parse.
+    Full(Url),
+}
+
+impl Parsed<'_> {
+    /// The canonical view of the URL (fails only for a host that is nothing but dots).
+    pub(crate) fn view(&self) -> Result<View<'_>, UrlError> {
+        match self {
+            Parsed::Simple(parts) => View::from_parts(*parts),
+            Parsed::Full(url) => View::new(url),
+        }
+    }
+}
+
+/// The components of a parsed http(s) URL, as the `url` crate reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parts<'a> {
+    /// `true` for https.
+    pub https: bool,
+    /// The serialised host (lowercase, IDNA applied, dots kept).
+    pub host: &'a str,
+    /// Non-default port.
+    pub port: Option<u16>,
+    /// The path, `/` at least.
+    pub path: &'a str,
+    /// The query without `?` (`Some("")` for a bare `?`).
+    pub query: Option<&'a str>,
+    /// The fragment without `#` (`Some("")` for a bare `#`).
+    pub fragment: Option<&'a str>,
+}
+
+impl<'a> Parts<'a> {
+    /// The components of a [`Url`].
+    pub(crate) fn of(url: &'a Url) -> Self {
+        Parts {
+            https: url.scheme() == "https",
+            host: url.host_str().unwrap_or(""),
+            port: url.port(),
+            path: url.path(),
+            query: url.query(),
+            fragment: url.fragment(),
+        }
+    }
+}
+
+/// Byte classes of the in-place parse: which bytes each component may hold unchanged.
+const HOST_OK: u8 = 1;
+const PATH_OK: u8 = 2;
+const QUERY_OK: u8 = 4;
+const FRAGMENT_OK: u8 = 8;
+
+/// For each byte, the components in which the WHATWG parser leaves it as it is and means by it
+/// what it says. Deliberately narrower than the parser: a host of `a-z 0-9 - .` only (no
+/// uppercase, port, credentials, escapes or IDNA), and printable ASCII elsewhere without the
+/// bytes the parser escapes (`" < > \` { }` and `'` in the query), the path's `\` (a `/` to the
+/// parser), `^`, `|` and a second `#`. Any other byte sends the input to the full parser.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        let c = b as u8;
+        let mut class = PATH_OK | QUERY_OK | FRAGMENT_OK;
+        if matches!(c, b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'\\' | b'^' | b'|' | b'#') {
+            class = 0;
+        }
+        if c == b'\'' {
+            class &= !QUERY_OK;
+        }
+        if c == b'?' {
+            class &= !PATH_OK;
+        }
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.' {
+            class |= HOST_OK;
+        }
+        t[b] = class;
+        b += 1;
+    }
+    t
+};
+
+/// The components of `s` (trimmed input) when it is already in the form the WHATWG parser
+/// gives it, so that parsing would change nothing; `None` sends it to the full parser.
+fn simple_parts(s: &str) -> Option<(Parts<'_>, bool)> {
+    let b = s.as_bytes();
+    let (https, assumed, host_start) = if starts_with_ignore_case(b, b"https://") {
+        (true, false, 8)
+    } else if starts_with_ignore_case(b, b"http://") {
+        (false, false, 7)
+    } else if explicit_scheme(s).is_none() {
+        (false, true, 0)
+    } else {
+        return None;
+    };
+    let class = |i: usize| CLASS[usize::from(b[i])];
+    let mut i = host_start;
+    while i < b.len() && class(i) & HOST_OK != 0 {
+        i += 1;
+    }
+    let host = &s[host_start..i];
+    if !matches!(b.get(i), None | Some(b'/' | b'?' | b'#')) || !is_plain_domain(host) {
+        return None;
+    }
+    let path = if b.get(i) == Some(&b'/') {
+        let start = i;
+        while i < b.len() && class(i) & PATH_OK != 0 {
+            // A segment that starts with `.` or `%2e` may be a dot segment, which the parser
+            // resolves.
+            if b[i] == b'/' {
+                match b.get(i + 1) {
+                    Some(b'.') => return None,
+                    Some(b'%') if b.get(i + 2) == Some(&b'2') => {
+                        if matches!(b.get(i + 3), Some(b'e' | b'E')) {
+                            return None;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        &s[start..i]
+    } else {
+        "/"
+    };
+    let query = if b.get(i) == Some(&b'?') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && class(i) & QUERY_OK != 0 {
+            i += 1;
+        }
+        Some(&s[start..i])
+    } else {
+        None
+    };
+    let fragment = if b.get(i) == Some(&b'#') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && class(i) & FRAGMENT_OK != 0 {
+            i += 1;
+        }
+        Some(&s[start..i])
+    } else {
+        None
+    };
+    // A byte no component accepts (space, control, non-ASCII, an escaped character...).
+    if i != b.len() {
+        return None;
+    }
+    let parts = Parts {
+        https,
+        host,
+        port: None,
+        path,
+        query,
+        fragment,
+    };
+    Some((parts, assumed))
+}
+
+/// ASCII case-insensitive prefix test.
+fn starts_with_ignore_case(b: &[u8], prefix: &[u8]) -> bool {
+    b.len() >= prefix.len() && b[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// A host of `a-z 0-9 - .` that IDNA leaves unchanged and that is no IPv4 address: non-empty
+/// labels, none an IDNA `xn--` label, the last starting with a letter (so it is not a number).
+fn is_plain_domain(host: &str) -> bool {
+    let mut last = "";
+    for label in split_byte(host, b'.') {
+        if label.is_empty() || label.starts_with("xn--") {
+            return false;
+        }
+        last = label;
+    }
+    last.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
 }
 
 /// An AT Protocol URI of a Bluesky post (`at://{actor}/app.bsky.feed.post/{rkey}`) rewritten
@@ -127,7 +335,12 @@ pub(crate) struct View<'a> {
 impl<'a> View<'a> {
     /// Builds the view; fails only for a host that is nothing but dots.
     pub(crate) fn new(url: &'a Url) -> Result<Self, UrlError> {
-        let raw = url.host_str().unwrap_or("");
+        Self::from_parts(Parts::of(url))
+    }
+
+    /// Builds the view of a URL's components; fails only for a host that is nothing but dots.
+    pub(crate) fn from_parts(parts: Parts<'a>) -> Result<Self, UrlError> {
+        let raw = parts.host;
         let trimmed = raw.trim_end_matches('.');
         // Dropping the dots must not turn a domain into an IPv4 spelling (WHATWG parses a host
         // that "ends in a number" as IPv4): `..4..` stays as it is, so the canonical URL reparses.
@@ -139,15 +352,15 @@ impl<'a> View<'a> {
         if host.is_empty() {
             return Err(UrlError::NoHost);
         }
-        let path = url.path();
+        let path = parts.path;
         let path = if path.is_empty() {
             Cow::Borrowed("/")
         } else {
             normalize_escapes(path)
         };
-        let query = url.query().filter(|q| !q.is_empty()).map(normalize_escapes);
-        let fragment = url
-            .fragment()
+        let query = parts.query.filter(|q| !q.is_empty()).map(normalize_escapes);
+        let fragment = parts
+            .fragment
             .filter(|f| !f.is_empty())
             .map(normalize_escapes);
         let route = match &fragment {
@@ -157,11 +370,11 @@ impl<'a> View<'a> {
         };
         let (sub, site) = split_site(host);
         Ok(View {
-            https: url.scheme() == "https",
+            https: parts.https,
             host,
             site,
             sub,
-            port: url.port(),
+            port: parts.port,
             path,
             query,
             route,
@@ -376,8 +589,8 @@ pub(crate) fn split_site(host: &str) -> (&str, &str) {
 /// Generic canonicalisation only (no tracking removal, unwrapping or platform keys): the URL
 /// layer that the Safe Browsing vectors test. See [`canonicalize`](super::canonicalize).
 pub(crate) fn generic_canonical(input: &str) -> Result<String, UrlError> {
-    let (url, _) = parse_input(input)?;
-    let view = View::new(&url)?;
+    let (parsed, _) = parse(input)?;
+    let view = parsed.view()?;
     let mut out = String::with_capacity(input.len() + 8);
     push_origin(&mut out, &view, view.host);
     out.push_str(&view.path);
@@ -458,6 +671,74 @@ mod tests {
         ));
         for s in ["/%2f", "/%7E", "/%", "/a%2", "/%2F%41", "/%2F%zz"] {
             assert!(matches!(normalize_escapes(s), Cow::Owned(_)), "{s}");
+        }
+    }
+
+    /// The in-place parse gives exactly the `url` crate's components wherever it applies.
+    fn assert_simple_matches_full(input: &str) -> bool {
+        let Ok(s) = checked_input(input) else {
+            return false;
+        };
+        let Some((parts, assumed)) = simple_parts(s) else {
+            return false;
+        };
+        let (url, full_assumed) = parse_full(s)
+            .unwrap_or_else(|e| panic!("{input:?}: in place {parts:?}, full parser: {e}"));
+        assert_eq!(parts, Parts::of(&url), "{input:?}");
+        assert_eq!(assumed, full_assumed, "{input:?}");
+        true
+    }
+
+    #[test]
+    fn in_place_parse_agrees_with_the_url_crate() {
+        let bases = [
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s#t=1",
+            "http://example.com",
+            "example.com/a/b?c=d",
+            "https://a-b.c0.example/x/y/z",
+            "https://mega.nz/#F!abc!def",
+            "t.me/chan/5?x",
+            "https://x.com/a/status/20?s=20&t=abc",
+        ];
+        let inserts = [
+            ".", "..", "/", "/.", "/..", "%2e", "%2E", "/%2e", "/%2E%2e", "%", "%41", "%zz", "?",
+            "#", "##", "&", "=", ":", ":80", ":443", ":8080", ":0", "@", "u:p@", "\\", "\t",
+            "\n", " ", "\u{0}", "\u{7f}", "\"", "'", "<", ">", "`", "{", "}", "^", "|", "[",
+            "]", "é", "A", "Z", "_", "-", "~", "0", "9", "0x1", "xn--", "xn--abc", "127.0.0.1",
+            "1", "http://", "https://", "HTTPS://", "//", "ftp://", "a:", "www.", "\u{ff0e}",
+        ];
+        let mut simple = 0;
+        for base in bases {
+            simple += usize::from(assert_simple_matches_full(base));
+            let cuts = base.char_indices().map(|(i, _)| i).chain([base.len()]);
+            for cut in cuts {
+                for ins in inserts {
+                    let s = format!("{}{ins}{}", &base[..cut], &base[cut..]);
+                    simple += usize::from(assert_simple_matches_full(&s));
+                }
+            }
+        }
+        // The in-place parse must also apply often enough to matter.
+        assert!(simple > 2_000, "{simple}");
+        for s in bases {
+            assert!(simple_parts(s).is_some(), "{s}");
+        }
+        for s in [
+            "HTTPS://WWW.Example.com/",
+            "https://example.com:443/",
+            "https://127.0.0.1/",
+            "https://example.123/",
+            "https://xn--bcher-kva.example/",
+            "https://example.com./",
+            "https://example.com/a/../b",
+            "https://example.com/%2e/b",
+            "https://example.com/a b",
+            "https://example.com/a\\b",
+            "https://user@example.com/",
+            "mailto:x@example.com",
+            "//example.com/",
+        ] {
+            assert!(simple_parts(s).is_none(), "{s}");
         }
     }
 
