@@ -20,7 +20,8 @@ pub const MAX_INPUT_LEN: usize = 8 * 1024;
 
 /// Parses user input into an http(s) [`Url`] with the `url` crate. Returns whether `http://`
 /// was assumed. The keyer reads input through [`parse`], which skips the full parser for input
-/// already in its output form.
+/// already in its output form; tests use this one to view URLs as the full parser reads them.
+#[cfg(test)]
 pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
     parse_full(checked_input(input)?)
 }
@@ -175,32 +176,21 @@ fn simple_parts(s: &str) -> Option<(Parts<'_>, bool)> {
     } else {
         return None;
     };
-    let class = |i: usize| CLASS[usize::from(b[i])];
-    let mut i = host_start;
-    while i < b.len() && class(i) & HOST_OK != 0 {
-        i += 1;
-    }
+    let mut i = scan(b, host_start, HOST_OK);
     let host = &s[host_start..i];
     if !matches!(b.get(i), None | Some(b'/' | b'?' | b'#')) || !is_plain_domain(host) {
         return None;
     }
     let path = if b.get(i) == Some(&b'/') {
         let start = i;
-        while i < b.len() && class(i) & PATH_OK != 0 {
-            // A segment that starts with `.` or `%2e` may be a dot segment, which the parser
-            // resolves.
-            if b[i] == b'/' {
-                match b.get(i + 1) {
-                    Some(b'.') => return None,
-                    Some(b'%') if b.get(i + 2) == Some(&b'2') => {
-                        if matches!(b.get(i + 3), Some(b'e' | b'E')) {
-                            return None;
-                        }
-                    }
-                    _ => {}
-                }
+        i = scan(b, i, PATH_OK);
+        // A segment that starts with `.` or `%2e` may be a dot segment, which the parser
+        // resolves.
+        for slash in memchr::memchr_iter(b'/', &b[start..i]) {
+            match &b[start + slash + 1..i] {
+                [b'.', ..] | [b'%', b'2', b'e' | b'E', ..] => return None,
+                _ => {}
             }
-            i += 1;
         }
         &s[start..i]
     } else {
@@ -208,20 +198,14 @@ fn simple_parts(s: &str) -> Option<(Parts<'_>, bool)> {
     };
     let query = if b.get(i) == Some(&b'?') {
         let start = i + 1;
-        i = start;
-        while i < b.len() && class(i) & QUERY_OK != 0 {
-            i += 1;
-        }
+        i = scan(b, start, QUERY_OK);
         Some(&s[start..i])
     } else {
         None
     };
     let fragment = if b.get(i) == Some(&b'#') {
         let start = i + 1;
-        i = start;
-        while i < b.len() && class(i) & FRAGMENT_OK != 0 {
-            i += 1;
-        }
+        i = scan(b, start, FRAGMENT_OK);
         Some(&s[start..i])
     } else {
         None
@@ -239,6 +223,15 @@ fn simple_parts(s: &str) -> Option<(Parts<'_>, bool)> {
         fragment,
     };
     Some((parts, assumed))
+}
+
+/// The end of the run of bytes from `from` whose class includes `class`.
+#[inline]
+fn scan(b: &[u8], from: usize, class: u8) -> usize {
+    b[from..]
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] & class == 0)
+        .map_or(b.len(), |n| from + n)
 }
 
 /// ASCII case-insensitive prefix test.
