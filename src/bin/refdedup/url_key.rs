@@ -379,13 +379,23 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether `b` holds a byte JSON escapes (`"`, `\` or a control character). Fixed blocks of
+/// 16 bytes without an early exit inside compile to a few vector compares per block; nearly
+/// every string needs no escape.
+fn needs_escape(b: &[u8]) -> bool {
+    let escaped = |c: u8| (c < 0x20) | (c == b'"') | (c == b'\\');
+    let mut blocks = b.chunks_exact(16);
+    for block in &mut blocks {
+        if block.iter().fold(false, |acc, &c| acc | escaped(c)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&c| escaped(c))
+}
+
 fn push_json_body(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
-    // No early exit: the fold vectorises, and nearly every string needs no escape.
-    let needs_escape = b.iter().fold(false, |acc, &c| {
-        acc | (c < 0x20) | (c == b'"') | (c == b'\\')
-    });
-    if !needs_escape {
+    if !needs_escape(b) {
         out.extend_from_slice(b);
         return;
     }
@@ -433,6 +443,11 @@ mod tests {
             "a\"b\\c",
             "tab\there\nline\u{1}\u{1f}",
             "é ü \u{7f}",
+            "https://example.com/a-path-longer-than-one-block\"",
+            "https://example.com/0123456789\\/0123456789abcdef",
+            "0123456789abcdef0123456789abcdef\u{1f}",
+            "0123456789abcdef\n0123456789abcdef",
+            "0123456789abcdef0123456789abcdef",
         ] {
             let mut out = Vec::new();
             push_json_str(&mut out, s);
@@ -469,6 +484,147 @@ mod tests {
                     assert_eq!(v["canonical"], k.canonical, "line {i}");
                 }
                 Err(e) => assert_eq!(v["error"], e.to_string(), "line {i}"),
+            }
+        }
+    }
+
+    /// Input that yields `data`, then fails.
+    struct FailsAfter {
+        data: Vec<u8>,
+        at: usize,
+    }
+
+    impl Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.data.len() {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.data.len() - self.at).min(1000);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_writes_the_lines_read_before_it() {
+        let n = 2 * BATCH_LINES + 100;
+        let data: String = (0..n).map(|i| format!("x.com/a/status/{i}\n")).collect();
+        let mut out = Vec::new();
+        let input = BufReader::new(FailsAfter {
+            data: data.into_bytes(),
+            at: 0,
+        });
+        let err = key_lines(&UrlKeyer::new(), input, &mut out).unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+        let out = String::from_utf8(out).unwrap();
+        // Every complete batch was written, in order; the partial one was not.
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2 * BATCH_LINES);
+        for (i, l) in lines.iter().enumerate() {
+            assert!(l.contains(&format!(r#""key":"x:{i}""#)), "{i}: {l}");
+        }
+    }
+
+    /// Output that accepts `room` bytes, then reports a closed pipe; counts write calls.
+    struct ClosesAfter {
+        room: usize,
+        written: usize,
+        failures: usize,
+    }
+
+    impl Write for ClosesAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.written >= self.room {
+                self.failures += 1;
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room - self.written);
+            self.written += n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Input of `remaining` lines, counting how much of it was read.
+    struct Endless {
+        remaining: usize,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            const LINE: &[u8] = b"https://example.com/a?b=1\n";
+            let mut n = 0;
+            while self.remaining > 0 && buf.len() - n >= LINE.len() {
+                buf[n..n + LINE.len()].copy_from_slice(LINE);
+                n += LINE.len();
+                self.remaining -= 1;
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_closed_output_stops_reading_and_keying() {
+        let total = 20 * BATCH_LINES;
+        let mut input = BufReader::new(Endless { remaining: total });
+        let mut out = ClosesAfter {
+            room: 1000,
+            written: 0,
+            failures: 0,
+        };
+        let err = key_lines(&UrlKeyer::new(), &mut input, &mut out).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(out.failures, 1);
+        // At most the batch being keyed and the one read while writing failed were read.
+        let read = total - input.get_ref().remaining;
+        assert!(read <= 3 * BATCH_LINES, "{read} lines read");
+    }
+
+    #[test]
+    fn output_lines_are_json_whatever_the_input_holds() {
+        let inputs = [
+            "https://example.com/a\"b",
+            "https://example.com/a\\b?c=\\\"",
+            "https://example.com/\u{1}\u{1f}\u{7f}",
+            "https://example.com/a\tb",
+            "https://bücher.example/é?q=ü#ß",
+            "\"quoted\"",
+            "\\",
+            "https://example.com/\u{2028}\u{fffd}",
+        ];
+        let out = run_on(inputs.join("\n").as_bytes());
+        let keyer = UrlKeyer::new();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), inputs.len());
+        for (line, input) in lines.iter().zip(inputs) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["input"], input);
+            match keyer.key(input) {
+                Ok(k) => {
+                    assert_eq!(v["key"], k.key);
+                    assert_eq!(v["canonical"], k.canonical);
+                    // The whole line, field order included, is what serde would write.
+                    #[derive(serde::Serialize)]
+                    struct Expected<'a> {
+                        input: &'a str,
+                        key: &'a str,
+                        canonical: &'a str,
+                        platform: Option<referral_dedup::url::Platform>,
+                        rules: &'a referral_dedup::url::Rules,
+                    }
+                    let expected = Expected {
+                        input,
+                        key: &k.key,
+                        canonical: &k.canonical,
+                        platform: k.platform,
+                        rules: &k.rules,
+                    };
+                    assert_eq!(*line, serde_json::to_string(&expected).unwrap());
+                }
+                Err(e) => assert_eq!(v["error"], e.to_string()),
             }
         }
     }
