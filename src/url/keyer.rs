@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::canon::{self, push_origin, push_port, Parsed, View};
+use super::canon::{self, push_origin, push_port, View};
 use super::hosts::{self, FragmentPolicy, HostTable};
+use super::input::{self, Parsed};
 use super::tracking::TrackingTable;
 use super::wrappers::{self, Unwrapped};
 use super::{platforms, short_links, HostName, HostRules, Platform, Rule, Rules, UrlError, UrlKey};
@@ -179,9 +180,9 @@ impl UrlKeyer {
     }
 
     fn key_inner(&self, input: &str, use_resolutions: bool) -> Result<UrlKey, UrlError> {
-        let at = canon::at_uri(input)?;
-        let (parsed, assumed) = canon::parse(at.as_deref().unwrap_or(input))?;
-        let view = parsed.view()?;
+        let at = input::at_uri(input)?;
+        let (parsed, assumed) = input::parse(at.as_deref().unwrap_or(input))?;
+        let view = View::of(&parsed)?;
         let mut trail = Trail {
             rules: Rules::new(),
             via: None,
@@ -225,7 +226,7 @@ impl UrlKeyer {
         hops: u8,
         use_resolutions: bool,
     ) -> Result<Keyed, UrlError> {
-        self.key_view(&parsed.view()?, trail, hops, use_resolutions)
+        self.key_view(&View::of(parsed)?, trail, hops, use_resolutions)
     }
 
     fn key_view(
@@ -241,7 +242,7 @@ impl UrlKeyer {
         if can_hop {
             match wrappers::unwrap(view, owner) {
                 Some(Unwrapped::Redirect { wrapper, target }) => {
-                    if let Ok((inner, _)) = canon::parse(&target) {
+                    if let Ok((inner, _)) = input::parse(&target) {
                         trail.rules.push(Rule::Unwrapped(wrapper));
                         return self.key_parsed(&inner, trail, hops + 1, use_resolutions);
                     }
@@ -251,7 +252,7 @@ impl UrlKeyer {
                     stamp,
                     target,
                 }) => {
-                    if let Ok((inner, _)) = canon::parse(&target) {
+                    if let Ok((inner, _)) = input::parse(&target) {
                         trail.rules.push(Rule::Via(service));
                         if trail.via.is_none() {
                             trail.via = Some(match stamp {
@@ -284,7 +285,7 @@ impl UrlKeyer {
                 if target.is_some() && !can_hop {
                     trail.hop_limited = true;
                 } else if let Some(target) = target {
-                    if let Ok((inner, _)) = canon::parse(&target) {
+                    if let Ok((inner, _)) = input::parse(&target) {
                         trail.rules.push(Rule::Resolved);
                         return self.key_parsed(&inner, trail, hops + 1, use_resolutions);
                     }
