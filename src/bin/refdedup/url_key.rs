@@ -379,18 +379,31 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Whether `b` holds a byte JSON escapes (`"`, `\` or a control character). Fixed blocks of
-/// 16 bytes without an early exit inside compile to a few vector compares per block; nearly
-/// every string needs no escape.
+/// Whether `b` holds a byte JSON escapes (`"`, `\` or a control character), eight bytes at a
+/// time: per 64-bit word, the classic tests for "some byte is zero" (of the word xor a
+/// repeated `"` or `\`) and "some byte is below 0x20", exact as yes/no answers. Nearly every
+/// string needs no escape, so this runs over every byte of the output.
 fn needs_escape(b: &[u8]) -> bool {
-    let escaped = |c: u8| (c < 0x20) | (c == b'"') | (c == b'\\');
-    let mut blocks = b.chunks_exact(16);
-    for block in &mut blocks {
-        if block.iter().fold(false, |acc, &c| acc | escaped(c)) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        let x = u64::from_le_bytes(bytes);
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0;
+        if control
+            | has_zero_byte(x ^ (ONES * u64::from(b'"')))
+            | has_zero_byte(x ^ (ONES * u64::from(b'\\')))
+        {
             return true;
         }
     }
-    blocks.remainder().iter().any(|&c| escaped(c))
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 fn push_json_body(out: &mut Vec<u8>, s: &str) {
@@ -455,6 +468,23 @@ mod tests {
                 String::from_utf8(out).unwrap(),
                 serde_json::to_string(s).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn escape_check_finds_every_escaped_byte_anywhere() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+        for len in 1..=24 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    // Neighbours that stress borrows between bytes: 0x00-free, high, 0x20, 0x21.
+                    for fill in [b'a', 0x80, 0xff, 0x20, 0x21] {
+                        let mut b = vec![fill; len];
+                        b[at] = byte;
+                        assert_eq!(needs_escape(&b), naive(&b), "{b:?}");
+                    }
+                }
+            }
         }
     }
 
