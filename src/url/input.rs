@@ -184,20 +184,8 @@ fn simple_parts(s: &str) -> Option<(Parts<'_>, bool)> {
     } else {
         "/"
     };
-    let query = if b.get(i) == Some(&b'?') {
-        let start = i + 1;
-        i = scan(b, start, QUERY_OK);
-        Some(&s[start..i])
-    } else {
-        None
-    };
-    let fragment = if b.get(i) == Some(&b'#') {
-        let start = i + 1;
-        i = scan(b, start, FRAGMENT_OK);
-        Some(&s[start..i])
-    } else {
-        None
-    };
+    let query = marked_component(s, &mut i, b'?', QUERY_OK);
+    let fragment = marked_component(s, &mut i, b'#', FRAGMENT_OK);
     // A byte no component accepts (space, control, non-ASCII, an escaped character...).
     if i != b.len() {
         return None;
@@ -211,6 +199,18 @@ fn simple_parts(s: &str) -> Option<(Parts<'_>, bool)> {
         fragment,
     };
     Some((parts, assumed))
+}
+
+/// The component that starts with `mark` at `*at` (without the mark), as far as its bytes
+/// are of `class`; `*at` moves past it. `None` when no `mark` is at `*at`.
+fn marked_component<'s>(s: &'s str, at: &mut usize, mark: u8, class: u8) -> Option<&'s str> {
+    let b = s.as_bytes();
+    if b.get(*at) != Some(&mark) {
+        return None;
+    }
+    let start = *at + 1;
+    *at = scan(b, start, class);
+    Some(&s[start..*at])
 }
 
 /// The end of the run of bytes from `from` whose class includes `class`.
