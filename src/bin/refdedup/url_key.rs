@@ -379,31 +379,13 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Whether `b` holds a byte JSON escapes (`"`, `\` or a control character), eight bytes at a
-/// time: per 64-bit word, the classic tests for "some byte is zero" (of the word xor a
-/// repeated `"` or `\`) and "some byte is below 0x20", exact as yes/no answers. Nearly every
-/// string needs no escape, so this runs over every byte of the output.
+/// Whether `b` holds a byte JSON escapes (`"`, `\` or a control character). No early exit:
+/// nearly every string needs no escape. (Checking blocks of 16 bytes or 64-bit words measured
+/// no fewer instructions per URL than this fold.)
 fn needs_escape(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(w);
-        let x = u64::from_le_bytes(bytes);
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0;
-        if control
-            | has_zero_byte(x ^ (ONES * u64::from(b'"')))
-            | has_zero_byte(x ^ (ONES * u64::from(b'\\')))
-        {
-            return true;
-        }
-    }
-    words
-        .remainder()
-        .iter()
-        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    b.iter().fold(false, |acc, &c| {
+        acc | (c < 0x20) | (c == b'"') | (c == b'\\')
+    })
 }
 
 fn push_json_body(out: &mut Vec<u8>, s: &str) {
