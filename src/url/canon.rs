@@ -1,11 +1,11 @@
-//! Reading input and the generic canonicalisation layer.
+//! The generic canonicalisation layer: the [`View`] of a parsed URL.
 //!
-//! Parsing is the `url` crate's WHATWG parser (it already lowercases scheme and host, applies
-//! IDNA, drops default ports, resolves dot segments, strips tabs and newlines and rewrites every
-//! IPv4 spelling to dotted decimal). On top of it this module adds what WHATWG leaves alone:
-//! scheme-less input, a length limit, a trailing dot in the host, and percent-escape
-//! normalisation (decode unreserved characters, uppercase the rest). That last step is written by
-//! hand because `percent-encoding` only offers all-or-nothing decoding.
+//! Parsing (`input.rs`) is the `url` crate's WHATWG parser, or an in-place view of input already
+//! in its output form (the parser lowercases scheme and host, applies IDNA, drops default ports,
+//! resolves dot segments, strips tabs and newlines and rewrites every IPv4 spelling to dotted
+//! decimal). On top of it this module adds what WHATWG leaves alone: a trailing dot in the host,
+//! and percent-escape normalisation (decode unreserved characters, uppercase the rest). That
+//! last step is written by hand because `percent-encoding` only offers all-or-nothing decoding.
 
 use std::borrow::Cow;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -13,93 +13,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use url::Url;
 
 use super::hosts::FragmentPolicy;
+use super::input::{self, Parsed, Parts};
 use super::UrlError;
-
-/// Inputs longer than this many bytes are rejected with [`UrlError::TooLong`].
-pub const MAX_INPUT_LEN: usize = 8 * 1024;
-
-/// Parses user input into an http(s) [`Url`]. Returns whether `http://` was assumed.
-pub(crate) fn parse_input(input: &str) -> Result<(Url, bool), UrlError> {
-    if input.len() > MAX_INPUT_LEN {
-        return Err(UrlError::TooLong { len: input.len() });
-    }
-    let s = input.trim();
-    if s.is_empty() {
-        return Err(UrlError::Empty);
-    }
-    let (url, assumed) = match explicit_scheme(s) {
-        Some(scheme) => {
-            if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-                return Err(UrlError::UnsupportedScheme);
-            }
-            (Url::parse(s).map_err(UrlError::Parse)?, false)
-        }
-        None => {
-            let mut with_scheme = String::with_capacity(s.len() + 7);
-            with_scheme.push_str(if s.starts_with("//") {
-                "http:"
-            } else {
-                "http://"
-            });
-            with_scheme.push_str(s);
-            (Url::parse(&with_scheme).map_err(UrlError::Parse)?, true)
-        }
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(UrlError::UnsupportedScheme);
-    }
-    Ok((url, assumed))
-}
-
-/// An AT Protocol URI of a Bluesky post (`at://{actor}/app.bsky.feed.post/{rkey}`) rewritten
-/// to its `https://bsky.app/profile/{actor}/post/{rkey}` page; `None` for any other input.
-///
-/// # Errors
-/// [`UrlError::UnsupportedScheme`] for an `at://` URI that does not name a post.
-pub(crate) fn at_uri(input: &str) -> Result<Option<String>, UrlError> {
-    let s = input.trim();
-    if !(s.len() > 5 && s.as_bytes()[..5].eq_ignore_ascii_case(b"at://")) {
-        return Ok(None);
-    }
-    if s.len() > MAX_INPUT_LEN {
-        return Err(UrlError::TooLong { len: input.len() });
-    }
-    let mut parts = s[5..].split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(actor), Some("app.bsky.feed.post"), Some(rkey), None)
-            if !actor.is_empty()
-                && !rkey.is_empty()
-                && !actor.contains(['?', '#'])
-                && !rkey.contains(['?', '#']) =>
-        {
-            Ok(Some(format!(
-                "https://bsky.app/profile/{actor}/post/{rkey}"
-            )))
-        }
-        _ => Err(UrlError::UnsupportedScheme),
-    }
-}
-
-/// The scheme of `s` if it starts with one (`scheme:`), telling `host:port` apart from a scheme.
-fn explicit_scheme(s: &str) -> Option<&str> {
-    let b = s.as_bytes();
-    if !b.first()?.is_ascii_alphabetic() {
-        return None;
-    }
-    let colon = b
-        .iter()
-        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
-    if b[colon] != b':' {
-        return None;
-    }
-    // `example.com:8080/x` and `localhost:80` are host:port, not a scheme.
-    let after = &b[colon + 1..];
-    let digits = after.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits > 0 && matches!(after.get(digits), None | Some(b'/' | b'?' | b'#')) {
-        return None;
-    }
-    Some(&s[..colon])
-}
 
 /// A parsed URL's parts after generic canonicalisation, borrowed from the [`Url`].
 #[derive(Debug)]
@@ -125,9 +40,23 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// Builds the view; fails only for a host that is nothing but dots.
+    /// Builds the view of a URL read by [`input::parse`]; fails only for a host that is
+    /// nothing but dots.
+    pub(crate) fn of(parsed: &'a Parsed<'_>) -> Result<Self, UrlError> {
+        match parsed {
+            Parsed::Simple(parts) => Self::from_parts(*parts),
+            Parsed::Full(url) => Self::new(url),
+        }
+    }
+
+    /// Builds the view of a [`Url`]; fails only for a host that is nothing but dots.
     pub(crate) fn new(url: &'a Url) -> Result<Self, UrlError> {
-        let raw = url.host_str().unwrap_or("");
+        Self::from_parts(Parts::of(url))
+    }
+
+    /// Builds the view of a URL's components; fails only for a host that is nothing but dots.
+    pub(crate) fn from_parts(parts: Parts<'a>) -> Result<Self, UrlError> {
+        let raw = parts.host;
         let trimmed = raw.trim_end_matches('.');
         // Dropping the dots must not turn a domain into an IPv4 spelling (WHATWG parses a host
         // that "ends in a number" as IPv4): `..4..` stays as it is, so the canonical URL reparses.
@@ -139,15 +68,15 @@ impl<'a> View<'a> {
         if host.is_empty() {
             return Err(UrlError::NoHost);
         }
-        let path = url.path();
+        let path = parts.path;
         let path = if path.is_empty() {
             Cow::Borrowed("/")
         } else {
             normalize_escapes(path)
         };
-        let query = url.query().filter(|q| !q.is_empty()).map(normalize_escapes);
-        let fragment = url
-            .fragment()
+        let query = parts.query.filter(|q| !q.is_empty()).map(normalize_escapes);
+        let fragment = parts
+            .fragment
             .filter(|f| !f.is_empty())
             .map(normalize_escapes);
         let route = match &fragment {
@@ -157,11 +86,11 @@ impl<'a> View<'a> {
         };
         let (sub, site) = split_site(host);
         Ok(View {
-            https: url.scheme() == "https",
+            https: parts.https,
             host,
             site,
             sub,
-            port: url.port(),
+            port: parts.port,
             path,
             query,
             route,
@@ -376,8 +305,8 @@ pub(crate) fn split_site(host: &str) -> (&str, &str) {
 /// Generic canonicalisation only (no tracking removal, unwrapping or platform keys): the URL
 /// layer that the Safe Browsing vectors test. See [`canonicalize`](super::canonicalize).
 pub(crate) fn generic_canonical(input: &str) -> Result<String, UrlError> {
-    let (url, _) = parse_input(input)?;
-    let view = View::new(&url)?;
+    let (parsed, _) = input::parse(input)?;
+    let view = View::of(&parsed)?;
     let mut out = String::with_capacity(input.len() + 8);
     push_origin(&mut out, &view, view.host);
     out.push_str(&view.path);
@@ -459,45 +388,6 @@ mod tests {
         for s in ["/%2f", "/%7E", "/%", "/a%2", "/%2F%41", "/%2F%zz"] {
             assert!(matches!(normalize_escapes(s), Cow::Owned(_)), "{s}");
         }
-    }
-
-    #[test]
-    fn scheme_detection_tells_ports_from_schemes() {
-        assert_eq!(explicit_scheme("https://a"), Some("https"));
-        assert_eq!(explicit_scheme("HTTP://a"), Some("HTTP"));
-        assert_eq!(explicit_scheme("mailto:x@y"), Some("mailto"));
-        assert_eq!(explicit_scheme("example.com:8080/x"), None);
-        assert_eq!(explicit_scheme("localhost:80"), None);
-        assert_eq!(explicit_scheme("t.me/chan/5"), None);
-        assert_eq!(explicit_scheme("%20x.com/"), None);
-    }
-
-    #[test]
-    fn input_is_parsed_as_the_public_pastes_it() {
-        let (u, assumed) = parse_input("  t.me/chan/5 ").unwrap();
-        assert!(assumed);
-        assert_eq!(u.as_str(), "http://t.me/chan/5");
-        let (u, assumed) = parse_input("//example.com/a").unwrap();
-        assert!(assumed);
-        assert_eq!(u.host_str(), Some("example.com"));
-        assert_eq!(
-            parse_input("ftp://example.com/").unwrap_err(),
-            UrlError::UnsupportedScheme
-        );
-        assert_eq!(
-            parse_input("javascript:alert(1)").unwrap_err(),
-            UrlError::UnsupportedScheme
-        );
-        assert_eq!(parse_input(" \t ").unwrap_err(), UrlError::Empty);
-        let long = format!("https://example.com/{}", "a".repeat(MAX_INPUT_LEN));
-        assert!(matches!(
-            parse_input(&long).unwrap_err(),
-            UrlError::TooLong { .. }
-        ));
-        assert!(matches!(
-            parse_input("http://exa mple.com/").unwrap_err(),
-            UrlError::Parse(_)
-        ));
     }
 
     #[test]

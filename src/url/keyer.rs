@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use url::Url;
 
-use super::canon::{self, parse_input, push_origin, push_port, View};
+use super::canon::{self, push_origin, push_port, View};
 use super::hosts::{self, FragmentPolicy, HostTable};
+use super::input::{self, Parsed};
 use super::tracking::TrackingTable;
 use super::wrappers::{self, Unwrapped};
 use super::{platforms, short_links, HostName, HostRules, Platform, Rule, Rules, UrlError, UrlKey};
@@ -180,8 +180,9 @@ impl UrlKeyer {
     }
 
     fn key_inner(&self, input: &str, use_resolutions: bool) -> Result<UrlKey, UrlError> {
-        let at = canon::at_uri(input)?;
-        let (url, assumed) = parse_input(at.as_deref().unwrap_or(input))?;
+        let at = input::at_uri(input)?;
+        let (parsed, assumed) = input::parse(at.as_deref().unwrap_or(input))?;
+        let view = View::of(&parsed)?;
         let mut trail = Trail {
             rules: Rules::new(),
             via: None,
@@ -193,7 +194,7 @@ impl UrlKeyer {
         if assumed {
             trail.rules.push(Rule::SchemeAssumed);
         }
-        let mut k = self.key_url(&url, &mut trail, 0, use_resolutions)?;
+        let mut k = self.key_view(&view, &mut trail, 0, use_resolutions)?;
         if trail.hop_limited {
             // A chain longer than the bound keys the input itself, so that keying the canonical
             // URL (which has the same chain) gives the same key again.
@@ -206,7 +207,7 @@ impl UrlKeyer {
             }
             trail.rules.push(Rule::HopLimit);
             trail.via = None;
-            k = self.generic(&View::new(&url)?, &mut trail, FragmentPolicy::Route);
+            k = self.generic(&view, &mut trail, FragmentPolicy::Route);
         }
         Ok(UrlKey {
             key: k.key,
@@ -217,23 +218,33 @@ impl UrlKeyer {
         })
     }
 
-    fn key_url(
+    /// Keys a URL reached by unwrapping or resolution (one more hop).
+    fn key_parsed(
         &self,
-        url: &Url,
+        parsed: &Parsed<'_>,
         trail: &mut Trail,
         hops: u8,
         use_resolutions: bool,
     ) -> Result<Keyed, UrlError> {
-        let view = View::new(url)?;
+        self.key_view(&View::of(parsed)?, trail, hops, use_resolutions)
+    }
+
+    fn key_view(
+        &self,
+        view: &View<'_>,
+        trail: &mut Trail,
+        hops: u8,
+        use_resolutions: bool,
+    ) -> Result<Keyed, UrlError> {
         // The one lookup of the site among the built-in platforms' declarations.
         let owner = platforms::owner(view.site);
         let can_hop = hops < self.options.max_hops;
         if can_hop {
-            match wrappers::unwrap(&view, owner) {
+            match wrappers::unwrap(view, owner) {
                 Some(Unwrapped::Redirect { wrapper, target }) => {
-                    if let Ok((inner, _)) = parse_input(&target) {
+                    if let Ok((inner, _)) = input::parse(&target) {
                         trail.rules.push(Rule::Unwrapped(wrapper));
-                        return self.key_url(&inner, trail, hops + 1, use_resolutions);
+                        return self.key_parsed(&inner, trail, hops + 1, use_resolutions);
                     }
                 }
                 Some(Unwrapped::Copy {
@@ -241,7 +252,7 @@ impl UrlKeyer {
                     stamp,
                     target,
                 }) => {
-                    if let Ok((inner, _)) = parse_input(&target) {
+                    if let Ok((inner, _)) = input::parse(&target) {
                         trail.rules.push(Rule::Via(service));
                         if trail.via.is_none() {
                             trail.via = Some(match stamp {
@@ -249,7 +260,7 @@ impl UrlKeyer {
                                 None => service.to_owned(),
                             });
                         }
-                        return self.key_url(&inner, trail, hops + 1, use_resolutions);
+                        return self.key_parsed(&inner, trail, hops + 1, use_resolutions);
                     }
                 }
                 Some(Unwrapped::Snapshot { service, code }) => {
@@ -265,18 +276,18 @@ impl UrlKeyer {
                 }
                 None => {}
             }
-        } else if wrappers::unwrap(&view, owner).is_some() {
+        } else if wrappers::unwrap(view, owner).is_some() {
             trail.hop_limited = true;
         }
-        if let Some(short) = short_links::detect(&view, owner) {
+        if let Some(short) = short_links::detect(view, owner) {
             if use_resolutions {
                 let target = self.resolutions.read().get(&short.key).cloned();
                 if target.is_some() && !can_hop {
                     trail.hop_limited = true;
                 } else if let Some(target) = target {
-                    if let Ok((inner, _)) = parse_input(&target) {
+                    if let Ok((inner, _)) = input::parse(&target) {
                         trail.rules.push(Rule::Resolved);
-                        return self.key_url(&inner, trail, hops + 1, use_resolutions);
+                        return self.key_parsed(&inner, trail, hops + 1, use_resolutions);
                     }
                 }
             }
@@ -291,11 +302,11 @@ impl UrlKeyer {
         if self.options.platform_keys {
             let hosts = &*self.options.hosts;
             if hosts.user_covers_platforms {
-                if let (_, Some((k, name))) = hosts.key(&view, true, false) {
+                if let (_, Some((k, name))) = hosts.key(view, true, false) {
                     return Ok(host_keyed(k, name, trail));
                 }
             }
-            if let Some(p) = platforms::key(&view, owner) {
+            if let Some(p) = platforms::key(view, owner) {
                 if p.front_end {
                     trail.rules.push(Rule::FrontEnd);
                 }
@@ -307,7 +318,7 @@ impl UrlKeyer {
                 });
             }
             let any_host = !platforms::is_platform_host(view.sub, owner);
-            match hosts.key(&view, false, any_host) {
+            match hosts.key(view, false, any_host) {
                 (Some(rule), None) => fragment = rule.fragment,
                 (rule, Some((k, name))) => {
                     // An any-host rule (fediverse statuses) only applies when nothing but
@@ -323,7 +334,7 @@ impl UrlKeyer {
                 (None, None) => {}
             }
         }
-        Ok(self.generic(&view, trail, fragment))
+        Ok(self.generic(view, trail, fragment))
     }
 
     /// The generic key and canonical URL.

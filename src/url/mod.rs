@@ -67,6 +67,7 @@
 
 mod canon;
 mod hosts;
+mod input;
 mod keyer;
 mod platforms;
 mod rules;
@@ -78,8 +79,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-pub use canon::MAX_INPUT_LEN;
 pub use hosts::{builtin_traps, HostRules, RulesError, MAX_RULES_LEN};
+pub use input::MAX_INPUT_LEN;
 pub use keyer::{KeyOptions, UrlKeyer};
 pub use platforms::{HostName, Platform};
 pub use rules::{Rule, Rules};

@@ -69,7 +69,7 @@ pub(crate) fn detect(view: &View<'_>, owner: Option<platforms::Owner>) -> Option
 
 #[cfg(test)]
 mod tests {
-    use super::super::canon::parse_input;
+    use super::super::input::parse_input;
     use super::*;
 
     fn short(s: &str) -> Option<String> {

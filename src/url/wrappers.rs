@@ -361,7 +361,7 @@ fn unmap_translate_host(sub: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::canon::parse_input;
+    use super::super::input::parse_input;
     use super::*;
 
     fn unwrap_str(s: &str) -> Option<Unwrapped> {

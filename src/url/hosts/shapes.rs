@@ -299,6 +299,13 @@ impl HostRule {
     /// The item key of `view`, if one of this rule's shapes matches.
     pub(super) fn key(&self, view: &View<'_>) -> Option<HostKey> {
         'shapes: for shape in &self.shapes {
+            // A path that lacks the shape's leading literal cannot match: skip the shape before
+            // setting up its captures (most URLs meet an any-host rule's shapes this way).
+            if let Some(Tok::Lit(l)) = shape.path.0.first() {
+                if l.len() > 1 && !view.path.starts_with(&**l) {
+                    continue;
+                }
+            }
             if !shape.only.is_empty() && !shape.only.iter().any(|h| h.covers(view.host)) {
                 continue;
             }

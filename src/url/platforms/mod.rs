@@ -453,7 +453,7 @@ fn is_digits(s: &str, max_len: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::canon::parse_input;
+    use super::super::input::parse_input;
     use super::*;
 
     fn k(s: &str) -> Option<String> {
