@@ -669,3 +669,28 @@ fn docs_host_table_examples_give_their_keys() {
         assert!(table.contains(&format!("| {host} |")), "no row for {host}");
     }
 }
+
+#[test]
+fn any_host_keys_drop_the_default_port_of_their_canonical_scheme() {
+    // `http://h:443/...` is canonicalised to `https://h:443/...`, which a URL parser writes
+    // as `https://h/...`: the key must be that URL's key (a fuzz find). Other ports stay.
+    use referral_dedup::url::key;
+    for input in [
+        "mastodon.example:443/web/@alice/109876543210",
+        "http://mastodon.example:443/@alice/109876543210",
+        "https://mastodon.example/@alice/109876543210",
+    ] {
+        let k = key(input).unwrap();
+        assert_eq!(
+            k.key, "masto:status:mastodon.example/@alice/109876543210",
+            "{input}"
+        );
+        assert_eq!(key(&k.canonical).unwrap().key, k.key, "{input}");
+    }
+    let other = key("https://mastodon.example:8443/@alice/109876543210").unwrap();
+    assert_eq!(
+        other.key,
+        "masto:status:mastodon.example:8443/@alice/109876543210"
+    );
+    assert_eq!(key(&other.canonical).unwrap().key, other.key);
+}

@@ -161,6 +161,16 @@ pub(super) enum Piece {
     Host,
 }
 
+/// The default port of a canonical URL template's scheme (`None` when it does not start with
+/// `http://` or `https://`).
+fn default_port(canon: &[Piece]) -> Option<u16> {
+    match canon.first() {
+        Some(Piece::Lit(l)) if l.starts_with("https://") => Some(443),
+        Some(Piece::Lit(l)) if l.starts_with("http://") => Some(80),
+        _ => None,
+    }
+}
+
 /// Appends `pieces` to `out`, with `vals` for captures, `key` for `{key}` and `host` for
 /// `{host}` (a canonical URL template, filled in).
 pub(super) fn expand<V: AsRef<str>>(
@@ -359,10 +369,13 @@ impl HostRule {
                 };
             }
         }
+        let kind = &self.kinds[usize::from(shape.kind)];
         // `{host}` (any-host rules): the host without `www.`, with its port (servers on two
-        // ports are two servers).
+        // ports are two servers), except the default port of the canonical URL's scheme
+        // (`http://h:443/...` becomes `https://h/...`, whose key must be this one).
         let bare = view.host.strip_prefix("www.").unwrap_or(view.host);
-        let host: Cow<'_, str> = match view.port {
+        let port = view.port.filter(|&p| Some(p) != default_port(&kind.canon));
+        let host: Cow<'_, str> = match port {
             Some(p) => Cow::Owned(format!("{bare}:{p}")),
             None => Cow::Borrowed(bare),
         };
@@ -376,7 +389,6 @@ impl HostRule {
                 Piece::Key => return None,
             }
         }
-        let kind = &self.kinds[usize::from(shape.kind)];
         let mut kept: smallvec::SmallVec<[(&str, &str); 2]> = smallvec::SmallVec::new();
         for name in &shape.keep {
             if let Some(v) = view.param(name) {
