@@ -303,13 +303,12 @@ impl HashBundle {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A value of every kind in the table, and a quality.
-    fn full() -> HashBundle {
+impl HashBundle {
+    /// A bundle with a value of every kind in the table (bytes derived from the kind's
+    /// position) and `quality`: the crate's round-trip tests (bundle, hash lists, store).
+    pub(crate) fn with_every_kind(quality: u8) -> HashBundle {
         let mut b = HashBundle {
-            pdq_quality: Some(90),
+            pdq_quality: Some(quality),
             ..HashBundle::default()
         };
         for (i, kind) in HashKind::in_bundle().enumerate() {
@@ -319,6 +318,15 @@ mod tests {
             assert!(b.set_stored(kind, &bytes), "{kind}");
         }
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> HashBundle {
+        HashBundle::with_every_kind(90)
     }
 
     #[test]

@@ -329,7 +329,7 @@ pub fn write_list<'a, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hashes::{Hash64, HashKind};
+    use crate::hashes::Hash64;
 
     const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
     const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
@@ -405,16 +405,7 @@ mod tests {
 
     /// A bundle with a value of every kind (and a quality).
     fn every_kind() -> HashBundle {
-        let mut b = HashBundle {
-            pdq_quality: Some(77),
-            ..HashBundle::default()
-        };
-        for (i, kind) in HashKind::in_bundle().enumerate() {
-            let bytes: Vec<u8> = (0..kind.facts().width())
-                .map(|j| (i * 31 + j * 7) as u8)
-                .collect();
-            assert!(b.set_stored(kind, &bytes));
-        }
+        let mut b = HashBundle::with_every_kind(77);
         b.dhash = Some(Hash64(0xdead_beef));
         b
     }

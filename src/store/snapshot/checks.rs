@@ -198,6 +198,26 @@ pub(super) fn check_ids(
     Ok(())
 }
 
+/// The sum of the `u32` counts in section `at`, each at least 1 (`what` names them in the
+/// error).
+fn sum_counts(
+    bytes: &[u8],
+    sections: &[Range<usize>; SECTION_COUNT],
+    at: usize,
+    what: &str,
+    corrupt: &impl Fn(usize, String) -> StoreError,
+) -> Result<u64, StoreError> {
+    let mut sum = 0u64;
+    for (i, c) in bytes[sections[at].clone()].chunks_exact(4).enumerate() {
+        let c = read_u32(c);
+        if c == 0 {
+            return Err(corrupt(sections[at].start + 4 * i, format!("{what} 0")));
+        }
+        sum += u64::from(c);
+    }
+    Ok(sum)
+}
+
 /// Extra-PDQ counts: each at least 1, summing to the header's count.
 pub(super) fn check_extra_counts(
     bytes: &[u8],
@@ -205,20 +225,7 @@ pub(super) fn check_extra_counts(
     expected: u64,
     corrupt: &impl Fn(usize, String) -> StoreError,
 ) -> Result<(), StoreError> {
-    let mut sum = 0u64;
-    for (i, c) in bytes[sections[EXTRA_COUNTS].clone()]
-        .chunks_exact(4)
-        .enumerate()
-    {
-        let c = read_u32(c);
-        if c == 0 {
-            return Err(corrupt(
-                sections[EXTRA_COUNTS].start + 4 * i,
-                "extra PDQ count 0".into(),
-            ));
-        }
-        sum += u64::from(c);
-    }
+    let sum = sum_counts(bytes, sections, EXTRA_COUNTS, "extra PDQ count", corrupt)?;
     if sum != expected {
         return Err(corrupt(
             sections[EXTRA_COUNTS].start,
@@ -228,8 +235,6 @@ pub(super) fn check_extra_counts(
     Ok(())
 }
 
-/// The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
-/// character boundary, and the lengths sum to the blob.
 /// Every region count is at least 1 and the regions section holds exactly the regions they
 /// sum to (both sections are empty in files before version 2).
 pub(super) fn check_regions(
@@ -237,20 +242,7 @@ pub(super) fn check_regions(
     sections: &[Range<usize>; SECTION_COUNT],
     corrupt: &impl Fn(usize, String) -> StoreError,
 ) -> Result<(), StoreError> {
-    let mut sum = 0u64;
-    for (i, c) in bytes[sections[REGION_COUNTS].clone()]
-        .chunks_exact(4)
-        .enumerate()
-    {
-        let c = read_u32(c);
-        if c == 0 {
-            return Err(corrupt(
-                sections[REGION_COUNTS].start + 4 * i,
-                "region count 0".into(),
-            ));
-        }
-        sum += u64::from(c);
-    }
+    let sum = sum_counts(bytes, sections, REGION_COUNTS, "region count", corrupt)?;
     let len = sections[REGIONS].len() as u64;
     if sum.checked_mul(REGION_BYTES as u64) != Some(len) {
         return Err(corrupt(
@@ -261,6 +253,8 @@ pub(super) fn check_regions(
     Ok(())
 }
 
+/// The string bytes are UTF-8 as a whole (one pass), every string starts and ends on a
+/// character boundary, and the lengths sum to the blob.
 pub(super) fn check_strings(
     bytes: &[u8],
     sections: &[Range<usize>; SECTION_COUNT],
