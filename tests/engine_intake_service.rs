@@ -43,7 +43,20 @@ impl Drop for Service {
 }
 
 fn start(max_body: usize, db: Option<&std::path::Path>) -> Service {
+    start_with_rules(max_body, db, None)
+}
+
+/// [`start`], with `REFDEDUP_URL_RULES` set to `rules` when given.
+fn start_with_rules(
+    max_body: usize,
+    db: Option<&std::path::Path>,
+    rules: Option<&std::path::Path>,
+) -> Service {
     let mut cmd = Command::new(example_binary());
+    cmd.env_remove("REFDEDUP_URL_RULES");
+    if let Some(rules) = rules {
+        cmd.env("REFDEDUP_URL_RULES", rules);
+    }
     cmd.env("REFDEDUP_TOKEN", TOKEN)
         .env("REFDEDUP_ADDR", "127.0.0.1:0")
         .env("REFDEDUP_MAX_BODY", max_body.to_string())
@@ -310,4 +323,21 @@ fn intake_service_matches_a_video_referral_with_time_ranges() {
         &json!({"id": "v-3", "media_base64": b64(&v.other)}),
     );
     assert_eq!(other["verdict"], "new", "{other}");
+}
+
+#[test]
+fn intake_service_keys_urls_with_a_user_rules_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("hosts.rules");
+    std::fs::write(&rules, crate::url_hosts::USER_RULES).unwrap();
+    let first = json!({"id": "p-1", "url": "https://pastey.example/p/AbC123"});
+    let again = json!({"id": "p-2", "url": "https://paste.example.net/view?id=AbC123"});
+    // Without the rules the two spellings are two items; with them, one.
+    for (rules, expected) in [(None, "new"), (Some(rules.as_path()), "duplicate")] {
+        let s = start_with_rules(64 * 1024, None, rules);
+        assert_eq!(post(&s, "/v1/referrals", Some(TOKEN), &first).0, 200);
+        let (status, v) = post(&s, "/v1/check", Some(TOKEN), &again);
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["verdict"], expected, "rules {rules:?}: {v}");
+    }
 }

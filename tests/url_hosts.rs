@@ -451,7 +451,7 @@ fn host_keys_say_which_rule() {
         .starts_with("masto:"));
 }
 
-const USER_RULES: &str = "\
+pub(crate) const USER_RULES: &str = "\
 # A paste site and an override of a built-in rule.
 [pastey]
 hosts = pastey.example paste.example.net
