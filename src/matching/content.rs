@@ -35,6 +35,7 @@
 //! assert!(!check.agrees(&a, &b));
 //! ```
 
+use super::order::RankOrderCheck;
 use super::LumaImage;
 use crate::hashes::Pdq;
 
@@ -162,6 +163,10 @@ pub struct ContentCheck {
     /// almost always within a couple of levels of any value (two different washed-out
     /// pictures under one frame agreed that way).
     pub shift_min_range: f32,
+    /// The second opinion where levels cannot decide ([`RankOrderCheck`]: copies whose
+    /// levels moved by colour, such as greyscale conversions with other luma weights), used
+    /// by [`ContentCheck::closest_agreeing_in_level_or_order`]; `None`: levels only.
+    pub order: Option<RankOrderCheck>,
 }
 
 impl Default for ContentCheck {
@@ -172,6 +177,7 @@ impl Default for ContentCheck {
             local_contrast_share: 0.2,
             flat_tolerance: 2.0,
             shift_min_range: 18.0,
+            order: Some(RankOrderCheck::default()),
         }
     }
 }
@@ -327,6 +333,53 @@ impl ContentCheck {
         max_distance: u32,
         dihedral: bool,
     ) -> Option<ContentMatch> {
+        self.closest_by(query, stored, max_distance, dihedral, |_, _, _| false)
+    }
+
+    /// [`ContentCheck::closest_agreeing`], where an alignment within `order_distance` also
+    /// counts when its grids agree in rank order ([`ContentCheck::order`], block by block)
+    /// though not in levels: a greyscale copy made with other luma weights, whose levels
+    /// moved by colour. Without [`ContentCheck::order`], the same as `closest_agreeing`.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// let grid = |f: &dyn Fn(usize) -> f32| LumaGrid::of(&LumaImage::new(64, 64, (0..4096).map(f).collect()).unwrap()).unwrap();
+    /// let colour = grid(&|i| ((i % 64) * 3 + (i / 64) * 2) as f32 % 97.0 + (i % 7) as f32 * 6.0);
+    /// // The same cells seen through other weights: each moved by its own "colour".
+    /// let grey = grid(&|i| ((i % 64) * 3 + (i / 64) * 2) as f32 % 97.0 * 1.4 + (i % 7) as f32 * 2.0);
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grey }];
+    /// let s = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: colour }];
+    /// let c = ContentCheck::default();
+    /// assert!(c.closest_agreeing(&q, &s, 31, true).is_none());
+    /// assert_eq!(c.closest_agreeing_in_level_or_order(&q, &s, 52, 31, true).unwrap().distance, 1);
+    /// ```
+    pub fn closest_agreeing_in_level_or_order(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        order_distance: u32,
+        dihedral: bool,
+    ) -> Option<ContentMatch> {
+        let Some(order) = self.order else {
+            return self.closest_agreeing(query, stored, max_distance, dihedral);
+        };
+        self.closest_by(query, stored, max_distance, dihedral, |distance, a, b| {
+            distance <= order_distance && order.agrees(a, b)
+        })
+    }
+
+    /// The closest alignment within `max_distance` whose grids agree in levels or, failing
+    /// that, by `also(distance, query grid, stored grid)`.
+    fn closest_by(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        dihedral: bool,
+        also: impl Fn(u32, &LumaGrid, &LumaGrid) -> bool,
+    ) -> Option<ContentMatch> {
         let variants = if dihedral { 8 } else { 1 };
         let mut candidates: Vec<(u32, usize, usize, usize)> = Vec::new();
         for (qi, q) in query.iter().enumerate() {
@@ -341,11 +394,13 @@ impl ContentCheck {
         }
         candidates.sort_unstable();
         candidates.into_iter().find_map(|(distance, qi, d, si)| {
-            let disagreement = self.disagreement(&query[qi].grid.dihedral(d), &stored[si].grid);
-            (disagreement <= self.max_disagreement).then_some(ContentMatch {
-                distance,
-                disagreement,
-            })
+            let grid = query[qi].grid.dihedral(d);
+            let disagreement = self.disagreement(&grid, &stored[si].grid);
+            (disagreement <= self.max_disagreement || also(distance, &grid, &stored[si].grid))
+                .then_some(ContentMatch {
+                    distance,
+                    disagreement,
+                })
         })
     }
 }

@@ -78,10 +78,12 @@ pub fn pdq_variants(luma: &LumaImage) -> Option<PdqVariants> {
 }
 
 pub mod content;
+pub mod order;
 pub mod robust;
 pub mod trim;
 
 pub use content::{ContentCheck, ContentMatch, LumaGrid, QueryRegion, StoredRegion};
+pub use order::{RankOrder, RankOrderCheck};
 
 pub use robust::{regions, KnownHashes, QueryHashes, RobustOptions, SecondHashes, VariantKind};
 pub use trim::{frame_box, trim_box, TrimBox, TrimOptions};

@@ -118,8 +118,37 @@ impl PairRegions<'_> {
         if self.stored_is_known {
             false
         } else {
-            !strict || (self.query_framed() && self.stored.len() > 1)
+            !strict || (self.query_framed() && self.stored_framed())
         }
+    }
+
+    /// The stored side (an earlier referral) has a box inside a frame: regions besides its
+    /// whole picture (a referral stores no crops or rotations).
+    ///
+    /// ```
+    /// use referral_dedup::matching::PairRegions;
+    /// assert!(!PairRegions { query: &[], stored: &[], stored_is_known: false }.stored_framed());
+    /// ```
+    pub fn stored_framed(&self) -> bool {
+        self.stored.len() > 1
+    }
+
+    /// Whether a strict-tier match against an earlier referral where exactly **one side is
+    /// framed** must rest on an alignment whose content agrees in levels *or in rank order*
+    /// ([`crate::matching::ContentCheck::closest_agreeing_in_level_or_order`]). The trimmer
+    /// finds no box around dim content as flat as the caption bands over it, so two
+    /// different dim pictures under one set of bands came within 31 bits with only one side
+    /// framed (held-out dim meme pairs); a levels-only check there split greyscale copies
+    /// (other luma weights move cells by colour) and clipped contrast edits whose trimmer
+    /// found a spurious box (bundled backlog), which keep the order of their cells.
+    ///
+    /// ```
+    /// use referral_dedup::matching::PairRegions;
+    /// let r = PairRegions { query: &[], stored: &[], stored_is_known: false };
+    /// assert!(!r.order_checked(true)); // neither side framed
+    /// ```
+    pub fn order_checked(&self, strict: bool) -> bool {
+        strict && !self.stored_is_known && self.query_framed() != self.stored_framed()
     }
 }
 
