@@ -133,22 +133,24 @@ impl PairRegions<'_> {
         self.stored.len() > 1
     }
 
-    /// Whether a strict-tier match against an earlier referral where exactly **one side is
-    /// framed** must rest on an alignment whose content agrees in levels *or in rank order*
+    /// Whether a strict-tier match against an earlier referral that is not content-checked
+    /// ([`PairRegions::content_checked`]: both sides framed) must rest on an alignment whose
+    /// content agrees in levels *or in rank order*
     /// ([`crate::matching::ContentCheck::closest_agreeing_in_level_or_order`]). The trimmer
     /// finds no box around dim content as flat as the caption bands over it, so two
-    /// different dim pictures under one set of bands came within 31 bits with only one side
-    /// framed (held-out dim meme pairs); a levels-only check there split greyscale copies
-    /// (other luma weights move cells by colour) and clipped contrast edits whose trimmer
-    /// found a spurious box (bundled backlog), which keep the order of their cells.
+    /// different dim pictures under one set of bands came within 31 bits with one side or
+    /// neither side framed (held-out dim meme pairs); a levels-only check there split
+    /// greyscale copies (other luma weights move cells by colour) and clipped contrast edits
+    /// (bundled backlog), which keep the order of their cells.
     ///
     /// ```
     /// use referral_dedup::matching::PairRegions;
     /// let r = PairRegions { query: &[], stored: &[], stored_is_known: false };
-    /// assert!(!r.order_checked(true)); // neither side framed
+    /// assert!(r.order_checked(true) && !r.order_checked(false));
+    /// assert!(!PairRegions { stored_is_known: true, ..r }.order_checked(true));
     /// ```
     pub fn order_checked(&self, strict: bool) -> bool {
-        strict && !self.stored_is_known && self.query_framed() != self.stored_framed()
+        strict && !self.stored_is_known && !(self.query_framed() && self.stored_framed())
     }
 }
 
