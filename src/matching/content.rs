@@ -370,6 +370,52 @@ impl ContentCheck {
         })
     }
 
+    /// Whether the *content boxes* of two framed pictures (query regions and stored regions
+    /// after the first: trimmed and framed boxes) clearly disagree: their closest alignment
+    /// is within `max_distance` and its grids agree neither in levels nor in rank order
+    /// ([`ContentCheck::order`]). Padding or bands that fill most of both pictures let the
+    /// whole pictures agree in levels (held-out padded captions around washed-out pictures:
+    /// at most 5% of cells off) while the boxes inside disagree on a quarter of their cells;
+    /// copies of one picture agree in their boxes too.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
+    /// let whole = grid(0);
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: whole }, QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grid(1) }];
+    /// let same = [StoredRegion { code: Pdq([0; 4]), grid: whole }, StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(1) }];
+    /// let other = [same[0], StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(2) }];
+    /// let c = ContentCheck::default();
+    /// assert!(!c.boxes_disagree(&q, &same, 31, true));
+    /// assert!(c.boxes_disagree(&q, &other, 31, true));
+    /// ```
+    pub fn boxes_disagree(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        dihedral: bool,
+    ) -> bool {
+        let variants = if dihedral { 8 } else { 1 };
+        let mut closest: Option<(u32, usize, usize, usize)> = None;
+        for (qi, q) in query.iter().enumerate().skip(1) {
+            for (d, code) in q.dihedral.iter().enumerate().take(variants) {
+                for (si, s) in stored.iter().enumerate().skip(1) {
+                    let candidate = (code.distance(&s.code), qi, d, si);
+                    if candidate.0 <= max_distance && closest.is_none_or(|c| candidate < c) {
+                        closest = Some(candidate);
+                    }
+                }
+            }
+        }
+        closest.is_some_and(|(_, qi, d, si)| {
+            let (a, b) = (query[qi].grid.dihedral(d), stored[si].grid);
+            self.disagreement(&a, &b) > self.max_disagreement
+                && !self.order.is_some_and(|o| o.agrees(&a, &b))
+        })
+    }
+
     /// The closest alignment within `max_distance` whose grids agree in levels or, failing
     /// that, by `also(distance, query grid, stored grid)`.
     fn closest_by(

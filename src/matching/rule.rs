@@ -330,15 +330,29 @@ impl MatchRule {
 
     /// The PDQ distance, at most `bound`, of the closest alignment whose content agrees
     /// ([`MatchRule::content`]) when the pair is content-checked
-    /// ([`super::PairRegions::content_checked`]), or agrees in levels or rank order when it is
-    /// order-checked ([`super::PairRegions::order_checked`]); otherwise the plain distance
-    /// `closest` when within the bound.
+    /// ([`super::PairRegions::content_checked`]; with both sides framed, none when their
+    /// content boxes clearly disagree: [`super::ContentCheck::boxes_disagree`]), or agrees in
+    /// levels or rank order when it is order-checked ([`super::PairRegions::order_checked`]);
+    /// otherwise the plain distance `closest` when within the bound.
     fn content_distance(&self, facts: &PairFacts, closest: u32, bound: u32) -> Option<u32> {
         let strict = closest <= self.pdq_threshold;
         match (&self.content, &facts.regions) {
-            (Some(check), Some(regions)) if regions.content_checked(strict) => check
-                .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
-                .map(|m| m.distance),
+            (Some(check), Some(regions)) if regions.content_checked(strict) => {
+                let framed = regions.query_framed() && regions.stored_framed();
+                if framed
+                    && check.boxes_disagree(
+                        regions.query,
+                        regions.stored,
+                        self.pdq_threshold,
+                        self.dihedral,
+                    )
+                {
+                    return None;
+                }
+                check
+                    .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
+                    .map(|m| m.distance)
+            }
             (Some(check), Some(regions)) if regions.order_checked(strict) => check
                 .closest_agreeing_in_level_or_order(
                     regions.query,
