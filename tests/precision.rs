@@ -110,43 +110,53 @@ fn dim_kinds_keep_different_pictures_apart() {
     }
 }
 
-/// Known templates (a poster layout, dim pictures under meme bands or on a poster, added from
-/// their bytes, so they carry luma grids) and referrals of other pictures through the same
-/// frame: none may be reported as known, while the known item's own re-uploads are.
-///
-/// Known gap: known content is decided on PDQ distances (checking its content cost the
-/// match-quality harness recall; checking only queries that share detail with the known item
-/// cell for cell fixed this test but lost a greyscale copy of a framed known item in
-/// `cli_sample_data`); run with `--ignored` to see it.
+/// Known templates (a poster layout, dim pictures on a poster, a social-media page, added
+/// from their bytes, so they carry luma grids) and referrals of other pictures through the
+/// same frame: none may be reported as known, while the known item's own re-uploads are.
+/// A query that shares detail with the known item around its own content box sits in the
+/// known item's template, and must agree with it in content
+/// (`ContentCheck::in_known_template`); before, known content was decided on PDQ distances.
 #[test]
-#[ignore = "known gap: known content is not content-checked, a known template matches other pictures in it"]
 fn known_templates_are_not_reported_for_other_pictures() {
     let pics = scenes(18, 23);
-    for kind in [Kind::Poster, Kind::DimPoster, Kind::DimMeme] {
-        let score = precision::known_template(kind, Split::Tune, &pics, 4, MatchRule::default());
-        eprintln!("{} default: {score:?}", kind.name());
-        assert_eq!(
-            score.false_known,
-            0,
-            "{}: other pictures on the known template reported as known",
-            kind.name()
-        );
-        assert_eq!(
-            score.caught,
-            score.copies,
-            "{}: re-uploads of the known item missed",
-            kind.name()
-        );
-        // Known content decided on PDQ distances alone (as before) reports them.
-        let unchecked =
-            precision::known_template(kind, Split::Tune, &pics, 4, without_content_check());
-        eprintln!("{} without the content check: {unchecked:?}", kind.name());
-        assert!(
-            unchecked.false_known > 0,
-            "{}: the set is too easy",
-            kind.name()
-        );
+    for kind in [Kind::Poster, Kind::DimPoster, Kind::Page] {
+        assert_known_template_kept_apart(kind, &pics);
     }
+}
+
+/// Known gap: dim pictures under meme bands where the trimmer finds no box inside the bands
+/// (the dim content is as flat as the bands): nothing tells the frame from the content, and
+/// known content is then decided on PDQ distances (2 of 12 other pictures reported as
+/// known); run with `--ignored` to see it.
+#[test]
+#[ignore = "known gap: a known dim picture under meme bands without a found box matches other pictures in the bands"]
+fn known_dim_meme_template_known_gap() {
+    assert_known_template_kept_apart(Kind::DimMeme, &scenes(18, 23));
+}
+
+fn assert_known_template_kept_apart(kind: Kind, pics: &[RgbImage]) {
+    let score = precision::known_template(kind, Split::Tune, pics, 4, MatchRule::default());
+    eprintln!("{} default: {score:?}", kind.name());
+    assert_eq!(
+        score.false_known,
+        0,
+        "{}: other pictures on the known template reported as known",
+        kind.name()
+    );
+    assert_eq!(
+        score.caught,
+        score.copies,
+        "{}: re-uploads of the known item missed",
+        kind.name()
+    );
+    // Known content decided on PDQ distances alone (as before) reports them.
+    let unchecked = precision::known_template(kind, Split::Tune, pics, 4, without_content_check());
+    eprintln!("{} without the content check: {unchecked:?}", kind.name());
+    assert!(
+        unchecked.false_known > 0,
+        "{}: the set is too easy",
+        kind.name()
+    );
 }
 
 /// Pictures under the held-out styles' caption bands and padding (darker and more washed out

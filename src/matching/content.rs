@@ -167,6 +167,12 @@ pub struct ContentCheck {
     /// levels moved by colour, such as greyscale conversions with other luma weights), used
     /// by [`ContentCheck::closest_agreeing_in_level_or_order`]; `None`: levels only.
     pub order: Option<RankOrderCheck>,
+    /// Against known content, a query sharing at least this share of detailed cells with
+    /// the known item around one of its boxes sits in the known item's template and is
+    /// checked by [`ContentCheck::closest_agreeing_known`]
+    /// ([`ContentCheck::in_known_template`]); over 1: known content is decided on PDQ
+    /// distances.
+    pub template_frame_detail: f32,
 }
 
 impl Default for ContentCheck {
@@ -178,6 +184,7 @@ impl Default for ContentCheck {
             flat_tolerance: 2.0,
             shift_min_range: 18.0,
             order: Some(RankOrderCheck::default()),
+            template_frame_detail: 0.03,
         }
     }
 }
@@ -189,6 +196,10 @@ pub struct QueryRegion {
     pub dihedral: [Pdq; 8],
     /// The region's grid (untransformed).
     pub grid: LumaGrid,
+    /// Where the region lies in the whole picture, in cells of the whole picture's grid:
+    /// `[x0, y0, x1, y1]`, ends exclusive (`[0, 0, 16, 16]` for the whole picture; a box
+    /// inside caption bands, padding or a page layout covers less).
+    pub cells: [u8; 4],
 }
 
 /// A stored PDQ code and the grid of the picture it was computed from.
@@ -198,6 +209,16 @@ pub struct StoredRegion {
     pub code: Pdq,
     /// The grid of the region the code was computed from.
     pub grid: LumaGrid,
+}
+
+/// Which regions an alignment puts side by side, and their PDQ distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Alignment {
+    distance: u32,
+    /// Index into the query's regions (0: the whole picture).
+    query_region: usize,
+    /// Index into the stored regions (0: the whole picture).
+    stored_region: usize,
 }
 
 /// The closest alignment of two items whose content agrees.
@@ -319,7 +340,7 @@ impl ContentCheck {
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
     /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
-    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grid(1) }];
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grid(1), cells: [0, 0, 16, 16] }];
     /// let same = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(1) }];
     /// let framed_other = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(2) }];
     /// let c = ContentCheck::default();
@@ -348,7 +369,7 @@ impl ContentCheck {
     /// let colour = grid(&|i| ((i % 64) * 3 + (i / 64) * 2) as f32 % 97.0 + (i % 7) as f32 * 6.0);
     /// // The same cells seen through other weights: each moved by its own "colour".
     /// let grey = grid(&|i| ((i % 64) * 3 + (i / 64) * 2) as f32 % 97.0 * 1.4 + (i % 7) as f32 * 2.0);
-    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grey }];
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grey, cells: [0, 0, 16, 16] }];
     /// let s = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: colour }];
     /// let c = ContentCheck::default();
     /// assert!(c.closest_agreeing(&q, &s, 31, true).is_none());
@@ -365,8 +386,8 @@ impl ContentCheck {
         let Some(order) = self.order else {
             return self.closest_agreeing(query, stored, max_distance, dihedral);
         };
-        self.closest_by(query, stored, max_distance, dihedral, |distance, a, b| {
-            distance <= order_distance && order.agrees(a, b)
+        self.closest_by(query, stored, max_distance, dihedral, |at, a, b| {
+            at.distance <= order_distance && order.agrees(a, b)
         })
     }
 
@@ -383,7 +404,7 @@ impl ContentCheck {
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
     /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
     /// let whole = grid(0);
-    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: whole }, QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grid(1) }];
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: whole, cells: [0, 0, 16, 16] }, QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grid(1), cells: [0, 3, 16, 13] }];
     /// let same = [StoredRegion { code: Pdq([0; 4]), grid: whole }, StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(1) }];
     /// let other = [same[0], StoredRegion { code: Pdq([1, 0, 0, 0]), grid: grid(2) }];
     /// let c = ContentCheck::default();
@@ -416,15 +437,107 @@ impl ContentCheck {
         })
     }
 
+    /// Against **known content** when the query sits in the known item's template
+    /// ([`ContentCheck::in_known_template`]): the closest alignment within `max_distance`
+    /// that is a box of the query against the known item's whole picture within
+    /// `free_distance` (a framed copy of a clean original: its PDQ distance decides, as for
+    /// any known item), or else whose grids agree in levels. The query's whole picture, frame included, against the known item
+    /// (or a box against a box or a crop of it) is where a known item that is itself a
+    /// template (a poster layout, caption bands) matches *other* pictures in that template:
+    /// the frame agrees, the content does not.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
+    /// let region = |code: u64, seed: usize, share: u8| QueryRegion { dihedral: [Pdq([code; 4]); 8], grid: grid(seed), share };
+    /// let known = [StoredRegion { code: Pdq([0; 4]), grid: grid(0) }];
+    /// let c = ContentCheck::default();
+    /// // Another picture in the known template: the whole pictures are close, the content is not.
+    /// assert!(c.closest_agreeing_known(&[region(1, 1, [0, 0, 16, 16]), region(!0, 2, [0, 4, 16, 12])], &known, 52, 52, true).is_none());
+    /// // A padded copy of the known picture: its box is the known picture.
+    /// assert_eq!(c.closest_agreeing_known(&[region(!0, 1, [0, 0, 16, 16]), region(1, 3, [0, 4, 16, 12])], &known, 52, 52, true).unwrap().distance, 4);
+    /// ```
+    pub fn closest_agreeing_known(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        free_distance: u32,
+        dihedral: bool,
+    ) -> Option<ContentMatch> {
+        self.closest_by(query, stored, max_distance, dihedral, |at, _, _| {
+            at.query_region > 0 && at.stored_region == 0 && at.distance <= free_distance
+        })
+    }
+
+    /// The share of grid cells, outside a box of the query, where the query's whole picture
+    /// and the stored whole picture carry the same detail: a local luma range of at least
+    /// [`ContentCheck::shift_min_range`] on both sides and levels within half of
+    /// [`ContentCheck::cell_tolerance`], untouched by any tone map (the largest over the
+    /// query's boxes; 0 without a box). Caption text, a poster's title bar, a page's chrome
+    /// around the box: the query sits in the same template as the stored picture. A box
+    /// the trimmer cut from a photo's flat border has no detail around it, and an edited
+    /// copy (cropped, tone-mapped) does not keep its levels in place.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// // Text-like detail in the top and bottom 3 rows of cells, a flat picture between.
+    /// let framed = LumaGrid::of(&LumaImage::new(64, 64, (0..4096).map(|i| if (i / 64) < 12 || (i / 64) >= 52 { ((i % 64) / 4 % 2 * 200) as f32 } else { 90.0 }).collect()).unwrap()).unwrap();
+    /// let region = |cells| QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: framed, cells };
+    /// let query = [region([0, 0, 16, 16]), region([0, 3, 16, 13])];
+    /// let stored = [StoredRegion { code: Pdq([0; 4]), grid: framed }];
+    /// let c = ContentCheck::default();
+    /// assert!(c.shared_frame_detail(&query, &stored) > 0.3);
+    /// assert_eq!(c.shared_frame_detail(&query[..1], &stored), 0.0);
+    /// ```
+    pub fn shared_frame_detail(&self, query: &[QueryRegion], stored: &[StoredRegion]) -> f32 {
+        let (Some(whole), Some(known)) = (query.first(), stored.first()) else {
+            return 0.0;
+        };
+        let (fa, fb) = (whole.grid.0.map(f32::from), known.grid.0.map(f32::from));
+        let detailed_and_same = |cy: usize, cx: usize| {
+            let i = cy * GRID + cx;
+            local_range(&fa, cy, cx).min(local_range(&fb, cy, cx)) >= self.shift_min_range
+                && (fa[i] - fb[i]).abs() <= self.cell_tolerance / 2.0
+        };
+        query
+            .iter()
+            .skip(1)
+            .map(|r| {
+                let [x0, y0, x1, y1] = r.cells.map(usize::from);
+                let mut shared = 0usize;
+                for cy in 0..GRID {
+                    for cx in 0..GRID {
+                        let inside = (x0..x1).contains(&cx) && (y0..y1).contains(&cy);
+                        shared += usize::from(!inside && detailed_and_same(cy, cx));
+                    }
+                }
+                shared as f32 / (GRID * GRID) as f32
+            })
+            .fold(0.0, f32::max)
+    }
+
+    /// Whether a query against known content is checked by
+    /// [`ContentCheck::closest_agreeing_known`]: around one of its boxes it shares detail
+    /// with the known item ([`ContentCheck::shared_frame_detail`] at least
+    /// [`ContentCheck::template_frame_detail`]): the known item is a template the query
+    /// sits in.
+    pub fn in_known_template(&self, query: &[QueryRegion], stored: &[StoredRegion]) -> bool {
+        self.template_frame_detail <= 1.0
+            && self.shared_frame_detail(query, stored) >= self.template_frame_detail
+    }
+
     /// The closest alignment within `max_distance` whose grids agree in levels or, failing
-    /// that, by `also(distance, query grid, stored grid)`.
+    /// that, by `also(alignment, query grid, stored grid)`.
     fn closest_by(
         &self,
         query: &[QueryRegion],
         stored: &[StoredRegion],
         max_distance: u32,
         dihedral: bool,
-        also: impl Fn(u32, &LumaGrid, &LumaGrid) -> bool,
+        also: impl Fn(Alignment, &LumaGrid, &LumaGrid) -> bool,
     ) -> Option<ContentMatch> {
         let variants = if dihedral { 8 } else { 1 };
         let mut candidates: Vec<(u32, usize, usize, usize)> = Vec::new();
@@ -442,7 +555,12 @@ impl ContentCheck {
         candidates.into_iter().find_map(|(distance, qi, d, si)| {
             let grid = query[qi].grid.dihedral(d);
             let disagreement = self.disagreement(&grid, &stored[si].grid);
-            (disagreement <= self.max_disagreement || also(distance, &grid, &stored[si].grid))
+            let alignment = Alignment {
+                distance,
+                query_region: qi,
+                stored_region: si,
+            };
+            (disagreement <= self.max_disagreement || also(alignment, &grid, &stored[si].grid))
                 .then_some(ContentMatch {
                     distance,
                     disagreement,

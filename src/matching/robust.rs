@@ -2,7 +2,7 @@
 
 use image::DynamicImage;
 
-use super::content::{LumaGrid, QueryRegion, StoredRegion};
+use super::content::{LumaGrid, QueryRegion, StoredRegion, GRID};
 use super::trim::{frame_box, trim_box, TrimBox, TrimOptions};
 use super::{pdq_variants, LumaImage, PdqVariants};
 use crate::hashes::{Hash64, Pdq};
@@ -459,17 +459,32 @@ pub fn regions(
     let box_grid =
         |b: Option<TrimBox>| b.and_then(|b| LumaGrid::of(&small.crop(b.x0, b.y0, b.x1, b.y1)));
     let (trimmed, framed) = (box_grid(trimmed_box), box_grid(framed_box));
+    let (w, h) = (small.width().max(1), small.height().max(1));
+    // The box in cells of the whole picture's grid (cells it touches).
+    let cells = |b: Option<TrimBox>| -> [u8; 4] {
+        let g = GRID;
+        b.map_or([0, 0, g as u8, g as u8], |b| {
+            let lo = |v: usize, n: usize| (v * g / n).min(g) as u8;
+            let hi = |v: usize, n: usize| v.saturating_mul(g).div_ceil(n).min(g) as u8;
+            [lo(b.x0, w), lo(b.y0, h), hi(b.x1, w), hi(b.y1, h)]
+        })
+    };
     let mut query_regions = Vec::new();
     if let Some(q) = query {
         query_regions.push(QueryRegion {
             dihedral: q.full.dihedral,
             grid: full,
+            cells: cells(None),
         });
-        for (codes, grid) in [(q.trimmed, trimmed), (q.framed, framed)] {
+        for (codes, grid, cells) in [
+            (q.trimmed, trimmed, cells(trimmed_box)),
+            (q.framed, framed, cells(framed_box)),
+        ] {
             if let (Some(codes), Some(grid)) = (codes, grid) {
                 query_regions.push(QueryRegion {
                     dihedral: codes.dihedral,
                     grid,
+                    cells,
                 });
             }
         }

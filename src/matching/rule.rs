@@ -353,6 +353,20 @@ impl MatchRule {
                     .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
                     .map(|m| m.distance)
             }
+            (Some(check), Some(regions))
+                if regions.stored_is_known
+                    && check.in_known_template(regions.query, regions.stored) =>
+            {
+                check
+                    .closest_agreeing_known(
+                        regions.query,
+                        regions.stored,
+                        bound,
+                        self.pdq_search_radius(),
+                        self.dihedral,
+                    )
+                    .map(|m| m.distance)
+            }
             (Some(check), Some(regions)) if regions.order_checked(strict) => check
                 .closest_agreeing_in_level_or_order(
                     regions.query,
