@@ -184,7 +184,7 @@ impl Default for ContentCheck {
             flat_tolerance: 2.0,
             shift_min_range: 18.0,
             order: Some(RankOrderCheck::default()),
-            template_frame_detail: 0.03,
+            template_frame_detail: 0.09,
         }
     }
 }
@@ -440,8 +440,10 @@ impl ContentCheck {
     /// Against **known content** when the query sits in the known item's template
     /// ([`ContentCheck::in_known_template`]): the closest alignment within `max_distance`
     /// that is a box of the query against the known item's whole picture within
-    /// `free_distance` (a framed copy of a clean original: its PDQ distance decides, as for
-    /// any known item), or else whose grids agree in levels. The query's whole picture, frame included, against the known item
+    /// `box_distance` (a framed copy of a clean original), or the query's whole picture
+    /// against a stored crop or rotation (or box) of the known item within `crop_distance`
+    /// (a cropped copy), where the PDQ distance decides as for any known item; or else
+    /// whose grids agree in levels. The query's whole picture, frame included, against the known item
     /// (or a box against a box or a crop of it) is where a known item that is itself a
     /// template (a poster layout, caption bands) matches *other* pictures in that template:
     /// the frame agrees, the content does not.
@@ -454,20 +456,23 @@ impl ContentCheck {
     /// let known = [StoredRegion { code: Pdq([0; 4]), grid: grid(0) }];
     /// let c = ContentCheck::default();
     /// // Another picture in the known template: the whole pictures are close, the content is not.
-    /// assert!(c.closest_agreeing_known(&[region(1, 1, [0, 0, 16, 16]), region(!0, 2, [0, 4, 16, 12])], &known, 52, 52, true).is_none());
+    /// assert!(c.closest_agreeing_known(&[region(1, 1, [0, 0, 16, 16]), region(!0, 2, [0, 4, 16, 12])], &known, 52, [52, 31], true).is_none());
     /// // A padded copy of the known picture: its box is the known picture.
-    /// assert_eq!(c.closest_agreeing_known(&[region(!0, 1, [0, 0, 16, 16]), region(1, 3, [0, 4, 16, 12])], &known, 52, 52, true).unwrap().distance, 4);
+    /// assert_eq!(c.closest_agreeing_known(&[region(!0, 1, [0, 0, 16, 16]), region(1, 3, [0, 4, 16, 12])], &known, 52, [52, 31], true).unwrap().distance, 4);
     /// ```
     pub fn closest_agreeing_known(
         &self,
         query: &[QueryRegion],
         stored: &[StoredRegion],
         max_distance: u32,
-        free_distance: u32,
+        [box_distance, crop_distance]: [u32; 2],
         dihedral: bool,
     ) -> Option<ContentMatch> {
         self.closest_by(query, stored, max_distance, dihedral, |at, _, _| {
-            at.query_region > 0 && at.stored_region == 0 && at.distance <= free_distance
+            let box_on_whole = at.query_region > 0 && at.stored_region == 0;
+            let whole_on_crop = at.query_region == 0 && at.stored_region > 0;
+            (box_on_whole && at.distance <= box_distance)
+                || (whole_on_crop && at.distance <= crop_distance)
         })
     }
 

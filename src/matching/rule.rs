@@ -362,7 +362,7 @@ impl MatchRule {
                         regions.query,
                         regions.stored,
                         bound,
-                        self.pdq_search_radius(),
+                        [self.pdq_search_radius(), self.pdq_threshold],
                         self.dihedral,
                     )
                     .map(|m| m.distance)
