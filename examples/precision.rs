@@ -42,8 +42,6 @@
 //! smallest disagreement and shared structure for template pictures and the match-quality
 //! harness's edits).
 
-#[path = "diag_measures.rs"]
-mod m;
 #[allow(dead_code)]
 #[path = "match_quality.rs"]
 pub mod match_quality;
@@ -1380,11 +1378,6 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                 let tier = pair_match(a, b, &rule);
                 if same {
                     missed += usize::from(tier.is_none());
-                    if std::env::var_os("DIAG_SAME").is_some() {
-                        for q in &a.query_regions { for (d, code) in q.dihedral.iter().enumerate() { for (si, s) in b.stored_regions.iter().enumerate() {
-                            if code.distance(&s.code) <= 31 { println!("SAME {} -> {} d{d} s{si} dist {} dis {:.3} {}", refs[i].id, refs[j].id, code.distance(&s.code), check.disagreement(&q.grid.dihedral(d), &s.grid), m::all(q.grid.dihedral(d).cells(), s.grid.cells())); }
-                        }}}
-                    }
                     continue;
                 }
                 let Some(tier) = tier else { continue };
@@ -1405,11 +1398,9 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                         for (si, s) in b.stored_regions.iter().enumerate() {
                             let distance = code.distance(&s.code);
                             if distance <= 52 {
-                                let (x, y) = (q.grid.dihedral(d), s.grid);
                                 println!(
-                                    "    q{qi} d{d} s{si} distance {distance} disagreement {:.3} DIAG {}",
-                                    check.disagreement(&q.grid.dihedral(d), &s.grid),
-                                    m::all(x.cells(), y.cells())
+                                    "    q{qi} d{d} s{si} distance {distance} disagreement {:.3}",
+                                    check.disagreement(&q.grid.dihedral(d), &s.grid)
                                 );
                                 if std::env::var_os("PAIRS_GRIDS").is_some() {
                                     for row in 0..16 {
@@ -1469,11 +1460,6 @@ fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
                         e.0 = e.0.min(distance);
                         e.1 = e.1.min(dis);
                         e.2 = e.2.max(sh);
-                        if std::env::var_os("DIAG_ORDER").is_some() {
-                            let o = referral_dedup::matching::RankOrderCheck::default();
-                            let mm = o.measure(&g, &s.grid);
-                            println!("  ALIGN dist {distance} dis {dis:.3} sh {sh:.3} order_ok {} blocks {} low {} mean {:.3}", o.agrees(&g, &s.grid), mm.blocks, mm.low_blocks, mm.mean_correlation);
-                        }
                     }
                 }
             }
@@ -1546,14 +1532,7 @@ fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
                     }
                     let q = fp(&jpeg(&edited, quality));
                     let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
-                    let mut al = String::new();
-                    let o = referral_dedup::matching::RankOrderCheck::default();
-                    for qr in &q.query_regions { for (d, code) in qr.dihedral.iter().enumerate() { for s in &known.stored_regions {
-                        let distance = code.distance(&s.code);
-                        if distance <= 52 { let g = qr.grid.dihedral(d); let mm = o.measure(&g, &s.grid);
-                            al += &format!("  ALIGN dist {distance} dis {:.3} sh {:.3} order_ok {} blocks {} low {} mean {:.3}\n", check.disagreement(&g, &s.grid), check.shared_structure(&g, &s.grid), o.agrees(&g, &s.grid), mm.blocks, mm.low_blocks, mm.mean_correlation); }
-                    }}}
-                    format!("{al}edit {} {:?} QF {} quality {}", name.join("+"), print(&q, &known), q.query_regions.len(), q.hashes.pdq_quality.unwrap_or(0))
+                    format!("edit {} {:?}", name.join("+"), print(&q, &known))
                 })
                 .collect::<Vec<_>>()
         })
