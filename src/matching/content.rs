@@ -22,6 +22,14 @@
 //! rescaling, tone changes, mirrors through the matching dihedral variant, small shifts) leave
 //! the cells in place.
 //!
+//! Levels are not all a copy keeps: a greyscale copy made with other luma weights moves each
+//! cell by its colour, which no tone map undoes; its cells keep their *order* instead, which
+//! [`ContentCheck::closest_agreeing_in_level_or_order`] also accepts (the rule uses it within
+//! the strict tier where the levels-only check is not asked for; [`super::RankOrderCheck`]).
+//! Against known content, a query that shares the known item's detail around its own
+//! content box sits in the known item's template ([`ContentCheck::in_known_template`]) and
+//! must agree with it in content ([`ContentCheck::closest_agreeing_known`]).
+//!
 //! Thresholds: measured on the precision harness (`examples/precision.rs`, `BENCHMARKS.md`).
 //!
 //! ```

@@ -109,7 +109,11 @@ impl RankOrderCheck {
         RankOrder {
             blocks,
             low_blocks,
-            mean_correlation: if blocks == 0 { 0.0 } else { sum / blocks as f32 },
+            mean_correlation: if blocks == 0 {
+                0.0
+            } else {
+                sum / blocks as f32
+            },
         }
     }
 
@@ -175,7 +179,9 @@ mod tests {
     use super::*;
 
     fn grid(f: impl Fn(usize, usize) -> u8) -> LumaGrid {
-        let cells = (0..GRID * GRID).map(|i| f32::from(f(i / GRID, i % GRID))).collect();
+        let cells = (0..GRID * GRID)
+            .map(|i| f32::from(f(i / GRID, i % GRID)))
+            .collect();
         LumaGrid::of(&crate::matching::LumaImage::new(GRID, GRID, cells).unwrap()).unwrap()
     }
 
@@ -201,7 +207,11 @@ mod tests {
         let framed = |seed: usize| {
             grid(|y, x| {
                 if y < 4 {
-                    if x % 3 == 0 { 30 } else { 240 }
+                    if x % 3 == 0 {
+                        30
+                    } else {
+                        240
+                    }
                 } else {
                     (20 + (x * 13 + y * 7 + seed * 31) * (seed + 3) % 9) as u8
                 }

@@ -75,7 +75,9 @@ pub struct PairRegions<'a> {
     /// Every stored code of the other side with the grid of its region.
     pub stored: &'a [StoredRegion],
     /// The stored side is known content (clean originals): its strict, loose and confirmed
-    /// tiers are decided on PDQ distances; only the low-quality rule checks its content.
+    /// tiers are decided on PDQ distances, unless the query sits in the known item's template
+    /// ([`crate::matching::ContentCheck::in_known_template`]); the low-quality rule checks
+    /// its content.
     pub stored_is_known: bool,
 }
 
@@ -98,15 +100,14 @@ impl PairRegions<'_> {
     /// - Against an earlier **referral**: always beyond the strict tier; within it when both
     ///   sides are framed (the query has a box and the stored side's regions are more than its
     ///   whole picture). Two different dim pictures under the same caption bands come within
-    ///   31 bits (the bands carry the PDQ energy); copies of one referral that were cropped or
-    ///   watermarked without a frame keep their strict-tier match (checking when either side
-    ///   is framed split one such cluster of the bundled backlog).
-    /// - Against **known content** (clean originals): never (only the low-quality rule
-    ///   checks its content). Checking every framed query cost the match-quality harness's
-    ///   engine column 0.977 -> 0.832 of recall (quick run); checking only queries that share
-    ///   detail with the known item cell for cell (a template) still lost greyscale copies of
-    ///   framed known items (`tests/cli_sample_data.rs`): a known item that is itself a
-    ///   template stays the open risk (`examples/precision.rs`, known templates).
+    ///   31 bits (the bands carry the PDQ energy). Within the strict tier with one side or
+    ///   neither framed, the pair is order-checked instead ([`PairRegions::order_checked`]):
+    ///   content agreeing in levels or in rank order, which keeps greyscale copies (other
+    ///   luma weights) and clipped contrast edits.
+    /// - Against **known content** (clean originals): not by this gate (only the low-quality
+    ///   rule checks its content, and [`crate::matching::ContentCheck::in_known_template`]
+    ///   where the query sits in the known item's template). Checking every framed query
+    ///   cost the match-quality harness's engine column 0.977 -> 0.832 of recall (quick run).
     ///
     /// ```
     /// use referral_dedup::matching::PairRegions;

@@ -24,7 +24,9 @@
 //! strict-tier distance matches at any quality. Where both sides carry luma grids, the
 //! distance is that of an alignment whose content agrees ([`MatchRule::content`]): between
 //! two referrals beyond the strict tier, and within it too when both are framed
-//! ([`super::PairRegions::content_checked`]).
+//! ([`super::PairRegions::content_checked`]); within the strict tier otherwise, in levels or
+//! in rank order ([`super::PairRegions::order_checked`]); against known content, where the
+//! query sits in the known item's template ([`super::ContentCheck::in_known_template`]).
 
 use super::pair::{
     Confirmation, MatchEvidence, MatchTier, PairDecision, PairFacts, SecondDistances,
@@ -54,11 +56,15 @@ use crate::hashes::HashKind;
 ///    (storing and looking up every crop made it 9x slower), so a crop of an earlier
 ///    *referral* is caught by the loose and confirmed tiers only.
 /// 6. Content over frame ([`content`](Self::content)): against an earlier *referral* whose
-///    picture was hashed with its luma grids (not entries replayed from disk), a distance
-///    beyond the strict tier, or within it when both pictures are framed, counts only as the
-///    distance of an alignment whose content agrees ([`crate::matching::ContentCheck`],
-///    [`crate::matching::PairRegions::content_checked`]); known content keeps the plain
-///    tiers. Pictures under
+///    picture was hashed with its luma grids, a distance beyond the strict tier, or within
+///    it when both pictures are framed, counts only as the distance of an alignment whose
+///    content agrees ([`crate::matching::ContentCheck`],
+///    [`crate::matching::PairRegions::content_checked`]; with both framed, content boxes
+///    that clearly disagree veto the pair); within the strict tier otherwise, content
+///    agreeing in levels *or in rank order* ([`crate::matching::RankOrderCheck`],
+///    [`crate::matching::PairRegions::order_checked`]). Known content keeps the plain tiers
+///    unless the query sits in the known item's template
+///    ([`crate::matching::ContentCheck::in_known_template`]). Pictures under
 ///    the quality floor match only that way, within 24 bits, with dHash and pHash within 10
 ///    ([`low_quality`](Self::low_quality)).
 /// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
