@@ -373,10 +373,13 @@ impl ContentCheck {
     /// ```
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
-    /// let grid = |f: &dyn Fn(usize) -> f32| LumaGrid::of(&LumaImage::new(64, 64, (0..4096).map(f).collect()).unwrap()).unwrap();
-    /// let colour = grid(&|i| ((i % 64) * 3 + (i / 64) * 2) as f32 % 97.0 + (i % 7) as f32 * 6.0);
-    /// // The same cells seen through other weights: each moved by its own "colour".
-    /// let grey = grid(&|i| ((i % 64) * 3 + (i / 64) * 2) as f32 % 97.0 * 1.4 + (i % 7) as f32 * 2.0);
+    /// // One cell per pixel: a base picture plus a per-cell "colour" term that two luma
+    /// // weightings see differently.
+    /// let grid = |hue_weight: f32| LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(|i| {
+    ///     let (x, y) = (i % 16, i / 16);
+    ///     (40 + 9 * ((x * 7 + y * 3) % 17)) as f32 + hue_weight * ((x * 5 + y * 11) % 7) as f32
+    /// }).collect()).unwrap()).unwrap();
+    /// let (colour, grey) = (grid(4.0), grid(0.0));
     /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: grey, cells: [0, 0, 16, 16] }];
     /// let s = [StoredRegion { code: Pdq([1, 0, 0, 0]), grid: colour }];
     /// let c = ContentCheck::default();
@@ -460,7 +463,7 @@ impl ContentCheck {
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
     /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
-    /// let region = |code: u64, seed: usize, share: u8| QueryRegion { dihedral: [Pdq([code; 4]); 8], grid: grid(seed), share };
+    /// let region = |code: u64, seed: usize, cells: [u8; 4]| QueryRegion { dihedral: [Pdq([code; 4]); 8], grid: grid(seed), cells };
     /// let known = [StoredRegion { code: Pdq([0; 4]), grid: grid(0) }];
     /// let c = ContentCheck::default();
     /// // Another picture in the known template: the whole pictures are close, the content is not.
