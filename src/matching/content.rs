@@ -542,6 +542,12 @@ impl ContentCheck {
     /// with the known item ([`ContentCheck::shared_frame_detail`] at least
     /// [`ContentCheck::template_frame_detail`]): the known item is a template the query
     /// sits in.
+    ///
+    /// ```
+    /// use referral_dedup::matching::ContentCheck;
+    /// // Without regions (a hash-list item, or a query without boxes) nothing is shared.
+    /// assert!(!ContentCheck::default().in_known_template(&[], &[]));
+    /// ```
     pub fn in_known_template(&self, query: &[QueryRegion], stored: &[StoredRegion]) -> bool {
         self.template_frame_detail <= 1.0
             && self.shared_frame_detail(query, stored) >= self.template_frame_detail

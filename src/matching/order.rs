@@ -88,6 +88,12 @@ pub struct RankOrder {
 
 impl RankOrderCheck {
     /// Block-by-block rank correlation of two aligned grids.
+    ///
+    /// ```
+    /// use referral_dedup::matching::{LumaGrid, LumaImage, RankOrderCheck};
+    /// let flat = LumaGrid::of(&LumaImage::new(16, 16, vec![90.0; 256]).unwrap()).unwrap();
+    /// assert_eq!(RankOrderCheck::default().measure(&flat, &flat).blocks, 0); // no detail, no order
+    /// ```
     pub fn measure(&self, a: &LumaGrid, b: &LumaGrid) -> RankOrder {
         let (mut blocks, mut low_blocks, mut sum) = (0usize, 0usize, 0f32);
         for by in 0..BLOCKS {
@@ -119,6 +125,14 @@ impl RankOrderCheck {
 
     /// True when the aligned grids agree in order: enough counted blocks, few disagreeing
     /// ones, a high mean.
+    ///
+    /// ```
+    /// use referral_dedup::matching::{LumaGrid, LumaImage, RankOrderCheck};
+    /// let g = |f: fn(usize) -> f32| LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(f).collect()).unwrap()).unwrap();
+    /// let a = g(|i| (i * 37 % 101) as f32);
+    /// // Brighter and with more contrast: the same order.
+    /// assert!(RankOrderCheck::default().agrees(&a, &g(|i| (i * 37 % 101) as f32 * 1.5 + 20.0)));
+    /// ```
     pub fn agrees(&self, a: &LumaGrid, b: &LumaGrid) -> bool {
         let m = self.measure(a, b);
         m.blocks >= self.min_blocks
