@@ -1,0 +1,236 @@
+//! The joined batch search: multi-index hashing for hundreds of queries at once, with every
+//! memory read of the batch sorted by address first.
+//!
+//! The pipelined search (`Segment::search_tables`) keeps a few dozen random DRAM reads in
+//! flight, but each is still a miss: at 10M codes a query costs about 2,100 bucket reads and
+//! 3,300 candidate reads at random addresses. For a large batch this module instead
+//! 1. lists the probes of one table for every query of the batch and sorts them by coarse
+//!    bucket, so the bucket offsets and the table entries are read in increasing address
+//!    order (near-sequential, at a few probes per cache line);
+//! 2. collects the candidates `(slot, query, table)` of every table and sorts them by slot, so
+//!    the stored codes are read as one increasing stream (hardware prefetching, DRAM row hits)
+//!    instead of one miss per candidate; a code shared by several queries is read once.
+//!
+//! The result is exactly the pipelined search's: the same probes, candidates and checks, in
+//! another order. Work lists are bounded ([`PROBE_CAP`], [`CANDIDATE_CAP`]): when one fills,
+//! it is processed and emptied, whatever the batch size or data.
+
+use super::{for_each_neighbour, low_mask, Layout, SearchCounts, Segment, MAX_TABLES};
+use crate::index::code::Code;
+use crate::index::prefetch::prefetch;
+use crate::index::radix::sort_by_bits;
+
+/// Probes listed before they are sorted and read (8 bytes each).
+const PROBE_CAP: usize = 1 << 20;
+
+/// Candidates collected before they are sorted and verified (8 bytes each).
+const CANDIDATE_CAP: usize = 1 << 22;
+
+/// Table entries filtered in one go: the candidate list keeps this much room beyond its cap.
+const PIECE: usize = 4096;
+
+/// Most queries one joined search takes (the query number has 24 bits in a work item).
+pub(crate) const JOIN_MAX_QUERIES: usize = 1 << 24;
+
+/// How many items ahead of use the sorted streams prefetch.
+const AHEAD: usize = 16;
+
+/// Work lists of the joined search, reused across the batches of one thread: at most
+/// `2 * (PROBE_CAP + CANDIDATE_CAP) * 8` bytes (80 MiB) plus 4 bytes per query and table.
+#[derive(Default)]
+pub(crate) struct JoinScratch {
+    /// `coarse << 32 | query << 8 | budget`, for one table.
+    probes: Vec<u64>,
+    /// `slot << 32 | query << 8 | table` in `candidates[..candidate_count]` (the rest is room
+    /// for one more piece of a bucket, written without a branch per entry).
+    candidates: Vec<u64>,
+    candidate_count: usize,
+    /// The radix sort's second buffer.
+    spare: Vec<u64>,
+    /// `query * tables + t` -> the query's substring of table `t`.
+    substrings: Vec<u32>,
+}
+
+/// What one joined search needs besides the scratch.
+struct Job<'a, C, H> {
+    layout: Layout,
+    radii: [Option<u32>; MAX_TABLES as usize],
+    queries: &'a [C],
+    radius: u32,
+    counts: SearchCounts,
+    hit: &'a mut H,
+}
+
+impl<C: Code> Segment<C> {
+    /// Calls `hit(query, id, distance)` for every live code within `radius` of
+    /// `queries[query]`, like `Segment::search`, with the joined (address-sorted) search when
+    /// the segment has tables worth using (else the blocked scan). At most
+    /// [`JOIN_MAX_QUERIES`] queries.
+    pub(crate) fn search_joined(
+        &self,
+        queries: &[C],
+        radius: u32,
+        scratch: &mut JoinScratch,
+        counts: Option<&mut SearchCounts>,
+        hit: &mut impl FnMut(usize, u32, u32),
+    ) {
+        assert!(
+            queries.len() <= JOIN_MAX_QUERIES,
+            "too many queries for one join"
+        );
+        let Some(layout) = self.use_tables(radius) else {
+            return self.search_scan(queries, radius, counts, hit);
+        };
+        let m = layout.tables as usize;
+        let mut radii = [None; MAX_TABLES as usize];
+        for (t, r) in radii.iter_mut().enumerate().take(m) {
+            *r = layout.table_radius(radius, t as u32);
+        }
+        scratch.substrings.clear();
+        for q in queries {
+            scratch
+                .substrings
+                .extend((0..m as u32).map(|t| q.substring(t * layout.bits, layout.bits)));
+        }
+        if scratch.candidates.len() < CANDIDATE_CAP + PIECE {
+            // Zeroed by the OS page by page, as the pages are first written.
+            scratch.candidates = vec![0; CANDIDATE_CAP + PIECE];
+        }
+        scratch.candidate_count = 0;
+        let mut job = Job {
+            layout,
+            radii,
+            queries,
+            radius,
+            counts: SearchCounts::default(),
+            hit,
+        };
+        let (b, k) = (layout.bits, self.low_bits);
+        for t in 0..m {
+            let Some(s) = radii[t] else { continue };
+            scratch.probes.clear();
+            for qi in 0..queries.len() {
+                let v = scratch.substrings[qi * m + t];
+                let probes = &mut scratch.probes;
+                for_each_neighbour(v >> k, b - k, s, |coarse, flips| {
+                    let budget = u64::from((s - flips).min(k));
+                    probes.push(u64::from(coarse) << 32 | (qi as u64) << 8 | budget);
+                });
+                if scratch.probes.len() >= PROBE_CAP {
+                    self.read_probes(t, scratch, &mut job);
+                }
+            }
+            self.read_probes(t, scratch, &mut job);
+        }
+        self.verify_candidates(scratch, &mut job);
+        if let Some(counts) = counts {
+            counts.probes += job.counts.probes;
+            counts.scans += job.counts.scans;
+            counts.entries += job.counts.entries;
+            counts.candidates += job.counts.candidates;
+        }
+    }
+
+    /// Sorts the listed probes of table `t` by coarse bucket, reads their buckets in that
+    /// order and appends the candidates; empties the probe list.
+    fn read_probes<H: FnMut(usize, u32, u32)>(
+        &self,
+        t: usize,
+        scratch: &mut JoinScratch,
+        job: &mut Job<'_, C, H>,
+    ) {
+        let (b, k) = (job.layout.bits, self.low_bits);
+        let m = job.layout.tables as usize;
+        let low = low_mask(k);
+        // Eight coarse buckets' offsets share a cache line: no need to order within them.
+        let coarse_bits = b - k;
+        let sort_from = coarse_bits.min(crate::index::radix::tune(1) as u32);
+        sort_by_bits(
+            &mut scratch.probes,
+            &mut scratch.spare,
+            32 + sort_from,
+            coarse_bits - sort_from,
+        );
+        let table = &self.tables[t];
+        let coarse_of = |p: u64| (p >> 32) as usize;
+        let n = scratch.probes.len();
+        for i in 0..n {
+            if let Some(&ahead) = scratch.probes.get(i + 2 * AHEAD) {
+                table.offsets.prefetch(coarse_of(ahead));
+            }
+            if let Some(&ahead) = scratch.probes.get(i + AHEAD) {
+                prefetch(&table.entries, table.offsets.start(coarse_of(ahead)));
+            }
+            let p = scratch.probes[i];
+            let (start, end) = table.offsets.range(coarse_of(p));
+            if start == end {
+                continue;
+            }
+            let qi = (p >> 8) as u32 & 0xff_ffff;
+            let budget = (p & 0xff) as u32;
+            let query_low = scratch.substrings[qi as usize * m + t] & low;
+            let tag = u64::from(qi) << 8 | t as u64;
+            job.counts.scans += 1;
+            job.counts.entries += (end - start) as u64;
+            for piece in table.entries[start..end].chunks(PIECE) {
+                if scratch.candidate_count >= CANDIDATE_CAP {
+                    self.verify_candidates(scratch, job);
+                }
+                let (out, mut at) = (&mut scratch.candidates, scratch.candidate_count);
+                for &e in piece {
+                    // Written always, kept only when the low bits pass (no branch to mispredict).
+                    out[at] = (u64::from(e) >> k) << 32 | tag;
+                    at += usize::from(((e ^ query_low) & low).count_ones() <= budget);
+                }
+                scratch.candidate_count = at;
+            }
+        }
+        job.counts.probes += n as u64;
+        scratch.probes.clear();
+    }
+
+    /// Sorts the collected candidates by slot, verifies them in that order (reporting a hit
+    /// only from the first table whose substring is within its radius, as the pipelined
+    /// search does) and empties the list.
+    fn verify_candidates<H: FnMut(usize, u32, u32)>(
+        &self,
+        scratch: &mut JoinScratch,
+        job: &mut Job<'_, C, H>,
+    ) {
+        let b = job.layout.bits;
+        let m = job.layout.tables as usize;
+        // Two 256-bit codes share a cache line.
+        let slot_bits = usize::BITS - self.codes.len().leading_zeros();
+        let candidates = &mut scratch.candidates[..scratch.candidate_count];
+        sort_by_bits(
+            candidates,
+            &mut scratch.spare,
+            33,
+            slot_bits.saturating_sub(1),
+        );
+        let candidates = &*candidates;
+        for (i, &c) in candidates.iter().enumerate() {
+            if let Some(&ahead) = candidates.get(i + AHEAD) {
+                self.codes.prefetch((ahead >> 32) as usize);
+            }
+            let slot = (c >> 32) as usize;
+            let qi = (c >> 8) as usize & 0xff_ffff;
+            let table = (c & 0xff) as usize;
+            let code = self.codes.get(slot);
+            let d = code.distance(&job.queries[qi]);
+            if d > job.radius {
+                continue;
+            }
+            let qsub = &scratch.substrings[qi * m..][..m];
+            let earlier = (0..table).any(|u| {
+                job.radii[u]
+                    .is_some_and(|s| (code.substring(u as u32 * b, b) ^ qsub[u]).count_ones() <= s)
+            });
+            if !earlier && !self.is_dead(slot) {
+                (job.hit)(qi, self.ids[slot], d);
+            }
+        }
+        job.counts.candidates += candidates.len() as u64;
+        scratch.candidate_count = 0;
+    }
+}
