@@ -17,7 +17,7 @@
 
 use super::{for_each_neighbour, low_mask, Layout, SearchCounts, Segment, MAX_TABLES};
 use crate::index::code::Code;
-use crate::index::prefetch::prefetch;
+use crate::index::prefetch::{prefetch, with_popcnt, BitCountingTask};
 use crate::index::radix::sort_by_bits;
 
 /// Probes listed before they are sorted and read (8 bytes each).
@@ -61,6 +61,59 @@ struct Job<'a, C, H> {
     hit: &'a mut H,
 }
 
+/// Lists the probes of table `t` (per-table radius `s`, substrings of `b` bits with `k` low
+/// bits inline) for the queries from `first` on, until [`PROBE_CAP`] is reached; returns the
+/// first query not listed.
+#[inline(always)]
+fn list_probes(
+    scratch: &mut JoinScratch,
+    t: usize,
+    m: usize,
+    s: u32,
+    b: u32,
+    k: u32,
+    first: usize,
+) -> usize {
+    scratch.probes.clear();
+    let queries = scratch.substrings.len() / m;
+    for qi in first..queries {
+        let v = scratch.substrings[qi * m + t];
+        let probes = &mut scratch.probes;
+        for_each_neighbour(v >> k, b - k, s, |coarse, flips| {
+            let budget = u64::from((s - flips).min(k));
+            probes.push(u64::from(coarse) << 32 | (qi as u64) << 8 | budget);
+        });
+        if scratch.probes.len() >= PROBE_CAP {
+            return qi + 1;
+        }
+    }
+    queries
+}
+
+/// One [`Segment::search_joined`] call, run through [`with_popcnt`].
+struct JoinTask<'a, C: Code, H> {
+    segment: &'a Segment<C>,
+    queries: &'a [C],
+    radius: u32,
+    scratch: &'a mut JoinScratch,
+    counts: Option<&'a mut SearchCounts>,
+    hit: &'a mut H,
+}
+
+impl<C: Code, H: FnMut(usize, u32, u32)> BitCountingTask for JoinTask<'_, C, H> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.segment.search_joined_here(
+            self.queries,
+            self.radius,
+            self.scratch,
+            self.counts,
+            self.hit,
+        );
+    }
+}
+
 impl<C: Code> Segment<C> {
     /// Calls `hit(query, id, distance)` for every live code within `radius` of
     /// `queries[query]`, like `Segment::search`, with the joined (address-sorted) search when
@@ -78,6 +131,25 @@ impl<C: Code> Segment<C> {
             queries.len() <= JOIN_MAX_QUERIES,
             "too many queries for one join"
         );
+        with_popcnt(JoinTask {
+            segment: self,
+            queries,
+            radius,
+            scratch,
+            counts,
+            hit,
+        });
+    }
+
+    #[inline(always)]
+    fn search_joined_here(
+        &self,
+        queries: &[C],
+        radius: u32,
+        scratch: &mut JoinScratch,
+        counts: Option<&mut SearchCounts>,
+        hit: &mut impl FnMut(usize, u32, u32),
+    ) {
         let Some(layout) = self.use_tables(radius) else {
             return self.search_scan(queries, radius, counts, hit);
         };
@@ -108,19 +180,11 @@ impl<C: Code> Segment<C> {
         let (b, k) = (layout.bits, self.low_bits);
         for t in 0..m {
             let Some(s) = radii[t] else { continue };
-            scratch.probes.clear();
-            for qi in 0..queries.len() {
-                let v = scratch.substrings[qi * m + t];
-                let probes = &mut scratch.probes;
-                for_each_neighbour(v >> k, b - k, s, |coarse, flips| {
-                    let budget = u64::from((s - flips).min(k));
-                    probes.push(u64::from(coarse) << 32 | (qi as u64) << 8 | budget);
-                });
-                if scratch.probes.len() >= PROBE_CAP {
-                    self.read_probes(t, scratch, &mut job);
-                }
+            let mut next = 0;
+            while next < queries.len() {
+                next = list_probes(scratch, t, m, s, b, k, next);
+                self.read_probes(t, scratch, &mut job);
             }
-            self.read_probes(t, scratch, &mut job);
         }
         self.verify_candidates(scratch, &mut job);
         if let Some(counts) = counts {
@@ -133,6 +197,7 @@ impl<C: Code> Segment<C> {
 
     /// Sorts the listed probes of table `t` by coarse bucket, reads their buckets in that
     /// order and appends the candidates; empties the probe list.
+    #[inline(always)]
     fn read_probes<H: FnMut(usize, u32, u32)>(
         &self,
         t: usize,
@@ -192,6 +257,7 @@ impl<C: Code> Segment<C> {
     /// Sorts the collected candidates by slot, verifies them in that order (reporting a hit
     /// only from the first table whose substring is within its radius, as the pipelined
     /// search does) and empties the list.
+    #[inline]
     fn verify_candidates<H: FnMut(usize, u32, u32)>(
         &self,
         scratch: &mut JoinScratch,
