@@ -414,8 +414,12 @@ impl<C: Code> HammingIndex<C> {
         if start < groups.len() {
             runs.push(start..groups.len());
         }
+        // One contiguous share of the runs per thread, so each thread sets up its work lists
+        // once.
+        let per_thread = runs.len().div_ceil(rayon::current_num_threads().max(1));
         let per_run: Vec<Vec<Vec<Hit>>> = runs
             .into_par_iter()
+            .with_min_len(per_thread)
             .map_init(
                 || (Scratch::default(), JoinScratch::default()),
                 |(scratch, join_scratch), run| {

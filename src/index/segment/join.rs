@@ -29,8 +29,11 @@ const CANDIDATE_CAP: usize = 1 << 22;
 /// Table entries filtered in one go: the candidate list keeps this much room beyond its cap.
 const PIECE: usize = 4096;
 
-/// Most queries one joined search takes (the query number has 24 bits in a work item).
-pub(crate) const JOIN_MAX_QUERIES: usize = 1 << 24;
+/// Most queries one joined search takes (the query number has 16 bits in a probe).
+pub(crate) const JOIN_MAX_QUERIES: usize = 1 << 16;
+
+/// Most inline low bits a probe carries the query's value of (else they are looked up).
+const PROBE_LOW_BITS: u32 = 10;
 
 /// How many items ahead of use the sorted streams prefetch.
 const AHEAD: usize = 16;
@@ -39,7 +42,8 @@ const AHEAD: usize = 16;
 /// `2 * (PROBE_CAP + CANDIDATE_CAP) * 8` bytes (80 MiB) plus 4 bytes per query and table.
 #[derive(Default)]
 pub(crate) struct JoinScratch {
-    /// `coarse << 32 | query << 8 | budget`, for one table.
+    /// `coarse << 32 | query << 16 | low << 6 | budget`, for one table (`low`: the query's
+    /// inline low bits when there are at most [`PROBE_LOW_BITS`]).
     probes: Vec<u64>,
     /// `slot << 32 | query << 8 | table` in `candidates[..candidate_count]` (the rest is room
     /// for one more piece of a bucket, written without a branch per entry).
@@ -79,9 +83,15 @@ fn list_probes(
     for qi in first..queries {
         let v = scratch.substrings[qi * m + t];
         let probes = &mut scratch.probes;
+        let low = if k <= PROBE_LOW_BITS {
+            v & low_mask(k)
+        } else {
+            0
+        };
+        let tag = (qi as u64) << 16 | u64::from(low) << 6;
         for_each_neighbour(v >> k, b - k, s, |coarse, flips| {
             let budget = u64::from((s - flips).min(k));
-            probes.push(u64::from(coarse) << 32 | (qi as u64) << 8 | budget);
+            probes.push(u64::from(coarse) << 32 | tag | budget);
         });
         if scratch.probes.len() >= PROBE_CAP {
             return qi + 1;
@@ -231,9 +241,13 @@ impl<C: Code> Segment<C> {
             if start == end {
                 continue;
             }
-            let qi = (p >> 8) as u32 & 0xff_ffff;
-            let budget = (p & 0xff) as u32;
-            let query_low = scratch.substrings[qi as usize * m + t] & low;
+            let qi = (p >> 16) as u32 & 0xffff;
+            let budget = (p & 0x3f) as u32;
+            let query_low = if k <= PROBE_LOW_BITS {
+                (p >> 6) as u32 & low
+            } else {
+                scratch.substrings[qi as usize * m + t] & low
+            };
             let tag = u64::from(qi) << 8 | t as u64;
             job.counts.scans += 1;
             job.counts.entries += (end - start) as u64;
@@ -257,7 +271,7 @@ impl<C: Code> Segment<C> {
     /// Sorts the collected candidates by slot, verifies them in that order (reporting a hit
     /// only from the first table whose substring is within its radius, as the pipelined
     /// search does) and empties the list.
-    #[inline]
+    #[inline(always)]
     fn verify_candidates<H: FnMut(usize, u32, u32)>(
         &self,
         scratch: &mut JoinScratch,

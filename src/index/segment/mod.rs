@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::code::Code;
 use super::column::Column;
 use super::layout::{inline_bits, scan_cost, slot_bits, Layout};
-use super::prefetch::prefetch;
+use super::prefetch::{prefetch, with_popcnt, BitCountingTask};
 use crate::hashes::EntryId;
 
 /// Buckets per block in the compact offsets: the block start is a `u32`, each bucket's start
@@ -256,6 +256,35 @@ pub(crate) struct SearchCounts {
     pub(crate) candidates: u64,
 }
 
+/// One [`Segment::search`] call, run through [`with_popcnt`].
+struct PipelinedSearch<'a, C: Code, H> {
+    segment: &'a Segment<C>,
+    queries: &'a [C],
+    radius: u32,
+    scratch: &'a mut Scratch,
+    counts: Option<&'a mut SearchCounts>,
+    hit: &'a mut H,
+}
+
+impl<C: Code, H: FnMut(usize, u32, u32)> BitCountingTask for PipelinedSearch<'_, C, H> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            segment,
+            queries,
+            radius,
+            scratch,
+            counts,
+            hit,
+        } = self;
+        match segment.use_tables(radius) {
+            Some(layout) => segment.search_tables(layout, queries, radius, scratch, counts, hit),
+            None => segment.search_scan(queries, radius, counts, hit),
+        }
+    }
+}
+
 /// An immutable set of (id, code) pairs, searchable by radius.
 pub(crate) struct Segment<C: Code> {
     codes: Codes<C>,
@@ -425,12 +454,17 @@ impl<C: Code> Segment<C> {
         counts: Option<&mut SearchCounts>,
         hit: &mut impl FnMut(usize, u32, u32),
     ) {
-        match self.use_tables(radius) {
-            Some(layout) => self.search_tables(layout, queries, radius, scratch, counts, hit),
-            None => self.search_scan(queries, radius, counts, hit),
-        }
+        with_popcnt(PipelinedSearch {
+            segment: self,
+            queries,
+            radius,
+            scratch,
+            counts,
+            hit,
+        });
     }
 
+    #[inline(always)]
     fn search_scan(
         &self,
         queries: &[C],
@@ -469,6 +503,7 @@ impl<C: Code> Segment<C> {
     /// A candidate found in table `t` is reported only if no earlier table `u < t` also has its
     /// substring within that table's radius (that table reports it), so no per-query set is
     /// needed to de-duplicate.
+    #[inline(always)]
     fn search_tables(
         &self,
         layout: Layout,
