@@ -391,10 +391,7 @@ impl<C: Code> HammingIndex<C> {
         let run_queries = if join {
             // Runs of about `JOIN_RUN_QUERIES`, as many as a multiple of the threads.
             let threads = rayon::current_num_threads().max(1);
-            let runs = total
-                .div_ceil(crate::index::radix::tune(3))
-                .div_ceil(threads)
-                * threads;
+            let runs = total.div_ceil(JOIN_RUN_QUERIES).div_ceil(threads) * threads;
             total.div_ceil(runs)
         } else {
             PIPELINE_QUERIES
