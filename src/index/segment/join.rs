@@ -49,9 +49,14 @@ const CANDIDATE_UNSORTED_BITS: u32 = 1;
 const AHEAD: usize = 16;
 
 /// Work lists of the joined search, reused across the batches of one thread: at most
-/// `2 * (PROBE_CAP + CANDIDATE_CAP) * 8` bytes (80 MiB) plus 4 bytes per query and table.
-#[derive(Default)]
+/// about `(PROBE_CAP + 2 * CANDIDATE_CAP) * 8` bytes (72 MiB: the probes, the candidates and
+/// the radix sort's second buffer), plus one query's probes of one table and 4 bytes per
+/// query and table.
 pub(crate) struct JoinScratch {
+    /// [`PROBE_CAP`] (smaller in tests, to exercise the flushes).
+    probe_cap: usize,
+    /// [`CANDIDATE_CAP`] (smaller in tests).
+    candidate_cap: usize,
     /// `coarse << 32 | query << 16 | low << 6 | budget`, for one table (`low`: the query's
     /// inline low bits when there are at most [`PROBE_LOW_BITS`]).
     probes: Vec<u64>,
@@ -65,6 +70,27 @@ pub(crate) struct JoinScratch {
     substrings: Vec<u32>,
 }
 
+impl Default for JoinScratch {
+    fn default() -> Self {
+        JoinScratch::with_caps(PROBE_CAP, CANDIDATE_CAP)
+    }
+}
+
+impl JoinScratch {
+    /// Empty work lists that are processed whenever they reach these lengths (at least 1).
+    fn with_caps(probe_cap: usize, candidate_cap: usize) -> JoinScratch {
+        JoinScratch {
+            probe_cap: probe_cap.max(1),
+            candidate_cap: candidate_cap.max(1),
+            probes: Vec::new(),
+            candidates: Vec::new(),
+            candidate_count: 0,
+            spare: Vec::new(),
+            substrings: Vec::new(),
+        }
+    }
+}
+
 /// What one joined search needs besides the scratch.
 struct Job<'a, C, H> {
     layout: Layout,
@@ -76,7 +102,7 @@ struct Job<'a, C, H> {
 }
 
 /// Lists the probes of table `t` (per-table radius `s`, substrings of `b` bits with `k` low
-/// bits inline) for the queries from `first` on, until [`PROBE_CAP`] is reached; returns the
+/// bits inline) for the queries from `first` on, until the probe cap is reached; returns the
 /// first query not listed.
 #[inline(always)]
 fn list_probes(
@@ -103,7 +129,7 @@ fn list_probes(
             let budget = u64::from((s - flips).min(k));
             probes.push(u64::from(coarse) << 32 | tag | budget);
         });
-        if scratch.probes.len() >= PROBE_CAP {
+        if scratch.probes.len() >= scratch.probe_cap {
             return qi + 1;
         }
     }
@@ -184,9 +210,9 @@ impl<C: Code> Segment<C> {
                 .substrings
                 .extend((0..m as u32).map(|t| q.substring(t * layout.bits, layout.bits)));
         }
-        if scratch.candidates.len() < CANDIDATE_CAP + PIECE {
+        if scratch.candidates.len() < scratch.candidate_cap + PIECE {
             // Zeroed by the OS page by page, as the pages are first written.
-            scratch.candidates = vec![0; CANDIDATE_CAP + PIECE];
+            scratch.candidates = vec![0; scratch.candidate_cap + PIECE];
         }
         scratch.candidate_count = 0;
         let mut job = Job {
@@ -261,7 +287,7 @@ impl<C: Code> Segment<C> {
             job.counts.scans += 1;
             job.counts.entries += (end - start) as u64;
             for piece in table.entries[start..end].chunks(PIECE) {
-                if scratch.candidate_count >= CANDIDATE_CAP {
+                if scratch.candidate_count >= scratch.candidate_cap {
                     self.verify_candidates(scratch, job);
                 }
                 let (out, mut at) = (&mut scratch.candidates, scratch.candidate_count);
@@ -316,5 +342,83 @@ impl<C: Code> Segment<C> {
         }
         job.counts.candidates += candidates.len() as u64;
         scratch.candidate_count = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Scratch;
+    use super::*;
+    use crate::hashes::Pdq;
+
+    /// Work lists far smaller than one query's work, so every list is flushed many times
+    /// (and bucket pieces split), still give the pipelined search's hits and work exactly.
+    #[test]
+    fn tiny_work_lists_give_the_pipelined_answer() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state
+        };
+        let centres: Vec<[u64; 4]> = (0..300).map(|_| [next(), next(), next(), next()]).collect();
+        let mut codes = Vec::new();
+        for (i, c) in centres.iter().enumerate() {
+            for j in 0..(i % 7 + 1) {
+                let mut w = *c;
+                w[j % 4] ^= next() & next() & next(); // about 8 flips
+                codes.push(Pdq(w));
+            }
+        }
+        codes.extend(std::iter::repeat_n(codes[0], 5000)); // one huge bucket per table
+        let ids: Vec<u32> = (0..codes.len() as u32).collect();
+        let queries: Vec<Pdq> = codes
+            .iter()
+            .step_by(29)
+            .copied()
+            .chain([Pdq([next(); 4])])
+            .collect();
+        let cases = [
+            ((11, 23), None, &[0, 9, 31, 40][..]),
+            ((16, 16), Some(12), &[0, 9, 31, 40][..]),
+            ((8, 32), Some(0), &[0, 12, 23][..]),
+        ];
+        for (layout, low_bits, radii) in cases {
+            let layout = Layout {
+                tables: layout.0,
+                bits: layout.1,
+            };
+            let seg = Segment::build(ids.clone(), codes.clone(), 31, Some(layout), low_bits);
+            assert!(seg.remove(crate::hashes::EntryId(3)));
+            for &radius in radii {
+                let (mut want, mut want_work) = (Vec::new(), SearchCounts::default());
+                let mut pipelined = Scratch::default();
+                let mut push = |q, id, d| want.push((q, id, d));
+                seg.search(
+                    &queries,
+                    radius,
+                    &mut pipelined,
+                    Some(&mut want_work),
+                    &mut push,
+                );
+                want.sort_unstable();
+                assert!(want.iter().any(|h| h.2 == 0));
+                for (probe_cap, candidate_cap) in
+                    [(1, 1), (7, 5), (1000, 3), (PROBE_CAP, CANDIDATE_CAP)]
+                {
+                    let mut scratch = JoinScratch::with_caps(probe_cap, candidate_cap);
+                    let (mut got, mut work) = (Vec::new(), SearchCounts::default());
+                    let mut push = |q, id, d| got.push((q, id, d));
+                    seg.search_joined(&queries, radius, &mut scratch, Some(&mut work), &mut push);
+                    got.sort_unstable();
+                    assert_eq!(
+                        got, want,
+                        "{layout:?} radius {radius} caps {probe_cap} {candidate_cap}"
+                    );
+                    assert_eq!(work, want_work);
+                }
+            }
+        }
     }
 }
