@@ -411,9 +411,13 @@ impl<C: Code> HammingIndex<C> {
         if start < groups.len() {
             runs.push(start..groups.len());
         }
-        // One contiguous share of the runs per thread, so each thread sets up its work lists
-        // once.
-        let per_thread = runs.len().div_ceil(rayon::current_num_threads().max(1));
+        // Joined: one contiguous share of the (equal) runs per thread, so each thread sets up
+        // its large work lists once.
+        let per_thread = if join {
+            runs.len().div_ceil(rayon::current_num_threads().max(1))
+        } else {
+            1
+        };
         let per_run: Vec<Vec<Vec<Hit>>> = runs
             .into_par_iter()
             .with_min_len(per_thread)
