@@ -60,7 +60,7 @@ impl Offsets {
     }
 
     /// Hints that bucket `v`'s boundaries will be read soon.
-    #[inline]
+    #[inline(always)]
     fn prefetch(&self, v: usize) {
         match self {
             Offsets::Compact { rel, .. } => prefetch(rel, v),
