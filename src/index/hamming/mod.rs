@@ -118,6 +118,10 @@ struct Shared<C: Code> {
 ///   (list the buckets, read their offsets, read their entries, verify the candidates), each
 ///   stage prefetching the random reads a few items ahead, so dozens of DRAM reads are in
 ///   flight instead of one; [`HammingIndex::range_batch`] feeds it many queries at once.
+/// - **Sorted reads for large batches**: from [`HammingConfig::join_min_queries`] queries, a
+///   batch call sorts the probes of each table by bucket and all candidates by slot before
+///   reading them, so the table entries and stored codes are read as near-sequential streams
+///   (the *joined* search: same probes, candidates and answer, other order).
 /// - **No per-query set**: a candidate is reported only by the first table in which its
 ///   substring is within that table's radius; candidates are verified with popcounts.
 /// - **Linear scan fallback**: small segments and radii where the cost model says the tables

@@ -224,8 +224,8 @@ impl<C: Code> Segment<C> {
             hit,
         };
         let (b, k) = (layout.bits, self.low_bits);
-        for t in 0..m {
-            let Some(s) = radii[t] else { continue };
+        for (t, s) in radii.iter().enumerate().take(m) {
+            let Some(s) = *s else { continue };
             let mut next = 0;
             while next < queries.len() {
                 next = list_probes(scratch, t, m, s, b, k, next);
