@@ -6,9 +6,11 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 
+mod batch;
 mod file;
 mod merge;
 
+use batch::{into_hits, plan_runs, scan_delta, JOIN_MIN_QUERIES};
 use merge::sealed_delta;
 
 use super::code::Code;
@@ -390,31 +392,7 @@ impl<C: Code> HammingIndex<C> {
             let view = self.shared.view.read();
             (view.delta.clone(), view.segments.clone())
         };
-        let total: usize = groups.iter().map(|g| g.len()).sum();
-        let join = self.shared.join_min_queries > 0 && total >= self.shared.join_min_queries;
-        let run_queries = if join {
-            // Runs of about `JOIN_RUN_QUERIES`, as many as a multiple of the threads.
-            let threads = rayon::current_num_threads().max(1);
-            let runs = total.div_ceil(JOIN_RUN_QUERIES).div_ceil(threads) * threads;
-            total.div_ceil(runs)
-        } else {
-            PIPELINE_QUERIES
-        };
-        // Runs of whole groups holding about `run_queries` queries each.
-        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-        let mut start = 0;
-        let mut queries = 0;
-        for (g, group) in groups.iter().enumerate() {
-            queries += group.len();
-            if queries >= run_queries {
-                runs.push(start..g + 1);
-                start = g + 1;
-                queries = 0;
-            }
-        }
-        if start < groups.len() {
-            runs.push(start..groups.len());
-        }
+        let (runs, join) = plan_runs(groups, self.shared.join_min_queries);
         // Joined: one contiguous share of the (equal) runs per thread, so each thread sets up
         // its large work lists once.
         let per_thread = if join {
@@ -587,49 +565,4 @@ impl<C: Code> HammingIndex<C> {
             self.shared.merge_segments(all.to_vec());
         }
     }
-}
-
-/// Queries searched together in one pass of the pipeline (see `Segment::search`): enough to
-/// keep it full, few enough that its work lists stay in the L2 cache.
-const PIPELINE_QUERIES: usize = 16;
-
-/// Default [`HammingConfig::join_min_queries`]: from this many queries in one batch call, the
-/// joined search is faster than the pipelined one (measured at 10M codes: `BENCHMARKS.md`).
-const JOIN_MIN_QUERIES: usize = 256;
-
-/// Queries one run of the joined search takes (each run is one task on the rayon pool): enough
-/// that the sorted candidates are dense in the stored codes, few enough that the work lists
-/// stay bounded.
-const JOIN_RUN_QUERIES: usize = 2048;
-
-/// Reports every delta code within `radius` of each query.
-fn scan_delta<C: Code>(
-    delta: &[(EntryId, C)],
-    queries: &[C],
-    radius: u32,
-    hit: &mut impl FnMut(usize, u32, u32),
-) {
-    for (id, code) in delta {
-        for (qi, q) in queries.iter().enumerate() {
-            let d = q.distance(code);
-            if d <= radius {
-                hit(qi, id.0, d);
-            }
-        }
-    }
-}
-
-/// One hit per id (its smallest distance), sorted by distance, then id.
-fn into_hits(mut raw: Vec<(u32, u32)>) -> Vec<Hit> {
-    raw.sort_unstable();
-    raw.dedup_by_key(|(id, _)| *id);
-    let mut hits: Vec<Hit> = raw
-        .into_iter()
-        .map(|(id, distance)| Hit {
-            id: EntryId(id),
-            distance,
-        })
-        .collect();
-    hits.sort_unstable_by_key(|h| (h.distance, h.id));
-    hits
 }

@@ -15,9 +15,11 @@
 //! another order. Work lists are bounded ([`PROBE_CAP`], [`CANDIDATE_CAP`]): when one fills,
 //! it is processed and emptied, whatever the batch size or data.
 
-use super::{for_each_neighbour, low_mask, Layout, SearchCounts, Segment, MAX_TABLES};
+use super::{
+    for_each_neighbour, low_mask, Layout, SearchCounts, SearchTask, Segment, WorkLists, MAX_TABLES,
+};
 use crate::index::code::Code;
-use crate::index::prefetch::{prefetch, with_popcnt, BitCountingTask};
+use crate::index::prefetch::{prefetch, with_popcnt};
 use crate::index::radix::sort_by_bits;
 
 /// Probes listed before they are sorted and read (8 bytes each).
@@ -136,30 +138,6 @@ fn list_probes(
     queries
 }
 
-/// One [`Segment::search_joined`] call, run through [`with_popcnt`].
-struct JoinTask<'a, C: Code, H> {
-    segment: &'a Segment<C>,
-    queries: &'a [C],
-    radius: u32,
-    scratch: &'a mut JoinScratch,
-    counts: Option<&'a mut SearchCounts>,
-    hit: &'a mut H,
-}
-
-impl<C: Code, H: FnMut(usize, u32, u32)> BitCountingTask for JoinTask<'_, C, H> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        self.segment.search_joined_here(
-            self.queries,
-            self.radius,
-            self.scratch,
-            self.counts,
-            self.hit,
-        );
-    }
-}
-
 impl<C: Code> Segment<C> {
     /// Calls `hit(query, id, distance)` for every live code within `radius` of
     /// `queries[query]`, like `Segment::search`, with the joined (address-sorted) search when
@@ -177,28 +155,27 @@ impl<C: Code> Segment<C> {
             queries.len() <= JOIN_MAX_QUERIES,
             "too many queries for one join"
         );
-        with_popcnt(JoinTask {
+        with_popcnt(SearchTask {
             segment: self,
             queries,
             radius,
-            scratch,
+            lists: WorkLists::Joined(scratch),
             counts,
             hit,
         });
     }
 
+    /// [`Segment::search_joined`] through the tables, inside [`with_popcnt`]; returns the
+    /// work done.
     #[inline(always)]
-    fn search_joined_here(
+    pub(super) fn search_joined_here(
         &self,
+        layout: Layout,
         queries: &[C],
         radius: u32,
         scratch: &mut JoinScratch,
-        counts: Option<&mut SearchCounts>,
         hit: &mut impl FnMut(usize, u32, u32),
-    ) {
-        let Some(layout) = self.use_tables(radius) else {
-            return self.search_scan(queries, radius, counts, hit);
-        };
+    ) -> SearchCounts {
         let m = layout.tables as usize;
         let mut radii = [None; MAX_TABLES as usize];
         for (t, r) in radii.iter_mut().enumerate().take(m) {
@@ -233,12 +210,7 @@ impl<C: Code> Segment<C> {
             }
         }
         self.verify_candidates(scratch, &mut job);
-        if let Some(counts) = counts {
-            counts.probes += job.counts.probes;
-            counts.scans += job.counts.scans;
-            counts.entries += job.counts.entries;
-            counts.candidates += job.counts.candidates;
-        }
+        job.counts
     }
 
     /// Sorts the listed probes of table `t` by coarse bucket, reads their buckets in that

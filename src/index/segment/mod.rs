@@ -3,8 +3,12 @@
 
 mod file;
 mod join;
+mod neighbours;
+mod task;
 
 pub(crate) use join::{JoinScratch, JOIN_MAX_QUERIES};
+use neighbours::for_each_neighbour;
+use task::{SearchTask, WorkLists};
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +18,7 @@ use rayon::prelude::*;
 use super::code::Code;
 use super::column::Column;
 use super::layout::{inline_bits, scan_cost, slot_bits, Layout};
-use super::prefetch::{prefetch, with_popcnt, BitCountingTask};
+use super::prefetch::{prefetch, with_popcnt};
 use crate::hashes::EntryId;
 
 /// Buckets per block in the compact offsets: the block start is a `u32`, each bucket's start
@@ -170,37 +174,6 @@ fn low_mask(k: u32) -> u32 {
     ((1u64 << k) - 1) as u32
 }
 
-/// Every value within `s` bit flips of `value` over its low `bits` bits, once each, with its
-/// number of flips (`value` itself first). Depth-first over the flipped positions: a few
-/// instructions per value, no division (the search lists thousands per query).
-#[inline]
-fn for_each_neighbour(value: u32, bits: u32, s: u32, mut f: impl FnMut(u32, u32)) {
-    f(value, 0);
-    flip_from(value, 0, bits, s.min(bits), 0, &mut f);
-}
-
-/// Calls `f` for `value` with one more flip at each position `from..bits`, then recurses for
-/// further flips at higher positions (at most `left` more), so each subset of positions is
-/// visited exactly once.
-#[inline]
-fn flip_from(
-    value: u32,
-    from: u32,
-    bits: u32,
-    left: u32,
-    flips: u32,
-    f: &mut impl FnMut(u32, u32),
-) {
-    if left == 0 {
-        return;
-    }
-    for i in from..bits {
-        let v = value ^ (1 << i);
-        f(v, flips + 1);
-        flip_from(v, i + 1, bits, left - 1, flips + 1, f);
-    }
-}
-
 /// Most tables a segment may have (the cost model never picks substrings under 4 bits).
 const MAX_TABLES: u32 = 64;
 
@@ -254,35 +227,6 @@ pub(crate) struct SearchCounts {
     pub(crate) scans: u64,
     pub(crate) entries: u64,
     pub(crate) candidates: u64,
-}
-
-/// One [`Segment::search`] call, run through [`with_popcnt`].
-struct PipelinedSearch<'a, C: Code, H> {
-    segment: &'a Segment<C>,
-    queries: &'a [C],
-    radius: u32,
-    scratch: &'a mut Scratch,
-    counts: Option<&'a mut SearchCounts>,
-    hit: &'a mut H,
-}
-
-impl<C: Code, H: FnMut(usize, u32, u32)> BitCountingTask for PipelinedSearch<'_, C, H> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let Self {
-            segment,
-            queries,
-            radius,
-            scratch,
-            counts,
-            hit,
-        } = self;
-        match segment.use_tables(radius) {
-            Some(layout) => segment.search_tables(layout, queries, radius, scratch, counts, hit),
-            None => segment.search_scan(queries, radius, counts, hit),
-        }
-    }
 }
 
 /// An immutable set of (id, code) pairs, searchable by radius.
@@ -454,11 +398,11 @@ impl<C: Code> Segment<C> {
         counts: Option<&mut SearchCounts>,
         hit: &mut impl FnMut(usize, u32, u32),
     ) {
-        with_popcnt(PipelinedSearch {
+        with_popcnt(SearchTask {
             segment: self,
             queries,
             radius,
-            scratch,
+            lists: WorkLists::Pipelined(scratch),
             counts,
             hit,
         });
@@ -641,31 +585,6 @@ impl<C: Code> Segment<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn neighbours_are_exactly_the_ball() {
-        for (bits, s) in [
-            (5u32, 0u32),
-            (5, 2),
-            (8, 3),
-            (6, 6),
-            (0, 3),
-            (10, 10),
-            (7, 4),
-        ] {
-            let mut seen = Vec::new();
-            for_each_neighbour(0b10110 & ((1 << bits) - 1), bits, s, |v, f| {
-                assert_eq!((v ^ (0b10110 & ((1 << bits) - 1))).count_ones(), f);
-                seen.push(v);
-            });
-            let mut expect: Vec<u32> = (0..1u32 << bits)
-                .filter(|v| (v ^ (0b10110 & ((1 << bits) - 1))).count_ones() <= s)
-                .collect();
-            seen.sort_unstable();
-            expect.sort_unstable();
-            assert_eq!(seen, expect, "bits {bits} s {s}");
-        }
-    }
 
     #[test]
     fn compact_offsets_fall_back_to_wide() {
