@@ -78,6 +78,10 @@ struct Args {
     /// Force the low substring bits kept inline in the table entries.
     #[arg(long)]
     inline_bits: Option<u32>,
+    /// `HammingConfig::join_min_queries` (batch calls of at least this many queries use the
+    /// joined search; 0 never); default: the library's.
+    #[arg(long)]
+    join_min: Option<usize>,
     /// Write `codes.bin`, `queries.bin` and `meta.json` here for the FAISS comparison.
     #[arg(long)]
     dump: Option<PathBuf>,
@@ -272,6 +276,9 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = HammingConfig {
         force_layout,
         force_inline_bits: args.inline_bits,
+        join_min_queries: args
+            .join_min
+            .unwrap_or(HammingConfig::default().join_min_queries),
         ..HammingConfig::default()
     };
     let threads = args.threads.max(1);
