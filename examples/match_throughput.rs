@@ -10,6 +10,8 @@
 //!   queries) on a pool of `--threads` threads; `qps_single` is one [`HammingIndex::range`]
 //!   call per query, `--threads` threads each taking every `threads`-th query, and
 //!   `single_latency_us` the mean time of one such call.
+//! - `qps_per_cpu_s` and `single_per_cpu_s` divide the same query counts by the process's CPU
+//!   seconds instead (steadier than wall time on a shared machine).
 //! - `batch_s_max` is the slowest `range_batch` call (a video of 600 frames is one call of 600).
 //! - `candidates_per_query` and `random_reads_per_query` ([`HammingIndex::search_work`]) count
 //!   the codes verified and the reads at random addresses (bucket reads plus candidates, each
@@ -76,6 +78,10 @@ struct Args {
     /// Force the low substring bits kept inline in the table entries.
     #[arg(long)]
     inline_bits: Option<u32>,
+    /// `HammingConfig::join_min_queries` (batch calls of at least this many queries use the
+    /// joined search; 0 never); default: the library's.
+    #[arg(long)]
+    join_min: Option<usize>,
     /// Write `codes.bin`, `queries.bin` and `meta.json` here for the FAISS comparison.
     #[arg(long)]
     dump: Option<PathBuf>,
@@ -270,6 +276,9 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = HammingConfig {
         force_layout,
         force_inline_bits: args.inline_bits,
+        join_min_queries: args
+            .join_min
+            .unwrap_or(HammingConfig::default().join_min_queries),
         ..HammingConfig::default()
     };
     let threads = args.threads.max(1);
@@ -319,6 +328,7 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
     // Single queries: `threads` threads, each taking every `threads`-th query.
     let single_n = args.single_queries.min(queries.len());
+    let single_cpu_before = process_cpu_seconds();
     let (qps_single, single_latency_us) = if single_n > 0 {
         let start = Instant::now();
         std::thread::scope(|s| {
@@ -339,6 +349,9 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         (0.0, 0.0)
     };
+    let single_per_cpu_s = process_cpu_seconds()
+        .zip(single_cpu_before)
+        .map_or(0.0, |(a, b)| single_n as f64 / (a - b).max(1e-9));
 
     // Batches on the pool.
     let batch_size = if args.batch_size == 0 {
@@ -363,7 +376,7 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let cpu = process_cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
     let total_hits: usize = hits_per_query.iter().sum();
     eprintln!(
-        "{total_hits} hits in {elapsed:.3} s wall, {} CPU s ({} queries per CPU-second); single queries {qps_single:.0}/s",
+        "{total_hits} hits in {elapsed:.3} s wall, {} CPU s ({} queries per CPU-second); single queries {qps_single:.0}/s ({single_per_cpu_s:.0} per CPU-second)",
         cpu.map_or("?".into(), |c| format!("{c:.2}")),
         cpu.map_or("?".into(), |c| format!("{:.0}", args.queries as f64 / c)),
     );
@@ -432,7 +445,8 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             "{{\"n\":{},\"queries\":{},\"radius\":{},\"threads\":{},\"qps\":{:.1},\"recall\":{:.4},",
             "\"build_s\":{:.3},\"bytes_per_code\":{:.1},\"layout\":\"{}\",\"qps_single\":{:.1},",
             "\"single_latency_us\":{:.1},\"batch_size\":{},\"batch_s_max\":{:.4},",
-            "\"candidates_per_query\":{:.0},\"random_reads_per_query\":{:.0},\"peak_rss_mb\":{:.0}}}"
+            "\"candidates_per_query\":{:.0},\"random_reads_per_query\":{:.0},\"peak_rss_mb\":{:.0},",
+            "\"qps_per_cpu_s\":{:.1},\"single_per_cpu_s\":{:.1}}}"
         ),
         args.n,
         args.queries,
@@ -450,6 +464,8 @@ fn run<C: Code>(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         per(work.candidates),
         per(work.random_reads()),
         peak_mb,
+        cpu.map_or(0.0, |c| args.queries as f64 / c.max(1e-9)),
+        single_per_cpu_s,
     );
     println!("{line}");
     Ok(())

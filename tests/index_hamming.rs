@@ -129,11 +129,13 @@ fn centres64() -> Vec<Hash64> {
 /// Small deltas and forced tables, so that sealing, merging and the table search all happen
 /// within a few operations.
 /// `inline` forces the low substring bits kept in the table entries (`None`: chosen by size).
+/// `join`: every batch call takes the joined (address-sorted) search, else the pipelined one.
 fn small_cfg(
     layout: Option<Layout>,
     inline: Option<u32>,
     background: bool,
     delta: usize,
+    join: bool,
 ) -> HammingConfig {
     HammingConfig {
         delta_capacity: delta,
@@ -141,6 +143,7 @@ fn small_cfg(
         background_merge: background,
         force_layout: layout,
         force_inline_bits: inline,
+        join_min_queries: if join { 1 } else { 0 },
         ..HammingConfig::default()
     }
 }
@@ -151,6 +154,7 @@ proptest! {
     #[test]
     fn pdq_ops_match_brute_force(
         ops in ops(256), delta in 1usize..8, t in 0usize..4, inline in prop::option::of(0u32..=24),
+        join in any::<bool>(),
     ) {
         let layout = [
             None,
@@ -158,12 +162,13 @@ proptest! {
             Some(Layout { tables: 5, bits: 11 }),
             Some(Layout { tables: 11, bits: 23 }),
         ][t];
-        run_ops(&centres256(), &ops, small_cfg(layout, inline, false, delta))?;
+        run_ops(&centres256(), &ops, small_cfg(layout, inline, false, delta, join))?;
     }
 
     #[test]
     fn hash64_ops_match_brute_force(
         ops in ops(64), delta in 1usize..8, t in 0usize..4, inline in prop::option::of(0u32..=21),
+        join in any::<bool>(),
     ) {
         let layout = [
             None,
@@ -171,12 +176,12 @@ proptest! {
             Some(Layout { tables: 3, bits: 9 }),
             Some(Layout { tables: 3, bits: 21 }),
         ][t];
-        run_ops(&centres64(), &ops, small_cfg(layout, inline, false, delta))?;
+        run_ops(&centres64(), &ops, small_cfg(layout, inline, false, delta, join))?;
     }
 
     #[test]
-    fn background_merges_stay_exact(ops in ops(256), delta in 1usize..4) {
-        run_ops(&centres256(), &ops, small_cfg(Some(Layout { tables: 8, bits: 12 }), None, true, delta))?;
+    fn background_merges_stay_exact(ops in ops(256), delta in 1usize..4, join in any::<bool>()) {
+        run_ops(&centres256(), &ops, small_cfg(Some(Layout { tables: 8, bits: 12 }), None, true, delta, join))?;
     }
 }
 
@@ -238,16 +243,28 @@ fn check_every_radius<C: Code>(
 }
 
 /// The layouts and inline bits the exhaustive checks run with: the cost model's, and forced
-/// ones from no inline bits to one coarse bucket per table.
+/// ones from no inline bits to one coarse bucket per table. `range` is the pipelined search;
+/// `range_batch` is the joined search in every forced configuration and one of the
+/// defaults, and the pipelined one in the other default.
 fn configs(layouts: &[Layout], inline: &[u32]) -> Vec<HammingConfig> {
-    let mut out = vec![HammingConfig::default()];
+    let joined = |cfg| HammingConfig {
+        join_min_queries: 1,
+        ..cfg
+    };
+    let mut out = vec![
+        HammingConfig {
+            join_min_queries: 0,
+            ..HammingConfig::default()
+        },
+        joined(HammingConfig::default()),
+    ];
     for &layout in layouts {
         for &k in inline {
-            out.push(HammingConfig {
+            out.push(joined(HammingConfig {
                 force_layout: Some(layout),
                 force_inline_bits: Some(k),
                 ..HammingConfig::default()
-            });
+            }));
         }
     }
     out
@@ -304,6 +321,70 @@ fn built_hash64_index_is_exact_at_every_layout() {
 #[test]
 fn built_hash64_index_is_exact_at_every_radius() {
     check_every_radius::<Hash64>(20_000, 2, HammingConfig::default(), 0..=64);
+}
+
+#[test]
+fn joined_search_is_exact_at_every_radius() {
+    let joined = HammingConfig {
+        join_min_queries: 1,
+        ..HammingConfig::default()
+    };
+    check_every_radius::<Pdq>(
+        20_000,
+        1,
+        joined.clone(),
+        (0..=256).step_by(5).chain([31, 32, 52]),
+    );
+    check_every_radius::<Hash64>(20_000, 2, joined, (0..=64).step_by(2).chain([9, 10, 11]));
+}
+
+/// A batch large enough for the default threshold and several runs (so several joined
+/// searches per thread), over a built segment, merged segments, the delta and deletes in each:
+/// every answer equals the single-query (pipelined) one, and a sample equals brute force.
+#[test]
+fn large_batches_equal_single_queries() {
+    let cfg = HammingConfig {
+        delta_capacity: 700,
+        background_merge: false,
+        ..HammingConfig::default()
+    };
+    let mut rng = SplitMix(11);
+    let codes: Vec<Pdq> = clustered(&mut rng, 30_000, 40);
+    let stored: Vec<(EntryId, Pdq)> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (EntryId(i as u32), *c))
+        .collect();
+    let index = HammingIndex::build_with_config(stored[..25_000].iter().copied(), cfg);
+    for &(id, c) in &stored[25_000..] {
+        index.insert(id, c);
+    }
+    assert!(index.segment_count() > 1);
+    let removed: Vec<u32> = (0..30_000).step_by(97).collect();
+    for &id in &removed {
+        assert!(index.remove(EntryId(id)));
+    }
+    let live: Vec<(EntryId, Pdq)> = stored
+        .iter()
+        .filter(|(id, _)| removed.binary_search(&id.0).is_err())
+        .copied()
+        .collect();
+    let mut queries: Vec<Pdq> = codes.iter().step_by(5).copied().collect();
+    queries.extend((0..500).map(|_| Pdq([rng.next(), rng.next(), rng.next(), rng.next()])));
+    assert!(queries.len() > 6_000);
+    for radius in [0, 31, 40] {
+        let batch = index.range_batch(&queries, radius);
+        assert_eq!(batch.len(), queries.len());
+        let mut found = 0;
+        for (i, (q, got)) in queries.iter().zip(&batch).enumerate() {
+            assert_eq!(got, &index.range(q, radius), "query {i} radius {radius}");
+            if i % 50 == 0 {
+                assert_eq!(got, &brute_force(&live, std::slice::from_ref(q), radius));
+            }
+            found += got.len();
+        }
+        assert!(found >= queries.len() / 2, "radius {radius}: {found} hits");
+    }
 }
 
 #[test]

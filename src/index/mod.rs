@@ -35,6 +35,7 @@ mod file_io;
 mod hamming;
 mod layout;
 mod prefetch;
+mod radix;
 mod segment;
 
 pub use code::Code;

@@ -6,13 +6,15 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 
+mod batch;
 mod file;
 mod merge;
 
+use batch::{into_hits, plan_runs, scan_delta, JOIN_MIN_QUERIES};
 use merge::sealed_delta;
 
 use super::code::Code;
-use super::segment::{Scratch, SearchCounts, Segment};
+use super::segment::{JoinScratch, Scratch, SearchCounts, Segment, JOIN_MAX_QUERIES};
 use super::{Hit, IndexError, Layout, SearchWork};
 use crate::hashes::EntryId;
 
@@ -46,6 +48,11 @@ pub struct HammingConfig {
     /// [`inline_bits`](super::inline_bits) chooses (capped to what fits beside the slot
     /// number; for experiments and tests).
     pub force_inline_bits: Option<u32>,
+    /// [`HammingIndex::range_batch`] and [`HammingIndex::range_many_batch`] calls with at
+    /// least this many queries sort the reads of the whole batch by address before doing them
+    /// (the *joined* search: near-sequential reads instead of random misses); smaller calls
+    /// use the pipelined search. `0` never joins. Both are exact; only speed differs.
+    pub join_min_queries: usize,
 }
 
 impl Default for HammingConfig {
@@ -57,6 +64,7 @@ impl Default for HammingConfig {
             background_merge: true,
             force_layout: None,
             force_inline_bits: None,
+            join_min_queries: JOIN_MIN_QUERIES,
         }
     }
 }
@@ -83,6 +91,7 @@ struct Shared<C: Code> {
     background_merge: bool,
     force_layout: Option<Layout>,
     force_inline_bits: Option<u32>,
+    join_min_queries: usize,
     view: RwLock<View<C>>,
     structure: Mutex<Structure>,
     /// Held for the whole of one merge: one merge at a time.
@@ -111,6 +120,10 @@ struct Shared<C: Code> {
 ///   (list the buckets, read their offsets, read their entries, verify the candidates), each
 ///   stage prefetching the random reads a few items ahead, so dozens of DRAM reads are in
 ///   flight instead of one; [`HammingIndex::range_batch`] feeds it many queries at once.
+/// - **Sorted reads for large batches**: from [`HammingConfig::join_min_queries`] queries, a
+///   batch call sorts the probes of each table by bucket and all candidates by slot before
+///   reading them, so the table entries and stored codes are read as near-sequential streams
+///   (the *joined* search: same probes, candidates and answer, other order).
 /// - **No per-query set**: a candidate is reported only by the first table in which its
 ///   substring is within that table's radius; candidates are verified with popcounts.
 /// - **Linear scan fallback**: small segments and radii where the cost model says the tables
@@ -184,6 +197,7 @@ impl<C: Code> HammingIndex<C> {
                 background_merge: cfg.background_merge,
                 force_layout: cfg.force_layout,
                 force_inline_bits: cfg.force_inline_bits,
+                join_min_queries: cfg.join_min_queries,
                 view: RwLock::new(View {
                     segments: Arc::new(segments),
                     delta: Vec::new(),
@@ -378,39 +392,50 @@ impl<C: Code> HammingIndex<C> {
             let view = self.shared.view.read();
             (view.delta.clone(), view.segments.clone())
         };
-        // Runs of whole groups holding about `PIPELINE_QUERIES` queries each.
-        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-        let mut start = 0;
-        let mut queries = 0;
-        for (g, group) in groups.iter().enumerate() {
-            queries += group.len();
-            if queries >= PIPELINE_QUERIES {
-                runs.push(start..g + 1);
-                start = g + 1;
-                queries = 0;
-            }
-        }
-        if start < groups.len() {
-            runs.push(start..groups.len());
-        }
+        let (runs, join) = plan_runs(groups, self.shared.join_min_queries);
+        // Joined: one contiguous share of the (equal) runs per thread, so each thread sets up
+        // its large work lists once.
+        let per_thread = if join {
+            runs.len().div_ceil(rayon::current_num_threads().max(1))
+        } else {
+            1
+        };
         let per_run: Vec<Vec<Vec<Hit>>> = runs
             .into_par_iter()
-            .map_init(Scratch::default, |scratch, run| {
-                let run_groups = &groups[run];
-                let mut flat: Vec<C> = Vec::new();
-                let mut owner: Vec<u32> = Vec::new();
-                for (g, group) in run_groups.iter().enumerate() {
-                    flat.extend_from_slice(group);
-                    owner.extend(std::iter::repeat_n(g as u32, group.len()));
-                }
-                let mut raw: Vec<Vec<(u32, u32)>> = vec![Vec::new(); run_groups.len()];
-                let mut push = |qi: usize, id: u32, d: u32| raw[owner[qi] as usize].push((id, d));
-                scan_delta(&delta, &flat, radius, &mut push);
-                for seg in segments.iter() {
-                    seg.search(&flat, radius, scratch, None, &mut push);
-                }
-                raw.into_iter().map(into_hits).collect()
-            })
+            .with_min_len(per_thread)
+            .map_init(
+                || (Scratch::default(), JoinScratch::default()),
+                |(scratch, join_scratch), run| {
+                    let run_groups = &groups[run];
+                    let mut flat: Vec<C> = Vec::new();
+                    let mut owner: Vec<u32> = Vec::new();
+                    for (g, group) in run_groups.iter().enumerate() {
+                        flat.extend_from_slice(group);
+                        owner.extend(std::iter::repeat_n(g as u32, group.len()));
+                    }
+                    let mut raw: Vec<Vec<(u32, u32)>> = vec![Vec::new(); run_groups.len()];
+                    let mut push =
+                        |qi: usize, id: u32, d: u32| raw[owner[qi] as usize].push((id, d));
+                    scan_delta(&delta, &flat, radius, &mut push);
+                    for seg in segments.iter() {
+                        if join {
+                            for (part, chunk) in flat.chunks(JOIN_MAX_QUERIES).enumerate() {
+                                let base = part * JOIN_MAX_QUERIES;
+                                seg.search_joined(
+                                    chunk,
+                                    radius,
+                                    join_scratch,
+                                    None,
+                                    &mut |q, id, d| push(base + q, id, d),
+                                );
+                            }
+                        } else {
+                            seg.search(&flat, radius, scratch, None, &mut push);
+                        }
+                    }
+                    raw.into_iter().map(into_hits).collect()
+                },
+            )
             .collect();
         per_run.into_iter().flatten().collect()
     }
@@ -540,40 +565,4 @@ impl<C: Code> HammingIndex<C> {
             self.shared.merge_segments(all.to_vec());
         }
     }
-}
-
-/// Queries searched together in one pass of the pipeline (see `Segment::search`): enough to
-/// keep it full, few enough that its work lists stay in the L2 cache.
-const PIPELINE_QUERIES: usize = 16;
-
-/// Reports every delta code within `radius` of each query.
-fn scan_delta<C: Code>(
-    delta: &[(EntryId, C)],
-    queries: &[C],
-    radius: u32,
-    hit: &mut impl FnMut(usize, u32, u32),
-) {
-    for (id, code) in delta {
-        for (qi, q) in queries.iter().enumerate() {
-            let d = q.distance(code);
-            if d <= radius {
-                hit(qi, id.0, d);
-            }
-        }
-    }
-}
-
-/// One hit per id (its smallest distance), sorted by distance, then id.
-fn into_hits(mut raw: Vec<(u32, u32)>) -> Vec<Hit> {
-    raw.sort_unstable();
-    raw.dedup_by_key(|(id, _)| *id);
-    let mut hits: Vec<Hit> = raw
-        .into_iter()
-        .map(|(id, distance)| Hit {
-            id: EntryId(id),
-            distance,
-        })
-        .collect();
-    hits.sort_unstable_by_key(|h| (h.distance, h.id));
-    hits
 }

@@ -2,6 +2,13 @@
 //! plus tombstone bits so deletes take effect without a rebuild.
 
 mod file;
+mod join;
+mod neighbours;
+mod task;
+
+pub(crate) use join::{JoinScratch, JOIN_MAX_QUERIES};
+use neighbours::for_each_neighbour;
+use task::{SearchTask, WorkLists};
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -11,7 +18,7 @@ use rayon::prelude::*;
 use super::code::Code;
 use super::column::Column;
 use super::layout::{inline_bits, scan_cost, slot_bits, Layout};
-use super::prefetch::prefetch;
+use super::prefetch::{prefetch, with_popcnt};
 use crate::hashes::EntryId;
 
 /// Buckets per block in the compact offsets: the block start is a `u32`, each bucket's start
@@ -48,7 +55,7 @@ impl Offsets {
         Offsets::Compact { base, rel }
     }
 
-    #[inline]
+    #[inline(always)]
     fn start(&self, v: usize) -> usize {
         match self {
             Offsets::Compact { base, rel } => base[v >> BLOCK_SHIFT] as usize + rel[v] as usize,
@@ -57,7 +64,7 @@ impl Offsets {
     }
 
     /// Hints that bucket `v`'s boundaries will be read soon.
-    #[inline]
+    #[inline(always)]
     fn prefetch(&self, v: usize) {
         match self {
             Offsets::Compact { rel, .. } => prefetch(rel, v),
@@ -65,7 +72,7 @@ impl Offsets {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn range(&self, v: usize) -> (usize, usize) {
         (self.start(v), self.start(v + 1))
     }
@@ -165,27 +172,6 @@ impl<C: Code> Codes<C> {
 #[inline]
 fn low_mask(k: u32) -> u32 {
     ((1u64 << k) - 1) as u32
-}
-
-/// Every value within `s` bit flips of `value` over its low `bits` bits, in order of flips,
-/// with its number of flips.
-#[inline]
-fn for_each_neighbour(value: u32, bits: u32, s: u32, mut f: impl FnMut(u32, u32)) {
-    let limit = 1u64 << bits;
-    for k in 0..=s.min(bits) {
-        if k == 0 {
-            f(value, 0);
-            continue;
-        }
-        // Gosper's hack: every `bits`-bit mask with exactly k bits set, increasing.
-        let mut mask: u64 = (1u64 << k) - 1;
-        while mask < limit {
-            f(value ^ mask as u32, k);
-            let c = mask & mask.wrapping_neg();
-            let r = mask + c;
-            mask = (((r ^ mask) >> 2) / c) | r;
-        }
-    }
 }
 
 /// Most tables a segment may have (the cost model never picks substrings under 4 bits).
@@ -412,12 +398,17 @@ impl<C: Code> Segment<C> {
         counts: Option<&mut SearchCounts>,
         hit: &mut impl FnMut(usize, u32, u32),
     ) {
-        match self.use_tables(radius) {
-            Some(layout) => self.search_tables(layout, queries, radius, scratch, counts, hit),
-            None => self.search_scan(queries, radius, counts, hit),
-        }
+        with_popcnt(SearchTask {
+            segment: self,
+            queries,
+            radius,
+            lists: WorkLists::Pipelined(scratch),
+            counts,
+            hit,
+        });
     }
 
+    #[inline(always)]
     fn search_scan(
         &self,
         queries: &[C],
@@ -456,6 +447,7 @@ impl<C: Code> Segment<C> {
     /// A candidate found in table `t` is reported only if no earlier table `u < t` also has its
     /// substring within that table's radius (that table reports it), so no per-query set is
     /// needed to de-duplicate.
+    #[inline(always)]
     fn search_tables(
         &self,
         layout: Layout,
@@ -593,23 +585,6 @@ impl<C: Code> Segment<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn neighbours_are_exactly_the_ball() {
-        for (bits, s) in [(5u32, 0u32), (5, 2), (8, 3), (6, 6)] {
-            let mut seen = Vec::new();
-            for_each_neighbour(0b10110 & ((1 << bits) - 1), bits, s, |v, f| {
-                assert_eq!((v ^ (0b10110 & ((1 << bits) - 1))).count_ones(), f);
-                seen.push(v);
-            });
-            let mut expect: Vec<u32> = (0..1u32 << bits)
-                .filter(|v| (v ^ (0b10110 & ((1 << bits) - 1))).count_ones() <= s)
-                .collect();
-            seen.sort_unstable();
-            expect.sort_unstable();
-            assert_eq!(seen, expect, "bits {bits} s {s}");
-        }
-    }
 
     #[test]
     fn compact_offsets_fall_back_to_wide() {
