@@ -22,6 +22,7 @@
 
 use std::path::Path;
 
+use super::area::{region_pdq, Region};
 use super::{ClipMatch, ClipRule, FrameHash, VideoError, VideoHash, VpdqOptions};
 use crate::matching::{trim_box, TrimBox, TrimOptions};
 use crate::media::{pdq_dihedral_from_luma, pdq_from_luma, LumaImage, PdqHash};
@@ -76,18 +77,6 @@ const ANCHORS: [(u8, u8); 9] = [
     (2, 1),
     (1, 2),
 ];
-
-/// The crop box keeping `keep` of each side of a `w` x `h` picture at `anchor`:
-/// `(x0, y0, x1, y1)`.
-fn anchored_box(w: usize, h: usize, keep: f32, anchor: (u8, u8)) -> (usize, usize, usize, usize) {
-    let (cw, ch) = (
-        ((keep * w as f32).round() as usize).clamp(1, w),
-        ((keep * h as f32).round() as usize).clamp(1, h),
-    );
-    let place = |slack: usize, a: u8| (slack * usize::from(a.min(2))) / 2;
-    let (x0, y0) = (place(w - cw, anchor.0), place(h - ch, anchor.1));
-    (x0, y0, x0 + cw, y0 + ch)
-}
 
 /// A border is a video's bar when at least this share of its usable frames trim at least as
 /// much on that side (decided once per video: the automata's flat dead cells at an edge come
@@ -239,17 +228,11 @@ fn fingerprint(
         };
         fp.trimmed.frames.push(content(variants[0]));
         fp.mirrored.frames.push(content(variants[MIRROR]));
-        for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
-            let (dx, dy) = (
-                ((1.0 - keep) / 2.0 * ww as f32).round() as usize,
-                ((1.0 - keep) / 2.0 * wh as f32).round() as usize,
-            );
-            let crop = work.crop(dx, dy, ww - dx, wh - dy);
-            crops.frames.push(with(pdq_from_luma(
-                crop.pixels(),
-                crop.width(),
-                crop.height(),
-            )));
+        // Crops and regions are averaged to PDQ's square from the work image by area
+        // (`area`): a multiply-add per covered pixel instead of a tent blur of each crop.
+        for (&keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
+            let region = Region::anchored(ww, wh, keep, (1, 1));
+            crops.frames.push(with(region_pdq(&work, region)));
         }
         let crop_this_frame = fp.plain.frames.len() <= QUERY_CROP_FRAMES;
         for (&(keep, anchor), list) in query_crops
@@ -257,13 +240,8 @@ fn fingerprint(
             .zip(&mut fp.query_crops)
             .filter(|_| crop_this_frame)
         {
-            let (x0, y0, x1, y1) = anchored_box(ww, wh, keep, anchor);
-            let crop = work.crop(x0, y0, x1, y1);
-            list.frames.push(content(pdq_from_luma(
-                crop.pixels(),
-                crop.width(),
-                crop.height(),
-            )));
+            let region = Region::anchored(ww, wh, keep, anchor);
+            list.frames.push(content(region_pdq(&work, region)));
         }
         let bytes = image
             .pixels()
@@ -504,16 +482,6 @@ mod tests {
                 })
                 .collect(),
         }
-    }
-
-    #[test]
-    fn anchored_boxes_keep_their_share_at_their_anchor() {
-        assert_eq!(anchored_box(100, 50, 0.9, (0, 0)), (0, 0, 90, 45));
-        assert_eq!(anchored_box(100, 50, 0.9, (2, 2)), (10, 5, 100, 50));
-        assert_eq!(anchored_box(100, 50, 0.9, (1, 1)), (5, 2, 95, 47));
-        assert_eq!(anchored_box(100, 50, 0.5, (1, 1)), (25, 12, 75, 37));
-        // A tiny picture keeps at least a pixel.
-        assert_eq!(anchored_box(1, 1, 0.5, (2, 2)), (0, 0, 1, 1));
     }
 
     #[test]

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod align;
+pub mod area;
 pub mod animation;
 pub mod decode;
 pub mod fingerprint;
