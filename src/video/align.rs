@@ -156,6 +156,8 @@ impl ClipRule {
         }
         let (qd, kd) = (query.duration(), known.duration());
         let known_times: Vec<f64> = k.iter().map(|f| f.timestamp).collect();
+        let mut all_times: Vec<f64> = known.frames.iter().map(|f| f.timestamp).collect();
+        all_times.sort_by(f64::total_cmp);
         let within = |radius: u32| -> Vec<(usize, f64)> {
             pairs
                 .iter()
@@ -167,6 +169,7 @@ impl ClipRule {
             duration: kd,
             frames: k.len(),
             usable_times: &known_times,
+            all_times: &all_times,
         };
         self.decide(
             &q,
@@ -203,6 +206,7 @@ impl ClipRule {
             duration: known_duration,
             frames: known_frames,
             usable_times: &[],
+            all_times: &[],
         };
         self.decide(
             query_frames,
@@ -216,7 +220,7 @@ impl ClipRule {
     /// The strict tier's decision from `(index into query_frames, known time)` pairs: what
     /// [`align`](Self::align) decides first, for pairs found by an index
     /// ([`VideoIndex`](super::VideoIndex)); `known_usable_times` are the known video's usable
-    /// frames' timestamps, in order.
+    /// frames' timestamps and `known_all_times` all its frames' timestamps, in order.
     pub(crate) fn align_known_times(
         &self,
         query_frames: &[&FrameHash],
@@ -224,11 +228,13 @@ impl ClipRule {
         query_duration: f64,
         known_duration: f64,
         known_usable_times: &[f64],
+        known_all_times: &[f64],
     ) -> Option<ClipMatch> {
         let known_side = KnownSide {
             duration: known_duration,
             frames: known_usable_times.len(),
             usable_times: known_usable_times,
+            all_times: known_all_times,
         };
         self.decide(
             query_frames,
@@ -348,9 +354,15 @@ impl ClipRule {
         let first = query_frames[best_run.first()?.0];
         let last = query_frames[best_run.last()?.0];
         let offset = best_run.iter().map(|m| m.1).sum::<f64>() / best_run.len() as f64;
-        let span = last.timestamp - first.timestamp;
-        // The shorter video in query seconds; the segment spans `span` query seconds and
-        // `rate * span` known seconds.
+        // The segment spans `span` query seconds and `rate * span` known seconds; in the strict
+        // tier, a query whose every other stretch is dark where the known video is dark too (a
+        // fade to black in both) is explained whole by it.
+        let mut span = last.timestamp - first.timestamp;
+        if tier.radius <= self.distance && rest_is_dark(line, first.timestamp, last.timestamp, offset)
+        {
+            span = span.max(line.query_duration);
+        }
+        // The shorter video in query seconds.
         let shorter = line.query_duration.min(line.known.duration / rate);
         let shorter_coverage = if shorter > 0.0 {
             (span / shorter).min(1.0)
@@ -368,12 +380,15 @@ impl ClipRule {
             }
         }
         // Query frames in the span that could have matched: matched ones, and the others whose
-        // time on the line has a usable known frame within half an offset bin (where the known
-        // video is too dark or blank to use, a copy's brighter frames there are not misses).
+        // time on the line has a usable known frame nearby: within half an offset bin, or one
+        // and a half of the known video's sampling intervals when that is closer (where the
+        // known video is too dark or blank to use, a copy's brighter frames there are not
+        // misses).
         let known_times = line.known.usable_times;
+        let near = line.known.step().map_or(tol / 2.0, |s| (1.5 * s).min(tol / 2.0));
         let near_known = |t: f64| {
             let at = known_times.partition_point(|&k| k < t);
-            let tol = tol / 2.0;
+            let tol = near;
             known_times.is_empty()
                 || known_times.get(at).is_some_and(|&k| k - t <= tol)
                 || at > 0 && t - known_times[at - 1] <= tol
@@ -425,6 +440,43 @@ impl ClipRule {
     }
 }
 
+/// The known video's sampling interval must be at most this (seconds) for its dark stretches
+/// to be checked ([`rest_is_dark`]): sparser samples could miss a bright moment.
+const DARK_CHECK_MAX_STEP: f64 = 0.25;
+
+/// Whether, on the line, everything of the query outside the segment `[first, last]` (query
+/// seconds) is dark on both sides: the query has no usable frame there, and its time maps
+/// inside the known video onto no usable known frame (beyond one and a half sampling intervals
+/// from the segment's ends). A short excerpt of a scene that fades to black then shows a few
+/// moving frames and darkness; a shared title card followed by different content does not pass
+/// (its content is usable on one side), nor does a copy extending past the known video.
+fn rest_is_dark(line: &LineInput<'_>, first: f64, last: f64, offset: f64) -> bool {
+    let known = line.known;
+    let (Some(step), Some(&known_first), Some(&known_last)) = (
+        known.step(),
+        known.all_times.first(),
+        known.all_times.last(),
+    ) else {
+        return false;
+    };
+    let query = line.query_frames;
+    let inside = |f: &&FrameHash| (first..=last).contains(&f.timestamp);
+    if step > DARK_CHECK_MAX_STEP || !query.iter().all(inside) {
+        return false;
+    }
+    let at = |t: f64| line.rate * t + offset;
+    let (start, end) = (at(0.0), at(line.query_duration));
+    if start < known_first - step || end > known_last + step {
+        return false;
+    }
+    let margin = 1.5 * step;
+    let (segment_start, segment_end) = (at(first) - margin, at(last) + margin);
+    known
+        .usable_times
+        .iter()
+        .all(|&t| !((start..segment_start).contains(&t) || (t > segment_end && t <= end)))
+}
+
 /// What one rate's vote needs besides the pairs.
 struct LineInput<'a> {
     query_frames: &'a [&'a FrameHash],
@@ -441,6 +493,27 @@ struct KnownSide<'a> {
     /// Timestamps of its usable frames, in order (empty when not at hand: then every query
     /// frame in a segment counts for its density).
     usable_times: &'a [f64],
+    /// Timestamps of all its sampled frames, usable or not, in order (empty when not at hand:
+    /// then a dark stretch cannot be checked, [`ClipRule::rest_is_dark`]).
+    all_times: &'a [f64],
+}
+
+impl KnownSide<'_> {
+    /// The known video's sampling interval: the median gap between its sampled frames (`None`
+    /// when fewer than two are at hand).
+    fn step(&self) -> Option<f64> {
+        let mut gaps: Vec<f64> = self
+            .all_times
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|g| *g > 0.0)
+            .collect();
+        if gaps.is_empty() {
+            return None;
+        }
+        let mid = gaps.len() / 2;
+        Some(*gaps.select_nth_unstable_by(mid, f64::total_cmp).1)
+    }
 }
 
 #[cfg(test)]

@@ -122,15 +122,18 @@ pub struct VideoFingerprint {
     pub inside_bars: VideoHash,
     /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
     /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
-    /// side, then the central region ([`CENTRE_KEEP`]), hashed from the frame reduced to 512
-    /// pixels (known videos stored before the central region have the crops only).
+    /// side, then the central region ([`CENTRE_KEEP`]), each averaged to PDQ's 64x64 by area
+    /// from the frame reduced to 512 pixels ([`super::area`]; known videos stored before
+    /// session 8 have them tent-blurred, and before the central region the crops only).
     #[serde(default)]
     pub crops: Vec<VideoHash>,
     /// Queries only ([`fingerprint_file`]; empty for known videos): one list per
     /// [`QUERY_CROP_KEEPS`] entry and anchor (keeps outer, anchors inner, centre first), each
-    /// frame cropped there, then the central region ([`CENTRE_KEEP`]), hashed from the frame
-    /// reduced to 512 pixels; the first [`QUERY_CROP_FRAMES`] frames only. Compared with the known video's crops, they find copies cropped
-    /// off centre and copies with an overlay near an edge.
+    /// frame cropped there, then the central region ([`CENTRE_KEEP`]), the first
+    /// [`QUERY_CROP_FRAMES`] frames only; then the whole frame, every frame. All averaged to
+    /// 64x64 by area from the frame reduced to 512 pixels, as the known crops are
+    /// ([`super::area`]). Compared with the known video's crops, they find copies cropped
+    /// centrally or off centre and copies with an overlay near an edge.
     #[serde(default)]
     pub query_crops: Vec<VideoHash>,
 }
@@ -153,6 +156,7 @@ pub fn fingerprint_file(
         .flat_map(|&keep| ANCHORS.map(|anchor| (keep, anchor)))
         .collect();
     query_crops.push((CENTRE_KEEP, (1, 1)));
+    query_crops.push((1.0, (1, 1)));
     fingerprint(path, options, &[], &query_crops)
 }
 
@@ -235,10 +239,12 @@ fn fingerprint(
             crops.frames.push(with(region_pdq(&work, region)));
         }
         let crop_this_frame = fp.plain.frames.len() <= QUERY_CROP_FRAMES;
+        // The whole frame by area (keep 1) goes with every frame: it is what a copy cropped
+        // to one of the known crops is compared with, whatever the copy's length.
         for (&(keep, anchor), list) in query_crops
             .iter()
             .zip(&mut fp.query_crops)
-            .filter(|_| crop_this_frame)
+            .filter(|((keep, _), _)| crop_this_frame || *keep >= 1.0)
         {
             let region = Region::anchored(ww, wh, keep, anchor);
             list.frames.push(content(region_pdq(&work, region)));

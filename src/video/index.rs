@@ -164,6 +164,11 @@ impl VideoIndex {
         for (video, mut video_pairs) in pairs {
             let v = self.videos[video as usize];
             let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
+            let mut all_times: Vec<f64> = self.frames[slots.clone()]
+                .iter()
+                .map(|f| f.timestamp)
+                .collect();
+            all_times.sort_by(f64::total_cmp);
             let mut usable_times: Vec<f64> = self.frames[slots]
                 .iter()
                 .filter(|f| f.quality >= rule.quality_floor)
@@ -177,6 +182,7 @@ impl VideoIndex {
                 query.duration(),
                 v.duration,
                 &usable_times,
+                &all_times,
             ) {
                 out.push((video as usize, m));
             }
