@@ -671,8 +671,8 @@ mod tests {
     fn query_frames_against_unusable_known_frames_do_not_count_against_density() {
         // 10 s at ten frames a second; the copy's codes are 44 bits off (an overlay: run tier).
         // Its frames 3.5-6.5 s do not match: in the known video they are dark (quality 10),
-        // which a brighter copy's frames are not. Those within half a second of a usable known
-        // frame still count: 69 matched of 79.
+        // which a brighter copy's frames are not. Those within one and a half sampling
+        // intervals (0.15 s) of a usable known frame still count: 69 matched of 71.
         let known_codes: Vec<Pdq> = (0..100).map(code).collect();
         let dark = |i: usize| (35..=65).contains(&i);
         let query_codes: Vec<Pdq> = (0..100)
@@ -729,5 +729,64 @@ mod tests {
             ClipRule::default().align(&video(&sparse), &video(&known)),
             None
         );
+    }
+
+    /// `codes[i]` every 0.1 s, with quality 0 where `dark(i)`.
+    fn dense(codes: &[Pdq], dark: impl Fn(usize) -> bool) -> VideoHash {
+        dense_marked(video_at(codes, 0.1), dark)
+    }
+
+    /// `v` with quality 0 at the frames where `dark(i)`.
+    fn dense_marked(mut v: VideoHash, dark: impl Fn(usize) -> bool) -> VideoHash {
+        for (i, f) in v.frames.iter_mut().enumerate() {
+            if dark(i) {
+                f.quality = 0;
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn an_excerpt_fading_to_black_matches_where_the_known_video_is_dark_too() {
+        // Known: 4 s at ten frames a second, moving content until 1.3 s, dark until 3 s. The
+        // query is 1.0-2.9 s of it: three moving frames, then darkness.
+        let known_codes: Vec<Pdq> = (0..40).map(code).collect();
+        let known_dark = |i: usize| (13..30).contains(&i);
+        let known = dense(&known_codes, known_dark);
+        let query = dense(&known_codes[10..30], |i| i >= 3);
+        let m = ClipRule::default().align(&query, &known).unwrap();
+        assert_eq!((m.matched_frames, m.shorter_coverage), (3, 1.0));
+        assert!((m.offset - 1.0).abs() < 1e-9);
+        // Where the known video shows content instead of the darkness, the same three frames
+        // are a sliver of the query's time: no match.
+        let bright = dense(&known_codes, |_| false);
+        assert_eq!(ClipRule::default().align(&query, &bright), None);
+        // A query running past the known video's end is not explained by it.
+        let past: Vec<Pdq> = known_codes[10..40]
+            .iter()
+            .copied()
+            .chain((500..520).map(code))
+            .collect();
+        let past = dense(&past, |i| i >= 3);
+        assert_eq!(ClipRule::default().align(&past, &known), None);
+        // A static card then darkness is one picture: no match.
+        let card = dense(&[known_codes[10]; 20], |i| i >= 3);
+        let card_known: Vec<Pdq> = std::iter::repeat_n(known_codes[10], 13)
+            .chain((13..40).map(code))
+            .collect();
+        assert_eq!(
+            ClipRule::default().align(&card, &dense(&card_known, known_dark)),
+            None
+        );
+        // The same excerpt against a known video sampled every 0.2 s matches; every 0.3 s, its
+        // samples are too sparse to show that it is dark in between.
+        let at_step = |step: f64| {
+            let known = video_at(&known_codes[..20], step);
+            let known = dense_marked(known, |i| (7..15).contains(&i));
+            let query = dense_marked(video_at(&known_codes[5..15], step), |i| i >= 2);
+            ClipRule::default().align(&query, &known)
+        };
+        assert!(at_step(0.2).is_some());
+        assert_eq!(at_step(0.3), None);
     }
 }
