@@ -151,13 +151,42 @@ pub fn fingerprint_file(
     path: &Path,
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
+    fingerprint(path, None, options, &[], &query_crop_list())
+}
+
+/// The query's crops as (share kept, anchor): [`QUERY_CROP_KEEPS`] at every anchor, the
+/// central region, the whole frame.
+fn query_crop_list() -> Vec<(f32, (u8, u8))> {
     let mut query_crops: Vec<(f32, (u8, u8))> = QUERY_CROP_KEEPS
         .iter()
         .flat_map(|&keep| ANCHORS.map(|anchor| (keep, anchor)))
         .collect();
     query_crops.push((CENTRE_KEEP, (1, 1)));
     query_crops.push((1.0, (1, 1)));
-    fingerprint(path, options, &[], &query_crops)
+    query_crops
+}
+
+/// [`fingerprint_file`] with the query sampling for the video's duration
+/// ([`VpdqOptions::for_query`] of `options`), probing the file once for both: what the engine
+/// does with a video referral.
+///
+/// ```no_run
+/// use referral_dedup::video::{fingerprint_query_file, VpdqOptions};
+/// # fn main() -> Result<(), referral_dedup::video::VideoError> {
+/// let query = fingerprint_query_file("reupload.mp4".as_ref(), &VpdqOptions::default())?;
+/// assert!(query.plain.frames.len() >= 1);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any [`VideoError`] from probing or decoding.
+pub fn fingerprint_query_file(
+    path: &Path,
+    options: &VpdqOptions,
+) -> Result<VideoFingerprint, VideoError> {
+    let info = super::probe(path, &options.limits)?;
+    let options = options.for_query(info.duration);
+    fingerprint(path, Some(&info), &options, &[], &query_crop_list())
 }
 
 /// Decodes a video once and computes its [`VideoFingerprint`] for storing as known content:
@@ -181,11 +210,13 @@ pub fn fingerprint_known_file(
 ) -> Result<VideoFingerprint, VideoError> {
     let mut crops = CROP_KEEPS.to_vec();
     crops.push(CENTRE_KEEP);
-    fingerprint(path, options, &crops, &[])
+    fingerprint(path, None, options, &crops, &[])
 }
 
+/// One decode of `path` (probed first unless `info` is given) into its codes.
 fn fingerprint(
     path: &Path,
+    info: Option<&super::VideoInfo>,
     options: &VpdqOptions,
     crop_keeps: &[f32],
     query_crops: &[(f32, (u8, u8))],
@@ -196,7 +227,7 @@ fn fingerprint(
         ..VideoFingerprint::default()
     };
     let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    super::hash_frames(path, options, |luma, w, h, frame| {
+    let on_frame = |luma: &[f32], w: usize, h: usize, frame: FrameHash| {
         let plain = pdq_from_luma(luma, w, h);
         fp.plain.frames.push(FrameHash {
             quality: plain.quality,
@@ -255,7 +286,11 @@ fn fingerprint(
             .map(|&v| v.round().clamp(0.0, 255.0) as u8)
             .collect();
         reduced.push((image.width(), image.height(), bytes));
-    })?;
+    };
+    match info {
+        Some(info) => super::hash_probed_frames(path, info, options, on_frame)?,
+        None => super::hash_frames(path, options, on_frame)?,
+    }
     let images: Vec<LumaImage> = reduced
         .into_iter()
         .map(|(w, h, px)| {
