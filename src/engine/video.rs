@@ -4,7 +4,7 @@
 //! - **Detection** ([`looks_like_video`]): the media's first bytes (MP4/MOV/3GP, Matroska/WebM,
 //!   AVI, FLV, ASF/WMV, MPEG program and transport streams, Ogg). Pictures, including animated
 //!   GIF, APNG and WebP, keep the picture path unchanged.
-//! - **Fingerprint**: [`crate::video::fingerprint_file`] (plain, trimmed, mirrored,
+//! - **Fingerprint**: [`crate::video::fingerprint_query_file`] (plain, trimmed, mirrored,
 //!   inside-the-bars and anchored-crop codes) sampled every [`VideoConfig::seconds_per_hash`] seconds (densely for
 //!   short clips, [`crate::video::VpdqOptions::for_query`]); known videos with
 //!   [`crate::video::fingerprint_known_file`] every [`VideoConfig::known_seconds_per_hash`]
