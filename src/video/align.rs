@@ -358,7 +358,8 @@ impl ClipRule {
         // tier, a query whose every other stretch is dark where the known video is dark too (a
         // fade to black in both) is explained whole by it.
         let mut span = last.timestamp - first.timestamp;
-        if tier.radius <= self.distance && rest_is_dark(line, first.timestamp, last.timestamp, offset)
+        if tier.radius <= self.distance
+            && rest_is_dark(line, first.timestamp, last.timestamp, offset)
         {
             span = span.max(line.query_duration);
         }
@@ -385,7 +386,10 @@ impl ClipRule {
         // known video is too dark or blank to use, a copy's brighter frames there are not
         // misses).
         let known_times = line.known.usable_times;
-        let near = line.known.step().map_or(tol / 2.0, |s| (1.5 * s).min(tol / 2.0));
+        let near = line
+            .known
+            .step()
+            .map_or(tol / 2.0, |s| (1.5 * s).min(tol / 2.0));
         let near_known = |t: f64| {
             let at = known_times.partition_point(|&k| k < t);
             let tol = near;

@@ -223,7 +223,11 @@ mod tests {
         let small = full.reduced(320);
         let a = region_pdq(&full, Region::anchored(640, 480, 0.9, (2, 0)));
         let b = region_pdq(&small, Region::anchored(320, 240, 0.9, (2, 0)));
-        assert!(a.hash.distance(&b.hash) <= 4, "{}", a.hash.distance(&b.hash));
+        assert!(
+            a.hash.distance(&b.hash) <= 4,
+            "{}",
+            a.hash.distance(&b.hash)
+        );
         // A different crop of the same frame is a different code.
         let c = region_pdq(&full, Region::anchored(640, 480, 0.5, (0, 0)));
         assert!(a.hash.distance(&c.hash) > 31);

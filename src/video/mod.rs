@@ -27,8 +27,8 @@
 //! ```
 
 pub mod align;
-pub mod area;
 pub mod animation;
+pub mod area;
 pub mod decode;
 pub mod fingerprint;
 pub mod index;
@@ -43,8 +43,8 @@ pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
 pub use fingerprint::{
-    fingerprint_file, fingerprint_known_file, fingerprint_query_file, FrameVariant, VideoFingerprint, CENTRE_KEEP,
-    CROP_KEEPS, QUERY_CROP_KEEPS,
+    fingerprint_file, fingerprint_known_file, fingerprint_query_file, FrameVariant,
+    VideoFingerprint, CENTRE_KEEP, CROP_KEEPS, QUERY_CROP_KEEPS,
 };
 pub use index::VideoIndex;
 pub use stored::{parse_vpdq, StoredVideo};
