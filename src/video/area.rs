@@ -36,7 +36,6 @@ const MIN_SIDE: f32 = 5.0;
 /// a pixel, which then counts in proportion to its covered share.
 ///
 /// ```
-/// use referral_dedup::media::LumaImage;
 /// use referral_dedup::video::area::Region;
 /// let r = Region::anchored(100, 50, 0.9, (2, 0));
 /// assert_eq!((r.x0, r.y0, r.x1, r.y1), (10.0, 0.0, 100.0, 45.0));
