@@ -66,7 +66,7 @@ const TUNING_DISTRACTORS: [&str; 2] = ["life4", "cell150"];
 
 /// Names the fingerprints kept by `--cache`: change it whenever the fingerprinting code changes,
 /// so that a cached run never mixes codes of two versions.
-const FINGERPRINT_CACHE_TAG: &str = "fp-s8-2";
+const FINGERPRINT_CACHE_TAG: &str = "fp-s8-3";
 
 /// Fingerprints kept as JSON files in a directory, or computed every time.
 struct Cache(Option<PathBuf>);

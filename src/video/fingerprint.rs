@@ -40,6 +40,24 @@ const REDUCED_SIDE: usize = 128;
 /// the dihedral and the crops at full HD cost more than decoding the frames did.
 const WORK_SIDE: usize = 512;
 
+/// Longest side of the frame its borders are found on ([`trim_box`]), cut from the work image:
+/// a border's edge is placed within 2 pixels of the 512-pixel work image.
+const TRIM_SIDE: usize = 256;
+
+/// `b`, a box on a picture of size `from`, on the same picture at size `to` (edges rounded to
+/// the nearest pixel, never empty).
+fn scale_box(b: TrimBox, from: (usize, usize), to: (usize, usize)) -> TrimBox {
+    let along = |v: usize, f: usize, t: usize| (v * t + f / 2) / f.max(1);
+    let (x0, x1) = (along(b.x0, from.0, to.0), along(b.x1, from.0, to.0));
+    let (y0, y1) = (along(b.y0, from.1, to.1), along(b.y1, from.1, to.1));
+    TrimBox {
+        x0: x0.min(to.0.saturating_sub(1)),
+        y0: y0.min(to.1.saturating_sub(1)),
+        x1: x1.clamp(x0 + 1, to.0.max(1)),
+        y1: y1.clamp(y0 + 1, to.1.max(1)),
+    }
+}
+
 /// Share of each side the central crops of a known video's frames keep
 /// ([`fingerprint_known_file`]): a copy cropped to about that much of the whole frame lands
 /// within PDQ's reach of one of them (the picture rules keep similar crops of known pictures).
@@ -239,8 +257,12 @@ fn fingerprint(
         let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
         let work = full.reduced(WORK_SIDE);
         let (ww, wh) = (work.width(), work.height());
-        let variants = match trim_box(&work, &TrimOptions::default()) {
+        // Borders are found on the frame reduced further (a median per line and column:
+        // at 512 pixels it cost half of all the hashing), then cut from the work image.
+        let trim_view = work.reduced(TRIM_SIDE);
+        let variants = match trim_box(&trim_view, &TrimOptions::default()) {
             Some(b) => {
+                let b = scale_box(b, (trim_view.width(), trim_view.height()), (ww, wh));
                 let trimmed = work.crop(b.x0, b.y0, b.x1, b.y1);
                 pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height())
             }
@@ -523,6 +545,28 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn boxes_scale_to_the_work_image() {
+        let b = TrimBox {
+            x0: 0,
+            y0: 24,
+            x1: 256,
+            y1: 168,
+        };
+        let s = scale_box(b, (256, 192), (512, 384));
+        assert_eq!((s.x0, s.y0, s.x1, s.y1), (0, 48, 512, 336));
+        // Same size: unchanged; a degenerate box keeps a pixel.
+        assert_eq!(scale_box(b, (256, 192), (256, 192)), b);
+        let thin = TrimBox {
+            x0: 10,
+            y0: 10,
+            x1: 10,
+            y1: 11,
+        };
+        let s = scale_box(thin, (256, 192), (100, 75));
+        assert!(s.x1 > s.x0 && s.y1 > s.y0);
     }
 
     #[test]
