@@ -549,23 +549,14 @@ mod tests {
 
     #[test]
     fn boxes_scale_to_the_work_image() {
-        let b = TrimBox {
-            x0: 0,
-            y0: 24,
-            x1: 256,
-            y1: 168,
-        };
+        let boxed = |(x0, y0, x1, y1)| TrimBox { x0, y0, x1, y1 };
+        let corners = |b: TrimBox| (b.x0, b.y0, b.x1, b.y1);
+        let b = boxed((0, 24, 256, 168));
         let s = scale_box(b, (256, 192), (512, 384));
-        assert_eq!((s.x0, s.y0, s.x1, s.y1), (0, 48, 512, 336));
+        assert_eq!(corners(s), (0, 48, 512, 336));
         // Same size: unchanged; a degenerate box keeps a pixel.
         assert_eq!(scale_box(b, (256, 192), (256, 192)), b);
-        let thin = TrimBox {
-            x0: 10,
-            y0: 10,
-            x1: 10,
-            y1: 11,
-        };
-        let s = scale_box(thin, (256, 192), (100, 75));
+        let s = scale_box(boxed((10, 10, 10, 11)), (256, 192), (100, 75));
         assert!(s.x1 > s.x0 && s.y1 > s.y0);
     }
 
