@@ -4,7 +4,7 @@
 //! - **Detection** ([`looks_like_video`]): the media's first bytes (MP4/MOV/3GP, Matroska/WebM,
 //!   AVI, FLV, ASF/WMV, MPEG program and transport streams, Ogg). Pictures, including animated
 //!   GIF, APNG and WebP, keep the picture path unchanged.
-//! - **Fingerprint**: [`crate::video::fingerprint_file`] (plain, trimmed, mirrored,
+//! - **Fingerprint**: [`crate::video::fingerprint_query_file`] (plain, trimmed, mirrored,
 //!   inside-the-bars and anchored-crop codes) sampled every [`VideoConfig::seconds_per_hash`] seconds (densely for
 //!   short clips, [`crate::video::VpdqOptions::for_query`]); known videos with
 //!   [`crate::video::fingerprint_known_file`] every [`VideoConfig::known_seconds_per_hash`]
@@ -39,7 +39,7 @@ use crate::hashes::{EntryId, HashKind};
 use crate::media;
 use crate::store::{EntryRecord, EntrySource};
 use crate::video::{
-    fingerprint_file, fingerprint_known_file, probe, tmk_from_file, ClipMatch, ClipRule,
+    fingerprint_known_file, fingerprint_query_file, tmk_from_file, ClipMatch, ClipRule,
     DecodeLimits, StoredVideo, TmkFeatures, VideoError, VideoFingerprint, VpdqOptions, VpdqRule,
     VpdqScore, KNOWN_SECONDS_PER_HASH, TMK_DEFAULT_THRESHOLDS,
 };
@@ -266,14 +266,13 @@ impl Engine {
     /// The video fingerprint of a referral's video (and its TMK when known TMK videos exist).
     fn video_media(&self, path: &Path) -> Result<VideoMedia, VideoError> {
         let v = &self.config.video;
-        let info = probe(path, &v.limits)?;
         let options = VpdqOptions {
             seconds_per_hash: v.seconds_per_hash,
             size: None,
             limits: v.limits,
-        }
-        .for_query(info.duration);
-        let fingerprint = fingerprint_file(path, &options)?;
+        };
+        // One ffprobe run for the duration and the decode (each run loads every libav library).
+        let fingerprint = fingerprint_query_file(path, &options)?;
         let tmk = if self.videos.has_tmk() {
             Some(Arc::new(tmk_from_file(path, &v.limits)?))
         } else {

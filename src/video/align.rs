@@ -156,6 +156,8 @@ impl ClipRule {
         }
         let (qd, kd) = (query.duration(), known.duration());
         let known_times: Vec<f64> = k.iter().map(|f| f.timestamp).collect();
+        let mut all_times: Vec<f64> = known.frames.iter().map(|f| f.timestamp).collect();
+        all_times.sort_by(f64::total_cmp);
         let within = |radius: u32| -> Vec<(usize, f64)> {
             pairs
                 .iter()
@@ -167,6 +169,7 @@ impl ClipRule {
             duration: kd,
             frames: k.len(),
             usable_times: &known_times,
+            all_times: &all_times,
         };
         self.decide(
             &q,
@@ -203,6 +206,7 @@ impl ClipRule {
             duration: known_duration,
             frames: known_frames,
             usable_times: &[],
+            all_times: &[],
         };
         self.decide(
             query_frames,
@@ -216,7 +220,7 @@ impl ClipRule {
     /// The strict tier's decision from `(index into query_frames, known time)` pairs: what
     /// [`align`](Self::align) decides first, for pairs found by an index
     /// ([`VideoIndex`](super::VideoIndex)); `known_usable_times` are the known video's usable
-    /// frames' timestamps, in order.
+    /// frames' timestamps and `known_all_times` all its frames' timestamps, in order.
     pub(crate) fn align_known_times(
         &self,
         query_frames: &[&FrameHash],
@@ -224,11 +228,13 @@ impl ClipRule {
         query_duration: f64,
         known_duration: f64,
         known_usable_times: &[f64],
+        known_all_times: &[f64],
     ) -> Option<ClipMatch> {
         let known_side = KnownSide {
             duration: known_duration,
             frames: known_usable_times.len(),
             usable_times: known_usable_times,
+            all_times: known_all_times,
         };
         self.decide(
             query_frames,
@@ -348,9 +354,16 @@ impl ClipRule {
         let first = query_frames[best_run.first()?.0];
         let last = query_frames[best_run.last()?.0];
         let offset = best_run.iter().map(|m| m.1).sum::<f64>() / best_run.len() as f64;
-        let span = last.timestamp - first.timestamp;
-        // The shorter video in query seconds; the segment spans `span` query seconds and
-        // `rate * span` known seconds.
+        // The segment spans `span` query seconds and `rate * span` known seconds; in the strict
+        // tier, a query whose every other stretch is dark where the known video is dark too (a
+        // fade to black in both) is explained whole by it.
+        let mut span = last.timestamp - first.timestamp;
+        if tier.radius <= self.distance
+            && rest_is_dark(line, first.timestamp, last.timestamp, offset)
+        {
+            span = span.max(line.query_duration);
+        }
+        // The shorter video in query seconds.
         let shorter = line.query_duration.min(line.known.duration / rate);
         let shorter_coverage = if shorter > 0.0 {
             (span / shorter).min(1.0)
@@ -368,12 +381,18 @@ impl ClipRule {
             }
         }
         // Query frames in the span that could have matched: matched ones, and the others whose
-        // time on the line has a usable known frame within half an offset bin (where the known
-        // video is too dark or blank to use, a copy's brighter frames there are not misses).
+        // time on the line has a usable known frame nearby: within half an offset bin, or one
+        // and a half of the known video's sampling intervals when that is closer (where the
+        // known video is too dark or blank to use, a copy's brighter frames there are not
+        // misses).
         let known_times = line.known.usable_times;
+        let near = line
+            .known
+            .step()
+            .map_or(tol / 2.0, |s| (1.5 * s).min(tol / 2.0));
         let near_known = |t: f64| {
             let at = known_times.partition_point(|&k| k < t);
-            let tol = tol / 2.0;
+            let tol = near;
             known_times.is_empty()
                 || known_times.get(at).is_some_and(|&k| k - t <= tol)
                 || at > 0 && t - known_times[at - 1] <= tol
@@ -425,6 +444,43 @@ impl ClipRule {
     }
 }
 
+/// The known video's sampling interval must be at most this (seconds) for its dark stretches
+/// to be checked ([`rest_is_dark`]): sparser samples could miss a bright moment.
+const DARK_CHECK_MAX_STEP: f64 = 0.25;
+
+/// Whether, on the line, everything of the query outside the segment `[first, last]` (query
+/// seconds) is dark on both sides: the query has no usable frame there, and its time maps
+/// inside the known video onto no usable known frame (beyond one and a half sampling intervals
+/// from the segment's ends). A short excerpt of a scene that fades to black then shows a few
+/// moving frames and darkness; a shared title card followed by different content does not pass
+/// (its content is usable on one side), nor does a copy extending past the known video.
+fn rest_is_dark(line: &LineInput<'_>, first: f64, last: f64, offset: f64) -> bool {
+    let known = line.known;
+    let (Some(step), Some(&known_first), Some(&known_last)) = (
+        known.step(),
+        known.all_times.first(),
+        known.all_times.last(),
+    ) else {
+        return false;
+    };
+    let query = line.query_frames;
+    let inside = |f: &&FrameHash| (first..=last).contains(&f.timestamp);
+    if step > DARK_CHECK_MAX_STEP || !query.iter().all(inside) {
+        return false;
+    }
+    let at = |t: f64| line.rate * t + offset;
+    let (start, end) = (at(0.0), at(line.query_duration));
+    if start < known_first - step || end > known_last + step {
+        return false;
+    }
+    let margin = 1.5 * step;
+    let (segment_start, segment_end) = (at(first) - margin, at(last) + margin);
+    known
+        .usable_times
+        .iter()
+        .all(|&t| !((start..segment_start).contains(&t) || (t > segment_end && t <= end)))
+}
+
 /// What one rate's vote needs besides the pairs.
 struct LineInput<'a> {
     query_frames: &'a [&'a FrameHash],
@@ -441,6 +497,27 @@ struct KnownSide<'a> {
     /// Timestamps of its usable frames, in order (empty when not at hand: then every query
     /// frame in a segment counts for its density).
     usable_times: &'a [f64],
+    /// Timestamps of all its sampled frames, usable or not, in order (empty when not at hand:
+    /// then a dark stretch cannot be checked, [`ClipRule::rest_is_dark`]).
+    all_times: &'a [f64],
+}
+
+impl KnownSide<'_> {
+    /// The known video's sampling interval: the median gap between its sampled frames (`None`
+    /// when fewer than two are at hand).
+    fn step(&self) -> Option<f64> {
+        let mut gaps: Vec<f64> = self
+            .all_times
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|g| *g > 0.0)
+            .collect();
+        if gaps.is_empty() {
+            return None;
+        }
+        let mid = gaps.len() / 2;
+        Some(*gaps.select_nth_unstable_by(mid, f64::total_cmp).1)
+    }
 }
 
 #[cfg(test)]
@@ -598,8 +675,8 @@ mod tests {
     fn query_frames_against_unusable_known_frames_do_not_count_against_density() {
         // 10 s at ten frames a second; the copy's codes are 44 bits off (an overlay: run tier).
         // Its frames 3.5-6.5 s do not match: in the known video they are dark (quality 10),
-        // which a brighter copy's frames are not. Those within half a second of a usable known
-        // frame still count: 69 matched of 79.
+        // which a brighter copy's frames are not. Those within one and a half sampling
+        // intervals (0.15 s) of a usable known frame still count: 69 matched of 71.
         let known_codes: Vec<Pdq> = (0..100).map(code).collect();
         let dark = |i: usize| (35..=65).contains(&i);
         let query_codes: Vec<Pdq> = (0..100)
@@ -656,5 +733,64 @@ mod tests {
             ClipRule::default().align(&video(&sparse), &video(&known)),
             None
         );
+    }
+
+    /// `codes[i]` every 0.1 s, with quality 0 where `dark(i)`.
+    fn dense(codes: &[Pdq], dark: impl Fn(usize) -> bool) -> VideoHash {
+        dense_marked(video_at(codes, 0.1), dark)
+    }
+
+    /// `v` with quality 0 at the frames where `dark(i)`.
+    fn dense_marked(mut v: VideoHash, dark: impl Fn(usize) -> bool) -> VideoHash {
+        for (i, f) in v.frames.iter_mut().enumerate() {
+            if dark(i) {
+                f.quality = 0;
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn an_excerpt_fading_to_black_matches_where_the_known_video_is_dark_too() {
+        // Known: 4 s at ten frames a second, moving content until 1.3 s, dark until 3 s. The
+        // query is 1.0-2.9 s of it: three moving frames, then darkness.
+        let known_codes: Vec<Pdq> = (0..40).map(code).collect();
+        let known_dark = |i: usize| (13..30).contains(&i);
+        let known = dense(&known_codes, known_dark);
+        let query = dense(&known_codes[10..30], |i| i >= 3);
+        let m = ClipRule::default().align(&query, &known).unwrap();
+        assert_eq!((m.matched_frames, m.shorter_coverage), (3, 1.0));
+        assert!((m.offset - 1.0).abs() < 1e-9);
+        // Where the known video shows content instead of the darkness, the same three frames
+        // are a sliver of the query's time: no match.
+        let bright = dense(&known_codes, |_| false);
+        assert_eq!(ClipRule::default().align(&query, &bright), None);
+        // A query running past the known video's end is not explained by it.
+        let past: Vec<Pdq> = known_codes[10..40]
+            .iter()
+            .copied()
+            .chain((500..520).map(code))
+            .collect();
+        let past = dense(&past, |i| i >= 3);
+        assert_eq!(ClipRule::default().align(&past, &known), None);
+        // A static card then darkness is one picture: no match.
+        let card = dense(&[known_codes[10]; 20], |i| i >= 3);
+        let card_known: Vec<Pdq> = std::iter::repeat_n(known_codes[10], 13)
+            .chain((13..40).map(code))
+            .collect();
+        assert_eq!(
+            ClipRule::default().align(&card, &dense(&card_known, known_dark)),
+            None
+        );
+        // The same excerpt against a known video sampled every 0.2 s matches; every 0.3 s, its
+        // samples are too sparse to show that it is dark in between.
+        let at_step = |step: f64| {
+            let known = video_at(&known_codes[..20], step);
+            let known = dense_marked(known, |i| (7..15).contains(&i));
+            let query = dense_marked(video_at(&known_codes[5..15], step), |i| i >= 2);
+            ClipRule::default().align(&query, &known)
+        };
+        assert!(at_step(0.2).is_some());
+        assert_eq!(at_step(0.3), None);
     }
 }

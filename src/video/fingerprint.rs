@@ -22,6 +22,7 @@
 
 use std::path::Path;
 
+use super::area::{region_pdq, Region};
 use super::{ClipMatch, ClipRule, FrameHash, VideoError, VideoHash, VpdqOptions};
 use crate::matching::{trim_box, TrimBox, TrimOptions};
 use crate::media::{pdq_dihedral_from_luma, pdq_from_luma, LumaImage, PdqHash};
@@ -38,6 +39,24 @@ const REDUCED_SIDE: usize = 128;
 /// Only the plain codes, which are exchanged as vPDQ, are hashed at the coded size; trimming,
 /// the dihedral and the crops at full HD cost more than decoding the frames did.
 const WORK_SIDE: usize = 512;
+
+/// Longest side of the frame its borders are found on ([`trim_box`]), cut from the work image:
+/// a border's edge is placed within 2 pixels of the 512-pixel work image.
+const TRIM_SIDE: usize = 256;
+
+/// `b`, a box on a picture of size `from`, on the same picture at size `to` (edges rounded to
+/// the nearest pixel, never empty).
+fn scale_box(b: TrimBox, from: (usize, usize), to: (usize, usize)) -> TrimBox {
+    let along = |v: usize, f: usize, t: usize| (v * t + f / 2) / f.max(1);
+    let (x0, x1) = (along(b.x0, from.0, to.0), along(b.x1, from.0, to.0));
+    let (y0, y1) = (along(b.y0, from.1, to.1), along(b.y1, from.1, to.1));
+    TrimBox {
+        x0: x0.min(to.0.saturating_sub(1)),
+        y0: y0.min(to.1.saturating_sub(1)),
+        x1: x1.clamp(x0 + 1, to.0.max(1)),
+        y1: y1.clamp(y0 + 1, to.1.max(1)),
+    }
+}
 
 /// Share of each side the central crops of a known video's frames keep
 /// ([`fingerprint_known_file`]): a copy cropped to about that much of the whole frame lands
@@ -76,18 +95,6 @@ const ANCHORS: [(u8, u8); 9] = [
     (2, 1),
     (1, 2),
 ];
-
-/// The crop box keeping `keep` of each side of a `w` x `h` picture at `anchor`:
-/// `(x0, y0, x1, y1)`.
-fn anchored_box(w: usize, h: usize, keep: f32, anchor: (u8, u8)) -> (usize, usize, usize, usize) {
-    let (cw, ch) = (
-        ((keep * w as f32).round() as usize).clamp(1, w),
-        ((keep * h as f32).round() as usize).clamp(1, h),
-    );
-    let place = |slack: usize, a: u8| (slack * usize::from(a.min(2))) / 2;
-    let (x0, y0) = (place(w - cw, anchor.0), place(h - ch, anchor.1));
-    (x0, y0, x0 + cw, y0 + ch)
-}
 
 /// A border is a video's bar when at least this share of its usable frames trim at least as
 /// much on that side (decided once per video: the automata's flat dead cells at an edge come
@@ -133,15 +140,18 @@ pub struct VideoFingerprint {
     pub inside_bars: VideoHash,
     /// Known videos only ([`fingerprint_known_file`]; empty otherwise): one list per
     /// [`CROP_KEEPS`] entry, the central crop of each whole frame keeping that share of each
-    /// side, then the central region ([`CENTRE_KEEP`]), hashed from the frame reduced to 512
-    /// pixels (known videos stored before the central region have the crops only).
+    /// side, then the central region ([`CENTRE_KEEP`]), each averaged to PDQ's 64x64 by area
+    /// from the frame reduced to 512 pixels ([`super::area`]; known videos stored before
+    /// session 8 have them tent-blurred, and before the central region the crops only).
     #[serde(default)]
     pub crops: Vec<VideoHash>,
     /// Queries only ([`fingerprint_file`]; empty for known videos): one list per
     /// [`QUERY_CROP_KEEPS`] entry and anchor (keeps outer, anchors inner, centre first), each
-    /// frame cropped there, then the central region ([`CENTRE_KEEP`]), hashed from the frame
-    /// reduced to 512 pixels; the first [`QUERY_CROP_FRAMES`] frames only. Compared with the known video's crops, they find copies cropped
-    /// off centre and copies with an overlay near an edge.
+    /// frame cropped there, then the central region ([`CENTRE_KEEP`]), the first
+    /// [`QUERY_CROP_FRAMES`] frames only; then the whole frame, every frame. All averaged to
+    /// 64x64 by area from the frame reduced to 512 pixels, as the known crops are
+    /// ([`super::area`]). Compared with the known video's crops, they find copies cropped
+    /// centrally or off centre and copies with an overlay near an edge.
     #[serde(default)]
     pub query_crops: Vec<VideoHash>,
 }
@@ -159,12 +169,42 @@ pub fn fingerprint_file(
     path: &Path,
     options: &VpdqOptions,
 ) -> Result<VideoFingerprint, VideoError> {
+    fingerprint(path, None, options, &[], &query_crop_list())
+}
+
+/// The query's crops as (share kept, anchor): [`QUERY_CROP_KEEPS`] at every anchor, the
+/// central region, the whole frame.
+fn query_crop_list() -> Vec<(f32, (u8, u8))> {
     let mut query_crops: Vec<(f32, (u8, u8))> = QUERY_CROP_KEEPS
         .iter()
         .flat_map(|&keep| ANCHORS.map(|anchor| (keep, anchor)))
         .collect();
     query_crops.push((CENTRE_KEEP, (1, 1)));
-    fingerprint(path, options, &[], &query_crops)
+    query_crops.push((1.0, (1, 1)));
+    query_crops
+}
+
+/// [`fingerprint_file`] with the query sampling for the video's duration
+/// ([`VpdqOptions::for_query`] of `options`), probing the file once for both: what the engine
+/// does with a video referral.
+///
+/// ```no_run
+/// use referral_dedup::video::{fingerprint_query_file, VpdqOptions};
+/// # fn main() -> Result<(), referral_dedup::video::VideoError> {
+/// let query = fingerprint_query_file("reupload.mp4".as_ref(), &VpdqOptions::default())?;
+/// assert!(query.plain.frames.len() >= 1);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any [`VideoError`] from probing or decoding.
+pub fn fingerprint_query_file(
+    path: &Path,
+    options: &VpdqOptions,
+) -> Result<VideoFingerprint, VideoError> {
+    let info = super::probe(path, &options.limits)?;
+    let options = options.for_query(info.duration);
+    fingerprint(path, Some(&info), &options, &[], &query_crop_list())
 }
 
 /// Decodes a video once and computes its [`VideoFingerprint`] for storing as known content:
@@ -188,11 +228,13 @@ pub fn fingerprint_known_file(
 ) -> Result<VideoFingerprint, VideoError> {
     let mut crops = CROP_KEEPS.to_vec();
     crops.push(CENTRE_KEEP);
-    fingerprint(path, options, &crops, &[])
+    fingerprint(path, None, options, &crops, &[])
 }
 
+/// One decode of `path` (probed first unless `info` is given) into its codes.
 fn fingerprint(
     path: &Path,
+    info: Option<&super::VideoInfo>,
     options: &VpdqOptions,
     crop_keeps: &[f32],
     query_crops: &[(f32, (u8, u8))],
@@ -203,7 +245,7 @@ fn fingerprint(
         ..VideoFingerprint::default()
     };
     let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    super::hash_frames(path, options, |luma, w, h, frame| {
+    let on_frame = |luma: &[f32], w: usize, h: usize, frame: FrameHash| {
         let plain = pdq_from_luma(luma, w, h);
         fp.plain.frames.push(FrameHash {
             quality: plain.quality,
@@ -215,8 +257,12 @@ fn fingerprint(
         let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
         let work = full.reduced(WORK_SIDE);
         let (ww, wh) = (work.width(), work.height());
-        let variants = match trim_box(&work, &TrimOptions::default()) {
+        // Borders are found on the frame reduced further (a median per line and column:
+        // at 512 pixels it cost half of all the hashing), then cut from the work image.
+        let trim_view = work.reduced(TRIM_SIDE);
+        let variants = match trim_box(&trim_view, &TrimOptions::default()) {
             Some(b) => {
+                let b = scale_box(b, (trim_view.width(), trim_view.height()), (ww, wh));
                 let trimmed = work.crop(b.x0, b.y0, b.x1, b.y1);
                 pdq_dihedral_from_luma(trimmed.pixels(), trimmed.width(), trimmed.height())
             }
@@ -239,31 +285,22 @@ fn fingerprint(
         };
         fp.trimmed.frames.push(content(variants[0]));
         fp.mirrored.frames.push(content(variants[MIRROR]));
-        for (keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
-            let (dx, dy) = (
-                ((1.0 - keep) / 2.0 * ww as f32).round() as usize,
-                ((1.0 - keep) / 2.0 * wh as f32).round() as usize,
-            );
-            let crop = work.crop(dx, dy, ww - dx, wh - dy);
-            crops.frames.push(with(pdq_from_luma(
-                crop.pixels(),
-                crop.width(),
-                crop.height(),
-            )));
+        // Crops and regions are averaged to PDQ's square from the work image by area
+        // (`area`): a multiply-add per covered pixel instead of a tent blur of each crop.
+        for (&keep, crops) in crop_keeps.iter().zip(&mut fp.crops) {
+            let region = Region::anchored(ww, wh, keep, (1, 1));
+            crops.frames.push(with(region_pdq(&work, region)));
         }
         let crop_this_frame = fp.plain.frames.len() <= QUERY_CROP_FRAMES;
+        // The whole frame by area (keep 1) goes with every frame: it is what a copy cropped
+        // to one of the known crops is compared with, whatever the copy's length.
         for (&(keep, anchor), list) in query_crops
             .iter()
             .zip(&mut fp.query_crops)
-            .filter(|_| crop_this_frame)
+            .filter(|((keep, _), _)| crop_this_frame || *keep >= 1.0)
         {
-            let (x0, y0, x1, y1) = anchored_box(ww, wh, keep, anchor);
-            let crop = work.crop(x0, y0, x1, y1);
-            list.frames.push(content(pdq_from_luma(
-                crop.pixels(),
-                crop.width(),
-                crop.height(),
-            )));
+            let region = Region::anchored(ww, wh, keep, anchor);
+            list.frames.push(content(region_pdq(&work, region)));
         }
         let bytes = image
             .pixels()
@@ -271,7 +308,11 @@ fn fingerprint(
             .map(|&v| v.round().clamp(0.0, 255.0) as u8)
             .collect();
         reduced.push((image.width(), image.height(), bytes));
-    })?;
+    };
+    match info {
+        Some(info) => super::hash_probed_frames(path, info, options, on_frame)?,
+        None => super::hash_frames(path, options, on_frame)?,
+    }
     let images: Vec<LumaImage> = reduced
         .into_iter()
         .map(|(w, h, px)| {
@@ -507,13 +548,16 @@ mod tests {
     }
 
     #[test]
-    fn anchored_boxes_keep_their_share_at_their_anchor() {
-        assert_eq!(anchored_box(100, 50, 0.9, (0, 0)), (0, 0, 90, 45));
-        assert_eq!(anchored_box(100, 50, 0.9, (2, 2)), (10, 5, 100, 50));
-        assert_eq!(anchored_box(100, 50, 0.9, (1, 1)), (5, 2, 95, 47));
-        assert_eq!(anchored_box(100, 50, 0.5, (1, 1)), (25, 12, 75, 37));
-        // A tiny picture keeps at least a pixel.
-        assert_eq!(anchored_box(1, 1, 0.5, (2, 2)), (0, 0, 1, 1));
+    fn boxes_scale_to_the_work_image() {
+        let boxed = |(x0, y0, x1, y1)| TrimBox { x0, y0, x1, y1 };
+        let corners = |b: TrimBox| (b.x0, b.y0, b.x1, b.y1);
+        let b = boxed((0, 24, 256, 168));
+        let s = scale_box(b, (256, 192), (512, 384));
+        assert_eq!(corners(s), (0, 48, 512, 336));
+        // Same size: unchanged; a degenerate box keeps a pixel.
+        assert_eq!(scale_box(b, (256, 192), (256, 192)), b);
+        let s = scale_box(boxed((10, 10, 10, 11)), (256, 192), (100, 75));
+        assert!(s.x1 > s.x0 && s.y1 > s.y0);
     }
 
     #[test]

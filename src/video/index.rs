@@ -164,6 +164,11 @@ impl VideoIndex {
         for (video, mut video_pairs) in pairs {
             let v = self.videos[video as usize];
             let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
+            let mut all_times: Vec<f64> = self.frames[slots.clone()]
+                .iter()
+                .map(|f| f.timestamp)
+                .collect();
+            all_times.sort_by(f64::total_cmp);
             let mut usable_times: Vec<f64> = self.frames[slots]
                 .iter()
                 .filter(|f| f.quality >= rule.quality_floor)
@@ -177,6 +182,7 @@ impl VideoIndex {
                 query.duration(),
                 v.duration,
                 &usable_times,
+                &all_times,
             ) {
                 out.push((video as usize, m));
             }
@@ -303,5 +309,27 @@ mod tests {
         let hits = index.query(&query, &ClipRule::default());
         assert_eq!(hits.len(), 1);
         assert_eq!((hits[0].0, hits[0].1.known_start), (17, 20.0));
+    }
+
+    #[test]
+    fn an_excerpt_fading_to_black_is_found_as_brute_force_finds_it() {
+        // Known: 4 s at ten frames a second, dark from 1.3 s to 3 s; the query is 1.0-2.9 s of
+        // it, three usable frames then darkness. The index passes the known video's sampling
+        // to the rule, so it sees the dark stretch as brute force does.
+        let dark = |i: u64| (13..30).contains(&i);
+        let known: Vec<(u64, u64, u8)> = (0..40)
+            .map(|i| (100 + i, 0, if dark(i) { 0 } else { 90 }))
+            .collect();
+        let other: Vec<(u64, u64, u8)> = (0..40).map(|i| (500 + i, 0, 90)).collect();
+        let videos = [video(&other, 0.1), video(&known, 0.1)];
+        let query: Vec<(u64, u64, u8)> = (10..30)
+            .map(|i| (100 + i, 3, if i < 13 { 90 } else { 0 }))
+            .collect();
+        let query = video(&query, 0.1);
+        let rule = ClipRule::default();
+        let hits = VideoIndex::build(&videos).query(&query, &rule);
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].0, hits[0].1.shorter_coverage), (1, 1.0));
+        assert_eq!(Some(hits[0].1), rule.align(&query, &videos[1]));
     }
 }

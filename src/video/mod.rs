@@ -28,6 +28,7 @@
 
 pub mod align;
 pub mod animation;
+pub mod area;
 pub mod decode;
 pub mod fingerprint;
 pub mod index;
@@ -42,8 +43,8 @@ pub use align::{ClipMatch, ClipRule, RATES};
 pub use animation::vpdq_from_animation;
 pub use decode::{decode_frames, probe, DecodeLimits, Frame, FrameRequest, VideoInfo};
 pub use fingerprint::{
-    fingerprint_file, fingerprint_known_file, FrameVariant, VideoFingerprint, CENTRE_KEEP,
-    CROP_KEEPS, QUERY_CROP_KEEPS,
+    fingerprint_file, fingerprint_known_file, fingerprint_query_file, FrameVariant,
+    VideoFingerprint, CENTRE_KEEP, CROP_KEEPS, QUERY_CROP_KEEPS,
 };
 pub use index::VideoIndex;
 pub use stored::{parse_vpdq, StoredVideo};
@@ -221,9 +222,20 @@ pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, V
 fn hash_frames(
     path: &Path,
     options: &VpdqOptions,
-    mut on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
+    on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
 ) -> Result<(), VideoError> {
     let info = probe(path, &options.limits)?;
+    hash_probed_frames(path, &info, options, on_frame)
+}
+
+/// [`hash_frames`] for a video already probed (`info` is what [`probe`] said of `path`): each
+/// `ffprobe` run costs about a tenth of decoding a short video (it loads every libav library).
+fn hash_probed_frames(
+    path: &Path,
+    info: &VideoInfo,
+    options: &VpdqOptions,
+    mut on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
+) -> Result<(), VideoError> {
     let step = (options.seconds_per_hash * info.frame_rate).floor();
     let every = if step >= 1.0 { step as u64 } else { 1 };
     let request = FrameRequest {
@@ -233,7 +245,7 @@ fn hash_frames(
         scaler: "area",
     };
     let mut luma = Vec::new();
-    decode::decode_probed(path, &info, &request, &options.limits, |frame| {
+    decode::decode_probed(path, info, &request, &options.limits, |frame| {
         let (w, h) = (frame.width as usize, frame.height as usize);
         luma.resize(w * h, 0.0);
         rgb_to_luma::<3>(frame.rgb, &mut luma);
