@@ -59,8 +59,61 @@ use std::time::Instant;
 
 use referral_dedup::video::{
     fingerprint_file, fingerprint_known_file, probe, vpdq_from_file, ClipRule, DecodeLimits,
-    VideoFingerprint, VideoHash, VpdqOptions, VpdqRule, KNOWN_SECONDS_PER_HASH,
+    VideoFingerprint, VideoHash, VideoIndex, VpdqOptions, VpdqRule, KNOWN_SECONDS_PER_HASH,
 };
+
+/// The known videos' code lists in one [`VideoIndex`], paired with the query's lists the way
+/// the engine pairs them (`engine/video_index.rs`): what the engine finds, as opposed to
+/// [`ClipRule::align_fingerprints`] on every pair.
+struct IndexPath {
+    index: VideoIndex,
+    /// Video number -> (known video, role: 't' trimmed, 'p' plain, 'b' inside bars, 'c' crop).
+    slots: Vec<(usize, char)>,
+}
+
+impl IndexPath {
+    fn new(known: &[VideoFingerprint]) -> Self {
+        let mut path = IndexPath {
+            index: VideoIndex::new(),
+            slots: Vec::new(),
+        };
+        for (k, fp) in known.iter().enumerate() {
+            let lists = [(&fp.trimmed, 't'), (&fp.plain, 'p'), (&fp.inside_bars, 'b')];
+            for (list, role) in lists.into_iter().chain(fp.crops.iter().map(|c| (c, 'c'))) {
+                path.index.insert(list);
+                path.slots.push((k, role));
+            }
+        }
+        path
+    }
+
+    /// The known videos the engine's search finds for `q`.
+    fn found(&self, q: &VideoFingerprint, rule: &ClipRule) -> Vec<usize> {
+        let mut pairings: Vec<(&VideoHash, &[char])> = vec![
+            (&q.trimmed, &['t']),
+            (&q.mirrored, &['t']),
+            (&q.plain, &['p', 'c']),
+            (&q.inside_bars, &['b']),
+        ];
+        pairings.extend(q.query_crops.iter().map(|l| (l, &['c'][..])));
+        let mut out: Vec<usize> = pairings
+            .into_iter()
+            .filter(|(list, _)| !list.frames.is_empty())
+            .flat_map(|(list, roles)| {
+                self.index
+                    .query(list, rule)
+                    .into_iter()
+                    .map(|(n, _)| self.slots[n])
+                    .filter(|(_, role)| roles.contains(role))
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
 
 /// Known videos the thresholds were tuned on (the rest are held out).
 const TUNING_KNOWN: [&str; 6] = [
@@ -467,6 +520,9 @@ fn main() {
     // each true copy needed when the strict tier missed it.
     let mut onset = [u32::MAX; 2];
     let mut needed: Vec<(String, u32)> = Vec::new();
+    let index_path = IndexPath::new(&known_fp);
+    // Per transform: copies the engine's search finds, copies, other known videos it finds.
+    let mut index_rows: Vec<(&str, usize, usize, usize)> = Vec::new();
     println!("| transform | copies | clip-aware recall (tuning / held-out) | vPDQ (pytx defaults) recall | clip-aware false matches (tuning / held-out) | vPDQ false matches |");
     println!("|---|---|---|---|---|---|");
     let mut all = Tally::default();
@@ -491,6 +547,14 @@ fn main() {
             });
             let half = half_of(kname);
             t.n[half] += 1;
+            let found = index_path.found(&q, &clip);
+            if index_rows.last().is_none_or(|r| r.0 != name) {
+                index_rows.push((name, 0, 0, 0));
+            }
+            let row = index_rows.last_mut().expect("pushed above");
+            row.1 += usize::from(found.contains(&k));
+            row.2 += 1;
+            row.3 += found.iter().filter(|&&j| j != k).count();
             for (j, kfp) in known_fp.iter().enumerate() {
                 let m = clip.align_fingerprints(&q, kfp);
                 let c = m.is_some();
@@ -565,6 +629,7 @@ fn main() {
     );
     distractors.push(with_card("card_life10", &life10));
     let (mut dfp, mut dvfp) = ([0usize; 2], 0);
+    let mut index_false = 0;
     for d in &distractors {
         let stem = d.file_stem().unwrap().to_string_lossy().into_owned();
         let half = usize::from(!TUNING_DISTRACTORS.contains(&stem.as_str()));
@@ -578,6 +643,7 @@ fn main() {
         let d_vpdq = fp_cache.get(&format!("{stem}.vpdq"), || {
             vpdq_from_file(d, &options).unwrap()
         });
+        index_false += index_path.found(&q, &clip).len();
         for (j, kfp) in known_fp.iter().enumerate() {
             if clip.align_fingerprints(&q, kfp).is_some() {
                 dfp[half] += 1;
@@ -611,6 +677,17 @@ fn main() {
         dfp[0],
         dfp[1],
     );
+    println!("\nthe engine's search (the known code lists in one `VideoIndex`, the run tier on candidates with a strict-distance frame pair):\n");
+    println!("| transform | copies found | other known videos found |");
+    println!("|---|---|---|");
+    let (mut found_all, mut copies_all, mut wrong_all) = (0, 0, 0);
+    for (name, found, copies, wrong) in &index_rows {
+        println!("| {name} | {found} / {copies} | {wrong} |");
+        (found_all, copies_all, wrong_all) =
+            (found_all + found, copies_all + copies, wrong_all + wrong);
+    }
+    println!("| all transforms | {found_all} / {copies_all} | {wrong_all} |");
+    println!("| distractors | | {index_false} |");
     if !legacy {
         let show = |r: u32| {
             if r == u32::MAX {

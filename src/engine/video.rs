@@ -13,8 +13,8 @@
 //!   crops: [`StoredVideo`]) in one [`VideoIndex`](crate::video::VideoIndex) (`video_index`); a video number maps back to its entry and
 //!   role. Deleted or replaced entries stop matching at once (their numbers are dropped from the
 //!   live map; the codes are reclaimed when the engine is next opened).
-//! - **Rule** ([`VideoRule`]): by default the clip-aware [`ClipRule`] (strict tier, through the
-//!   index): the query's trimmed and mirrored codes against stored trimmed codes, plain against
+//! - **Rule** ([`VideoRule`]): by default the clip-aware [`ClipRule`] (strict tier through the
+//!   index; the run tier on every video the index finds a strict-distance frame pair in): the query's trimmed and mirrored codes against stored trimmed codes, plain against
 //!   plain and crops, anchored crops against crops, inside-bars against inside-bars; the match covering most of the shorter
 //!   video wins. [`VideoRule::Vpdq`] is the reference bag-of-frames rule on the plain codes
 //!   (compared with every stored video: a scan). Known TMK+PDQF videos are compared with the

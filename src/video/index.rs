@@ -6,10 +6,13 @@
 //! and the timestamp. A query's usable frames are searched at [`ClipRule::distance`] with
 //! [`range_batch`](crate::index::HammingIndex::range_batch); the hits are grouped by video into
 //! `(query frame, known time)` pairs, and only videos with hits are aligned, by the same decision
-//! as [`ClipRule::align`]'s strict tier (the property test in this module checks the answers
-//! equal brute force). The run tier ([`ClipRule::run_distance`]) is not indexed: a radius of 56
-//! bits makes multi-index hashing scan most of the index; run it with
-//! [`ClipRule::align_fingerprints`] on candidates found otherwise.
+//! as [`ClipRule::align`]'s strict tier. The run tier ([`ClipRule::run_distance`]) is not
+//! searched in the index (a radius of 56 bits makes multi-index hashing scan most of the
+//! index): a video that has at least one frame within [`ClipRule::distance`] of a usable query
+//! frame is a candidate, and a candidate the strict tier does not accept is aligned whole by
+//! [`ClipRule::align`], run tier included, against its stored codes. So the answers equal brute
+//! force for every video with a strict-distance frame pair (the property test in this module
+//! checks it); a video whose every frame pair lies beyond 31 bits is not found.
 //!
 //! ```
 //! use referral_dedup::hashes::Pdq;
@@ -37,6 +40,9 @@ struct StoredFrame {
     video: u32,
     timestamp: f64,
     quality: u8,
+    /// The code again (the Hamming index keeps no code by id): the run tier aligns a
+    /// candidate video against all its codes.
+    pdq: Pdq,
 }
 
 /// One stored video: its duration and its frames' slot range.
@@ -141,9 +147,11 @@ impl VideoIndex {
         self.frames.len()
     }
 
-    /// Every stored video that `rule`'s strict tier aligns `query` with, as `(video number,
-    /// evidence)`, by video number. Frames under the rule's quality floor are ignored on both
-    /// sides, as in [`ClipRule::align`].
+    /// Every stored video that `rule` aligns `query` with, as `(video number, evidence)`, by
+    /// video number: through the strict tier, or through the run tier for a video with at least
+    /// one frame within [`ClipRule::distance`] of a usable query frame (see the [module
+    /// docs](self)). Frames under the rule's quality floor are ignored on both sides, as in
+    /// [`ClipRule::align`].
     pub fn query(&self, query: &VideoHash, rule: &ClipRule) -> Vec<(usize, ClipMatch)> {
         let q: Vec<&FrameHash> = rule.usable(query);
         let codes: Vec<Pdq> = q.iter().map(|f| f.pdq).collect();
@@ -176,18 +184,43 @@ impl VideoIndex {
                 .collect();
             usable_times.sort_by(f64::total_cmp);
             video_pairs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            if let Some(m) = rule.align_known_times(
+            let strict = rule.align_known_times(
                 &q,
                 &video_pairs,
                 query.duration(),
                 v.duration,
                 &usable_times,
                 &all_times,
-            ) {
+            );
+            let found = strict.or_else(|| {
+                (rule.run_distance > rule.distance)
+                    .then(|| rule.align(query, &self.stored_video(video as usize)))?
+            });
+            if let Some(m) = found {
                 out.push((video as usize, m));
             }
         }
         out
+    }
+}
+
+impl VideoIndex {
+    /// Stored video `number` as a [`VideoHash`] again (frame numbers are positions).
+    fn stored_video(&self, number: usize) -> VideoHash {
+        let v = self.videos[number];
+        let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
+        VideoHash {
+            frames: self.frames[slots]
+                .iter()
+                .enumerate()
+                .map(|(i, f)| FrameHash {
+                    frame_number: i as u64,
+                    quality: f.quality,
+                    pdq: f.pdq,
+                    timestamp: f.timestamp,
+                })
+                .collect(),
+        }
     }
 }
 
@@ -206,6 +239,7 @@ fn add(
             video: number as u32,
             timestamp: f.timestamp,
             quality: f.quality,
+            pdq: f.pdq,
         });
         store(EntryId(slot), f.pdq);
     }
@@ -260,8 +294,37 @@ mod tests {
         )
     }
 
+    /// Whether some usable frame pair of `query` and `known` lies within the strict distance:
+    /// the videos the index can find.
+    fn has_strict_pair(rule: &ClipRule, query: &VideoHash, known: &VideoHash) -> bool {
+        let k = rule.usable(known);
+        rule.usable(query)
+            .iter()
+            .any(|q| k.iter().any(|f| q.pdq.distance(&f.pdq) <= rule.distance))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        /// With the run tier on, the index answers what aligning the query with every stored
+        /// video does, for every video it can find (one with a strict-distance frame pair).
+        #[test]
+        fn index_with_the_run_tier_equals_brute_force_on_candidates(
+            known in prop::collection::vec(frames(), 1..6),
+            query in frames(),
+            step in prop_oneof![Just(1.0), Just(0.2)],
+        ) {
+            let rule = ClipRule::default();
+            let known: Vec<VideoHash> = known.iter().map(|k| video(k, step)).collect();
+            let query = video(&query, 1.0);
+            let brute: Vec<(usize, ClipMatch)> = known
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| has_strict_pair(&rule, &query, k))
+                .filter_map(|(i, k)| rule.align(&query, k).map(|m| (i, m)))
+                .collect();
+            prop_assert_eq!(&VideoIndex::build(&known).query(&query, &rule), &brute);
+        }
+
         /// The index answers exactly what aligning the query with every stored video does
         /// (strict tier).
         #[test]
@@ -286,6 +349,48 @@ mod tests {
             prop_assert_eq!(&index.query(&query, &rule), &brute);
             prop_assert_eq!(&incremental.query(&query, &rule), &brute);
         }
+    }
+
+    /// Flips `bits` bits of `c`, spread over its words.
+    fn flipped(mut c: Pdq, bits: usize, salt: usize) -> Pdq {
+        for b in 0..bits {
+            let at = (b * 37 + salt * 11) % 256;
+            c.0[at / 64] ^= 1 << (at % 64);
+        }
+        c
+    }
+
+    #[test]
+    fn a_copy_beyond_the_strict_distance_is_found_through_the_run_tier() {
+        // A 30-frame known video among others; the query is a copy whose frames all lie 40
+        // bits from their originals (an overlay or a crop the stored codes do not cover), but
+        // for one frame within 20. The strict tier alone finds nothing; the run tier finds it.
+        let known: Vec<VideoHash> = (0..20u64)
+            .map(|v| {
+                video(
+                    &(0..30).map(|i| (100 * v + i, 0, 90)).collect::<Vec<_>>(),
+                    1.0,
+                )
+            })
+            .collect();
+        let mut query = known[7].clone();
+        for (i, f) in query.frames.iter_mut().enumerate() {
+            f.pdq = flipped(f.pdq, if i == 12 { 20 } else { 40 }, i);
+        }
+        let index = VideoIndex::build(&known);
+        let strict_only = ClipRule {
+            run_distance: 0,
+            ..ClipRule::default()
+        };
+        assert!(index.query(&query, &strict_only).is_empty());
+        let hits = index.query(&query, &ClipRule::default());
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!((hits[0].0, hits[0].1.radius), (7, 56));
+        // Without a single frame within 31 bits, the index does not see the video.
+        let mut far = query.clone();
+        far.frames[12].pdq = flipped(known[7].frames[12].pdq, 40, 12);
+        assert!(index.query(&far, &ClipRule::default()).is_empty());
+        assert!(ClipRule::default().align(&far, &known[7]).is_some());
     }
 
     #[test]
