@@ -185,7 +185,15 @@ fn main() {
         codes[200 + i] = noisy(&mut rng, frame.pdq, 8);
     }
     let query = video(codes);
-    let rule = ClipRule::default();
+    // `--strict-only`: the strict tier alone (no run tier on candidates), for a same-run baseline.
+    let rule = if args.iter().any(|a| a == "--strict-only") {
+        ClipRule {
+            run_distance: 0,
+            ..ClipRule::default()
+        }
+    } else {
+        ClipRule::default()
+    };
     let mut times = Vec::new();
     let mut cpu_times = Vec::new();
     let mut hits = Vec::new();
@@ -209,8 +217,9 @@ fn main() {
         );
     }
     let realistic_flag = if realistic { " --realistic" } else { "" };
+    let strict_flag = if rule.run_distance == 0 { " --strict-only" } else { "" };
     println!(
-        "command: cargo run --release --example video_index_throughput -- {n}{realistic_flag}\n\
+        "command: cargo run --release --example video_index_throughput -- {n}{realistic_flag}{strict_flag}\n\
          {kind}\n\
          {n} videos x 60 codes = {} codes indexed in {build:.2} s; query of 600 codes at radius {}: \
          median {:.1} ms (min {:.1}, max {:.1}, 5 runs; CPU median {:.0} ms, all threads) = {:.0} \
