@@ -217,7 +217,11 @@ fn main() {
         );
     }
     let realistic_flag = if realistic { " --realistic" } else { "" };
-    let strict_flag = if rule.run_distance == 0 { " --strict-only" } else { "" };
+    let strict_flag = if rule.run_distance == 0 {
+        " --strict-only"
+    } else {
+        ""
+    };
     println!(
         "command: cargo run --release --example video_index_throughput -- {n}{realistic_flag}{strict_flag}\n\
          {kind}\n\

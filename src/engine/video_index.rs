@@ -27,9 +27,40 @@ struct VideoInner {
     slots: Vec<(EntryId, StoredRole, u64)>,
     /// Live video entries -> the generation their codes were inserted under.
     live: HashMap<EntryId, u64>,
+    /// Video entries -> the video numbers of their latest insertion (one per stored role).
+    numbers: HashMap<EntryId, Vec<usize>>,
     /// Known TMK+PDQF videos.
     tmk: HashMap<EntryId, Arc<TmkFeatures>>,
     next_generation: u64,
+}
+
+/// The variant a match reports: the query's plain codes against a stored crop are
+/// [`FrameVariant::Cropped`].
+fn stored_variant(variant: FrameVariant, role: StoredRole) -> FrameVariant {
+    if role == StoredRole::Cropped && variant == FrameVariant::Plain {
+        FrameVariant::Cropped
+    } else {
+        variant
+    }
+}
+
+/// Keeps `m` (with `variant`) for `entry` when it covers more of the shorter video, or as much
+/// with more matched frames, than the match kept so far.
+fn keep_better(
+    best: &mut HashMap<EntryId, ClipMatch>,
+    entry: EntryId,
+    variant: FrameVariant,
+    m: ClipMatch,
+) {
+    let m = ClipMatch { variant, ..m };
+    let better = best.get(&entry).is_none_or(|old| {
+        (m.shorter_coverage, m.matched_frames)
+            .partial_cmp(&(old.shorter_coverage, old.matched_frames))
+            == Some(std::cmp::Ordering::Greater)
+    });
+    if better {
+        best.insert(entry, m);
+    }
 }
 
 impl VideoState {
@@ -38,16 +69,20 @@ impl VideoState {
         let mut inner = self.inner.write();
         inner.live.remove(&e.id);
         inner.tmk.remove(&e.id);
+        inner.numbers.remove(&e.id);
         let Some(video) = &e.video else {
             return;
         };
         let generation = inner.next_generation;
         inner.next_generation += 1;
+        let mut numbers = Vec::new();
         for (role, list) in video.lists() {
             let number = inner.index.insert(list);
             debug_assert_eq!(number, inner.slots.len());
             inner.slots.push((e.id, role, generation));
+            numbers.push(number);
         }
+        inner.numbers.insert(e.id, numbers);
         inner.live.insert(e.id, generation);
         if let Some(features) = video.tmk_features() {
             inner.tmk.insert(e.id, Arc::new(features));
@@ -59,6 +94,7 @@ impl VideoState {
         let mut inner = self.inner.write();
         inner.live.remove(&id);
         inner.tmk.remove(&id);
+        inner.numbers.remove(&id);
     }
 
     /// True while any TMK+PDQF video is stored.
@@ -103,30 +139,54 @@ impl VideoState {
                 .map(|list| (list, FrameVariant::QueryCropped, &[StoredRole::Cropped][..])),
         );
         let mut best: HashMap<EntryId, ClipMatch> = HashMap::new();
-        for (list, variant, roles) in pairings {
+        // Live entries with a frame pair within the strict distance in any pairing.
+        let mut candidates: Vec<EntryId> = Vec::new();
+        let live_slot = |number: usize| {
+            let &(entry, role, generation) = inner.slots.get(number)?;
+            (inner.live.get(&entry) == Some(&generation)).then_some((entry, role))
+        };
+        for &(list, variant, roles) in &pairings {
             if list.frames.is_empty() {
                 continue;
             }
-            for (number, m) in inner.index.query(list, rule) {
-                let Some(&(entry, role, generation)) = inner.slots.get(number) else {
+            let (matched, found) = inner.index.query_with_candidates(list, rule);
+            candidates.extend(
+                found
+                    .into_iter()
+                    .filter_map(|n| live_slot(n).map(|(e, _)| e)),
+            );
+            for (number, m) in matched {
+                let Some((entry, role)) = live_slot(number) else {
                     continue;
                 };
-                if !roles.contains(&role) || inner.live.get(&entry) != Some(&generation) {
-                    continue;
+                if roles.contains(&role) {
+                    keep_better(&mut best, entry, stored_variant(variant, role), m);
                 }
-                let variant = if role == StoredRole::Cropped && variant == FrameVariant::Plain {
-                    FrameVariant::Cropped
-                } else {
-                    variant
-                };
-                let m = ClipMatch { variant, ..m };
-                let better = best.get(&entry).is_none_or(|old| {
-                    (m.shorter_coverage, m.matched_frames)
-                        .partial_cmp(&(old.shorter_coverage, old.matched_frames))
-                        == Some(std::cmp::Ordering::Greater)
-                });
-                if better {
-                    best.insert(entry, m);
+            }
+        }
+        // A candidate found through one pairing is aligned through the others too, whole (run
+        // tier included): a letterboxed or cropped copy may come within 31 bits only in its
+        // plain codes while its trimmed or cropped codes carry the match.
+        candidates.sort_unstable();
+        candidates.dedup();
+        for entry in candidates {
+            if best.contains_key(&entry) {
+                continue;
+            }
+            let Some(numbers) = inner.numbers.get(&entry) else {
+                continue;
+            };
+            for &(list, variant, roles) in &pairings {
+                for &number in numbers {
+                    let Some((_, role)) = live_slot(number) else {
+                        continue;
+                    };
+                    if !roles.contains(&role) || list.frames.is_empty() {
+                        continue;
+                    }
+                    if let Some(m) = inner.index.align_stored(number, list, rule) {
+                        keep_better(&mut best, entry, stored_variant(variant, role), m);
+                    }
                 }
             }
         }
@@ -155,5 +215,94 @@ impl VideoState {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntrySource;
+    use crate::hashes::Pdq;
+    use crate::video::{FrameHash, StoredVideo};
+
+    /// A pseudo-random code per `seed`.
+    fn code(seed: u64) -> Pdq {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        Pdq([next(), next(), next(), next()])
+    }
+
+    /// `c` with `bits` bits flipped, spread over its words.
+    fn flipped(mut c: Pdq, bits: usize, salt: usize) -> Pdq {
+        for b in 0..bits {
+            let at = (b * 37 + salt * 11) % 256;
+            c.0[at / 64] ^= 1 << (at % 64);
+        }
+        c
+    }
+
+    fn hash(codes: impl IntoIterator<Item = Pdq>) -> VideoHash {
+        VideoHash {
+            frames: codes
+                .into_iter()
+                .enumerate()
+                .map(|(i, pdq)| FrameHash {
+                    frame_number: i as u64,
+                    quality: 90,
+                    pdq,
+                    timestamp: i as f64,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_candidate_found_through_one_pairing_is_aligned_through_the_others() {
+        // Known: plain codes P and border-trimmed codes T (a letterboxed source). The query's
+        // trimmed codes lie 40 bits from T on every frame (run tier only, never a candidate on
+        // their own); one of its plain frames lies within 31 bits of P (a candidate, too short
+        // to match). The engine must find the video through the trimmed pairing.
+        let plain: Vec<Pdq> = (0..30).map(|i| code(1000 + i)).collect();
+        let trimmed: Vec<Pdq> = (0..30).map(|i| code(2000 + i)).collect();
+        let mut e = EntryRecord::new(EntryId(7), EntrySource::Known, "clip");
+        e.video = Some(Box::new(StoredVideo {
+            plain: hash(plain.clone()),
+            trimmed: hash(trimmed.clone()),
+            ..StoredVideo::default()
+        }));
+        let state = VideoState::default();
+        state.insert(&e);
+        let query_plain = (0..30).map(|i| {
+            if i == 12 {
+                flipped(plain[12], 10, 12)
+            } else {
+                code(5000 + i)
+            }
+        });
+        let query = VideoFingerprint {
+            plain: hash(query_plain),
+            trimmed: hash(trimmed.iter().enumerate().map(|(i, &c)| flipped(c, 40, i))),
+            ..VideoFingerprint::default()
+        };
+        let rule = ClipRule::default();
+        let found = state.clip_matches(&query, &rule);
+        let m = found
+            .get(&EntryId(7))
+            .expect("found through the trimmed codes");
+        assert_eq!((m.variant, m.radius), (FrameVariant::Trimmed, 56));
+        // Without the one plain frame within 31 bits, nothing makes it a candidate.
+        let far = VideoFingerprint {
+            plain: hash((0..30).map(|i| code(5000 + i))),
+            ..query.clone()
+        };
+        assert!(state.clip_matches(&far, &rule).is_empty());
+        // A removed entry is not aligned.
+        state.remove(EntryId(7));
+        assert!(state.clip_matches(&query, &rule).is_empty());
     }
 }

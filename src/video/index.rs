@@ -153,6 +153,31 @@ impl VideoIndex {
     /// docs](self)). Frames under the rule's quality floor are ignored on both sides, as in
     /// [`ClipRule::align`].
     pub fn query(&self, query: &VideoHash, rule: &ClipRule) -> Vec<(usize, ClipMatch)> {
+        self.query_with_candidates(query, rule).0
+    }
+
+    /// [`query`](Self::query)'s answers, and every video number with at least one usable frame
+    /// within [`ClipRule::distance`] of a usable query frame (the candidates, matched or not), so
+    /// a caller holding several code lists per video can align the other lists of a candidate
+    /// ([`align_stored`](Self::align_stored)).
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::video::{ClipRule, FrameHash, VideoHash, VideoIndex};
+    /// let frame = |i: u64| FrameHash { frame_number: i, quality: 90, pdq: Pdq([i, !i, i << 7, i ^ 0x5555]), timestamp: i as f64 };
+    /// let video = VideoHash { frames: (0..3).map(frame).collect() };
+    /// let index = VideoIndex::build([&video]);
+    /// // One frame in common: a candidate, too short to match.
+    /// let one = VideoHash { frames: vec![frame(1)] };
+    /// let (matched, candidates) = index.query_with_candidates(&one, &ClipRule::default());
+    /// assert!(matched.is_empty());
+    /// assert_eq!(candidates, vec![0]);
+    /// ```
+    pub fn query_with_candidates(
+        &self,
+        query: &VideoHash,
+        rule: &ClipRule,
+    ) -> (Vec<(usize, ClipMatch)>, Vec<usize>) {
         let q: Vec<&FrameHash> = rule.usable(query);
         let codes: Vec<Pdq> = q.iter().map(|f| f.pdq).collect();
         let hits = self.codes.range_batch(&codes, rule.distance);
@@ -169,6 +194,7 @@ impl VideoIndex {
             }
         }
         let mut out = Vec::new();
+        let candidates: Vec<usize> = pairs.keys().map(|&v| v as usize).collect();
         for (video, mut video_pairs) in pairs {
             let v = self.videos[video as usize];
             let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
@@ -200,7 +226,28 @@ impl VideoIndex {
                 out.push((video as usize, m));
             }
         }
-        out
+        (out, candidates)
+    }
+
+    /// `rule` aligning `query` with stored video `number` whole, both tiers, as
+    /// [`ClipRule::align`] does; `None` for a number not stored.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::video::{ClipRule, FrameHash, VideoHash, VideoIndex};
+    /// let frame = |i: u64| FrameHash { frame_number: i, quality: 90, pdq: Pdq([i, !i, i << 7, i ^ 0x5555]), timestamp: i as f64 };
+    /// let video = VideoHash { frames: (0..20).map(frame).collect() };
+    /// let index = VideoIndex::build([&video]);
+    /// assert!(index.align_stored(0, &video, &ClipRule::default()).is_some());
+    /// assert!(index.align_stored(1, &video, &ClipRule::default()).is_none());
+    /// ```
+    pub fn align_stored(
+        &self,
+        number: usize,
+        query: &VideoHash,
+        rule: &ClipRule,
+    ) -> Option<ClipMatch> {
+        (number < self.videos.len()).then(|| rule.align(query, &self.stored_video(number)))?
     }
 }
 
