@@ -34,6 +34,10 @@ struct VideoInner {
     next_generation: u64,
 }
 
+/// At most this many unmatched candidate videos per query are aligned whole through every
+/// pairing ([`VideoState::clip_matches`]).
+const CROSS_CANDIDATES: usize = 64;
+
 /// The variant a match reports: the query's plain codes against a stored crop are
 /// [`FrameVariant::Cropped`].
 fn stored_variant(variant: FrameVariant, role: StoredRole) -> FrameVariant {
@@ -167,9 +171,17 @@ impl VideoState {
         // A candidate found through one pairing is aligned through the others too, whole (run
         // tier included): a letterboxed or cropped copy may come within 31 bits only in its
         // plain codes while its trimmed or cropped codes carry the match.
-        candidates.sort_unstable();
-        candidates.dedup();
+        // Bounded: the candidates found through the most pairings first, at most
+        // `CROSS_CANDIDATES` of them (a whole alignment costs query x known frames per pairing).
+        let mut counted: HashMap<EntryId, usize> = HashMap::new();
         for entry in candidates {
+            *counted.entry(entry).or_default() += 1;
+        }
+        let mut candidates: Vec<(usize, EntryId)> =
+            counted.into_iter().map(|(entry, n)| (n, entry)).collect();
+        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        candidates.truncate(CROSS_CANDIDATES);
+        for (_, entry) in candidates {
             if best.contains_key(&entry) {
                 continue;
             }
