@@ -164,7 +164,7 @@ impl VideoIndex {
     /// ```
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::video::{ClipRule, FrameHash, VideoHash, VideoIndex};
-    /// let frame = |i: u64| FrameHash { frame_number: i, quality: 90, pdq: Pdq([i, !i, i << 7, i ^ 0x5555]), timestamp: i as f64 };
+    /// let frame = |i: u64| FrameHash { frame_number: i, quality: 90, pdq: Pdq([i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i.wrapping_mul(0xc2b2_ae3d_27d4_eb4f), !i, i]), timestamp: i as f64 };
     /// let video = VideoHash { frames: (0..3).map(frame).collect() };
     /// let index = VideoIndex::build([&video]);
     /// // One frame in common: a candidate, too short to match.
@@ -235,7 +235,7 @@ impl VideoIndex {
     /// ```
     /// use referral_dedup::hashes::Pdq;
     /// use referral_dedup::video::{ClipRule, FrameHash, VideoHash, VideoIndex};
-    /// let frame = |i: u64| FrameHash { frame_number: i, quality: 90, pdq: Pdq([i, !i, i << 7, i ^ 0x5555]), timestamp: i as f64 };
+    /// let frame = |i: u64| FrameHash { frame_number: i, quality: 90, pdq: Pdq([i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i.wrapping_mul(0xc2b2_ae3d_27d4_eb4f), !i, i]), timestamp: i as f64 };
     /// let video = VideoHash { frames: (0..20).map(frame).collect() };
     /// let index = VideoIndex::build([&video]);
     /// assert!(index.align_stored(0, &video, &ClipRule::default()).is_some());
