@@ -235,19 +235,8 @@ mod tests {
     use super::*;
     use crate::entry::EntrySource;
     use crate::hashes::Pdq;
-    use crate::video::{FrameHash, StoredVideo};
-
-    /// A pseudo-random code per `seed`.
-    fn code(seed: u64) -> Pdq {
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        Pdq([next(), next(), next(), next()])
-    }
+    use crate::video::align::tests::{code, video};
+    use crate::video::StoredVideo;
 
     /// `c` with `bits` bits flipped, spread over its words.
     fn flipped(mut c: Pdq, bits: usize, salt: usize) -> Pdq {
@@ -259,18 +248,7 @@ mod tests {
     }
 
     fn hash(codes: impl IntoIterator<Item = Pdq>) -> VideoHash {
-        VideoHash {
-            frames: codes
-                .into_iter()
-                .enumerate()
-                .map(|(i, pdq)| FrameHash {
-                    frame_number: i as u64,
-                    quality: 90,
-                    pdq,
-                    timestamp: i as f64,
-                })
-                .collect(),
-        }
+        video(&codes.into_iter().collect::<Vec<_>>())
     }
 
     #[test]

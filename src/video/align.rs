@@ -521,11 +521,12 @@ impl KnownSide<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::hashes::Pdq;
 
-    fn code(seed: u64) -> Pdq {
+    /// A pseudo-random code per `seed` (also used by the engine's video tests).
+    pub(crate) fn code(seed: u64) -> Pdq {
         let mut x = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut next = || {
             x ^= x << 13;
@@ -537,7 +538,8 @@ mod tests {
     }
 
     /// `codes[i]` at second `i`.
-    fn video(codes: &[Pdq]) -> VideoHash {
+    /// A video of `codes`, one a second, quality 90 (also used by the engine's video tests).
+    pub(crate) fn video(codes: &[Pdq]) -> VideoHash {
         VideoHash {
             frames: codes
                 .iter()
