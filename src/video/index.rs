@@ -12,7 +12,12 @@
 //! frame is a candidate, and a candidate the strict tier does not accept is aligned whole by
 //! [`ClipRule::align`], run tier included, against its stored codes. So the answers equal brute
 //! force for every video with a strict-distance frame pair (the property test in this module
-//! checks it); a video whose every frame pair lies beyond 31 bits is not found.
+//! checks it). A copy whose every frame pair lies beyond 31 bits (a letterbox or an off-centre
+//! crop of noise-like footage) is looked for by a second, **wide** search: a few of the query's
+//! best frames ([`wide_search_frames`]) at [`WIDE_SEARCH_DISTANCE`] bits; the videos it hits
+//! (at most [`WIDE_SEARCH_CANDIDATES`], nearest first) are aligned whole by the same rule. Every
+//! answer is one brute force gives; a copy with no pair within the wide radius among the picked
+//! frames is not found.
 //!
 //! ```
 //! use referral_dedup::hashes::Pdq;
@@ -149,17 +154,17 @@ impl VideoIndex {
 
     /// Every stored video that `rule` aligns `query` with, as `(video number, evidence)`, by
     /// video number: through the strict tier, or through the run tier for a video with at least
-    /// one frame within [`ClipRule::distance`] of a usable query frame (see the [module
-    /// docs](self)). Frames under the rule's quality floor are ignored on both sides, as in
-    /// [`ClipRule::align`].
+    /// one frame within [`ClipRule::distance`] of a usable query frame or found by the wide
+    /// search (see the [module docs](self)). Frames under the rule's quality floor are ignored
+    /// on both sides, as in [`ClipRule::align`].
     pub fn query(&self, query: &VideoHash, rule: &ClipRule) -> Vec<(usize, ClipMatch)> {
         self.query_with_candidates(query, rule).0
     }
 
-    /// [`query`](Self::query)'s answers, and every video number with at least one usable frame
-    /// within [`ClipRule::distance`] of a usable query frame (the candidates, matched or not), so
-    /// a caller holding several code lists per video can align the other lists of a candidate
-    /// ([`align_stored`](Self::align_stored)).
+    /// [`query`](Self::query)'s answers, and the candidates, matched or not: every video number
+    /// with at least one usable frame within [`ClipRule::distance`] of a usable query frame, then
+    /// the wide search's (see the [module docs](self)), so a caller holding several code lists
+    /// per video can align the other lists of a candidate ([`align_stored`](Self::align_stored)).
     ///
     /// ```
     /// use referral_dedup::hashes::Pdq;
@@ -194,7 +199,9 @@ impl VideoIndex {
             }
         }
         let mut out = Vec::new();
-        let candidates: Vec<usize> = pairs.keys().map(|&v| v as usize).collect();
+        let mut candidates: Vec<usize> = pairs.keys().map(|&v| v as usize).collect();
+        let wide = self.wide_candidates(&q, rule, &pairs);
+        candidates.extend(wide.iter().map(|&v| v as usize));
         for (video, mut video_pairs) in pairs {
             let v = self.videos[video as usize];
             let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
@@ -226,6 +233,13 @@ impl VideoIndex {
                 out.push((video as usize, m));
             }
         }
+        // Wide candidates are aligned whole by the same rule: the search only proposes them.
+        for video in wide {
+            if let Some(m) = rule.align(query, &self.stored_video(video as usize)) {
+                out.push((video as usize, m));
+            }
+        }
+        out.sort_by_key(|&(video, _)| video);
         (out, candidates)
     }
 
@@ -252,6 +266,38 @@ impl VideoIndex {
 }
 
 impl VideoIndex {
+    /// The wide candidate search: the query's [`WIDE_SEARCH_FRAMES`] picked frames
+    /// ([`wide_search_frames`]) searched at [`WIDE_SEARCH_DISTANCE`] (never beyond the run
+    /// tier's radius; nothing when the run tier is off), and the videos they hit that the strict
+    /// search did not (`strict`), nearest hit first, at most [`WIDE_SEARCH_CANDIDATES`].
+    fn wide_candidates<T>(
+        &self,
+        usable: &[&FrameHash],
+        rule: &ClipRule,
+        strict: &BTreeMap<u32, T>,
+    ) -> Vec<u32> {
+        let radius = WIDE_SEARCH_DISTANCE.min(rule.run_distance);
+        if radius <= rule.distance {
+            return Vec::new();
+        }
+        let codes: Vec<Pdq> = wide_search_frames(usable)
+            .into_iter()
+            .map(|f| f.pdq)
+            .collect();
+        let mut nearest: BTreeMap<u32, u32> = BTreeMap::new();
+        for hit in self.codes.range_batch(&codes, radius).iter().flatten() {
+            let stored = self.frames[hit.id.0 as usize];
+            if stored.quality >= rule.quality_floor && !strict.contains_key(&stored.video) {
+                let d = nearest.entry(stored.video).or_insert(hit.distance);
+                *d = (*d).min(hit.distance);
+            }
+        }
+        let mut wide: Vec<(u32, u32)> = nearest.into_iter().map(|(v, d)| (d, v)).collect();
+        wide.sort_unstable();
+        wide.truncate(WIDE_SEARCH_CANDIDATES);
+        wide.into_iter().map(|(_, v)| v).collect()
+    }
+
     /// Stored video `number` as a [`VideoHash`] again (frame numbers are positions).
     fn stored_video(&self, number: usize) -> VideoHash {
         let v = self.videos[number];
@@ -269,6 +315,51 @@ impl VideoIndex {
                 .collect(),
         }
     }
+}
+
+/// Radius of the wide candidate search (see [`VideoIndex::query_with_candidates`]): a copy
+/// whose every frame pair lies beyond [`ClipRule::distance`] (a letterbox or an off-centre crop
+/// of noise-like footage) still has a few frames this near. Candidates are verified by the
+/// whole clip rule, whose run tier needs a dense run of pairs within
+/// [`ClipRule::run_distance`]; the nearest unrelated pair in the match harness is 102 bits.
+pub const WIDE_SEARCH_DISTANCE: u32 = 44;
+
+/// Query frames searched at [`WIDE_SEARCH_DISTANCE`]: the best of each of this many equal
+/// stretches of the query ([`wide_search_frames`]).
+pub const WIDE_SEARCH_FRAMES: usize = 8;
+
+/// Most videos one query code list makes candidates through the wide search (each is aligned
+/// whole, query frames x known frames).
+pub const WIDE_SEARCH_CANDIDATES: usize = 8;
+
+/// The frames of the wide search: the usable frames (in time order) cut into
+/// [`WIDE_SEARCH_FRAMES`] equal stretches, from each the one of highest quality (the earliest
+/// on a tie), so the search covers the whole query with its most detailed frames.
+///
+/// ```
+/// use referral_dedup::hashes::Pdq;
+/// use referral_dedup::video::index::wide_search_frames;
+/// use referral_dedup::video::{FrameHash, WIDE_SEARCH_FRAMES};
+/// let frames: Vec<FrameHash> = (0..80).map(|i| FrameHash { frame_number: i, quality: 50 + (i % 10) as u8,
+///     pdq: Pdq::default(), timestamp: i as f64 }).collect();
+/// let usable: Vec<&FrameHash> = frames.iter().collect();
+/// let picked = wide_search_frames(&usable);
+/// assert_eq!(picked.len(), WIDE_SEARCH_FRAMES);
+/// assert!(picked.iter().all(|f| f.quality == 59));
+/// assert_eq!(picked[0].frame_number, 9);
+/// ```
+pub fn wide_search_frames<'a>(usable: &[&'a FrameHash]) -> Vec<&'a FrameHash> {
+    let n = usable.len();
+    let stretches = WIDE_SEARCH_FRAMES.min(n);
+    (0..stretches)
+        .filter_map(|s| {
+            let stretch = &usable[s * n / stretches..(s + 1) * n / stretches];
+            stretch
+                .iter()
+                .copied()
+                .reduce(|best, f| if f.quality > best.quality { f } else { best })
+        })
+        .collect()
 }
 
 /// Appends a video's frames to the tables, handing each code and its slot to `store`.
@@ -353,7 +444,9 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// With the run tier on, the index answers what aligning the query with every stored
-        /// video does, for every video it can find (one with a strict-distance frame pair).
+        /// video does, for every video it can find through the strict search (one with a
+        /// strict-distance frame pair); any other answer (the wide search's) is one brute force
+        /// gives too.
         #[test]
         fn index_with_the_run_tier_equals_brute_force_on_candidates(
             known in prop::collection::vec(frames(), 1..6),
@@ -366,10 +459,23 @@ mod tests {
             let brute: Vec<(usize, ClipMatch)> = known
                 .iter()
                 .enumerate()
-                .filter(|(_, k)| has_strict_pair(&rule, &query, k))
                 .filter_map(|(i, k)| rule.align(&query, k).map(|m| (i, m)))
                 .collect();
-            prop_assert_eq!(&VideoIndex::build(&known).query(&query, &rule), &brute);
+            let found = VideoIndex::build(&known).query(&query, &rule);
+            let strict: Vec<(usize, ClipMatch)> = found
+                .iter()
+                .filter(|(i, _)| has_strict_pair(&rule, &query, &known[*i]))
+                .cloned()
+                .collect();
+            let brute_strict: Vec<(usize, ClipMatch)> = brute
+                .iter()
+                .filter(|(i, _)| has_strict_pair(&rule, &query, &known[*i]))
+                .cloned()
+                .collect();
+            prop_assert_eq!(&strict, &brute_strict);
+            for answer in &found {
+                prop_assert!(brute.contains(answer), "{:?} not a brute-force answer", answer);
+            }
         }
 
         /// The index answers exactly what aligning the query with every stored video does
@@ -433,11 +539,49 @@ mod tests {
         let hits = index.query(&query, &ClipRule::default());
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert_eq!((hits[0].0, hits[0].1.radius), (7, 56));
-        // Without a single frame within 31 bits, the index does not see the video.
+        // Without a single frame within 31 bits, the wide search (44 bits) still proposes the
+        // video, and the run tier accepts it.
         let mut far = query.clone();
         far.frames[12].pdq = flipped(known[7].frames[12].pdq, 40, 12);
-        assert!(index.query(&far, &ClipRule::default()).is_empty());
-        assert!(ClipRule::default().align(&far, &known[7]).is_some());
+        let hits = index.query(&far, &ClipRule::default());
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(Some(hits[0].1), ClipRule::default().align(&far, &known[7]));
+        // Every pair beyond the wide radius: the index does not see the video, brute force does.
+        let mut farther = query.clone();
+        for (i, f) in farther.frames.iter_mut().enumerate() {
+            f.pdq = flipped(known[7].frames[i].pdq, 50, i);
+        }
+        assert!(index.query(&farther, &ClipRule::default()).is_empty());
+        assert!(ClipRule::default().align(&farther, &known[7]).is_some());
+    }
+
+    #[test]
+    fn the_wide_search_is_off_with_the_run_tier_and_bounded() {
+        // Twenty videos each with a frame 40 bits from the query's: the wide search proposes
+        // at most WIDE_SEARCH_CANDIDATES of them, and none without the run tier.
+        let base: Vec<(u64, u64, u8)> = (0..30).map(|i| (i, 0, 90)).collect();
+        let original = video(&base, 1.0);
+        let known: Vec<VideoHash> = (0..20)
+            .map(|v| {
+                let mut k = video(
+                    &(0..30).map(|i| (1000 * (v + 1) + i, 0, 90)).collect::<Vec<_>>(),
+                    1.0,
+                );
+                k.frames[0].pdq = flipped(original.frames[0].pdq, 40, v as usize);
+                k
+            })
+            .collect();
+        let index = VideoIndex::build(&known);
+        let (_, candidates) = index.query_with_candidates(&original, &ClipRule::default());
+        assert_eq!(candidates.len(), WIDE_SEARCH_CANDIDATES);
+        let strict_only = ClipRule {
+            run_distance: 0,
+            ..ClipRule::default()
+        };
+        assert!(index
+            .query_with_candidates(&original, &strict_only)
+            .1
+            .is_empty());
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub use fingerprint::{
     fingerprint_file, fingerprint_known_file, fingerprint_query_file, FrameVariant,
     VideoFingerprint, CENTRE_KEEP, CROP_KEEPS, QUERY_CROP_KEEPS,
 };
-pub use index::VideoIndex;
+pub use index::{VideoIndex, WIDE_SEARCH_CANDIDATES, WIDE_SEARCH_DISTANCE, WIDE_SEARCH_FRAMES};
 pub use stored::{parse_vpdq, StoredVideo};
 pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PER_SECOND};
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
