@@ -133,6 +133,17 @@ impl LumaImage {
         &self.pixels
     }
 
+    /// The pixels, row-major, taken out of the image (to reuse the allocation).
+    ///
+    /// ```
+    /// use referral_dedup::media::LumaImage;
+    /// let image = LumaImage::new(2, 1, vec![1.0, 2.0]).unwrap();
+    /// assert_eq!(image.into_pixels(), vec![1.0, 2.0]);
+    /// ```
+    pub fn into_pixels(self) -> Vec<f32> {
+        self.pixels
+    }
+
     /// The sub-image `[x0, x1) x [y0, y1)`, clamped to the image.
     ///
     /// ```

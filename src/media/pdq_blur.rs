@@ -29,8 +29,11 @@ pub(super) fn blur_and_decimate(luma: &[f32], width: usize, height: usize) -> Sq
     let sr = rows + PAD; // transposed layout: cols × rows
     let sc = cols + PAD; // natural layout: rows × cols
     let len = (cols * sr).max(rows * sc).max(SIDE * rows);
-    let mut buf_a = vec![0f32; len];
-    let mut buf_b = vec![0f32; len];
+    // Every value read from the two planes below is written first, so reused planes need no
+    // clearing: only growth is zero-filled.
+    let (mut buf_a, mut buf_b) = PLANES.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    buf_a.resize(len, 0.0);
+    buf_b.resize(len, 0.0);
     let mut sums = vec![0f32; rows.max(cols).max(SIDE)];
 
     // Round 1. Rows are filtered in the transposed layout (cols × rows) so that every running
@@ -68,8 +71,22 @@ pub(super) fn blur_and_decimate(luma: &[f32], width: usize, height: usize) -> Sq
     for (out_row, src) in a.iter_mut().zip(a_flat.chunks_exact(SIDE)) {
         out_row.copy_from_slice(src);
     }
+    if len <= KEEP_PLANES_UP_TO {
+        PLANES.with(|p| *p.borrow_mut() = (buf_a, buf_b));
+    }
     a
 }
+
+thread_local! {
+    /// The two planes of this thread's last blur, kept for its next one: a video hashes
+    /// hundreds of frames of one size, and fresh planes cost page faults and zeroing each time
+    /// (a fifth of hashing a frame).
+    static PLANES: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Largest plane (floats) kept between blurs: 16 MiB, pictures up to about 4 megapixels.
+const KEEP_PLANES_UP_TO: usize = 1 << 22;
 
 /// Cell-centre sample positions `floor((i + 0.5) * n / 64)` for `i` in `0..64`.
 fn sample_indices(n: usize) -> [usize; SIDE] {

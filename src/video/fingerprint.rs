@@ -245,8 +245,8 @@ fn fingerprint(
         ..VideoFingerprint::default()
     };
     let mut reduced: Vec<(usize, usize, Vec<u8>)> = Vec::new();
-    let on_frame = |luma: &[f32], w: usize, h: usize, frame: FrameHash| {
-        let plain = pdq_from_luma(luma, w, h);
+    let on_frame = |full: &LumaImage, frame: FrameHash| {
+        let plain = pdq_from_luma(full.pixels(), full.width(), full.height());
         fp.plain.frames.push(FrameHash {
             quality: plain.quality,
             pdq: plain.hash,
@@ -254,7 +254,6 @@ fn fingerprint(
         });
         // Everything but the plain (exchange) codes is hashed from the frame reduced to
         // WORK_SIDE: one pass over the coded frame instead of one per variant.
-        let full = LumaImage::new(w, h, luma.to_vec()).expect("the decoder gives w*h pixels");
         let work = full.reduced(WORK_SIDE);
         let (ww, wh) = (work.width(), work.height());
         // Borders are found on the frame reduced further (a median per line and column:

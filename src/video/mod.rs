@@ -52,7 +52,7 @@ pub use tmk::{TmkFeatures, PDQF_DIMENSION, TMK_DEFAULT_THRESHOLDS, TMK_FRAMES_PE
 pub use vpdq::{DistanceConvention, FrameHash, VideoHash, VpdqRule, VpdqScore};
 
 use crate::media::pdq::rgb_to_luma;
-use crate::media::{pdq_from_luma, pdqf_from_luma};
+use crate::media::{pdq_from_luma, pdqf_from_luma, LumaImage};
 
 /// Why a video could not be decoded or hashed, or a video hash could not be read.
 ///
@@ -206,8 +206,8 @@ impl VpdqOptions {
 /// Any [`VideoError`] from decoding.
 pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, VideoError> {
     let mut frames = Vec::new();
-    hash_frames(path, options, |luma, w, h, frame| {
-        let pdq = pdq_from_luma(luma, w, h);
+    hash_frames(path, options, |luma, frame| {
+        let pdq = pdq_from_luma(luma.pixels(), luma.width(), luma.height());
         frames.push(FrameHash {
             quality: pdq.quality,
             pdq: pdq.hash,
@@ -217,12 +217,12 @@ pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, V
     Ok(VideoHash { frames })
 }
 
-/// Decodes the sampled frames of a video and hands each one's reference luma, size, and a
+/// Decodes the sampled frames of a video and hands each one's reference luma and a
 /// [`FrameHash`] carrying its number and timestamp (hash fields zero) to `on_frame`.
 fn hash_frames(
     path: &Path,
     options: &VpdqOptions,
-    on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
+    on_frame: impl FnMut(&LumaImage, FrameHash),
 ) -> Result<(), VideoError> {
     let info = probe(path, &options.limits)?;
     hash_probed_frames(path, &info, options, on_frame)
@@ -234,7 +234,7 @@ fn hash_probed_frames(
     path: &Path,
     info: &VideoInfo,
     options: &VpdqOptions,
-    mut on_frame: impl FnMut(&[f32], usize, usize, FrameHash),
+    mut on_frame: impl FnMut(&LumaImage, FrameHash),
 ) -> Result<(), VideoError> {
     let step = (options.seconds_per_hash * info.frame_rate).floor();
     let every = if step >= 1.0 { step as u64 } else { 1 };
@@ -247,15 +247,19 @@ fn hash_probed_frames(
     let mut luma = Vec::new();
     decode::decode_probed(path, info, &request, &options.limits, |frame| {
         let (w, h) = (frame.width as usize, frame.height as usize);
-        luma.resize(w * h, 0.0);
-        rgb_to_luma::<3>(frame.rgb, &mut luma);
+        // One plane for the whole video, lent to each frame's image and taken back.
+        let mut pixels = std::mem::take(&mut luma);
+        pixels.resize(w * h, 0.0);
+        rgb_to_luma::<3>(frame.rgb, &mut pixels);
+        let image = LumaImage::new(w, h, pixels).expect("the decoder gives w*h pixels");
         let stamp = FrameHash {
             frame_number: frame.index,
             quality: 0,
             pdq: crate::hashes::Pdq::default(),
             timestamp: frame.index as f64 / info.frame_rate,
         };
-        on_frame(&luma, w, h, stamp);
+        on_frame(&image, stamp);
+        luma = image.into_pixels();
         ControlFlow::Continue(())
     })?;
     Ok(())
