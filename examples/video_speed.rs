@@ -5,7 +5,9 @@
 //! Run: `cargo run --release --example video_speed -- MODE FILE [RUNS]`, MODE one of `decode`
 //! (ffmpeg to null, the baseline of `video_quality --speed-only`), `probe`, `vpdq`, `query`
 //! (`fingerprint_file`, as `video_quality` times it), `query-engine` (`fingerprint_query_file`),
-//! `known`, `known-dense` (every 0.1 s).
+//! `known`, `known-dense` (every 0.1 s); `query-json` and `known-json` print the query
+//! fingerprint (`fingerprint_query_file`) or the known one (every 0.1 s) as JSON, once, to
+//! compare with the fingerprints `video_quality --cache DIR` keeps.
 
 use std::path::Path;
 use std::process::Command;
@@ -65,6 +67,18 @@ fn run_once(mode: &str, path: &Path) {
             };
             fingerprint_known_file(path, &dense).expect("known");
         }
+        "query-json" => {
+            let fp = fingerprint_query_file(path, &options).expect("query");
+            println!("{}", serde_json::to_string(&fp).expect("serialises"));
+        }
+        "known-json" => {
+            let dense = VpdqOptions {
+                seconds_per_hash: KNOWN_SECONDS_PER_HASH,
+                ..options
+            };
+            let fp = fingerprint_known_file(path, &dense).expect("known");
+            println!("{}", serde_json::to_string(&fp).expect("serialises"));
+        }
         other => panic!("unknown mode {other}"),
     }
 }
@@ -76,6 +90,10 @@ fn main() {
         std::process::exit(2);
     };
     let runs: usize = rest.first().and_then(|r| r.parse().ok()).unwrap_or(3);
+    if mode.ends_with("-json") {
+        run_once(mode, Path::new(file));
+        return;
+    }
     for _ in 0..runs {
         let before = cpu();
         let t = std::time::Instant::now();
