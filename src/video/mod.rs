@@ -206,15 +206,46 @@ impl VpdqOptions {
 /// Any [`VideoError`] from decoding.
 pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, VideoError> {
     let mut frames = Vec::new();
-    hash_frames(path, options, |luma, frame| {
-        let pdq = pdq_from_luma(luma.pixels(), luma.width(), luma.height());
-        frames.push(FrameHash {
-            quality: pdq.quality,
-            pdq: pdq.hash,
-            ..frame
-        });
+    hash_frames(path, options, |luma, frame| frames.push(vpdq_frame(luma, frame)))?;
+    Ok(VideoHash { frames })
+}
+
+/// [`vpdq_from_file`] for a video already probed: `info` must be what [`probe`] said of `path`
+/// (each `ffprobe` run costs about a tenth of decoding a short video; a caller that needs the
+/// probe's answer anyway saves the second run).
+///
+/// ```no_run
+/// use referral_dedup::video::{probe, vpdq_from_probed_file, VpdqOptions};
+/// # fn main() -> Result<(), referral_dedup::video::VideoError> {
+/// let options = VpdqOptions::default();
+/// let info = probe("clip.mp4".as_ref(), &options.limits)?;
+/// let hash = vpdq_from_probed_file("clip.mp4".as_ref(), &info, &options)?;
+/// println!("{} frames of {}x{}", hash.frames.len(), info.width, info.height);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Any [`VideoError`] from decoding.
+pub fn vpdq_from_probed_file(
+    path: &Path,
+    info: &VideoInfo,
+    options: &VpdqOptions,
+) -> Result<VideoHash, VideoError> {
+    let mut frames = Vec::new();
+    hash_probed_frames(path, info, options, |luma, frame| {
+        frames.push(vpdq_frame(luma, frame));
     })?;
     Ok(VideoHash { frames })
+}
+
+/// The vPDQ frame hash of one decoded frame.
+fn vpdq_frame(luma: &LumaImage, frame: FrameHash) -> FrameHash {
+    let pdq = pdq_from_luma(luma.pixels(), luma.width(), luma.height());
+    FrameHash {
+        quality: pdq.quality,
+        pdq: pdq.hash,
+        ..frame
+    }
 }
 
 /// Decodes the sampled frames of a video and hands each one's reference luma and a

@@ -14,7 +14,7 @@ use referral_dedup::engine::{looks_like_video, Engine};
 use referral_dedup::hashes::{Blake3, Md5, Sha256};
 use referral_dedup::media::{digest_file, open_regular_file};
 use referral_dedup::video::{
-    parse_vpdq, probe, vpdq_from_animation, vpdq_from_file, FrameHash, StoredVideo, VideoError,
+    parse_vpdq, probe, vpdq_from_animation, vpdq_from_file, vpdq_from_probed_file, FrameHash, StoredVideo, VideoError,
     VideoHash, VideoInfo, VpdqOptions,
 };
 use serde::Serialize;
@@ -71,8 +71,8 @@ pub(crate) fn hash_line(path: &Path, seconds_per_hash: f64) -> serde_json::Value
             ..VpdqOptions::default()
         },
     );
-    let hashed =
-        probe(path, &options.limits).and_then(|info| Ok((info, vpdq_from_file(path, &options)?)));
+    let hashed = probe(path, &options.limits)
+        .and_then(|info| Ok((info, vpdq_from_probed_file(path, &info, &options)?)));
     let value = match hashed {
         Ok((info, hash)) => {
             serde_json::to_value(video_line(text, bytes, d, info, seconds_per_hash, hash))
