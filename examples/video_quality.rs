@@ -692,7 +692,7 @@ fn main() {
         dfp[0],
         dfp[1],
     );
-    println!("\nthe engine's search (the known code lists in one `VideoIndex`; a video with a frame pair within 31 bits in any pairing is aligned whole through every pairing, run tier included):\n");
+    println!("\nthe engine's search (the known code lists in one `VideoIndex`; a video with a frame pair within 31 bits in any pairing, or one of 8 query frames within 44 bits (the wide search), is aligned whole through every pairing, run tier included):\n");
     println!("| transform | copies found | other known videos found |");
     println!("|---|---|---|");
     let (mut found_all, mut copies_all, mut wrong_all) = (0, 0, 0);
