@@ -15,7 +15,8 @@
 //!   own mask, with 8 bits of noise per frame, and embeds one indexed video at seconds 200..260.
 //!
 //! Run: `cargo run --release --example video_index_throughput -- 100000 [--realistic]` (N
-//! videos; default 10,000; 100,000 is 6M codes and needs about 2 GB).
+//! videos; default 10,000; 100,000 is 6M codes and needs about 2 GB). `--strict-only` drops the
+//! run tier (and with it the wide search), `--no-wide` the wide candidate search alone.
 
 use std::time::Instant;
 
@@ -165,7 +166,10 @@ fn main() {
         })
         .collect();
     let t = Instant::now();
-    let index = VideoIndex::build(&known);
+    let mut index = VideoIndex::build(&known);
+    // `--no-wide`: without the wide candidate search, for a same-run baseline.
+    let wide = !args.iter().any(|a| a == "--no-wide");
+    index.set_wide_search(wide);
     let build = t.elapsed().as_secs_f64();
 
     // The query: 600 frames (random, or a masked walk with 8 bits of noise per frame) with
@@ -222,8 +226,9 @@ fn main() {
     } else {
         ""
     };
+    let wide_flag = if wide { "" } else { " --no-wide" };
     println!(
-        "command: cargo run --release --example video_index_throughput -- {n}{realistic_flag}{strict_flag}\n\
+        "command: cargo run --release --example video_index_throughput -- {n}{realistic_flag}{strict_flag}{wide_flag}\n\
          {kind}\n\
          {n} videos x 60 codes = {} codes indexed in {build:.2} s; query of 600 codes at radius {}: \
          median {:.1} ms (min {:.1}, max {:.1}, 5 runs; CPU median {:.0} ms, all threads) = {:.0} \

@@ -64,6 +64,8 @@ pub struct VideoIndex {
     codes: HammingIndex<Pdq>,
     frames: Vec<StoredFrame>,
     videos: Vec<StoredVideo>,
+    /// The wide search switched off ([`set_wide_search`](Self::set_wide_search)).
+    no_wide_search: bool,
 }
 
 impl VideoIndex {
@@ -121,6 +123,19 @@ impl VideoIndex {
             video,
             &mut |slot, code| codes.insert(slot, code),
         )
+    }
+
+    /// Switches the wide candidate search (see the [module docs](self)) on (the default) or
+    /// off, for measuring what it costs and finds.
+    ///
+    /// ```
+    /// use referral_dedup::video::VideoIndex;
+    /// let mut index = VideoIndex::new();
+    /// index.set_wide_search(false);
+    /// assert!(index.is_empty());
+    /// ```
+    pub fn set_wide_search(&mut self, on: bool) {
+        self.no_wide_search = !on;
     }
 
     /// Number of videos stored.
@@ -277,7 +292,7 @@ impl VideoIndex {
         strict: &BTreeMap<u32, T>,
     ) -> Vec<u32> {
         let radius = WIDE_SEARCH_DISTANCE.min(rule.run_distance);
-        if radius <= rule.distance {
+        if self.no_wide_search || radius <= rule.distance {
             return Vec::new();
         }
         let codes: Vec<Pdq> = wide_search_frames(usable)
