@@ -30,7 +30,11 @@ fn cpu() -> [f64; 3] {
     if ticks.len() < 4 {
         return [0.0; 3];
     }
-    [ticks[0] / 100.0, ticks[1] / 100.0, (ticks[2] + ticks[3]) / 100.0]
+    [
+        ticks[0] / 100.0,
+        ticks[1] / 100.0,
+        (ticks[2] + ticks[3]) / 100.0,
+    ]
 }
 
 fn run_once(mode: &str, path: &Path) {

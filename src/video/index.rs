@@ -579,7 +579,9 @@ mod tests {
         let known: Vec<VideoHash> = (0..20)
             .map(|v| {
                 let mut k = video(
-                    &(0..30).map(|i| (1000 * (v + 1) + i, 0, 90)).collect::<Vec<_>>(),
+                    &(0..30)
+                        .map(|i| (1000 * (v + 1) + i, 0, 90))
+                        .collect::<Vec<_>>(),
                     1.0,
                 );
                 k.frames[0].pdq = flipped(original.frames[0].pdq, 40, v as usize);

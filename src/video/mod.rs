@@ -206,7 +206,9 @@ impl VpdqOptions {
 /// Any [`VideoError`] from decoding.
 pub fn vpdq_from_file(path: &Path, options: &VpdqOptions) -> Result<VideoHash, VideoError> {
     let mut frames = Vec::new();
-    hash_frames(path, options, |luma, frame| frames.push(vpdq_frame(luma, frame)))?;
+    hash_frames(path, options, |luma, frame| {
+        frames.push(vpdq_frame(luma, frame))
+    })?;
     Ok(VideoHash { frames })
 }
 

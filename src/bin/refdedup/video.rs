@@ -14,8 +14,8 @@ use referral_dedup::engine::{looks_like_video, Engine};
 use referral_dedup::hashes::{Blake3, Md5, Sha256};
 use referral_dedup::media::{digest_file, open_regular_file};
 use referral_dedup::video::{
-    parse_vpdq, probe, vpdq_from_animation, vpdq_from_file, vpdq_from_probed_file, FrameHash, StoredVideo, VideoError,
-    VideoHash, VideoInfo, VpdqOptions,
+    parse_vpdq, probe, vpdq_from_animation, vpdq_from_file, vpdq_from_probed_file, FrameHash,
+    StoredVideo, VideoError, VideoHash, VideoInfo, VpdqOptions,
 };
 use serde::Serialize;
 
