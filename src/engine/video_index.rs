@@ -285,12 +285,27 @@ mod tests {
             .get(&EntryId(7))
             .expect("found through the trimmed codes");
         assert_eq!((m.variant, m.radius), (FrameVariant::Trimmed, 56));
-        // Without the one plain frame within 31 bits, nothing makes it a candidate.
+        // Without the one plain frame within 31 bits, the wide search (44 bits) still makes
+        // it a candidate through the trimmed codes.
         let far = VideoFingerprint {
             plain: hash((0..30).map(|i| code(5000 + i))),
             ..query.clone()
         };
-        assert!(state.clip_matches(&far, &rule).is_empty());
+        let m = state.clip_matches(&far, &rule);
+        assert_eq!(
+            m.get(&EntryId(7)).map(|m| m.variant),
+            Some(FrameVariant::Trimmed)
+        );
+        // With the trimmed codes 50 bits away too, nothing makes it a candidate (the run tier
+        // alone would accept it: 50 <= 56).
+        let farther = VideoFingerprint {
+            trimmed: hash(trimmed.iter().enumerate().map(|(i, &c)| flipped(c, 50, i))),
+            ..far.clone()
+        };
+        assert!(state.clip_matches(&farther, &rule).is_empty());
+        assert!(rule
+            .align(&farther.trimmed, &hash(trimmed.clone()))
+            .is_some());
         // A removed entry is not aligned.
         state.remove(EntryId(7));
         assert!(state.clip_matches(&query, &rule).is_empty());
