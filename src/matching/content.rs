@@ -181,6 +181,23 @@ pub struct ContentCheck {
     /// ([`ContentCheck::in_known_template`]); over 1: known content is decided on PDQ
     /// distances.
     pub template_frame_detail: f32,
+    /// Against known content, a query whose *whole* picture shares at least this share of
+    /// cells with detail at the same place and level with the known item's whole picture
+    /// ([`ContentCheck::shared_structure`]) also sits in the known item's template, whether
+    /// or not its trimmer found a box ([`ContentCheck::in_known_template`]): dim content
+    /// under caption bands is as flat as the bands, and a page or a logo may fill the whole
+    /// picture, so no box separates frame from content, but the frame is where both whole
+    /// pictures keep their detail at one level. Over 1: only boxes decide.
+    pub template_whole_structure: f32,
+    /// With [`ContentCheck::template_whole_structure`]: the whole pictures must also
+    /// disagree on more than this share of cells for the query to sit in the template.
+    pub template_whole_disagreement: f32,
+    /// The same, when the whole pictures also disagree in rank order
+    /// ([`ContentCheck::order`]): content that differs in levels and in order.
+    pub template_whole_disagreement_out_of_order: f32,
+    /// In a known item's template as a whole picture, an alignment within this PDQ distance
+    /// also counts when its grids agree in rank order.
+    pub template_order_distance: u32,
 }
 
 impl Default for ContentCheck {
@@ -193,6 +210,10 @@ impl Default for ContentCheck {
             shift_min_range: 18.0,
             order: Some(RankOrderCheck::default()),
             template_frame_detail: 0.09,
+            template_whole_structure: 0.1,
+            template_whole_disagreement: 0.3,
+            template_whole_disagreement_out_of_order: 0.15,
+            template_order_distance: 52,
         }
     }
 }
@@ -489,6 +510,48 @@ impl ContentCheck {
         })
     }
 
+    /// Against **known content** when the query's whole picture sits in the known item's
+    /// template ([`ContentCheck::in_known_whole_template`]): as
+    /// [`ContentCheck::closest_agreeing_known`], where a box of the query counts against
+    /// the known whole picture only when it leaves an eighth of the grid outside it (a box
+    /// cut a few pixels inside the edges is the whole picture again), and an alignment
+    /// within `order_distance` also counts when its grids agree in rank order
+    /// ([`ContentCheck::order`]: a cropped or watermarked copy keeps the order of its cells,
+    /// another picture under the same bands does not).
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
+    /// let region = |code: u64, seed: usize, cells: [u8; 4]| QueryRegion { dihedral: [Pdq([code; 4]); 8], grid: grid(seed), cells };
+    /// let known = [StoredRegion { code: Pdq([0; 4]), grid: grid(0) }];
+    /// let c = ContentCheck::default();
+    /// // Another picture, its "box" the whole picture: not a framed copy.
+    /// assert!(c.closest_agreeing_known_whole(&[region(!0, 1, [0, 0, 16, 16]), region(1, 2, [0, 0, 16, 16])], &known, 52, [52, 31, 31], true).is_none());
+    /// // A padded copy: its box inside the padding is the known picture.
+    /// assert_eq!(c.closest_agreeing_known_whole(&[region(!0, 1, [0, 0, 16, 16]), region(1, 3, [0, 4, 16, 12])], &known, 52, [52, 31, 31], true).unwrap().distance, 4);
+    /// ```
+    pub fn closest_agreeing_known_whole(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        [box_distance, crop_distance, order_distance]: [u32; 3],
+        dihedral: bool,
+    ) -> Option<ContentMatch> {
+        self.closest_by(query, stored, max_distance, dihedral, |at, a, b| {
+            let box_on_whole = at.stored_region == 0
+                && at.query_region > 0
+                && query
+                    .get(at.query_region)
+                    .is_some_and(|r| is_inner_box(r.cells));
+            let whole_on_crop = at.query_region == 0 && at.stored_region > 0;
+            (box_on_whole && at.distance <= box_distance)
+                || (whole_on_crop && at.distance <= crop_distance)
+                || (at.distance <= order_distance && self.order.is_some_and(|o| o.agrees(a, b)))
+        })
+    }
+
     /// The share of grid cells, outside a box of the query, where the query's whole picture
     /// and the stored whole picture carry the same detail: a local luma range of at least
     /// [`ContentCheck::shift_min_range`] on both sides and levels within half of
@@ -553,6 +616,31 @@ impl ContentCheck {
             && self.shared_frame_detail(query, stored) >= self.template_frame_detail
     }
 
+    /// Whether a query against known content sits in the known item's template as a whole
+    /// picture, box or not (checked by [`ContentCheck::closest_agreeing_known_whole`]): the
+    /// whole pictures share detail at the same place and level
+    /// ([`ContentCheck::shared_structure`] at least
+    /// [`ContentCheck::template_whole_structure`]: the frame) and still disagree on more
+    /// than [`ContentCheck::template_whole_disagreement`] of their cells after the tone map
+    /// (the content). Copies of the known item agree on nearly every cell; a crop or a
+    /// watermark moves a few.
+    ///
+    /// ```
+    /// use referral_dedup::matching::ContentCheck;
+    /// assert!(!ContentCheck::default().in_known_whole_template(&[], &[]));
+    /// ```
+    pub fn in_known_whole_template(&self, query: &[QueryRegion], stored: &[StoredRegion]) -> bool {
+        self.template_whole_structure <= 1.0
+            && query.first().zip(stored.first()).is_some_and(|(q, s)| {
+                let disagreement = self.disagreement(&q.grid, &s.grid);
+                let out_of_order = || !self.order.is_some_and(|o| o.agrees(&q.grid, &s.grid));
+                self.shared_structure(&q.grid, &s.grid) >= self.template_whole_structure
+                    && (disagreement > self.template_whole_disagreement
+                        || (disagreement > self.template_whole_disagreement_out_of_order
+                            && out_of_order()))
+            })
+    }
+
     /// The closest alignment within `max_distance` whose grids agree in levels or, failing
     /// that, by `also(alignment, query grid, stored grid)`.
     fn closest_by(
@@ -591,6 +679,14 @@ impl ContentCheck {
                 })
         })
     }
+}
+
+/// Whether a query box (in cells of the whole picture's grid) leaves at least an eighth of
+/// the grid outside it: a box the trimmer cut a few pixels from the edges (a thin border, a
+/// page's margin) is the whole picture again, not a framed copy's content.
+fn is_inner_box([x0, y0, x1, y1]: [u8; 4]) -> bool {
+    let area = usize::from(x1.saturating_sub(x0)) * usize::from(y1.saturating_sub(y0));
+    area * 8 <= GRID * GRID * 7
 }
 
 /// The luma range of a cell and its neighbours.

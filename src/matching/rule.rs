@@ -373,6 +373,24 @@ impl MatchRule {
                     )
                     .map(|m| m.distance)
             }
+            (Some(check), Some(regions))
+                if regions.stored_is_known
+                    && check.in_known_whole_template(regions.query, regions.stored) =>
+            {
+                check
+                    .closest_agreeing_known_whole(
+                        regions.query,
+                        regions.stored,
+                        bound,
+                        [
+                            self.pdq_search_radius(),
+                            self.pdq_threshold,
+                            check.template_order_distance,
+                        ],
+                        self.dihedral,
+                    )
+                    .map(|m| m.distance)
+            }
             (Some(check), Some(regions)) if regions.order_checked(strict) => check
                 .closest_agreeing_in_level_or_order(
                     regions.query,
