@@ -1390,6 +1390,19 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                 let tier = pair_match(a, b, &rule);
                 if same {
                     missed += usize::from(tier.is_none());
+                    if tier.is_none() && std::env::var_os("PAIRS_MISSED").is_some() {
+                        println!(
+                            "missed {} {} -> {} q {:?}/{:?} regions {:?} / {}",
+                            split.name(),
+                            refs[i].id,
+                            refs[j].id,
+                            a.hashes.pdq_quality,
+                            b.hashes.pdq_quality,
+                            a.query_regions.iter().map(|r| r.cells).collect::<Vec<_>>(),
+                            b.stored_regions.len()
+                        );
+                        print_alignments(a, b);
+                    }
                     continue;
                 }
                 let Some(tier) = tier else { continue };

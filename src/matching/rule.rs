@@ -355,8 +355,15 @@ impl MatchRule {
                 {
                     return None;
                 }
+                let order_distance = if framed { self.pdq_threshold } else { 0 };
                 check
-                    .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
+                    .closest_agreeing_in_level_or_box_order(
+                        regions.query,
+                        regions.stored,
+                        bound,
+                        order_distance,
+                        self.dihedral,
+                    )
                     .map(|m| m.distance)
             }
             (Some(check), Some(regions))
