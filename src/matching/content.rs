@@ -812,6 +812,32 @@ mod tests {
     }
 
     #[test]
+    fn another_picture_in_a_known_frame_sits_in_its_template_a_copy_does_not() {
+        let c = ContentCheck::default();
+        let whole = |grid| QueryRegion {
+            dihedral: [Pdq([0; 4]); 8],
+            grid,
+            cells: [0, 0, 16, 16],
+        };
+        let stored = |grid| StoredRegion {
+            code: Pdq([0; 4]),
+            grid,
+        };
+        let known = framed(|y, x| 60.0 + 9.0 * ((x + y) % 5) as f32);
+        let other = framed(|y, x| 200.0 - 9.0 * ((x * 3 + y) % 7) as f32);
+        let copy = framed(|y, x| 61.0 + 9.0 * ((x + y) % 5) as f32);
+        assert!(c.in_known_whole_template(&[whole(other)], &[stored(known)]));
+        assert!(!c.in_known_whole_template(&[whole(copy)], &[stored(known)]));
+        // No alignment of the other picture agrees: it is not the known item.
+        assert!(c
+            .closest_agreeing_known_whole(&[whole(other)], &[stored(known)], 52, [52, 31, 52], true)
+            .is_none());
+        // Without the frame (nothing shared in place), the query is not in the template.
+        let plain = LumaGrid([90; GRID * GRID]);
+        assert!(!c.in_known_whole_template(&[whole(plain)], &[stored(known)]));
+    }
+
+    #[test]
     fn shared_structure_counts_detail_at_the_same_place_and_level() {
         let c = ContentCheck::default();
         let a = framed(|y, x| 60.0 + 9.0 * ((x + y) % 5) as f32);
