@@ -26,7 +26,8 @@
 //! two referrals beyond the strict tier, and within it too when both are framed
 //! ([`super::PairRegions::content_checked`]); within the strict tier otherwise, in levels or
 //! in rank order ([`super::PairRegions::order_checked`]); against known content, where the
-//! query sits in the known item's template ([`super::ContentCheck::in_known_template`]).
+//! query sits in the known item's template ([`super::ContentCheck::in_known_template`],
+//! [`super::ContentCheck::in_known_whole_template`]).
 
 use super::pair::{
     Confirmation, MatchEvidence, MatchTier, PairDecision, PairFacts, SecondDistances,
@@ -64,7 +65,8 @@ use crate::hashes::HashKind;
 ///    agreeing in levels *or in rank order* ([`crate::matching::RankOrderCheck`],
 ///    [`crate::matching::PairRegions::order_checked`]). Known content keeps the plain tiers
 ///    unless the query sits in the known item's template
-///    ([`crate::matching::ContentCheck::in_known_template`]). Pictures under
+///    ([`crate::matching::ContentCheck::in_known_template`], or as a whole picture:
+///    [`crate::matching::ContentCheck::in_known_whole_template`]). Pictures under
 ///    the quality floor match only that way, within 24 bits, with dHash and pHash within 10
 ///    ([`low_quality`](Self::low_quality)).
 /// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
