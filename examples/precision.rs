@@ -40,7 +40,14 @@
 //! alignment's distance and disagreement; `PAIRS_GRIDS=1` prints the grids, `PAIRS_WASH=C`
 //! uses `tests/precision.rs`'s washed-out scenes), `--known-stats` (against known content:
 //! smallest disagreement and shared structure for template pictures and the match-quality
-//! harness's edits).
+//! harness's edits); `PAIRS_MISSED=1` with `--pairs` also prints missed pairs of copies;
+//! `--known-diag KIND|all` (every known template's copies and other pictures with the
+//! decision, the whole grids' disagreement, shared structure and rank order; `DIAG_ALIGN=1`
+//! prints each alignment), `--known-edits` (the match-quality edits of the photographs and 20
+//! scenes against their originals, with and without the whole-picture template gate, and
+//! each copy that changed). `DIAG_WS`, `DIAG_WD`, `DIAG_WDO`, `DIAG_OD` set the
+//! known-template settings of the rule those two use (`ContentCheck::template_whole_*`,
+//! `template_order_distance`).
 
 #[allow(dead_code)]
 #[path = "match_quality.rs"]
@@ -1083,7 +1090,11 @@ fn main() {
         named.into_iter().map(|(_, i)| i).collect()
     };
     if let Some(kind) = known_diag_kind {
-        known_diag(&skimage(), Some(kind.as_str()).filter(|k| *k != "all"));
+        known_diag(
+            &skimage(),
+            Some(kind.as_str()).filter(|k| *k != "all"),
+            per_style,
+        );
         return;
     }
     if known_edits {
@@ -1620,7 +1631,7 @@ fn print_row(r: &Row) {
 /// `--known-diag`: per known template (kind, split, style), every copy and other picture with
 /// the default rule's decision against the known item, the closest distance, the regions of
 /// each side, the shared frame detail and the whole grids' disagreement and rank order.
-fn known_diag(photos: &[(String, RgbImage)], only: Option<&str>) {
+fn known_diag(photos: &[(String, RgbImage)], only: Option<&str>, per_style: usize) {
     use referral_dedup::engine::media_fingerprint_with;
     use referral_dedup::matching::{
         ContentCheck, PairFacts, PairRegions, RankOrderCheck, RobustOptions,
@@ -1641,7 +1652,7 @@ fn known_diag(photos: &[(String, RgbImage)], only: Option<&str>) {
             continue;
         }
         for split in [Split::Tune, Split::HeldOut] {
-            let pics = pictures(split, &plain, 16usize.max(8) * 3);
+            let pics = pictures(split, &plain, per_style.max(8) * 3);
             let n = pics.len();
             for &style in split.styles() {
                 let item_seed = split.seed() * 1_000_003 + u64::from(style) * 7_919;
