@@ -440,8 +440,9 @@ impl ContentCheck {
     /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
     /// let grid = |f: &dyn Fn(usize) -> f32| LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(f).collect()).unwrap()).unwrap();
     /// let base = grid(&|i| ((i % 16) * 7 + (i / 16) * 5) as f32 % 90.0);
-    /// // The same content through a clipping tone curve: levels off, order kept.
-    /// let clipped = grid(&|i| (((i % 16) * 7 + (i / 16) * 5) as f32 % 90.0 * 3.0).min(150.0));
+    /// // The same content with every other block of 4x4 cells brightened: no one tone map
+    /// // brings the levels back, every block keeps its order.
+    /// let clipped = grid(&|i| ((i % 16) * 7 + (i / 16) * 5) as f32 % 90.0 + 60.0 * ((i % 16 / 4 + i / 64) % 2) as f32);
     /// let whole = grid(&|i| (i * 37 % 101) as f32);
     /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: whole, cells: [0, 0, 16, 16] }, QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: clipped, cells: [1, 0, 13, 16] }];
     /// let s = [StoredRegion { code: Pdq([!0; 4]), grid: whole }, StoredRegion { code: Pdq([1, 0, 0, 0]), grid: base }];
