@@ -1439,19 +1439,7 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                                     check.disagreement(&q.grid.dihedral(d), &s.grid)
                                 );
                                 if std::env::var_os("PAIRS_GRIDS").is_some() {
-                                    for row in 0..16 {
-                                        let line = |g: &[u8; 256]| {
-                                            g[row * 16..row * 16 + 16]
-                                                .iter()
-                                                .map(|c| format!("{c:4}"))
-                                                .collect::<String>()
-                                        };
-                                        println!(
-                                            "      {} | {}",
-                                            line(q.grid.dihedral(d).cells()),
-                                            line(s.grid.cells())
-                                        );
-                                    }
+                                    print_grids(&q.grid.dihedral(d), &s.grid);
                                 }
                             }
                         }
@@ -1548,31 +1536,9 @@ fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
     // The match-quality harness's edits.
     let mut originals: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
     originals.extend((0..20u64).map(|i| scene(0x5eed + i, (360, 640))));
-    let chains = match_quality::edits();
-    let lines: Vec<String> = originals
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(o, img)| {
-            let known = fp(&jpeg(img, 95));
-            chains
-                .iter()
-                .enumerate()
-                .map(|(e, chain)| {
-                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
-                    let mut edited = img.clone();
-                    let mut quality = 85;
-                    for edit in chain {
-                        let (next, q) = edit.apply(&edited, &mut r);
-                        edited = next;
-                        quality = quality.min(q);
-                    }
-                    let q = fp(&jpeg(&edited, quality));
-                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
-                    format!("edit {} {:?}", name.join("+"), print(&q, &known))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let lines: Vec<String> = edited_copies(&originals, &fp, &|_, name, q, known| {
+        format!("edit {name} {:?}", print(q, known))
+    });
     for l in lines {
         println!("{l}");
     }
@@ -1724,15 +1690,7 @@ fn known_diag(photos: &[(String, RgbImage)], only: Option<&str>, per_style: usiz
                         print_alignments(&q, &known);
                     }
                     if std::env::var_os("DIAG_GRIDS").is_some() {
-                        for row in 0..16 {
-                            let line = |g: &[u8; 256]| {
-                                g[row * 16..row * 16 + 16]
-                                    .iter()
-                                    .map(|c| format!("{c:4}"))
-                                    .collect::<String>()
-                            };
-                            println!("      {} | {}", line(wq.cells()), line(wk.cells()));
-                        }
+                        print_grids(wq, wk);
                     }
                 }
             }
@@ -1792,71 +1750,33 @@ fn known_edits_diag(photos: &[(String, RgbImage)]) {
     let fp = |bytes: &[u8]| media_fingerprint_with(bytes, &opts, Some(&robust)).0;
     let mut originals: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
     originals.extend((0..20u64).map(|i| scene(0x5eed + i, (360, 640))));
-    let chains = match_quality::edits();
-    let rows: Vec<(String, bool, bool, String)> = originals
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(o, img)| {
-            let known = fp(&jpeg(img, 95));
-            chains
-                .iter()
-                .enumerate()
-                .map(|(e, chain)| {
-                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
-                    let mut edited = img.clone();
-                    let mut quality = 85;
-                    for edit in chain {
-                        let (next, q) = edit.apply(&edited, &mut r);
-                        edited = next;
-                        quality = quality.min(q);
-                    }
-                    let q = fp(&jpeg(&edited, quality));
-                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
-                    let new = known_decision(&q, &known, &rule);
-                    let old = known_decision(&q, &known, &before);
-                    let (wq, wk) = (&q.query_regions[0].grid, &known.stored_regions[0].grid);
-                    let m = order.measure(wq, wk);
-                    let info = format!(
-                        "original {o} known regions {} old {old:?} new {new:?} detail {:.3} whole: dis {:.3} shared {:.3} order {}/{} {:.2} regions {:?}",
-                        known.stored_regions.len(),
-                        check.shared_frame_detail(&q.query_regions, &known.stored_regions),
-                        check.disagreement(wq, wk),
-                        check.shared_structure(wq, wk),
-                        m.low_blocks,
-                        m.blocks,
-                        m.mean_correlation,
-                        q.query_regions.iter().map(|r| r.cells).collect::<Vec<_>>(),
-                    );
-                    let info = if old != new && std::env::var_os("DIAG_ALIGN").is_some() {
-                        let mut out = info;
-                        for (qi, r) in q.query_regions.iter().enumerate() {
-                            for (d, code) in r.dihedral.iter().enumerate() {
-                                for (si, s) in known.stored_regions.iter().enumerate() {
-                                    let distance = code.distance(&s.code);
-                                    if distance <= 52 {
-                                        let g = r.grid.dihedral(d);
-                                        let m = order.measure(&g, &s.grid);
-                                        out += &format!(
-                                            "\n      q{qi} {:?} d{d} s{si} distance {distance} dis {:.3} order {}/{} {:.2}",
-                                            r.cells,
-                                            check.disagreement(&g, &s.grid),
-                                            m.low_blocks,
-                                            m.blocks,
-                                            m.mean_correlation
-                                        );
-                                    }
-                                }
-                            }
-                        }
-                        out
-                    } else {
-                        info
-                    };
-                    (name.join("+"), old.is_some(), new.is_some(), info)
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let rows: Vec<(String, bool, bool, String)> = edited_copies(
+        &originals,
+        &fp,
+        &|o, name, q, known| {
+            let new = known_decision(q, known, &rule);
+            let old = known_decision(q, known, &before);
+            let (wq, wk) = (&q.query_regions[0].grid, &known.stored_regions[0].grid);
+            let m = order.measure(wq, wk);
+            let info = format!(
+            "original {o} known regions {} old {old:?} new {new:?} detail {:.3} whole: dis {:.3} shared {:.3} order {}/{} {:.2} regions {:?}",
+            known.stored_regions.len(),
+            check.shared_frame_detail(&q.query_regions, &known.stored_regions),
+            check.disagreement(wq, wk),
+            check.shared_structure(wq, wk),
+            m.low_blocks,
+            m.blocks,
+            m.mean_correlation,
+            q.query_regions.iter().map(|r| r.cells).collect::<Vec<_>>(),
+        );
+            let info = if old != new && std::env::var_os("DIAG_ALIGN").is_some() {
+                info + &alignments_text(q, known)
+            } else {
+                info
+            };
+            (name, old.is_some(), new.is_some(), info)
+        },
+    );
     let mut per_edit: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for (name, old, new, info) in &rows {
         let e = per_edit.entry(name.clone()).or_default();
@@ -1877,14 +1797,15 @@ fn known_edits_diag(photos: &[(String, RgbImage)]) {
 }
 
 /// Every alignment of `q`'s regions against `known`'s within 52 bits: regions, variant,
-/// distance, disagreement in levels and rank order (for `DIAG_ALIGN`).
-fn print_alignments(
+/// distance, disagreement in levels and rank order (for `DIAG_ALIGN`), a line each.
+fn alignments_text(
     q: &referral_dedup::engine::MediaFingerprint,
     known: &referral_dedup::engine::MediaFingerprint,
-) {
+) -> String {
     use referral_dedup::matching::{ContentCheck, RankOrderCheck};
     let check = ContentCheck::default();
     let order = RankOrderCheck::default();
+    let mut out = String::new();
     for (qi, r) in q.query_regions.iter().enumerate() {
         for (d, code) in r.dihedral.iter().enumerate() {
             for (si, s) in known.stored_regions.iter().enumerate() {
@@ -1892,8 +1813,8 @@ fn print_alignments(
                 if distance <= 52 {
                     let g = r.grid.dihedral(d);
                     let m = order.measure(&g, &s.grid);
-                    println!(
-                        "      q{qi} {:?} d{d} s{si} distance {distance} dis {:.3} order {}/{} {:.2}",
+                    out += &format!(
+                        "\n      q{qi} {:?} d{d} s{si} distance {distance} dis {:.3} order {}/{} {:.2}",
                         r.cells,
                         check.disagreement(&g, &s.grid),
                         m.low_blocks,
@@ -1904,6 +1825,15 @@ fn print_alignments(
             }
         }
     }
+    out
+}
+
+/// Prints [`alignments_text`].
+fn print_alignments(
+    q: &referral_dedup::engine::MediaFingerprint,
+    known: &referral_dedup::engine::MediaFingerprint,
+) {
+    println!("{}", alignments_text(q, known).trim_start_matches('\n'));
 }
 
 /// The default rule with the known-template settings from `DIAG_WS`, `DIAG_WD`, `DIAG_OD`
@@ -1926,5 +1856,59 @@ fn diag_rule() -> MatchRule {
     MatchRule {
         content: Some(check),
         ..MatchRule::default()
+    }
+}
+
+/// Every match-quality edit chain applied to every original (the harness's seeds), each copy
+/// fingerprinted by `fp` as a JPEG at the chain's quality, the original at quality 95; `f`
+/// gets the original's number, the chain's name, the copy and the original.
+fn edited_copies<T: Send>(
+    originals: &[RgbImage],
+    fp: &(dyn Fn(&[u8]) -> referral_dedup::engine::MediaFingerprint + Sync),
+    f: &(dyn Fn(
+        usize,
+        String,
+        &referral_dedup::engine::MediaFingerprint,
+        &referral_dedup::engine::MediaFingerprint,
+    ) -> T
+          + Sync),
+) -> Vec<T> {
+    let chains = match_quality::edits();
+    originals
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(o, img)| {
+            let known = fp(&jpeg(img, 95));
+            chains
+                .iter()
+                .enumerate()
+                .map(|(e, chain)| {
+                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
+                    let mut edited = img.clone();
+                    let mut quality = 85;
+                    for edit in chain {
+                        let (next, q) = edit.apply(&edited, &mut r);
+                        edited = next;
+                        quality = quality.min(q);
+                    }
+                    let q = fp(&jpeg(&edited, quality));
+                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
+                    f(o, name.join("+"), &q, &known)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Prints two grids side by side, a row of cells a line.
+fn print_grids(a: &referral_dedup::matching::LumaGrid, b: &referral_dedup::matching::LumaGrid) {
+    for row in 0..16 {
+        let line = |g: &[u8; 256]| {
+            g[row * 16..row * 16 + 16]
+                .iter()
+                .map(|c| format!("{c:4}"))
+                .collect::<String>()
+        };
+        println!("      {} | {}", line(a.cells()), line(b.cells()));
     }
 }

@@ -418,11 +418,31 @@ impl ContentCheck {
         order_distance: u32,
         dihedral: bool,
     ) -> Option<ContentMatch> {
+        self.closest_in_level_or_order_where(
+            query,
+            stored,
+            [max_distance, order_distance],
+            dihedral,
+            |_| true,
+        )
+    }
+
+    /// The closest alignment within `max_distance` agreeing in levels or, when `orderable`
+    /// and within `order_distance`, in rank order ([`ContentCheck::order`]; levels only
+    /// without it).
+    fn closest_in_level_or_order_where(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        [max_distance, order_distance]: [u32; 2],
+        dihedral: bool,
+        orderable: impl Fn(Alignment) -> bool,
+    ) -> Option<ContentMatch> {
         let Some(order) = self.order else {
             return self.closest_agreeing(query, stored, max_distance, dihedral);
         };
         self.closest_by(query, stored, max_distance, dihedral, |at, a, b| {
-            at.distance <= order_distance && order.agrees(a, b)
+            orderable(at) && at.distance <= order_distance && order.agrees(a, b)
         })
     }
 
@@ -458,15 +478,13 @@ impl ContentCheck {
         order_distance: u32,
         dihedral: bool,
     ) -> Option<ContentMatch> {
-        let Some(order) = self.order else {
-            return self.closest_agreeing(query, stored, max_distance, dihedral);
-        };
-        self.closest_by(query, stored, max_distance, dihedral, |at, a, b| {
-            at.query_region > 0
-                && at.stored_region > 0
-                && at.distance <= order_distance
-                && order.agrees(a, b)
-        })
+        self.closest_in_level_or_order_where(
+            query,
+            stored,
+            [max_distance, order_distance],
+            dihedral,
+            |at| at.query_region > 0 && at.stored_region > 0,
+        )
     }
 
     /// Whether the *content boxes* of two framed pictures (query regions and stored regions
