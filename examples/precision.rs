@@ -40,7 +40,14 @@
 //! alignment's distance and disagreement; `PAIRS_GRIDS=1` prints the grids, `PAIRS_WASH=C`
 //! uses `tests/precision.rs`'s washed-out scenes), `--known-stats` (against known content:
 //! smallest disagreement and shared structure for template pictures and the match-quality
-//! harness's edits).
+//! harness's edits); `PAIRS_MISSED=1` with `--pairs` also prints missed pairs of copies;
+//! `--known-diag KIND|all` (every known template's copies and other pictures with the
+//! decision, the whole grids' disagreement, shared structure and rank order; `DIAG_ALIGN=1`
+//! prints each alignment), `--known-edits` (the match-quality edits of the photographs and 20
+//! scenes against their originals, with and without the whole-picture template gate, and
+//! each copy that changed). `DIAG_WS`, `DIAG_WD`, `DIAG_WDO`, `DIAG_OD` set the
+//! known-template settings of the rule those two use (`ContentCheck::template_whole_*`,
+//! `template_order_distance`).
 
 #[allow(dead_code)]
 #[path = "match_quality.rs"]
@@ -1048,6 +1055,8 @@ fn main() {
     let mut diag: Option<PathBuf> = None;
     let mut pairs: Option<String> = None;
     let mut known_stats = false;
+    let mut known_edits = false;
+    let mut known_diag_kind: Option<String> = None;
     let mut known_per_style = 6;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -1061,6 +1070,8 @@ fn main() {
             "--diag" => diag = Some(PathBuf::from(value())),
             "--pairs" => pairs = Some(value()),
             "--known-stats" => known_stats = true,
+            "--known-edits" => known_edits = true,
+            "--known-diag" => known_diag_kind = Some(value()),
             "--known-per-style" => known_per_style = value().parse().expect("--known-per-style N"),
             other => panic!("unknown argument {other}"),
         }
@@ -1078,6 +1089,18 @@ fn main() {
     let plain = |named: Vec<(String, RgbImage)>| -> Vec<RgbImage> {
         named.into_iter().map(|(_, i)| i).collect()
     };
+    if let Some(kind) = known_diag_kind {
+        known_diag(
+            &skimage(),
+            Some(kind.as_str()).filter(|k| *k != "all"),
+            per_style,
+        );
+        return;
+    }
+    if known_edits {
+        known_edits_diag(&skimage());
+        return;
+    }
     if known_stats {
         known_pair_stats(&skimage(), per_style);
         return;
@@ -1378,6 +1401,19 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                 let tier = pair_match(a, b, &rule);
                 if same {
                     missed += usize::from(tier.is_none());
+                    if tier.is_none() && std::env::var_os("PAIRS_MISSED").is_some() {
+                        println!(
+                            "missed {} {} -> {} q {:?}/{:?} regions {:?} / {}",
+                            split.name(),
+                            refs[i].id,
+                            refs[j].id,
+                            a.hashes.pdq_quality,
+                            b.hashes.pdq_quality,
+                            a.query_regions.iter().map(|r| r.cells).collect::<Vec<_>>(),
+                            b.stored_regions.len()
+                        );
+                        print_alignments(a, b);
+                    }
                     continue;
                 }
                 let Some(tier) = tier else { continue };
@@ -1403,19 +1439,7 @@ fn wrong_pairs(kind: &str, photos: &[RgbImage], per_style: usize) {
                                     check.disagreement(&q.grid.dihedral(d), &s.grid)
                                 );
                                 if std::env::var_os("PAIRS_GRIDS").is_some() {
-                                    for row in 0..16 {
-                                        let line = |g: &[u8; 256]| {
-                                            g[row * 16..row * 16 + 16]
-                                                .iter()
-                                                .map(|c| format!("{c:4}"))
-                                                .collect::<String>()
-                                        };
-                                        println!(
-                                            "      {} | {}",
-                                            line(q.grid.dihedral(d).cells()),
-                                            line(s.grid.cells())
-                                        );
-                                    }
+                                    print_grids(&q.grid.dihedral(d), &s.grid);
                                 }
                             }
                         }
@@ -1512,31 +1536,9 @@ fn known_pair_stats(photos: &[(String, RgbImage)], per_style: usize) {
     // The match-quality harness's edits.
     let mut originals: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
     originals.extend((0..20u64).map(|i| scene(0x5eed + i, (360, 640))));
-    let chains = match_quality::edits();
-    let lines: Vec<String> = originals
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(o, img)| {
-            let known = fp(&jpeg(img, 95));
-            chains
-                .iter()
-                .enumerate()
-                .map(|(e, chain)| {
-                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
-                    let mut edited = img.clone();
-                    let mut quality = 85;
-                    for edit in chain {
-                        let (next, q) = edit.apply(&edited, &mut r);
-                        edited = next;
-                        quality = quality.min(q);
-                    }
-                    let q = fp(&jpeg(&edited, quality));
-                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
-                    format!("edit {} {:?}", name.join("+"), print(&q, &known))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let lines: Vec<String> = edited_copies(&originals, &fp, &|_, name, q, known| {
+        format!("edit {name} {:?}", print(q, known))
+    });
     for l in lines {
         println!("{l}");
     }
@@ -1590,4 +1592,323 @@ fn print_row(r: &Row) {
         s(&r.default),
         s(&r.plain_pdq)
     );
+}
+
+/// `--known-diag`: per known template (kind, split, style), every copy and other picture with
+/// the default rule's decision against the known item, the closest distance, the regions of
+/// each side, the shared frame detail and the whole grids' disagreement and rank order.
+fn known_diag(photos: &[(String, RgbImage)], only: Option<&str>, per_style: usize) {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::{
+        ContentCheck, PairFacts, PairRegions, RankOrderCheck, RobustOptions,
+    };
+    use referral_dedup::media::HashOptions;
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions::default();
+    let rule = diag_rule();
+    let check = ContentCheck::default();
+    let order = RankOrderCheck::default();
+    let fp = |bytes: &[u8]| media_fingerprint_with(bytes, &opts, Some(&robust)).0;
+    let plain: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
+    for kind in KINDS {
+        if only.is_some_and(|o| o != kind.name()) {
+            continue;
+        }
+        for split in [Split::Tune, Split::HeldOut] {
+            let pics = pictures(split, &plain, per_style.max(8) * 3);
+            let n = pics.len();
+            for &style in split.styles() {
+                let item_seed = split.seed() * 1_000_003 + u64::from(style) * 7_919;
+                let first = style as usize * (6 + 1);
+                let known_img = framed(kind, style, &pics[first % n], item_seed);
+                let known = fp(&jpeg(&known_img, 92));
+                let mut queries: Vec<(String, RgbImage)> = split
+                    .uploads()
+                    .iter()
+                    .map(|up| (format!("copy {}", up.name()), known_img.clone()))
+                    .collect();
+                for p in 1..=6 {
+                    queries.push((
+                        format!("other {p}"),
+                        framed(kind, style, &pics[(first + p) % n], item_seed),
+                    ));
+                }
+                println!(
+                    "== {} {} style {style}: known q {:?} stored regions {}",
+                    kind.name(),
+                    split.name(),
+                    known.hashes.pdq_quality,
+                    known.stored_regions.len()
+                );
+                for (qi, (name, img)) in queries.iter().enumerate() {
+                    let up = if qi < 3 {
+                        split.uploads()[qi]
+                    } else {
+                        split.uploads()[0]
+                    };
+                    let q = fp(&up.apply(img));
+                    let queries_codes = q.lookup_codes(&rule);
+                    let seconds = q.second_distances(known.hashes.dhash, known.hashes.phash);
+                    let regions = PairRegions {
+                        query: &q.query_regions,
+                        stored: &known.stored_regions,
+                        stored_is_known: true,
+                    };
+                    let facts = PairFacts {
+                        closest: referral_dedup::matching::closest_distance(
+                            &queries_codes,
+                            known.stored_codes(),
+                        ),
+                        query_quality: q.hashes.pdq_quality,
+                        stored_quality: known.hashes.pdq_quality,
+                        seconds: &seconds,
+                        regions: Some(regions),
+                    };
+                    let decision = rule.decide_pair(&facts);
+                    let show = std::env::var_os("DIAG_ALIGN").is_some()
+                        && name.starts_with("other")
+                        && decision.is_some();
+                    let (wq, wk) = (&q.query_regions[0].grid, &known.stored_regions[0].grid);
+                    let o = order.measure(wq, wk);
+                    println!(
+                        "  {name:<22} {:?} closest {:?} q {:?} qregions {:?} detail {:.3} whole: dis {:.3} shared {:.3} order {}/{} {:.2}",
+                        decision.map(|d| (d.tier, d.distance)),
+                        facts.closest,
+                        q.hashes.pdq_quality,
+                        q.query_regions.iter().map(|r| r.cells).collect::<Vec<_>>(),
+                        check.shared_frame_detail(&q.query_regions, &known.stored_regions),
+                        check.disagreement(wq, wk),
+                        check.shared_structure(wq, wk),
+                        o.low_blocks,
+                        o.blocks,
+                        o.mean_correlation,
+                    );
+                    if show {
+                        print_alignments(&q, &known);
+                    }
+                    if std::env::var_os("DIAG_GRIDS").is_some() {
+                        print_grids(wq, wk);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The default rule's decision for a query fingerprint against a known item's fingerprint
+/// (as the engine decides against known content added from media).
+fn known_decision(
+    q: &referral_dedup::engine::MediaFingerprint,
+    known: &referral_dedup::engine::MediaFingerprint,
+    rule: &MatchRule,
+) -> Option<(referral_dedup::matching::MatchTier, u32)> {
+    use referral_dedup::matching::{closest_distance, PairFacts, PairRegions};
+    let codes = q.lookup_codes(rule);
+    let seconds = q.second_distances(known.hashes.dhash, known.hashes.phash);
+    let facts = PairFacts {
+        closest: closest_distance(&codes, known.stored_codes()),
+        query_quality: q.hashes.pdq_quality,
+        stored_quality: known.hashes.pdq_quality,
+        seconds: &seconds,
+        regions: (!q.query_regions.is_empty() && !known.stored_regions.is_empty()).then_some(
+            PairRegions {
+                query: &q.query_regions,
+                stored: &known.stored_regions,
+                stored_is_known: true,
+            },
+        ),
+    };
+    rule.decide_pair(&facts).map(|d| (d.tier, d.distance))
+}
+
+/// `--known-edits`: the match-quality harness's edits of the photographs and 20 scenes,
+/// decided against their clean originals by the default rule and by the rule without the
+/// whole-picture template gate (`template_whole_structure` over 1): per edit, copies caught
+/// by each, and every copy the default rule loses with its whole grids' statistics.
+fn known_edits_diag(photos: &[(String, RgbImage)]) {
+    use referral_dedup::engine::media_fingerprint_with;
+    use referral_dedup::matching::{ContentCheck, RankOrderCheck, RobustOptions};
+    use referral_dedup::media::HashOptions;
+    let opts = HashOptions {
+        dihedral: true,
+        ..HashOptions::default()
+    };
+    let robust = RobustOptions::default();
+    let rule = diag_rule();
+    let check = rule.content.unwrap_or_default();
+    let before = MatchRule {
+        content: Some(ContentCheck {
+            template_whole_structure: 2.0,
+            ..ContentCheck::default()
+        }),
+        ..MatchRule::default()
+    };
+    let order = RankOrderCheck::default();
+    let fp = |bytes: &[u8]| media_fingerprint_with(bytes, &opts, Some(&robust)).0;
+    let mut originals: Vec<RgbImage> = photos.iter().map(|(_, i)| i.clone()).collect();
+    originals.extend((0..20u64).map(|i| scene(0x5eed + i, (360, 640))));
+    let rows: Vec<(String, bool, bool, String)> = edited_copies(
+        &originals,
+        &fp,
+        &|o, name, q, known| {
+            let new = known_decision(q, known, &rule);
+            let old = known_decision(q, known, &before);
+            let (wq, wk) = (&q.query_regions[0].grid, &known.stored_regions[0].grid);
+            let m = order.measure(wq, wk);
+            let info = format!(
+            "original {o} known regions {} old {old:?} new {new:?} detail {:.3} whole: dis {:.3} shared {:.3} order {}/{} {:.2} regions {:?}",
+            known.stored_regions.len(),
+            check.shared_frame_detail(&q.query_regions, &known.stored_regions),
+            check.disagreement(wq, wk),
+            check.shared_structure(wq, wk),
+            m.low_blocks,
+            m.blocks,
+            m.mean_correlation,
+            q.query_regions.iter().map(|r| r.cells).collect::<Vec<_>>(),
+        );
+            let info = if old != new && std::env::var_os("DIAG_ALIGN").is_some() {
+                info + &alignments_text(q, known)
+            } else {
+                info
+            };
+            (name, old.is_some(), new.is_some(), info)
+        },
+    );
+    let mut per_edit: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for (name, old, new, info) in &rows {
+        let e = per_edit.entry(name.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(*old);
+        e.2 += usize::from(*new);
+        if old != new {
+            println!("changed {name} {info}");
+        }
+    }
+    for (name, (n, old, new)) in &per_edit {
+        println!("edit {name:<40} {n:>4} copies, caught before {old:>4}, now {new:>4}");
+    }
+    let (n, old, new) = per_edit
+        .values()
+        .fold((0, 0, 0), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+    println!("all {n} copies, caught before {old}, now {new}");
+}
+
+/// Every alignment of `q`'s regions against `known`'s within 52 bits: regions, variant,
+/// distance, disagreement in levels and rank order (for `DIAG_ALIGN`), a line each.
+fn alignments_text(
+    q: &referral_dedup::engine::MediaFingerprint,
+    known: &referral_dedup::engine::MediaFingerprint,
+) -> String {
+    use referral_dedup::matching::{ContentCheck, RankOrderCheck};
+    let check = ContentCheck::default();
+    let order = RankOrderCheck::default();
+    let mut out = String::new();
+    for (qi, r) in q.query_regions.iter().enumerate() {
+        for (d, code) in r.dihedral.iter().enumerate() {
+            for (si, s) in known.stored_regions.iter().enumerate() {
+                let distance = code.distance(&s.code);
+                if distance <= 52 {
+                    let g = r.grid.dihedral(d);
+                    let m = order.measure(&g, &s.grid);
+                    out += &format!(
+                        "\n      q{qi} {:?} d{d} s{si} distance {distance} dis {:.3} order {}/{} {:.2}",
+                        r.cells,
+                        check.disagreement(&g, &s.grid),
+                        m.low_blocks,
+                        m.blocks,
+                        m.mean_correlation
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Prints [`alignments_text`].
+fn print_alignments(
+    q: &referral_dedup::engine::MediaFingerprint,
+    known: &referral_dedup::engine::MediaFingerprint,
+) {
+    println!("{}", alignments_text(q, known).trim_start_matches('\n'));
+}
+
+/// The default rule with the known-template settings from `DIAG_WS`, `DIAG_WD`, `DIAG_OD`
+/// (whole structure, whole disagreement, order distance) where set, for the diagnostics.
+fn diag_rule() -> MatchRule {
+    let mut check = referral_dedup::matching::ContentCheck::default();
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(v) = env("DIAG_WS") {
+        check.template_whole_structure = v.parse().expect("DIAG_WS");
+    }
+    if let Some(v) = env("DIAG_WD") {
+        check.template_whole_disagreement = v.parse().expect("DIAG_WD");
+    }
+    if let Some(v) = env("DIAG_WDO") {
+        check.template_whole_disagreement_out_of_order = v.parse().expect("DIAG_WDO");
+    }
+    if let Some(v) = env("DIAG_OD") {
+        check.template_order_distance = v.parse().expect("DIAG_OD");
+    }
+    MatchRule {
+        content: Some(check),
+        ..MatchRule::default()
+    }
+}
+
+/// Every match-quality edit chain applied to every original (the harness's seeds), each copy
+/// fingerprinted by `fp` as a JPEG at the chain's quality, the original at quality 95; `f`
+/// gets the original's number, the chain's name, the copy and the original.
+fn edited_copies<T: Send>(
+    originals: &[RgbImage],
+    fp: &(dyn Fn(&[u8]) -> referral_dedup::engine::MediaFingerprint + Sync),
+    f: &(dyn Fn(
+        usize,
+        String,
+        &referral_dedup::engine::MediaFingerprint,
+        &referral_dedup::engine::MediaFingerprint,
+    ) -> T
+          + Sync),
+) -> Vec<T> {
+    let chains = match_quality::edits();
+    originals
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(o, img)| {
+            let known = fp(&jpeg(img, 95));
+            chains
+                .iter()
+                .enumerate()
+                .map(|(e, chain)| {
+                    let mut r = Rng::new(0x77 ^ ((e as u64) << 32) ^ o as u64);
+                    let mut edited = img.clone();
+                    let mut quality = 85;
+                    for edit in chain {
+                        let (next, q) = edit.apply(&edited, &mut r);
+                        edited = next;
+                        quality = quality.min(q);
+                    }
+                    let q = fp(&jpeg(&edited, quality));
+                    let name: Vec<String> = chain.iter().map(|e| format!("{e:?}")).collect();
+                    f(o, name.join("+"), &q, &known)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Prints two grids side by side, a row of cells a line.
+fn print_grids(a: &referral_dedup::matching::LumaGrid, b: &referral_dedup::matching::LumaGrid) {
+    for row in 0..16 {
+        let line = |g: &[u8; 256]| {
+            g[row * 16..row * 16 + 16]
+                .iter()
+                .map(|c| format!("{c:4}"))
+                .collect::<String>()
+        };
+        println!("      {} | {}", line(a.cells()), line(b.cells()));
+    }
 }

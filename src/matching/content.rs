@@ -28,7 +28,10 @@
 //! the strict tier where the levels-only check is not asked for; [`super::RankOrderCheck`]).
 //! Against known content, a query that shares the known item's detail around its own
 //! content box sits in the known item's template ([`ContentCheck::in_known_template`]) and
-//! must agree with it in content ([`ContentCheck::closest_agreeing_known`]).
+//! must agree with it in content ([`ContentCheck::closest_agreeing_known`]); without a box,
+//! a query whose whole picture shares the known item's detail in place while its content
+//! disagrees sits there too ([`ContentCheck::in_known_whole_template`],
+//! [`ContentCheck::closest_agreeing_known_whole`]).
 //!
 //! Thresholds: measured on the precision harness (`examples/precision.rs`, `BENCHMARKS.md`).
 //!
@@ -181,6 +184,23 @@ pub struct ContentCheck {
     /// ([`ContentCheck::in_known_template`]); over 1: known content is decided on PDQ
     /// distances.
     pub template_frame_detail: f32,
+    /// Against known content, a query whose *whole* picture shares at least this share of
+    /// cells with detail at the same place and level with the known item's whole picture
+    /// ([`ContentCheck::shared_structure`]) also sits in the known item's template, whether
+    /// or not its trimmer found a box ([`ContentCheck::in_known_whole_template`]): dim content
+    /// under caption bands is as flat as the bands, and a page or a logo may fill the whole
+    /// picture, so no box separates frame from content, but the frame is where both whole
+    /// pictures keep their detail at one level. Over 1: only boxes decide.
+    pub template_whole_structure: f32,
+    /// With [`ContentCheck::template_whole_structure`]: the whole pictures must also
+    /// disagree on more than this share of cells for the query to sit in the template.
+    pub template_whole_disagreement: f32,
+    /// The same, when the whole pictures also disagree in rank order
+    /// ([`ContentCheck::order`]): content that differs in levels and in order.
+    pub template_whole_disagreement_out_of_order: f32,
+    /// In a known item's template as a whole picture, an alignment within this PDQ distance
+    /// also counts when its grids agree in rank order.
+    pub template_order_distance: u32,
 }
 
 impl Default for ContentCheck {
@@ -193,6 +213,10 @@ impl Default for ContentCheck {
             shift_min_range: 18.0,
             order: Some(RankOrderCheck::default()),
             template_frame_detail: 0.09,
+            template_whole_structure: 0.1,
+            template_whole_disagreement: 0.3,
+            template_whole_disagreement_out_of_order: 0.15,
+            template_order_distance: 52,
         }
     }
 }
@@ -221,12 +245,12 @@ pub struct StoredRegion {
 
 /// Which regions an alignment puts side by side, and their PDQ distance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Alignment {
-    distance: u32,
+pub(super) struct Alignment {
+    pub(super) distance: u32,
     /// Index into the query's regions (0: the whole picture).
-    query_region: usize,
+    pub(super) query_region: usize,
     /// Index into the stored regions (0: the whole picture).
-    stored_region: usize,
+    pub(super) stored_region: usize,
 }
 
 /// The closest alignment of two items whose content agrees.
@@ -394,12 +418,73 @@ impl ContentCheck {
         order_distance: u32,
         dihedral: bool,
     ) -> Option<ContentMatch> {
+        self.closest_in_level_or_order_where(
+            query,
+            stored,
+            [max_distance, order_distance],
+            dihedral,
+            |_| true,
+        )
+    }
+
+    /// The closest alignment within `max_distance` agreeing in levels or, when `orderable`
+    /// and within `order_distance`, in rank order ([`ContentCheck::order`]; levels only
+    /// without it).
+    fn closest_in_level_or_order_where(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        [max_distance, order_distance]: [u32; 2],
+        dihedral: bool,
+        orderable: impl Fn(Alignment) -> bool,
+    ) -> Option<ContentMatch> {
         let Some(order) = self.order else {
             return self.closest_agreeing(query, stored, max_distance, dihedral);
         };
         self.closest_by(query, stored, max_distance, dihedral, |at, a, b| {
-            at.distance <= order_distance && order.agrees(a, b)
+            orderable(at) && at.distance <= order_distance && order.agrees(a, b)
         })
+    }
+
+    /// [`ContentCheck::closest_agreeing`] for two framed pictures, where an alignment of a
+    /// box of the query with a box of the stored side within `order_distance` also counts
+    /// when their grids agree in rank order ([`ContentCheck::order`]). Two uploads of one
+    /// picture in a page layout, brightened or rescaled, can have boxes cut a cell apart by
+    /// the trimmer whose levels miss by a few cells (held-out page re-uploads: 5-11% of
+    /// cells off, every block in order); the boxes of two different pictures in one layout
+    /// hold different content, whose order differs. Whole pictures are not asked for order:
+    /// a page or poster layout that fills most blocks keeps its order around any picture.
+    ///
+    /// ```
+    /// use referral_dedup::hashes::Pdq;
+    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
+    /// let grid = |f: &dyn Fn(usize) -> f32| LumaGrid::of(&LumaImage::new(16, 16, (0..256).map(f).collect()).unwrap()).unwrap();
+    /// let base = grid(&|i| ((i % 16) * 7 + (i / 16) * 5) as f32 % 90.0);
+    /// // The same content with every other block of 4x4 cells brightened: no one tone map
+    /// // brings the levels back, every block keeps its order.
+    /// let clipped = grid(&|i| ((i % 16) * 7 + (i / 16) * 5) as f32 % 90.0 + 60.0 * ((i % 16 / 4 + i / 64) % 2) as f32);
+    /// let whole = grid(&|i| (i * 37 % 101) as f32);
+    /// let q = [QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: whole, cells: [0, 0, 16, 16] }, QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: clipped, cells: [1, 0, 13, 16] }];
+    /// let s = [StoredRegion { code: Pdq([!0; 4]), grid: whole }, StoredRegion { code: Pdq([1, 0, 0, 0]), grid: base }];
+    /// let c = ContentCheck::default();
+    /// assert!(c.closest_agreeing(&q[1..], &s[1..], 31, false).is_none());
+    /// assert_eq!(c.closest_agreeing_in_level_or_box_order(&q, &s, 31, 31, false).unwrap().distance, 1);
+    /// ```
+    pub fn closest_agreeing_in_level_or_box_order(
+        &self,
+        query: &[QueryRegion],
+        stored: &[StoredRegion],
+        max_distance: u32,
+        order_distance: u32,
+        dihedral: bool,
+    ) -> Option<ContentMatch> {
+        self.closest_in_level_or_order_where(
+            query,
+            stored,
+            [max_distance, order_distance],
+            dihedral,
+            |at| at.query_region > 0 && at.stored_region > 0,
+        )
     }
 
     /// Whether the *content boxes* of two framed pictures (query regions and stored regions
@@ -450,112 +535,9 @@ impl ContentCheck {
         })
     }
 
-    /// Against **known content** when the query sits in the known item's template
-    /// ([`ContentCheck::in_known_template`]): the closest alignment within `max_distance`
-    /// that is a box of the query against the known item's whole picture within
-    /// `box_distance` (a framed copy of a clean original), or the query's whole picture
-    /// against a stored crop or rotation (or box) of the known item within `crop_distance`
-    /// (a cropped copy), where the PDQ distance decides as for any known item; or else
-    /// whose grids agree in levels. The query's whole picture, frame included, against the known item
-    /// (or a box against a box or a crop of it) is where a known item that is itself a
-    /// template (a poster layout, caption bands) matches *other* pictures in that template:
-    /// the frame agrees, the content does not.
-    ///
-    /// ```
-    /// use referral_dedup::hashes::Pdq;
-    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
-    /// let grid = |seed: usize| LumaGrid::of(&LumaImage::new(32, 32, (0..1024).map(|i| ((i * 31 + seed * 977) % 200) as f32).collect()).unwrap()).unwrap();
-    /// let region = |code: u64, seed: usize, cells: [u8; 4]| QueryRegion { dihedral: [Pdq([code; 4]); 8], grid: grid(seed), cells };
-    /// let known = [StoredRegion { code: Pdq([0; 4]), grid: grid(0) }];
-    /// let c = ContentCheck::default();
-    /// // Another picture in the known template: the whole pictures are close, the content is not.
-    /// assert!(c.closest_agreeing_known(&[region(1, 1, [0, 0, 16, 16]), region(!0, 2, [0, 4, 16, 12])], &known, 52, [52, 31], true).is_none());
-    /// // A padded copy of the known picture: its box is the known picture.
-    /// assert_eq!(c.closest_agreeing_known(&[region(!0, 1, [0, 0, 16, 16]), region(1, 3, [0, 4, 16, 12])], &known, 52, [52, 31], true).unwrap().distance, 4);
-    /// ```
-    pub fn closest_agreeing_known(
-        &self,
-        query: &[QueryRegion],
-        stored: &[StoredRegion],
-        max_distance: u32,
-        [box_distance, crop_distance]: [u32; 2],
-        dihedral: bool,
-    ) -> Option<ContentMatch> {
-        self.closest_by(query, stored, max_distance, dihedral, |at, _, _| {
-            let box_on_whole = at.query_region > 0 && at.stored_region == 0;
-            let whole_on_crop = at.query_region == 0 && at.stored_region > 0;
-            (box_on_whole && at.distance <= box_distance)
-                || (whole_on_crop && at.distance <= crop_distance)
-        })
-    }
-
-    /// The share of grid cells, outside a box of the query, where the query's whole picture
-    /// and the stored whole picture carry the same detail: a local luma range of at least
-    /// [`ContentCheck::shift_min_range`] on both sides and levels within half of
-    /// [`ContentCheck::cell_tolerance`], untouched by any tone map (the largest over the
-    /// query's boxes; 0 without a box). Caption text, a poster's title bar, a page's chrome
-    /// around the box: the query sits in the same template as the stored picture. A box
-    /// the trimmer cut from a photo's flat border has no detail around it, and an edited
-    /// copy (cropped, tone-mapped) does not keep its levels in place.
-    ///
-    /// ```
-    /// use referral_dedup::hashes::Pdq;
-    /// use referral_dedup::matching::{ContentCheck, LumaGrid, LumaImage, QueryRegion, StoredRegion};
-    /// // Text-like detail in the top and bottom 3 rows of cells, a flat picture between.
-    /// let framed = LumaGrid::of(&LumaImage::new(64, 64, (0..4096).map(|i| if (i / 64) < 12 || (i / 64) >= 52 { ((i % 64) / 4 % 2 * 200) as f32 } else { 90.0 }).collect()).unwrap()).unwrap();
-    /// let region = |cells| QueryRegion { dihedral: [Pdq([0; 4]); 8], grid: framed, cells };
-    /// let query = [region([0, 0, 16, 16]), region([0, 3, 16, 13])];
-    /// let stored = [StoredRegion { code: Pdq([0; 4]), grid: framed }];
-    /// let c = ContentCheck::default();
-    /// assert!(c.shared_frame_detail(&query, &stored) > 0.3);
-    /// assert_eq!(c.shared_frame_detail(&query[..1], &stored), 0.0);
-    /// ```
-    pub fn shared_frame_detail(&self, query: &[QueryRegion], stored: &[StoredRegion]) -> f32 {
-        let (Some(whole), Some(known)) = (query.first(), stored.first()) else {
-            return 0.0;
-        };
-        let (fa, fb) = (whole.grid.0.map(f32::from), known.grid.0.map(f32::from));
-        let detailed_and_same = |cy: usize, cx: usize| {
-            let i = cy * GRID + cx;
-            local_range(&fa, cy, cx).min(local_range(&fb, cy, cx)) >= self.shift_min_range
-                && (fa[i] - fb[i]).abs() <= self.cell_tolerance / 2.0
-        };
-        query
-            .iter()
-            .skip(1)
-            .map(|r| {
-                let [x0, y0, x1, y1] = r.cells.map(usize::from);
-                let mut shared = 0usize;
-                for cy in 0..GRID {
-                    for cx in 0..GRID {
-                        let inside = (x0..x1).contains(&cx) && (y0..y1).contains(&cy);
-                        shared += usize::from(!inside && detailed_and_same(cy, cx));
-                    }
-                }
-                shared as f32 / (GRID * GRID) as f32
-            })
-            .fold(0.0, f32::max)
-    }
-
-    /// Whether a query against known content is checked by
-    /// [`ContentCheck::closest_agreeing_known`]: around one of its boxes it shares detail
-    /// with the known item ([`ContentCheck::shared_frame_detail`] at least
-    /// [`ContentCheck::template_frame_detail`]): the known item is a template the query
-    /// sits in.
-    ///
-    /// ```
-    /// use referral_dedup::matching::ContentCheck;
-    /// // Without regions (a hash-list item, or a query without boxes) nothing is shared.
-    /// assert!(!ContentCheck::default().in_known_template(&[], &[]));
-    /// ```
-    pub fn in_known_template(&self, query: &[QueryRegion], stored: &[StoredRegion]) -> bool {
-        self.template_frame_detail <= 1.0
-            && self.shared_frame_detail(query, stored) >= self.template_frame_detail
-    }
-
     /// The closest alignment within `max_distance` whose grids agree in levels or, failing
     /// that, by `also(alignment, query grid, stored grid)`.
-    fn closest_by(
+    pub(super) fn closest_by(
         &self,
         query: &[QueryRegion],
         stored: &[StoredRegion],
@@ -594,7 +576,7 @@ impl ContentCheck {
 }
 
 /// The luma range of a cell and its neighbours.
-fn local_range(x: &[f32; GRID * GRID], cy: usize, cx: usize) -> f32 {
+pub(super) fn local_range(x: &[f32; GRID * GRID], cy: usize, cx: usize) -> f32 {
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
     for yy in cy.saturating_sub(1)..(cy + 2).min(GRID) {
         for xx in cx.saturating_sub(1)..(cx + 2).min(GRID) {
@@ -671,6 +653,32 @@ mod tests {
         let c = ContentCheck::default();
         assert!(c.agrees(&a, &b), "{}", c.disagreement(&a, &b));
         assert!(c.agrees(&b, &a));
+    }
+
+    #[test]
+    fn another_picture_in_a_known_frame_sits_in_its_template_a_copy_does_not() {
+        let c = ContentCheck::default();
+        let whole = |grid| QueryRegion {
+            dihedral: [Pdq([0; 4]); 8],
+            grid,
+            cells: [0, 0, 16, 16],
+        };
+        let stored = |grid| StoredRegion {
+            code: Pdq([0; 4]),
+            grid,
+        };
+        let known = framed(|y, x| 60.0 + 9.0 * ((x + y) % 5) as f32);
+        let other = framed(|y, x| 200.0 - 9.0 * ((x * 3 + y) % 7) as f32);
+        let copy = framed(|y, x| 61.0 + 9.0 * ((x + y) % 5) as f32);
+        assert!(c.in_known_whole_template(&[whole(other)], &[stored(known)]));
+        assert!(!c.in_known_whole_template(&[whole(copy)], &[stored(known)]));
+        // No alignment of the other picture agrees: it is not the known item.
+        assert!(c
+            .closest_agreeing_known_whole(&[whole(other)], &[stored(known)], 52, [52, 31, 52], true)
+            .is_none());
+        // Without the frame (nothing shared in place), the query is not in the template.
+        let plain = LumaGrid([90; GRID * GRID]);
+        assert!(!c.in_known_whole_template(&[whole(plain)], &[stored(known)]));
     }
 
     #[test]

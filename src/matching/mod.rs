@@ -78,6 +78,7 @@ pub fn pdq_variants(luma: &LumaImage) -> Option<PdqVariants> {
 }
 
 pub mod content;
+pub mod known_template;
 pub mod order;
 pub mod robust;
 pub mod trim;

@@ -26,7 +26,8 @@
 //! two referrals beyond the strict tier, and within it too when both are framed
 //! ([`super::PairRegions::content_checked`]); within the strict tier otherwise, in levels or
 //! in rank order ([`super::PairRegions::order_checked`]); against known content, where the
-//! query sits in the known item's template ([`super::ContentCheck::in_known_template`]).
+//! query sits in the known item's template ([`super::ContentCheck::in_known_template`],
+//! [`super::ContentCheck::in_known_whole_template`]).
 
 use super::pair::{
     Confirmation, MatchEvidence, MatchTier, PairDecision, PairFacts, SecondDistances,
@@ -64,7 +65,8 @@ use crate::hashes::HashKind;
 ///    agreeing in levels *or in rank order* ([`crate::matching::RankOrderCheck`],
 ///    [`crate::matching::PairRegions::order_checked`]). Known content keeps the plain tiers
 ///    unless the query sits in the known item's template
-///    ([`crate::matching::ContentCheck::in_known_template`]). Pictures under
+///    ([`crate::matching::ContentCheck::in_known_template`], or as a whole picture:
+///    [`crate::matching::ContentCheck::in_known_whole_template`]). Pictures under
 ///    the quality floor match only that way, within 24 bits, with dHash and pHash within 10
 ///    ([`low_quality`](Self::low_quality)).
 /// 7. dHash and pHash never decide alone ([`dhash_alone`](Self::dhash_alone) and
@@ -355,8 +357,15 @@ impl MatchRule {
                 {
                     return None;
                 }
+                let order_distance = if framed { self.pdq_threshold } else { 0 };
                 check
-                    .closest_agreeing(regions.query, regions.stored, bound, self.dihedral)
+                    .closest_agreeing_in_level_or_box_order(
+                        regions.query,
+                        regions.stored,
+                        bound,
+                        order_distance,
+                        self.dihedral,
+                    )
                     .map(|m| m.distance)
             }
             (Some(check), Some(regions))
@@ -369,6 +378,24 @@ impl MatchRule {
                         regions.stored,
                         bound,
                         [self.pdq_search_radius(), self.pdq_threshold],
+                        self.dihedral,
+                    )
+                    .map(|m| m.distance)
+            }
+            (Some(check), Some(regions))
+                if regions.stored_is_known
+                    && check.in_known_whole_template(regions.query, regions.stored) =>
+            {
+                check
+                    .closest_agreeing_known_whole(
+                        regions.query,
+                        regions.stored,
+                        bound,
+                        [
+                            self.pdq_search_radius(),
+                            self.pdq_threshold,
+                            check.template_order_distance,
+                        ],
                         self.dihedral,
                     )
                     .map(|m| m.distance)
