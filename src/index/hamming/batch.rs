@@ -21,9 +21,10 @@ const PIPELINE_QUERIES: usize = 16;
 pub(super) const JOIN_MIN_QUERIES: usize = 256;
 
 /// Fewest queries one run of the joined search takes (each run is searched by one worker with
-/// its own work lists), unless the batch is too small to give every thread that many: enough
-/// that the sorted reads are dense in the tables and stored codes.
-const JOIN_MIN_RUN_QUERIES: usize = 1024;
+/// its own work lists), unless the batch has fewer: the last runs of a large batch are this
+/// small, so that the threads finish within about one such run of each other; the first runs
+/// are far larger (see [`RunQueue`]).
+const JOIN_MIN_RUN_QUERIES: usize = 256;
 
 /// Whether a batch call of `total` queries takes the joined search: at least
 /// `join_min_queries` of them, and that is not 0.

@@ -72,20 +72,9 @@ pub(crate) struct JoinScratch {
     substrings: Vec<u32>,
 }
 
-/// TEMPORARY tuning override (removed before commit).
-pub(crate) fn tune(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 impl Default for JoinScratch {
     fn default() -> Self {
-        JoinScratch::with_caps(
-            tune("RD_PROBE_CAP", PROBE_CAP),
-            tune("RD_CAND_CAP", CANDIDATE_CAP),
-        )
+        JoinScratch::with_caps(PROBE_CAP, CANDIDATE_CAP)
     }
 }
 
@@ -237,8 +226,7 @@ impl<C: Code> Segment<C> {
         let m = job.layout.tables as usize;
         let low = low_mask(k);
         let coarse_bits = b - k;
-        let sort_from =
-            coarse_bits.min(tune("RD_PROBE_UNSORTED", PROBE_UNSORTED_BITS as usize) as u32);
+        let sort_from = coarse_bits.min(PROBE_UNSORTED_BITS);
         sort_by_bits(
             &mut scratch.probes,
             &mut scratch.spare,
@@ -248,21 +236,12 @@ impl<C: Code> Segment<C> {
         let table = &self.tables[t];
         let coarse_of = |p: u64| (p >> 32) as usize;
         let n = scratch.probes.len();
-        let ahead_o = tune("RD_AHEAD_O", 2 * AHEAD);
-        let ahead_e = tune("RD_AHEAD_E", AHEAD);
-        let end_line = tune("RD_END_LINE", 0) == 1;
         for i in 0..n {
-            if let Some(&ahead) = scratch.probes.get(i + ahead_o) {
+            if let Some(&ahead) = scratch.probes.get(i + 2 * AHEAD) {
                 table.offsets.prefetch(coarse_of(ahead));
             }
-            if let Some(&ahead) = scratch.probes.get(i + ahead_e) {
-                if end_line {
-                    let (a, b) = table.offsets.range(coarse_of(ahead));
-                    prefetch(&table.entries, a);
-                    prefetch(&table.entries, b);
-                } else {
-                    prefetch(&table.entries, table.offsets.start(coarse_of(ahead)));
-                }
+            if let Some(&ahead) = scratch.probes.get(i + AHEAD) {
+                prefetch(&table.entries, table.offsets.start(coarse_of(ahead)));
             }
             let p = scratch.probes[i];
             let (start, end) = table.offsets.range(coarse_of(p));
@@ -308,14 +287,12 @@ impl<C: Code> Segment<C> {
         let b = job.layout.bits;
         let m = job.layout.tables as usize;
         let slot_bits = usize::BITS - self.codes.len().leading_zeros();
-        let skip =
-            (tune("RD_CAND_UNSORTED", CANDIDATE_UNSORTED_BITS as usize) as u32).min(slot_bits);
+        let skip = CANDIDATE_UNSORTED_BITS.min(slot_bits);
         let candidates = &mut scratch.candidates[..scratch.candidate_count];
         sort_by_bits(candidates, &mut scratch.spare, 32 + skip, slot_bits - skip);
         let candidates = &*candidates;
-        let ahead_c = tune("RD_AHEAD_C", AHEAD);
         for (i, &c) in candidates.iter().enumerate() {
-            if let Some(&ahead) = candidates.get(i + ahead_c) {
+            if let Some(&ahead) = candidates.get(i + AHEAD) {
                 self.codes.prefetch((ahead >> 32) as usize);
             }
             let slot = (c >> 32) as usize;

@@ -6,7 +6,7 @@ mod join;
 mod neighbours;
 mod task;
 
-pub(crate) use join::{tune, JoinScratch, JOIN_MAX_QUERIES};
+pub(crate) use join::{JoinScratch, JOIN_MAX_QUERIES};
 use neighbours::for_each_neighbour;
 use task::{SearchTask, WorkLists};
 
