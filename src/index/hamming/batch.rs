@@ -54,9 +54,10 @@ pub(super) fn pipeline_runs<C>(groups: &[&[C]]) -> Vec<Range<usize>> {
 
 /// Hands out the runs of a joined batch to its workers (one per thread, each with its own work
 /// lists) as they ask, so a thread slowed by other work on the machine takes fewer runs
-/// instead of holding up the call. Runs shrink as the batch drains (a quarter of what is left
-/// per two threads, at least [`JOIN_MIN_RUN_QUERIES`], at most an equal share per thread):
-/// large runs first, for dense reads, and small ones last, so the threads finish together.
+/// instead of holding up the call. A small batch (at most 4 x [`JOIN_MIN_RUN_QUERIES`] per
+/// thread) is one equal run per thread; a larger one gets runs that shrink as it drains (half
+/// of an equal share of what is left, at least [`JOIN_MIN_RUN_QUERIES`]): large runs first,
+/// for dense reads, and small ones last, so the threads finish together.
 pub(super) struct RunQueue {
     /// `ends[g]`: queries in groups `0..g` (`groups + 1` items).
     ends: Vec<usize>,
@@ -91,10 +92,11 @@ impl RunQueue {
         let total = self.ends[groups];
         let done = self.ends[start];
         let share = total.div_ceil(self.threads);
-        let want = ((total - done) / (2 * self.threads))
-            .max(JOIN_MIN_RUN_QUERIES)
-            .min(share)
-            .max(1);
+        let want = if share <= 4 * JOIN_MIN_RUN_QUERIES {
+            share // a small batch (a video): one equal run per thread
+        } else {
+            ((total - done) / (2 * self.threads)).max(JOIN_MIN_RUN_QUERIES)
+        };
         // The first group boundary at or past `done + want`, taking at least one group.
         let end = self.ends[start + 1..]
             .partition_point(|&e| e < done + want)
@@ -184,6 +186,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(sizes(600, 2), vec![300, 300]);
+        assert_eq!(sizes(2048, 2), vec![1024, 1024]);
         assert_eq!(sizes(5, 8), vec![1; 5]);
         let large = sizes(100_000, 2);
         assert_eq!(large[0], 25_000);
