@@ -1,6 +1,5 @@
 //! [`HammingIndex`]: exact radius search over binary codes, concurrent with inserts and deletes.
 
-use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ mod batch;
 mod file;
 mod merge;
 
-use batch::{into_hits, joins, pipeline_runs, scan_delta, RunQueue, JOIN_MIN_QUERIES};
+use batch::{into_hits, plan_runs, scan_delta, JOIN_MIN_QUERIES};
 use merge::sealed_delta;
 
 use super::code::Code;
@@ -393,65 +392,52 @@ impl<C: Code> HammingIndex<C> {
             let view = self.shared.view.read();
             (view.delta.clone(), view.segments.clone())
         };
-        // One run of whole groups, with the pipelined search (`joined` is `None`) or the joined.
-        let search_run = |run: Range<usize>,
-                          scratch: &mut Scratch,
-                          mut joined: Option<&mut JoinScratch>|
-         -> Vec<Vec<Hit>> {
-            let run_groups = &groups[run];
-            let mut flat: Vec<C> = Vec::new();
-            let mut owner: Vec<u32> = Vec::new();
-            for (g, group) in run_groups.iter().enumerate() {
-                flat.extend_from_slice(group);
-                owner.extend(std::iter::repeat_n(g as u32, group.len()));
-            }
-            let mut raw: Vec<Vec<(u32, u32)>> = vec![Vec::new(); run_groups.len()];
-            let mut push = |qi: usize, id: u32, d: u32| raw[owner[qi] as usize].push((id, d));
-            scan_delta(&delta, &flat, radius, &mut push);
-            for seg in segments.iter() {
-                if let Some(join_scratch) = joined.as_deref_mut() {
-                    for (part, chunk) in flat.chunks(JOIN_MAX_QUERIES).enumerate() {
-                        let base = part * JOIN_MAX_QUERIES;
-                        seg.search_joined(chunk, radius, join_scratch, None, &mut |q, id, d| {
-                            push(base + q, id, d)
-                        });
-                    }
-                } else {
-                    seg.search(&flat, radius, scratch, None, &mut push);
-                }
-            }
-            raw.into_iter().map(into_hits).collect()
+        let (runs, join) = plan_runs(groups, self.shared.join_min_queries);
+        // Joined: one contiguous share of the (equal) runs per thread, so each thread sets up
+        // its large work lists once.
+        let per_thread = if join {
+            runs.len().div_ceil(rayon::current_num_threads().max(1))
+        } else {
+            1
         };
-        let total: usize = groups.iter().map(|g| g.len()).sum();
-        if !joins(total, self.shared.join_min_queries) {
-            let per_run: Vec<Vec<Vec<Hit>>> = pipeline_runs(groups)
-                .into_par_iter()
-                .map_init(Scratch::default, |scratch, run| {
-                    search_run(run, scratch, None)
-                })
-                .collect();
-            return per_run.into_iter().flatten().collect();
-        }
-        // Joined: one worker per thread, each with its own (large) work lists, taking runs
-        // from the queue until it is empty.
-        let threads = rayon::current_num_threads().max(1);
-        let queue = RunQueue::new(groups, threads);
-        let mut done: Vec<(usize, Vec<Vec<Hit>>)> = (0..threads)
+        let per_run: Vec<Vec<Vec<Hit>>> = runs
             .into_par_iter()
-            .flat_map_iter(|_| {
-                let (mut scratch, mut join_scratch) = (Scratch::default(), JoinScratch::default());
-                std::iter::from_fn(|| queue.next_run())
-                    .map(|run| {
-                        (
-                            run.start,
-                            search_run(run, &mut scratch, Some(&mut join_scratch)),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
+            .with_min_len(per_thread)
+            .map_init(
+                || (Scratch::default(), JoinScratch::default()),
+                |(scratch, join_scratch), run| {
+                    let run_groups = &groups[run];
+                    let mut flat: Vec<C> = Vec::new();
+                    let mut owner: Vec<u32> = Vec::new();
+                    for (g, group) in run_groups.iter().enumerate() {
+                        flat.extend_from_slice(group);
+                        owner.extend(std::iter::repeat_n(g as u32, group.len()));
+                    }
+                    let mut raw: Vec<Vec<(u32, u32)>> = vec![Vec::new(); run_groups.len()];
+                    let mut push =
+                        |qi: usize, id: u32, d: u32| raw[owner[qi] as usize].push((id, d));
+                    scan_delta(&delta, &flat, radius, &mut push);
+                    for seg in segments.iter() {
+                        if join {
+                            for (part, chunk) in flat.chunks(JOIN_MAX_QUERIES).enumerate() {
+                                let base = part * JOIN_MAX_QUERIES;
+                                seg.search_joined(
+                                    chunk,
+                                    radius,
+                                    join_scratch,
+                                    None,
+                                    &mut |q, id, d| push(base + q, id, d),
+                                );
+                            }
+                        } else {
+                            seg.search(&flat, radius, scratch, None, &mut push);
+                        }
+                    }
+                    raw.into_iter().map(into_hits).collect()
+                },
+            )
             .collect();
-        done.sort_unstable_by_key(|(start, _)| *start);
-        done.into_iter().flat_map(|(_, hits)| hits).collect()
+        per_run.into_iter().flatten().collect()
     }
 
     /// The work a [`HammingIndex::range_batch`] of `queries` does, summed over the queries (for

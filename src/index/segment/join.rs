@@ -262,7 +262,7 @@ impl<C: Code> Segment<C> {
                 if scratch.candidate_count >= scratch.candidate_cap {
                     self.verify_candidates(scratch, job);
                 }
-                let (out, mut at) = (&mut scratch.candidates[..], scratch.candidate_count);
+                let (out, mut at) = (&mut scratch.candidates, scratch.candidate_count);
                 for &e in piece {
                     // Written always, kept only when the low bits pass (no branch to mispredict).
                     out[at] = (u64::from(e) >> k) << 32 | tag;
