@@ -1,7 +1,9 @@
 //! `VideoIndex` throughput: one 10-minute query video (600 frame codes at one a second) against N
 //! indexed videos of 60 seconds at one frame a second (60 codes each).
 //!
-//! Two kinds of codes (the query's excerpt must be found; any other video matched is reported):
+//! Two kinds of codes (the query's excerpt must be found; any other video matched is reported,
+//! and with realistic codes it must be the same footage as the query: at least 10 of the same
+//! source frames under another mask, else the example fails):
 //! - **uniform** (the default): random 256-bit codes; the query embeds a 60-second excerpt of one
 //!   indexed video with 8 bits of noise per frame. Kind to the index: unrelated codes are about
 //!   128 bits apart, so multi-index hashing finds almost no candidates.
@@ -90,7 +92,14 @@ fn sample_sequences() -> Option<Vec<Vec<Pdq>>> {
 
 /// `len` codes one second apart from a real sequence (30 frames a second, wrapping around,
 /// starting at a random frame), each XORed with `mask`; or a random walk without samples.
-fn walk(rng: &mut Rng, sequences: Option<&[Vec<Pdq>]>, mask: Pdq, len: usize) -> Vec<Pdq> {
+/// Beside the codes, the source frame of each (sequence, frame number; none for random walks),
+/// so a match can be told apart as the same footage under another mask.
+fn walk(
+    rng: &mut Rng,
+    sequences: Option<&[Vec<Pdq>]>,
+    mask: Pdq,
+    len: usize,
+) -> (Vec<Pdq>, Vec<(usize, usize)>) {
     let xor = |a: Pdq| {
         Pdq([
             a.0[0] ^ mask.0[0],
@@ -101,20 +110,23 @@ fn walk(rng: &mut Rng, sequences: Option<&[Vec<Pdq>]>, mask: Pdq, len: usize) ->
     };
     match sequences {
         Some(seqs) => {
-            let seq = &seqs[(rng.next() % seqs.len() as u64) as usize];
+            let which = (rng.next() % seqs.len() as u64) as usize;
+            let seq = &seqs[which];
             let start = (rng.next() % seq.len() as u64) as usize;
-            (0..len)
-                .map(|i| xor(seq[(start + 30 * i) % seq.len()]))
-                .collect()
+            let sources: Vec<(usize, usize)> = (0..len)
+                .map(|i| (which, (start + 30 * i) % seq.len()))
+                .collect();
+            (sources.iter().map(|&(_, f)| xor(seq[f])).collect(), sources)
         }
         None => {
             let mut c = rng.code();
-            (0..len)
+            let codes = (0..len)
                 .map(|_| {
                     c = noisy(rng, c, 12);
                     xor(c)
                 })
-                .collect()
+                .collect();
+            (codes, Vec::new())
         }
     }
 }
@@ -155,12 +167,16 @@ fn main() {
                 .to_owned()
         }
     };
+    let mut known_sources: Vec<Vec<(usize, usize)>> = Vec::with_capacity(n);
     let known: Vec<VideoHash> = (0..n)
         .map(|_| {
             if realistic {
                 let mask = noisy(&mut rng, Pdq([0; 4]), 32);
-                video(walk(&mut rng, sequences.as_deref(), mask, 60))
+                let (codes, sources) = walk(&mut rng, sequences.as_deref(), mask, 60);
+                known_sources.push(sources);
+                video(codes)
             } else {
+                known_sources.push(Vec::new());
                 video((0..60).map(|_| rng.code()))
             }
         })
@@ -176,14 +192,13 @@ fn main() {
     // seconds 200..260 replaced by known video n/2, each frame with 8 bits flipped (a
     // re-encode).
     let target = n / 2;
-    let mut codes: Vec<Pdq> = if realistic {
+    let (mut codes, query_sources): (Vec<Pdq>, Vec<(usize, usize)>) = if realistic {
         let mask = noisy(&mut rng, Pdq([0; 4]), 32);
-        walk(&mut rng, sequences.as_deref(), mask, 600)
-            .into_iter()
-            .map(|c| noisy(&mut rng, c, 8))
-            .collect()
+        let (codes, sources) = walk(&mut rng, sequences.as_deref(), mask, 600);
+        let codes = codes.into_iter().map(|c| noisy(&mut rng, c, 8)).collect();
+        (codes, sources)
     } else {
-        (0..600).map(|_| rng.code()).collect()
+        ((0..600).map(|_| rng.code()).collect(), Vec::new())
     };
     for (i, frame) in known[target].frames.iter().enumerate() {
         codes[200 + i] = noisy(&mut rng, frame.pdq, 8);
@@ -214,6 +229,25 @@ fn main() {
         .find(|h| h.0 == target)
         .unwrap_or_else(|| panic!("the embedded video is found: {hits:?}"));
     let others: Vec<usize> = hits.iter().map(|h| h.0).filter(|&v| v != target).collect();
+    // Another video that samples at least 10 of the same source frames as the query (outside
+    // the embedded excerpt) is the same footage under another mask, about 56 bits away: a copy
+    // by construction, not an unrelated video.
+    let outside_excerpt: std::collections::HashSet<(usize, usize)> = query_sources
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !(200..260).contains(&i))
+        .map(|(_, &s)| s)
+        .collect();
+    let same_footage = others
+        .iter()
+        .filter(|&&v| {
+            known_sources[v]
+                .iter()
+                .filter(|s| outside_excerpt.contains(s))
+                .count()
+                >= 10
+        })
+        .count();
     if !realistic {
         assert!(
             others.is_empty(),
@@ -233,7 +267,8 @@ fn main() {
          {n} videos x 60 codes = {} codes indexed in {build:.2} s; query of 600 codes at radius {}: \
          median {:.1} ms (min {:.1}, max {:.1}, 5 runs; CPU median {:.0} ms, all threads) = {:.0} \
          query codes/s; found video {} at \
-         query {:.0}-{:.0} s = known {:.0}-{:.0} s; other videos matched: {}",
+         query {:.0}-{:.0} s = known {:.0}-{:.0} s; other videos matched: {} ({} of them the same \
+         footage as the query under another mask)",
         index.frame_count(),
         rule.distance,
         times[2] * 1e3,
@@ -247,5 +282,11 @@ fn main() {
         found.1.known_start,
         found.1.known_end,
         others.len(),
+        same_footage,
+    );
+    assert_eq!(
+        same_footage,
+        others.len(),
+        "a video unrelated to the query matched: {hits:?}"
     );
 }
