@@ -150,7 +150,12 @@ impl Engine {
     ///
     /// ```
     /// use referral_dedup::engine::{Engine, EngineConfig, Referral, VerdictKind};
-    /// let img = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x * 3 % 256) as u8, (y * 5 % 256) as u8, ((x / 20 + y / 15) * 40 % 256) as u8]));
+    /// // Smooth detail, as in a photograph (a sawtooth pattern aliases differently when
+    /// // mirrored, so its mirror is not a clean copy of it).
+    /// let img = image::RgbImage::from_fn(160, 120, |x, y| {
+    ///     let v = |a: f32, b: f32| (128.0 + 90.0 * (x as f32 / a).sin() * (y as f32 / b).cos()) as u8;
+    ///     image::Rgb([v(11.0, 9.0), v(17.0, 13.0), v(7.0, 23.0)])
+    /// });
     /// let mut png = Vec::new();
     /// img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     /// let engine = Engine::in_memory(EngineConfig::default()).unwrap();
