@@ -235,17 +235,8 @@ mod tests {
     use super::*;
     use crate::entry::EntrySource;
     use crate::hashes::Pdq;
-    use crate::video::align::tests::{code, video};
+    use crate::video::align::tests::{code, flipped_spread, video};
     use crate::video::StoredVideo;
-
-    /// `c` with `bits` bits flipped, spread over its words.
-    fn flipped(mut c: Pdq, bits: usize, salt: usize) -> Pdq {
-        for b in 0..bits {
-            let at = (b * 37 + salt * 11) % 256;
-            c.0[at / 64] ^= 1 << (at % 64);
-        }
-        c
-    }
 
     fn hash(codes: impl IntoIterator<Item = Pdq>) -> VideoHash {
         video(&codes.into_iter().collect::<Vec<_>>())
@@ -269,14 +260,19 @@ mod tests {
         state.insert(&e);
         let query_plain = (0..30).map(|i| {
             if i == 12 {
-                flipped(plain[12], 10, 12)
+                flipped_spread(plain[12], 10, 12)
             } else {
                 code(5000 + i)
             }
         });
         let query = VideoFingerprint {
             plain: hash(query_plain),
-            trimmed: hash(trimmed.iter().enumerate().map(|(i, &c)| flipped(c, 40, i))),
+            trimmed: hash(
+                trimmed
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| flipped_spread(c, 40, i)),
+            ),
             ..VideoFingerprint::default()
         };
         let rule = ClipRule::default();
@@ -299,7 +295,12 @@ mod tests {
         // With the trimmed codes 50 bits away too, nothing makes it a candidate (the run tier
         // alone would accept it: 50 <= 56).
         let farther = VideoFingerprint {
-            trimmed: hash(trimmed.iter().enumerate().map(|(i, &c)| flipped(c, 50, i))),
+            trimmed: hash(
+                trimmed
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| flipped_spread(c, 50, i)),
+            ),
             ..far.clone()
         };
         assert!(state.clip_matches(&farther, &rule).is_empty());

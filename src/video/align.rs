@@ -537,8 +537,18 @@ pub(crate) mod tests {
         Pdq([next(), next(), next(), next()])
     }
 
-    /// `codes[i]` at second `i`.
-    /// A video of `codes`, one a second, quality 90 (also used by the engine's video tests).
+    /// `c` with `bits` bits flipped, spread over its words (also used by the index's and the
+    /// engine's video tests).
+    pub(crate) fn flipped_spread(mut c: Pdq, bits: usize, salt: usize) -> Pdq {
+        for b in 0..bits {
+            let at = (b * 37 + salt * 11) % 256;
+            c.0[at / 64] ^= 1 << (at % 64);
+        }
+        c
+    }
+
+    /// A video of `codes`, `codes[i]` at second `i`, quality 90 (also used by the engine's
+    /// video tests).
     pub(crate) fn video(codes: &[Pdq]) -> VideoHash {
         VideoHash {
             frames: codes

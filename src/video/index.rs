@@ -219,7 +219,7 @@ impl VideoIndex {
         candidates.extend(wide.iter().map(|&v| v as usize));
         for (video, mut video_pairs) in pairs {
             let v = self.videos[video as usize];
-            let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
+            let slots = self.slots(video as usize);
             let mut all_times: Vec<f64> = self.frames[slots.clone()]
                 .iter()
                 .map(|f| f.timestamp)
@@ -313,12 +313,16 @@ impl VideoIndex {
         wide.into_iter().map(|(_, v)| v).collect()
     }
 
+    /// The frame slots of stored video `number`.
+    fn slots(&self, number: usize) -> std::ops::Range<usize> {
+        let v = self.videos[number];
+        v.first_slot as usize..(v.first_slot + v.frames) as usize
+    }
+
     /// Stored video `number` as a [`VideoHash`] again (frame numbers are positions).
     fn stored_video(&self, number: usize) -> VideoHash {
-        let v = self.videos[number];
-        let slots = v.first_slot as usize..(v.first_slot + v.frames) as usize;
         VideoHash {
-            frames: self.frames[slots]
+            frames: self.frames[self.slots(number)]
                 .iter()
                 .enumerate()
                 .map(|(i, f)| FrameHash {
@@ -407,6 +411,7 @@ fn add(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::align::tests::flipped_spread;
     use proptest::prelude::*;
 
     /// A code near one of a few bases, so that random videos share frames now and then.
@@ -519,15 +524,6 @@ mod tests {
         }
     }
 
-    /// Flips `bits` bits of `c`, spread over its words.
-    fn flipped(mut c: Pdq, bits: usize, salt: usize) -> Pdq {
-        for b in 0..bits {
-            let at = (b * 37 + salt * 11) % 256;
-            c.0[at / 64] ^= 1 << (at % 64);
-        }
-        c
-    }
-
     #[test]
     fn a_copy_beyond_the_strict_distance_is_found_through_the_run_tier() {
         // A 30-frame known video among others; the query is a copy whose frames all lie 40
@@ -543,7 +539,7 @@ mod tests {
             .collect();
         let mut query = known[7].clone();
         for (i, f) in query.frames.iter_mut().enumerate() {
-            f.pdq = flipped(f.pdq, if i == 12 { 20 } else { 40 }, i);
+            f.pdq = flipped_spread(f.pdq, if i == 12 { 20 } else { 40 }, i);
         }
         let index = VideoIndex::build(&known);
         let strict_only = ClipRule {
@@ -557,14 +553,14 @@ mod tests {
         // Without a single frame within 31 bits, the wide search (44 bits) still proposes the
         // video, and the run tier accepts it.
         let mut far = query.clone();
-        far.frames[12].pdq = flipped(known[7].frames[12].pdq, 40, 12);
+        far.frames[12].pdq = flipped_spread(known[7].frames[12].pdq, 40, 12);
         let hits = index.query(&far, &ClipRule::default());
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert_eq!(Some(hits[0].1), ClipRule::default().align(&far, &known[7]));
         // Every pair beyond the wide radius: the index does not see the video, brute force does.
         let mut farther = query.clone();
         for (i, f) in farther.frames.iter_mut().enumerate() {
-            f.pdq = flipped(known[7].frames[i].pdq, 50, i);
+            f.pdq = flipped_spread(known[7].frames[i].pdq, 50, i);
         }
         assert!(index.query(&farther, &ClipRule::default()).is_empty());
         assert!(ClipRule::default().align(&farther, &known[7]).is_some());
@@ -584,7 +580,7 @@ mod tests {
                         .collect::<Vec<_>>(),
                     1.0,
                 );
-                k.frames[0].pdq = flipped(original.frames[0].pdq, 40, v as usize);
+                k.frames[0].pdq = flipped_spread(original.frames[0].pdq, 40, v as usize);
                 k
             })
             .collect();
